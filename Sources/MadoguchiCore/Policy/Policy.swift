@@ -1,0 +1,239 @@
+/// The operator's privacy policy as declared in the policy file: the single source of what the published
+/// page says and of what the code enforces. A purpose, field or vendor that is not declared here does not exist.
+public struct Policy: Hashable, Sendable, Codable {
+    /// The operator's id for this version of the policy; a stored version never changes its content.
+    public var version: String
+    /// The day the policy first took effect (付則 — 施行日).
+    public var effectiveDate: LocalDate
+    /// Every revision date after the first effective date, oldest first.
+    public var revisions: [LocalDate]
+    public var company: Operator
+    public var services: [Service]
+    public var purposes: [Purpose]
+    public var fields: [Field]
+    /// What happens when a person leaves required items out (個人情報を提供しなかった場合に生じる結果).
+    public var missingItemsConsequence: LocalizedText
+    public var departments: [Department]
+    /// The statement on disclosure to third parties and forwarding inside the company.
+    public var thirdPartyProvision: LocalizedText
+    /// How contractors are chosen and supervised.
+    public var outsourcing: LocalizedText
+    public var contractors: [Contractor]
+    public var statistics: LocalizedText
+    /// How the policy is changed; changing a purpose always needs the person's consent (R-VER-2).
+    public var changes: LocalizedText
+    public var officer: Officer
+    public var requests: RequestContact
+    public var informativeData: InformativeData
+    public var vendors: [Vendor]
+    public var optOut: OptOutGuidance
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case version
+        case effectiveDate = "effective_date"
+        case revisions
+        case company = "operator"
+        case services, purposes, fields
+        case missingItemsConsequence = "missing_items_consequence"
+        case departments
+        case thirdPartyProvision = "third_party_provision"
+        case outsourcing, contractors, statistics, changes, officer, requests
+        case informativeData = "informative_data"
+        case vendors
+        case optOut = "opt_out"
+    }
+
+    /// The date the current text took effect: the last revision, or the first effective date.
+    public var currentSince: LocalDate { revisions.last ?? effectiveDate }
+
+    public func service(id: String) -> Service? { services.first { $0.id == id } }
+    public func purpose(id: String) -> Purpose? { purposes.first { $0.id == id } }
+}
+
+/// 事業者 — the company that runs the services and answers for the data.
+public struct Operator: Hashable, Sendable, Codable {
+    public var name: LocalizedText
+    public var address: LocalizedText
+    public var representative: LocalizedText
+    /// 個人情報保護方針 — the company-wide basic policy this page is based on (R-POL-1).
+    public var basicPolicyURL: String
+    /// インフォマティブデータの取扱方針 (R-POL-1).
+    public var informativeDataPolicyURL: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, address, representative
+        case basicPolicyURL = "basic_policy_url"
+        case informativeDataPolicyURL = "informative_data_policy_url"
+    }
+}
+
+/// A brand the operator runs; each has its own inquiry form (R-SVC-1).
+public struct Service: Hashable, Sendable, Codable {
+    public var id: String
+    public var name: LocalizedText
+}
+
+/// 利用目的 — a purpose of use with a stable id and how long data kept for it may be retained.
+public struct Purpose: Hashable, Sendable, Codable {
+    public var id: String
+    public var text: LocalizedText
+    public var retentionDays: Int
+    /// True for purposes a person must opt in to separately (mail magazines, DM, surveys).
+    public var requiresConsent: Bool
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, text
+        case retentionDays = "retention_days"
+        case requiresConsent = "requires_consent"
+    }
+}
+
+/// The kinds of input an inquiry form field can be.
+public enum FieldType: String, Hashable, Sendable, Codable, CaseIterable {
+    case name, email, phone, text, textarea, choice
+}
+
+/// One item a form collects, with the purposes it serves (R-PUR-1).
+public struct Field: Hashable, Sendable, Codable {
+    public var id: String
+    public var label: LocalizedText
+    public var type: FieldType
+    public var required: Bool
+    public var purposes: [String]
+    public var maxLength: Int
+    public var choices: [Choice]
+    /// The services whose forms ask for this field; empty means every service.
+    public var services: [String]
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, label, type, required, purposes
+        case maxLength = "max_length"
+        case choices, services
+    }
+}
+
+/// One option of a `choice` field.
+public struct Choice: Hashable, Sendable, Codable {
+    public var id: String
+    public var label: LocalizedText
+}
+
+/// 担当部署 — a department an inquiry can be forwarded to for an answer (R-TPP-1).
+public struct Department: Hashable, Sendable, Codable {
+    public var id: String
+    public var name: LocalizedText
+}
+
+/// 委託先 — a contractor entrusted with personal data under a confidentiality agreement (R-OUT-1).
+public struct Contractor: Hashable, Sendable, Codable {
+    public var id: String
+    public var name: LocalizedText
+    /// The work entrusted to the contractor.
+    public var task: LocalizedText
+    /// Ids of the fields the contractor handles.
+    public var entrustedData: [String]
+    public var ndaSigned: LocalDate
+    public var ndaExpires: LocalDate
+    public var lastReview: LocalDate
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, name, task
+        case entrustedData = "entrusted_data"
+        case ndaSigned = "nda_signed"
+        case ndaExpires = "nda_expires"
+        case lastReview = "last_review"
+    }
+}
+
+/// 個人情報保護管理者 — the privacy officer named on the page and in every request e-mail (R-CON-1).
+public struct Officer: Hashable, Sendable, Codable {
+    public var title: LocalizedText
+    public var department: LocalizedText
+    public var email: String
+}
+
+/// 開示等の請求 — where requests go and how many business days the first answer may take (R-DSR-3).
+public struct RequestContact: Hashable, Sendable, Codable {
+    public var email: String
+    public var answerBusinessDays: Int
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case email
+        case answerBusinessDays = "answer_business_days"
+    }
+}
+
+/// Whether vendor tags load unless refused (the Japanese notice model) or only after consent.
+public enum ConsentMode: String, Hashable, Sendable, Codable, CaseIterable {
+    case notice
+    case optIn = "opt-in"
+}
+
+/// インフォマティブデータ — the site's own cookie identifier and what it is used for (R-INF-1, R-INF-2).
+public struct InformativeData: Hashable, Sendable, Codable {
+    public var cookieName: String
+    public var cookieLifetimeDays: Int
+    public var purposes: [LocalizedText]
+    /// The rule that data linked to a registered person is handled as personal data.
+    public var linkedDataRule: LocalizedText
+    public var consentMode: ConsentMode
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case cookieName = "cookie_name"
+        case cookieLifetimeDays = "cookie_lifetime_days"
+        case purposes
+        case linkedDataRule = "linked_data_rule"
+        case consentMode = "consent_mode"
+    }
+}
+
+/// What a vendor's tag is for; decides how consent, GPC and Consent Mode treat it.
+public enum VendorCategory: String, Hashable, Sendable, Codable, CaseIterable {
+    case analytics
+    case advertising
+    case marketingAutomation = "marketing-automation"
+    case marketingResearch = "marketing-research"
+    case functional
+}
+
+/// 外部送信先 — a company whose tag receives data from the site (TBA Art. 27-12, R-EXT-1).
+public struct Vendor: Hashable, Sendable, Codable {
+    public var id: String
+    public var company: LocalizedText
+    public var service: LocalizedText
+    public var category: VendorCategory
+    /// The information items sent to the vendor.
+    public var items: [LocalizedText]
+    public var purpose: LocalizedText
+    public var privacyPolicyURL: String?
+    public var optOutURL: String?
+    public var cookiePolicyURL: String?
+    /// The hosts the vendor's tag contacts; anything else a page contacts is undeclared (R-EXT-2).
+    public var hosts: [String]
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, company, service, category, items, purpose
+        case privacyPolicyURL = "privacy_policy_url"
+        case optOutURL = "opt_out_url"
+        case cookiePolicyURL = "cookie_policy_url"
+        case hosts
+    }
+}
+
+/// オプトアウト — cookie reset and smartphone advertising-ID guidance (R-OPT-2, R-OPT-3).
+public struct OptOutGuidance: Hashable, Sendable, Codable {
+    public var cookieReset: LocalizedText
+    public var advertisingIDs: [AdvertisingIDReset]
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case cookieReset = "cookie_reset"
+        case advertisingIDs = "advertising_ids"
+    }
+}
+
+/// Where a platform's provider explains how to reset or limit its advertising identifier.
+public struct AdvertisingIDReset: Hashable, Sendable, Codable {
+    public var provider: LocalizedText
+    public var platform: LocalizedText
+    public var url: String
+}

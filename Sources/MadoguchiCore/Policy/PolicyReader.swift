@@ -1,0 +1,524 @@
+import Foundation
+import Yams
+
+/// Walks the YAML node tree of a policy file, building the `Policy` and collecting a diagnostic for
+/// every problem instead of stopping at the first one.
+struct PolicyReader {
+    let file: String
+    private(set) var diagnostics: [PolicyDiagnostic] = []
+    /// Where each declared id stands, per kind, for reference checks.
+    private var declared: [String: [String: Mark]] = [:]
+
+    init(file: String) {
+        self.file = file
+    }
+
+    // MARK: Reporting
+
+    private mutating func report(_ mark: Mark?, _ message: String) {
+        diagnostics.append(PolicyDiagnostic(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message))
+    }
+
+    // MARK: The document
+
+    mutating func read(_ root: Node?) -> Policy? {
+        guard let root else {
+            report(nil, "the policy file is empty; it must be a mapping with the keys \(Self.keyList(Policy.CodingKeys.self))")
+            return nil
+        }
+        guard let map = mapping(root, "the policy file", allowed: Policy.CodingKeys.self) else { return nil }
+        let k = Policy.CodingKeys.self
+        let version = string(require(map, k.version, ""), "version")
+        if let version, !Self.isVersionID(version) {
+            report(map[k.version.rawValue]?.mark, "version: '\(version)' is not a valid version id; use letters, digits, '.', '_' or '-' (at most 64)")
+        }
+        let effectiveDate = date(require(map, k.effectiveDate, ""), "effective_date")
+        let revisions = list(map[k.revisions.rawValue], "revisions", allowEmpty: true).compactMap { node, path in
+            date(node, path).map { (node.mark, $0) }
+        }
+        let company = readOperator(require(map, k.company, ""))
+        let services = list(require(map, k.services, ""), "services").compactMap { readService($0, $1) }
+        let purposes = list(require(map, k.purposes, ""), "purposes").compactMap { readPurpose($0, $1) }
+        let fieldNodes = list(require(map, k.fields, ""), "fields")
+        let fields = fieldNodes.compactMap { readField($0, $1) }
+        let missing = localized(require(map, k.missingItemsConsequence, ""), "missing_items_consequence")
+        let departments = list(require(map, k.departments, ""), "departments").compactMap { readDepartment($0, $1) }
+        let thirdParty = localized(require(map, k.thirdPartyProvision, ""), "third_party_provision")
+        let outsourcing = localized(require(map, k.outsourcing, ""), "outsourcing")
+        let contractors = list(map[k.contractors.rawValue], "contractors", allowEmpty: true).compactMap { readContractor($0, $1) }
+        let statistics = localized(require(map, k.statistics, ""), "statistics")
+        let changes = localized(require(map, k.changes, ""), "changes")
+        let officer = readOfficer(require(map, k.officer, ""))
+        let requests = readRequests(require(map, k.requests, ""))
+        let informative = readInformativeData(require(map, k.informativeData, ""))
+        let vendors = list(map[k.vendors.rawValue], "vendors", allowEmpty: true).compactMap { readVendor($0, $1) }
+        let optOut = readOptOut(require(map, k.optOut, ""))
+
+        checkRevisions(effectiveDate, revisions)
+        checkReferences(fields: fieldNodes, parsedFields: fields, purposes: purposes, contractors: contractors, root: root)
+
+        guard diagnostics.isEmpty, let version, let effectiveDate, let company, let missing, let thirdParty,
+              let outsourcing, let statistics, let changes, let officer, let requests, let informative, let optOut
+        else { return nil }
+        return Policy(
+            version: version, effectiveDate: effectiveDate, revisions: revisions.map(\.1), company: company,
+            services: services, purposes: purposes, fields: fields, missingItemsConsequence: missing,
+            departments: departments, thirdPartyProvision: thirdParty, outsourcing: outsourcing,
+            contractors: contractors, statistics: statistics, changes: changes, officer: officer,
+            requests: requests, informativeData: informative, vendors: vendors, optOut: optOut)
+    }
+
+    // MARK: Sections
+
+    private mutating func readOperator(_ node: Node?) -> Operator? {
+        guard let map = mapping(node, "operator", allowed: Operator.CodingKeys.self) else { return nil }
+        typealias K = Operator.CodingKeys
+        let name = properName(require(map, K.name, "operator"), "operator.name")
+        let address = localized(require(map, K.address, "operator"), "operator.address")
+        let representative = properName(require(map, K.representative, "operator"), "operator.representative")
+        let basic = url(require(map, K.basicPolicyURL, "operator"), "operator.basic_policy_url")
+        let informative = url(require(map, K.informativeDataPolicyURL, "operator"), "operator.informative_data_policy_url")
+        guard let name, let address, let representative, let basic, let informative else { return nil }
+        return Operator(name: name, address: address, representative: representative,
+                        basicPolicyURL: basic, informativeDataPolicyURL: informative)
+    }
+
+    private mutating func readService(_ node: Node, _ path: String) -> Service? {
+        guard let map = mapping(node, path, allowed: ["id", "name"]) else { return nil }
+        let id = identifier(require(map, "id", path), "\(path).id", kind: "service")
+        let name = properName(require(map, "name", path), "\(path).name")
+        guard let id, let name else { return nil }
+        return Service(id: id, name: name)
+    }
+
+    private mutating func readPurpose(_ node: Node, _ path: String) -> Purpose? {
+        guard let map = mapping(node, path, allowed: Purpose.CodingKeys.self) else { return nil }
+        typealias K = Purpose.CodingKeys
+        let id = identifier(require(map, K.id, path), "\(path).id", kind: "purpose")
+        let text = localized(require(map, K.text, path), "\(path).text")
+        let retention = integer(require(map, K.retentionDays, path), "\(path).retention_days", in: 1...36_500)
+        let consent = map[K.requiresConsent.rawValue].map { boolean($0, "\(path).requires_consent") } ?? false
+        guard let id, let text, let retention, let consent else { return nil }
+        return Purpose(id: id, text: text, retentionDays: retention, requiresConsent: consent)
+    }
+
+    private mutating func readField(_ node: Node, _ path: String) -> Field? {
+        guard let map = mapping(node, path, allowed: Field.CodingKeys.self) else { return nil }
+        typealias K = Field.CodingKeys
+        let id = identifier(require(map, K.id, path), "\(path).id", kind: "field")
+        let label = localized(require(map, K.label, path), "\(path).label")
+        let type = enumeration(require(map, K.type, path), "\(path).type", FieldType.self)
+        let required = map[K.required.rawValue].map { boolean($0, "\(path).required") } ?? false
+        let purposes = list(require(map, K.purposes, path), "\(path).purposes").compactMap { string($0, $1) }
+        let maxLength = map[K.maxLength.rawValue].map { integer($0, "\(path).max_length", in: 1...100_000) }
+            ?? (type.map(Self.defaultMaxLength) ?? 1)
+        let choices = list(map[K.choices.rawValue], "\(path).choices", allowEmpty: true).compactMap { node, choicePath in
+            readChoice(node, choicePath, field: id ?? path)
+        }
+        let services = list(map[K.services.rawValue], "\(path).services", allowEmpty: true).compactMap { string($0, $1) }
+        if type == .choice, choices.isEmpty {
+            report(map.mark ?? node.mark, "\(path): a field of type 'choice' needs a non-empty 'choices' list")
+        }
+        if let type, type != .choice, map[K.choices.rawValue] != nil {
+            report(map[K.choices.rawValue]?.mark, "\(path).choices: only fields of type 'choice' take choices (this one is '\(type.rawValue)')")
+        }
+        guard let id, let label, let type, let required, let maxLength else { return nil }
+        return Field(id: id, label: label, type: type, required: required, purposes: purposes,
+                     maxLength: maxLength, choices: choices, services: services)
+    }
+
+    private mutating func readChoice(_ node: Node, _ path: String, field: String) -> Choice? {
+        guard let map = mapping(node, path, allowed: ["id", "label"]) else { return nil }
+        let id = identifier(require(map, "id", path), "\(path).id", kind: "choice of \(field)")
+        let label = localized(require(map, "label", path), "\(path).label")
+        guard let id, let label else { return nil }
+        return Choice(id: id, label: label)
+    }
+
+    private mutating func readDepartment(_ node: Node, _ path: String) -> Department? {
+        guard let map = mapping(node, path, allowed: ["id", "name"]) else { return nil }
+        let id = identifier(require(map, "id", path), "\(path).id", kind: "department")
+        let name = localized(require(map, "name", path), "\(path).name")
+        guard let id, let name else { return nil }
+        return Department(id: id, name: name)
+    }
+
+    private mutating func readContractor(_ node: Node, _ path: String) -> Contractor? {
+        guard let map = mapping(node, path, allowed: Contractor.CodingKeys.self) else { return nil }
+        typealias K = Contractor.CodingKeys
+        let id = identifier(require(map, K.id, path), "\(path).id", kind: "contractor")
+        let name = properName(require(map, K.name, path), "\(path).name")
+        let task = localized(require(map, K.task, path), "\(path).task")
+        let data = list(require(map, K.entrustedData, path), "\(path).entrusted_data").compactMap { node, itemPath in
+            string(node, itemPath).map { (node.mark, itemPath, $0) }
+        }
+        let signed = date(require(map, K.ndaSigned, path), "\(path).nda_signed")
+        let expires = date(require(map, K.ndaExpires, path), "\(path).nda_expires")
+        let review = date(require(map, K.lastReview, path), "\(path).last_review")
+        if let signed, let expires, expires <= signed {
+            report(map[K.ndaExpires.rawValue]?.mark, "\(path).nda_expires: the agreement expires (\(expires)) on or before it was signed (\(signed))")
+        }
+        if let signed, let review, review < signed {
+            report(map[K.lastReview.rawValue]?.mark, "\(path).last_review: the review (\(review)) is before the agreement was signed (\(signed))")
+        }
+        pendingEntrusted.append(contentsOf: data)
+        guard let id, let name, let task, let signed, let expires, let review else { return nil }
+        return Contractor(id: id, name: name, task: task, entrustedData: data.map(\.2),
+                          ndaSigned: signed, ndaExpires: expires, lastReview: review)
+    }
+    private var pendingEntrusted: [(Mark?, String, String)] = []
+
+    private mutating func readOfficer(_ node: Node?) -> Officer? {
+        guard let map = mapping(node, "officer", allowed: ["title", "department", "email"]) else { return nil }
+        let title = localized(require(map, "title", "officer"), "officer.title")
+        let department = localized(require(map, "department", "officer"), "officer.department")
+        let email = emailAddress(require(map, "email", "officer"), "officer.email")
+        guard let title, let department, let email else { return nil }
+        return Officer(title: title, department: department, email: email)
+    }
+
+    private mutating func readRequests(_ node: Node?) -> RequestContact? {
+        guard let map = mapping(node, "requests", allowed: RequestContact.CodingKeys.self) else { return nil }
+        typealias K = RequestContact.CodingKeys
+        let email = emailAddress(require(map, K.email, "requests"), "requests.email")
+        let days = integer(require(map, K.answerBusinessDays, "requests"), "requests.answer_business_days", in: 1...30)
+        guard let email, let days else { return nil }
+        return RequestContact(email: email, answerBusinessDays: days)
+    }
+
+    private mutating func readInformativeData(_ node: Node?) -> InformativeData? {
+        let path = "informative_data"
+        guard let map = mapping(node, path, allowed: InformativeData.CodingKeys.self) else { return nil }
+        typealias K = InformativeData.CodingKeys
+        let cookie = string(require(map, K.cookieName, path), "\(path).cookie_name")
+        if let cookie, !cookie.unicodeScalars.allSatisfy({ Self.cookieNameCharacters.contains($0) }) || cookie.count > 64 {
+            report(map[K.cookieName.rawValue]?.mark, "\(path).cookie_name: '\(cookie)' is not a valid cookie name; use ASCII letters, digits, '_' or '-' (at most 64)")
+        }
+        // Browsers cap a cookie's lifetime at 400 days; promising longer would be untrue.
+        let lifetime = integer(require(map, K.cookieLifetimeDays, path), "\(path).cookie_lifetime_days", in: 1...400)
+        let purposes = list(require(map, K.purposes, path), "\(path).purposes").compactMap { localized($0, $1) }
+        let rule = localized(require(map, K.linkedDataRule, path), "\(path).linked_data_rule")
+        let mode = map[K.consentMode.rawValue].map { enumeration($0, "\(path).consent_mode", ConsentMode.self) } ?? .notice
+        guard let cookie, let lifetime, let rule, let mode else { return nil }
+        return InformativeData(cookieName: cookie, cookieLifetimeDays: lifetime, purposes: purposes,
+                               linkedDataRule: rule, consentMode: mode)
+    }
+
+    private mutating func readVendor(_ node: Node, _ path: String) -> Vendor? {
+        guard let map = mapping(node, path, allowed: Vendor.CodingKeys.self) else { return nil }
+        typealias K = Vendor.CodingKeys
+        let id = identifier(require(map, K.id, path), "\(path).id", kind: "vendor")
+        let company = properName(require(map, K.company, path), "\(path).company")
+        let service = properName(require(map, K.service, path), "\(path).service")
+        let category = enumeration(require(map, K.category, path), "\(path).category", VendorCategory.self)
+        let itemsNode = require(map, K.items, path, hint: "list every information item the vendor receives")
+        let items = list(itemsNode, "\(path).items").compactMap { localized($0, $1) }
+        let purpose = localized(require(map, K.purpose, path), "\(path).purpose")
+        let privacy = optionalURL(map[K.privacyPolicyURL.rawValue], "\(path).privacy_policy_url")
+        let optOut = optionalURL(map[K.optOutURL.rawValue], "\(path).opt_out_url")
+        let cookie = optionalURL(map[K.cookiePolicyURL.rawValue], "\(path).cookie_policy_url")
+        let hosts = list(require(map, K.hosts, path, hint: "list the hosts its tag contacts"), "\(path).hosts").compactMap { node, hostPath in
+            hostName(node, hostPath)
+        }
+        guard let id, let company, let service, let category, let purpose, let privacy, let optOut, let cookie else { return nil }
+        return Vendor(id: id, company: company, service: service, category: category, items: items, purpose: purpose,
+                      privacyPolicyURL: privacy, optOutURL: optOut, cookiePolicyURL: cookie, hosts: hosts)
+    }
+
+    private mutating func readOptOut(_ node: Node?) -> OptOutGuidance? {
+        let path = "opt_out"
+        guard let map = mapping(node, path, allowed: OptOutGuidance.CodingKeys.self) else { return nil }
+        typealias K = OptOutGuidance.CodingKeys
+        let reset = localized(require(map, K.cookieReset, path), "\(path).cookie_reset")
+        let ids = list(require(map, K.advertisingIDs, path), "\(path).advertising_ids").compactMap { node, itemPath -> AdvertisingIDReset? in
+            guard let item = mapping(node, itemPath, allowed: ["provider", "platform", "url"]) else { return nil }
+            let provider = properName(require(item, "provider", itemPath), "\(itemPath).provider")
+            let platform = localized(require(item, "platform", itemPath), "\(itemPath).platform")
+            let link = url(require(item, "url", itemPath), "\(itemPath).url")
+            guard let provider, let platform, let link else { return nil }
+            return AdvertisingIDReset(provider: provider, platform: platform, url: link)
+        }
+        guard let reset else { return nil }
+        return OptOutGuidance(cookieReset: reset, advertisingIDs: ids)
+    }
+
+    // MARK: Cross-checks
+
+    private mutating func checkRevisions(_ effective: LocalDate?, _ revisions: [(Mark?, LocalDate)]) {
+        var previous: LocalDate? = effective
+        for (index, (mark, date)) in revisions.enumerated() {
+            if let previous, date <= previous {
+                let what = index == 0 ? "the effective date (\(previous))" : "the revision before it (\(previous))"
+                report(mark, "revisions[\(index)]: \(date) is not after \(what); list revision dates in order, after effective_date")
+            }
+            previous = date
+        }
+    }
+
+    private mutating func checkReferences(fields fieldNodes: [(Node, String)], parsedFields: [Field], purposes: [Purpose],
+                                          contractors: [Contractor], root: Node) {
+        let purposeIDs = declared["purpose"] ?? [:]
+        let serviceIDs = declared["service"] ?? [:]
+        let fieldIDs = declared["field"] ?? [:]
+        var used: Set<String> = []
+        for (node, path) in fieldNodes {
+            guard let map = node.mapping else { continue }
+            for (index, purposeNode) in (map["purposes"]?.sequence ?? []).enumerated() {
+                guard let id = purposeNode.string, !id.isEmpty else { continue }
+                if purposeIDs[id] == nil {
+                    report(purposeNode.mark, "\(path).purposes[\(index)]: unknown purpose '\(id)'; declared purposes: \(Self.names(purposeIDs))")
+                } else {
+                    used.insert(id)
+                }
+            }
+            for (index, serviceNode) in (map["services"]?.sequence ?? []).enumerated() {
+                guard let id = serviceNode.string, !id.isEmpty, serviceIDs[id] == nil else { continue }
+                report(serviceNode.mark, "\(path).services[\(index)]: unknown service '\(id)'; declared services: \(Self.names(serviceIDs))")
+            }
+        }
+        for (id, mark) in purposeIDs.sorted(by: { $0.key < $1.key }) where !used.contains(id) {
+            report(mark, "purposes: purpose '\(id)' is declared but no field serves it; name it in a field's purposes or remove it")
+        }
+        for (mark, path, id) in pendingEntrusted where fieldIDs[id] == nil {
+            report(mark, "\(path): unknown field '\(id)'; declared fields: \(Self.names(fieldIDs))")
+        }
+        if !parsedFields.isEmpty, !parsedFields.contains(where: { $0.type == .email && $0.required && $0.services.isEmpty }) {
+            report(root.mapping?["fields"]?.mark, "fields: every form needs a required field of type 'email' asked on all services (answers are sent to it)")
+        }
+    }
+
+    // MARK: Primitive readers
+
+    private mutating func mapping(_ node: Node?, _ path: String, allowed keys: [String]) -> Node.Mapping? {
+        guard let node else { return nil }
+        guard let map = node.mapping else {
+            report(node.mark, "\(path): expected a mapping of keys (\(keys.joined(separator: ", ")))")
+            return nil
+        }
+        for (key, _) in map {
+            let name = key.string ?? ""
+            if !keys.contains(name) {
+                let label = path == "the policy file" ? "" : "\(path): "
+                report(key.mark, "\(label)unknown key '\(name)'; allowed keys: \(keys.joined(separator: ", "))")
+            }
+        }
+        return map
+    }
+
+    private mutating func mapping<K: CodingKey & CaseIterable>(_ node: Node?, _ path: String, allowed: K.Type) -> Node.Mapping? {
+        mapping(node, path, allowed: K.allCases.map(\.stringValue))
+    }
+
+    private mutating func require<K: CodingKey>(_ map: Node.Mapping, _ key: K, _ path: String, hint: String? = nil) -> Node? {
+        require(map, key.stringValue, path, hint: hint)
+    }
+
+    private mutating func require(_ map: Node.Mapping, _ key: String, _ path: String, hint: String? = nil) -> Node? {
+        if let value = map[key] { return value }
+        let location = path.isEmpty ? "the policy file" : path
+        report(map.mark, "\(location): missing required key '\(key)'" + (hint.map { " (\($0))" } ?? ""))
+        return nil
+    }
+
+    private mutating func list(_ node: Node?, _ path: String, allowEmpty: Bool = false) -> [(Node, String)] {
+        guard let node else { return [] }
+        if node.scalar != nil, node.null != nil {
+            if !allowEmpty { report(node.mark, "\(path): must list at least one entry") }
+            return []
+        }
+        guard let sequence = node.sequence else {
+            report(node.mark, "\(path): expected a list")
+            return []
+        }
+        if sequence.isEmpty, !allowEmpty {
+            report(node.mark, "\(path): must list at least one entry")
+        }
+        return sequence.enumerated().map { ($1, "\(path)[\($0)]") }
+    }
+
+    private mutating func string(_ node: Node?, _ path: String) -> String? {
+        guard let node else { return nil }
+        guard let scalar = node.scalar else {
+            report(node.mark, "\(path): expected a text value, found a \(node.mapping != nil ? "mapping" : "list")")
+            return nil
+        }
+        let value = scalar.string.trimmingCharacters(in: .whitespacesAndNewlines)
+        if value.isEmpty {
+            report(node.mark, "\(path): must not be empty")
+            return nil
+        }
+        if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) {
+            report(node.mark, "\(path): contains a control character")
+            return nil
+        }
+        return value
+    }
+
+    private mutating func localized(_ node: Node?, _ path: String) -> LocalizedText? {
+        guard let checked = mapping(node, path, allowed: ["ja", "en"]) else { return nil }
+        let ja = string(require(checked, "ja", path), "\(path).ja")
+        let en = string(require(checked, "en", path), "\(path).en")
+        guard let ja, let en else { return nil }
+        return LocalizedText(ja: ja, en: en)
+    }
+
+    /// A proper name may be one text for both languages.
+    private mutating func properName(_ node: Node?, _ path: String) -> LocalizedText? {
+        guard let node else { return nil }
+        if node.scalar != nil { return string(node, path).map(LocalizedText.init) }
+        return localized(node, path)
+    }
+
+    private mutating func identifier(_ node: Node?, _ path: String, kind: String) -> String? {
+        guard let value = string(node, path) else { return nil }
+        guard Self.isIdentifier(value) else {
+            report(node?.mark, "\(path): '\(value)' is not a valid id; use lowercase letters, digits and '-', starting with a letter (at most 64)")
+            return nil
+        }
+        if let first = declared[kind]?[value] {
+            report(node?.mark, "\(path): duplicate \(kind) id '\(value)' (first declared at line \(first.line))")
+            return nil
+        }
+        if let mark = node?.mark { declared[kind, default: [:]][value] = mark }
+        return value
+    }
+
+    private mutating func integer(_ node: Node?, _ path: String, in range: ClosedRange<Int>) -> Int? {
+        guard let node else { return nil }
+        guard let scalar = node.scalar, let value = Int(scalar.string.trimmingCharacters(in: .whitespaces)) else {
+            report(node.mark, "\(path): expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        guard range.contains(value) else {
+            report(node.mark, "\(path): \(value) is out of range; expected \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return value
+    }
+
+    private mutating func boolean(_ node: Node, _ path: String) -> Bool? {
+        switch node.scalar?.string {
+        case "true": return true
+        case "false": return false
+        default:
+            report(node.mark, "\(path): expected true or false")
+            return nil
+        }
+    }
+
+    private mutating func date(_ node: Node?, _ path: String) -> LocalDate? {
+        guard let node, let raw = string(node, path) else { return nil }
+        guard let value = LocalDate(iso: raw) else {
+            report(node.mark, "\(path): '\(raw)' is not a date; write YYYY-MM-DD")
+            return nil
+        }
+        return value
+    }
+
+    private mutating func enumeration<E: RawRepresentable & CaseIterable>(_ node: Node?, _ path: String, _ type: E.Type) -> E?
+    where E.RawValue == String {
+        guard let raw = string(node, path) else { return nil }
+        guard let value = E(rawValue: raw) else {
+            report(node?.mark, "\(path): '\(raw)' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return value
+    }
+
+    private mutating func url(_ node: Node?, _ path: String) -> String? {
+        guard let raw = string(node, path) else { return nil }
+        guard Self.isWebURL(raw) else {
+            report(node?.mark, "\(path): '\(raw)' is not a valid http(s) URL")
+            return nil
+        }
+        return raw
+    }
+
+    /// An absent optional URL is `.some(nil)`; an invalid one is nil.
+    private mutating func optionalURL(_ node: Node?, _ path: String) -> String?? {
+        guard let node else { return .some(nil) }
+        return url(node, path).map { .some($0) }
+    }
+
+    private mutating func emailAddress(_ node: Node?, _ path: String) -> String? {
+        guard let raw = string(node, path) else { return nil }
+        guard Self.isEmailAddress(raw) else {
+            report(node?.mark, "\(path): '\(raw)' is not a valid e-mail address")
+            return nil
+        }
+        return raw
+    }
+
+    private mutating func hostName(_ node: Node, _ path: String) -> String? {
+        guard let raw = string(node, path) else { return nil }
+        guard Self.isHostPattern(raw) else {
+            report(node.mark, "\(path): '\(raw)' is not a host name (write e.g. 'www.example.com' or '*.example.com', no scheme or path)")
+            return nil
+        }
+        return raw.lowercased()
+    }
+
+    // MARK: Rules
+
+    static let cookieNameCharacters = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+    static func keyList<K: CodingKey & CaseIterable>(_ keys: K.Type) -> String {
+        K.allCases.map(\.stringValue).joined(separator: ", ")
+    }
+
+    static func names(_ ids: [String: Mark]) -> String {
+        ids.isEmpty ? "(none)" : ids.keys.sorted().joined(separator: ", ")
+    }
+
+    static func defaultMaxLength(_ type: FieldType) -> Int {
+        switch type {
+        case .name: 100
+        case .email: 254
+        case .phone: 30
+        case .text: 200
+        case .textarea: 5_000
+        case .choice: 64
+        }
+    }
+
+    static func isIdentifier(_ value: String) -> Bool {
+        guard let first = value.unicodeScalars.first, value.unicodeScalars.count <= 64,
+              ("a"..."z").contains(first) else { return false }
+        return value.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+    }
+
+    static func isVersionID(_ value: String) -> Bool {
+        value.unicodeScalars.count <= 64 && value.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)
+        }
+    }
+
+    static func isWebURL(_ value: String) -> Bool {
+        guard !value.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }),
+              let components = URLComponents(string: value),
+              let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
+              let host = components.host, !host.isEmpty, isHostPattern(host) || host.contains(":")
+        else { return false }
+        return true
+    }
+
+    static func isEmailAddress(_ value: String) -> Bool {
+        let parts = value.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64, value.count <= 254,
+              !value.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value >= 0x7F || "<>()[],;:\\\"".unicodeScalars.contains($0) })
+        else { return false }
+        let domain = String(parts[1])
+        return domain.contains(".") && isHostPattern(domain) && !domain.hasPrefix("*")
+    }
+
+    static func isHostPattern(_ value: String) -> Bool {
+        var host = Substring(value.lowercased())
+        if host.hasPrefix("*.") { host = host.dropFirst(2) }
+        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard !host.isEmpty, host.count <= 253, labels.count >= 2 || host == "localhost" else { return false }
+        return labels.allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+        }
+    }
+}

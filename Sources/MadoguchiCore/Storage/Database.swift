@@ -1,0 +1,191 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresKit
+import PostgresNIO
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+import Synchronization
+
+/// The SQL dialects Madoguchi writes for.
+public enum SQLDialectKind: String, Sendable {
+    case sqlite
+    case postgres
+}
+
+/// The database handle: reads, and transactions that commit all or nothing, on SQLite or PostgreSQL
+/// through one query layer (SQLKit).
+public final class Database: Sendable {
+    public let kind: SQLDialectKind
+    private let backend: Backend
+    private let logger: Logger
+    /// Round-robin position over SQLite's reader connections.
+    private let nextReader = Mutex(0)
+
+    private enum Backend: Sendable {
+        case sqlite(writer: SQLiteConnection, readers: [SQLiteConnection], gate: WriterGate)
+        case postgres(client: PostgresClient, runner: Task<Void, Never>)
+    }
+
+    /// Opens the database at `location`; SQLite files and their folder are created as needed.
+    public static func open(_ location: DatabaseLocation, logger: Logger) async throws -> Database {
+        switch location {
+        case let .sqlite(path):
+            return try await openSQLite(path: path, logger: logger)
+        case let .postgres(postgres):
+            return openPostgres(postgres, logger: logger)
+        }
+    }
+
+    private init(kind: SQLDialectKind, backend: Backend, logger: Logger) {
+        self.kind = kind
+        self.backend = backend
+        self.logger = logger
+    }
+
+    private static func openSQLite(path: String, logger: Logger) async throws -> Database {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        do {
+            // WAL lets readers work while the single writer commits; FULL makes each commit durable.
+            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=5000",
+                           "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON"] {
+                try await writer.sql(queryLogLevel: nil).raw(SQLQueryString(pragma)).run()
+            }
+            var readers: [SQLiteConnection] = []
+            for _ in 0..<2 {
+                let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                try await reader.sql(queryLogLevel: nil).raw("PRAGMA busy_timeout=5000").run()
+                try await reader.sql(queryLogLevel: nil).raw("PRAGMA query_only=ON").run()
+                readers.append(reader)
+            }
+            return Database(kind: .sqlite,
+                            backend: .sqlite(writer: writer, readers: readers, gate: WriterGate()),
+                            logger: logger)
+        } catch {
+            try? await writer.close()
+            throw error
+        }
+    }
+
+    private static func openPostgres(_ location: PostgresLocation, logger: Logger) -> Database {
+        let tls: PostgresClient.Configuration.TLS
+        switch location.tls {
+        case .disable: tls = .disable
+        case .prefer: tls = .prefer(.makeClientConfiguration())
+        case .require: tls = .require(.makeClientConfiguration())
+        }
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.username,
+            password: location.password, database: location.database, tls: tls)
+        configuration.options.maximumConnections = 16
+        if let schema = location.searchPath {
+            configuration.options.additionalStartupParameters = [("search_path", schema)]
+        }
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let runner = Task { await client.run() }
+        return Database(kind: .postgres, backend: .postgres(client: client, runner: runner), logger: logger)
+    }
+
+    /// Runs `body` outside any transaction; use it for reads.
+    public func read<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        switch backend {
+        case let .sqlite(_, readers, _):
+            let index = nextReader.withLock { value in
+                value &+= 1
+                return value
+            }
+            return try await body(readers[index % readers.count].sql(queryLogLevel: nil))
+        case let .postgres(client, _):
+            return try await client.withConnection { connection in
+                try await body(connection.sql(queryLogLevel: nil))
+            }
+        }
+    }
+
+    /// Runs `body` in one transaction: everything it writes commits together, or nothing does.
+    public func transaction<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        switch backend {
+        case let .sqlite(writer, _, gate):
+            await gate.acquire()
+            do {
+                let sql = writer.sql(queryLogLevel: nil)
+                try await sql.raw("BEGIN IMMEDIATE").run()
+                let result = try await Self.finish(sql, body)
+                await gate.release()
+                return result
+            } catch {
+                await gate.release()
+                throw error
+            }
+        case let .postgres(client, _):
+            return try await client.withConnection { connection in
+                let sql = connection.sql(queryLogLevel: nil)
+                try await sql.raw("BEGIN").run()
+                return try await Self.finish(sql, body)
+            }
+        }
+    }
+
+    private static func finish<R: Sendable>(_ sql: any SQLDatabase, _ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        do {
+            let result = try await body(sql)
+            try await sql.raw("COMMIT").run()
+            return result
+        } catch {
+            try? await sql.raw("ROLLBACK").run()
+            throw error
+        }
+    }
+
+    /// True when the database answers a trivial query.
+    public func isReachable() async -> Bool {
+        do {
+            return try await read { db in
+                try await db.raw("SELECT 1 AS ok").first(decodingColumn: "ok", as: Int.self) == 1
+            }
+        } catch {
+            logger.warning("database not reachable", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            return false
+        }
+    }
+
+    /// Closes every connection.
+    public func close() async {
+        switch backend {
+        case let .sqlite(writer, readers, _):
+            for connection in readers + [writer] {
+                try? await connection.close()
+            }
+        case let .postgres(_, runner):
+            runner.cancel()
+            await runner.value
+        }
+    }
+}
+
+/// Lets one transaction at a time use SQLite's single writer connection, in arrival order.
+actor WriterGate {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        if !busy {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty {
+            busy = false
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import SQLKit
+
+/// One step of the schema, written for each dialect. Steps are applied in order and never edited once released.
+public struct Migration: Sendable {
+    public var version: Int
+    public var name: String
+    public var sqlite: [String]
+    public var postgres: [String]
+
+    func statements(for kind: SQLDialectKind) -> [String] {
+        kind == .sqlite ? sqlite : postgres
+    }
+}
+
+/// The ordered list of schema steps, applied by `madoguchi migrate` and at start-up.
+public enum Migrations {
+    public static let all: [Migration] = [
+        Migration(
+            version: 1, name: "policy versions",
+            sqlite: [
+                """
+                CREATE TABLE policy_versions (
+                    id TEXT PRIMARY KEY,
+                    content_hash TEXT NOT NULL UNIQUE,
+                    effective_date TEXT NOT NULL,
+                    current_since TEXT NOT NULL,
+                    document_json TEXT NOT NULL,
+                    source_yaml TEXT NOT NULL,
+                    stored_at TEXT NOT NULL
+                )
+                """,
+            ],
+            postgres: [
+                """
+                CREATE TABLE policy_versions (
+                    id TEXT PRIMARY KEY,
+                    content_hash TEXT NOT NULL UNIQUE,
+                    effective_date TEXT NOT NULL,
+                    current_since TEXT NOT NULL,
+                    document_json TEXT NOT NULL,
+                    source_yaml TEXT NOT NULL,
+                    stored_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+            ]),
+    ]
+
+    /// What `apply` did.
+    public struct Report: Sendable, Equatable {
+        public var applied: [Int]
+        public var current: Int
+    }
+
+    /// Applies every missing step, each in its own transaction together with its record in `madoguchi_schema`.
+    /// Safe to run from several processes at once: PostgreSQL serialises them with an advisory lock.
+    @discardableResult
+    public static func apply(to database: Database, migrations: [Migration] = all) async throws -> Report {
+        let kind = database.kind
+        try await database.transaction { db in
+            try await lock(db, kind)
+            try await db.raw(SQLQueryString(kind == .sqlite
+                ? "CREATE TABLE IF NOT EXISTS madoguchi_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                : "CREATE TABLE IF NOT EXISTS madoguchi_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+            )).run()
+        }
+        var applied: [Int] = []
+        for migration in migrations.sorted(by: { $0.version < $1.version }) {
+            let didApply = try await database.transaction { db in
+                try await lock(db, kind)
+                let done = try await db.select().column("version").from("madoguchi_schema")
+                    .where("version", .equal, migration.version).first() != nil
+                if done { return false }
+                for statement in migration.statements(for: kind) {
+                    try await db.raw(SQLQueryString(statement)).run()
+                }
+                try await db.insert(into: "madoguchi_schema")
+                    .columns("version", "name", "applied_at")
+                    .values(SQLBind(migration.version), SQLBind(migration.name), Timestamp.bind(Date(), kind))
+                    .run()
+                return true
+            }
+            if didApply { applied.append(migration.version) }
+        }
+        return Report(applied: applied, current: try await currentVersion(of: database))
+    }
+
+    /// The highest applied step, 0 for an empty database.
+    public static func currentVersion(of database: Database) async throws -> Int {
+        try await database.read { db in
+            try await db.raw("SELECT COALESCE(MAX(version), 0) AS v FROM madoguchi_schema").first(decodingColumn: "v", as: Int.self) ?? 0
+        }
+    }
+
+    /// Steps not yet applied; `serve` on PostgreSQL refuses to start while any are pending.
+    public static func pending(in database: Database) async throws -> [Migration] {
+        let exists: Bool = try await database.read { db in
+            switch database.kind {
+            case .sqlite:
+                return try await db.raw("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'madoguchi_schema'")
+                    .first(decodingColumn: "n", as: Int.self) == 1
+            case .postgres:
+                return try await db.raw("SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_name = 'madoguchi_schema' AND table_schema = current_schema()")
+                    .first(decodingColumn: "n", as: Int.self) == 1
+            }
+        }
+        let current = exists ? try await currentVersion(of: database) : 0
+        return all.filter { $0.version > current }
+    }
+
+    private static func lock(_ db: any SQLDatabase, _ kind: SQLDialectKind) async throws {
+        // SQLite transactions already hold the single writer lock (BEGIN IMMEDIATE).
+        if kind == .postgres {
+            try await db.raw("SELECT pg_advisory_xact_lock(727312001)").run()
+        }
+    }
+}
+
+/// Timestamps: UTC, stored as ISO 8601 text on SQLite and as timestamptz on PostgreSQL.
+/// Calendar dates (policy dates) are ISO `YYYY-MM-DD` text on both, which sorts correctly.
+enum Timestamp {
+    static func bind(_ date: Date, _ kind: SQLDialectKind) -> SQLBind {
+        kind == .sqlite ? SQLBind(date.formatted(.iso8601)) : SQLBind(date)
+    }
+
+    static func decode(_ row: any SQLRow, column: String, _ kind: SQLDialectKind) throws -> Date {
+        switch kind {
+        case .postgres:
+            return try row.decode(column: column, as: Date.self)
+        case .sqlite:
+            let text = try row.decode(column: column, as: String.self)
+            guard let date = try? Date(text, strategy: .iso8601) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(column) is not an ISO 8601 time"))
+            }
+            return date
+        }
+    }
+}

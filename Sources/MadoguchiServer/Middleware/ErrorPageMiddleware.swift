@@ -1,0 +1,87 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MadoguchiCore
+
+/// A request the server refuses, with a message a person can act on (shown in ja and en).
+public struct PublicError: Error, HTTPResponseError {
+    public let status: HTTPResponse.Status
+    public let message: LocalizedText
+
+    public init(_ status: HTTPResponse.Status, _ message: LocalizedText) {
+        self.status = status
+        self.message = message
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: status)
+    }
+}
+
+/// Turns every error into a proper page: HTML in the page's language for people, a problem document
+/// (RFC 9457) for JSON clients. Internal errors are logged by type only — never with personal data.
+struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
+    let site: PolicySite
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return respond(to: error, request: request, context: context)
+        }
+    }
+
+    private func respond(to error: any Error, request: Request, context: Context) -> Response {
+        let language = Language(rawValue: request.uri.queryParameters["lang"].map(String.init) ?? "ja") ?? .ja
+        let status: HTTPResponse.Status
+        let message: LocalizedText?
+        switch error {
+        case let error as PublicError:
+            status = error.status
+            message = error.message
+        case let error as HTTPError:
+            status = error.status
+            message = nil
+        default:
+            status = .internalServerError
+            message = nil
+            context.logger.error("request failed", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+        }
+        let t = site.resources.text(language)
+        let heading: String
+        let text: String
+        switch status {
+        case .notFound:
+            heading = t.format("not_found_title")
+            text = message?[language] ?? t.format("not_found_text")
+        case .internalServerError:
+            heading = t.format("error_title")
+            text = t.format("error_text")
+        default:
+            heading = t.format("bad_request_title")
+            text = message?[language] ?? status.reasonPhrase
+        }
+        if wantsJSON(request) {
+            var body: [String: Any] = ["status": status.code, "title": status.reasonPhrase, "detail": message?.en ?? text]
+            if let message { body["detail_ja"] = message.ja }
+            let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+            var headers = HTTPFields()
+            headers[.contentType] = "application/problem+json"
+            return Response(status: status, headers: headers, body: .init(byteBuffer: .init(bytes: data)))
+        }
+        let page = site.errorPage(language: language, path: request.uri.path, heading: heading, message: text)
+        var headers = HTTPFields()
+        headers[.contentType] = page.contentType
+        headers[.cacheControl] = "no-store"
+        headers[.contentLanguage] = language.rawValue
+        return Response(status: status, headers: headers, body: .init(byteBuffer: page.body))
+    }
+
+    private func wantsJSON(_ request: Request) -> Bool {
+        let path = request.uri.path
+        if path.hasPrefix("/api/") || path.hasSuffix(".json") { return true }
+        let accept = request.headers[.accept] ?? ""
+        return accept.contains("json") && !accept.contains("html")
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import MadoguchiCore
+import Mustache
+
+/// Templates, translated strings and static files, loaded once at start-up.
+public struct SiteResources: Sendable {
+    public let templates: MustacheLibrary
+    public let strings: [Language: [String: String]]
+    public let stylesheet: Data
+    public let openAPI: Data
+
+    /// Loads the resources bundled with the server.
+    public static func bundled() async throws -> SiteResources {
+        guard let root = Bundle.module.resourceURL else {
+            throw SiteResourceError("the server's bundled resources are missing")
+        }
+        let templates = try await MustacheLibrary(directory: root.appendingPathComponent("templates").path)
+        var strings: [Language: [String: String]] = [:]
+        for language in Language.allCases {
+            let url = root.appendingPathComponent("locales/\(language.rawValue).json")
+            strings[language] = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: url))
+        }
+        return SiteResources(
+            templates: templates,
+            strings: strings,
+            stylesheet: try Data(contentsOf: root.appendingPathComponent("public/site.css")),
+            openAPI: try Data(contentsOf: root.appendingPathComponent("public/openapi.yaml")))
+    }
+
+    /// The strings of `language`; every key exists in both languages (a test checks it).
+    public func text(_ language: Language) -> [String: String] {
+        strings[language] ?? [:]
+    }
+
+    /// Renders `template` with `model`; a missing template is a packaging bug, reported as an error.
+    public func render(_ template: String, _ model: Any) throws -> String {
+        guard let html = templates.render(model, withTemplate: template) else {
+            throw SiteResourceError("template '\(template)' is missing")
+        }
+        return html
+    }
+}
+
+/// A bundled resource that could not be loaded.
+public struct SiteResourceError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension Dictionary where Key == String, Value == String {
+    /// The string for `key` with each `{name}` placeholder replaced.
+    func format(_ key: String, _ values: [String: String] = [:]) -> String {
+        var text = self[key] ?? key
+        for (name, value) in values {
+            text = text.replacingOccurrences(of: "{\(name)}", with: value)
+        }
+        return text
+    }
+}

@@ -1,0 +1,244 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Synchronization
+import MadoguchiCore
+import MadoguchiServer
+
+@main
+struct MadoguchiCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "madoguchi",
+        abstract: "Madoguchi (窓口): the inquiry site behind a privacy policy, which publishes the policy and keeps it.",
+        discussion: """
+        Every option can also come from an environment variable (named in its help); a flag on the command line wins.
+        With no configuration, `madoguchi serve` runs on the SQLite file var/madoguchi.sqlite with examples/policy.yaml.
+        """,
+        subcommands: [Serve.self, Migrate.self, PolicyCommand.self])
+}
+
+/// Options shared by the commands that open the database.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database"),
+            help: "Database URL: sqlite:PATH or postgres://user:password@host:port/db[?tlsmode=disable|prefer|require]. Env: MADOGUCHI_DATABASE_URL. Default: sqlite:var/madoguchi.sqlite")
+    var url: String?
+
+    func location() throws -> DatabaseLocation {
+        guard let text = url ?? Environment.value("MADOGUCHI_DATABASE_URL") else { return .defaultSQLite }
+        do {
+            return try DatabaseLocation(parsing: text)
+        } catch {
+            throw ValidationError("--database: \(error.description)")
+        }
+    }
+}
+
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: MADOGUCHI_LOG_LEVEL. Default: info")
+    var level: String?
+
+    func makeLogger(label: String) throws -> Logger {
+        let text = level ?? Environment.value("MADOGUCHI_LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: text) else {
+            throw ValidationError("--log-level: '\(text)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingBootstrap.once(level: level)
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+}
+
+enum LoggingBootstrap {
+    private static let done = Mutex(false)
+
+    static func once(level: Logger.Level) {
+        done.withLock { done in
+            guard !done else { return }
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            done = true
+        }
+    }
+}
+
+enum Environment {
+    static func value(_ name: String) -> String? {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+        return value
+    }
+}
+
+/// Prints every problem of an invalid policy file in `FILE:LINE:COLUMN: message` form.
+func report(_ error: PolicyFileError) {
+    for diagnostic in error.diagnostics {
+        FileHandle.standardError.write(Data("\(diagnostic)\n".utf8))
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server.",
+        discussion: "Applies missing migrations, stores the policy file's version if it is new, and serves the published policy. Refuses to start on an invalid policy file.")
+
+    @Option(help: "Address to listen on. Env: MADOGUCHI_HOST. Default: 127.0.0.1")
+    var host: String?
+
+    @Option(help: "Port to listen on. Env: MADOGUCHI_PORT. Default: 8080")
+    var port: Int?
+
+    @Option(help: "The policy file. Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
+    var policy: String?
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func configuration() throws -> ServerConfiguration {
+        let portValue: Int
+        if let port {
+            portValue = port
+        } else if let text = Environment.value("MADOGUCHI_PORT") {
+            guard let parsed = Int(text) else { throw ValidationError("MADOGUCHI_PORT: '\(text)' is not a port number") }
+            portValue = parsed
+        } else {
+            portValue = 8080
+        }
+        guard (0...65535).contains(portValue) else { throw ValidationError("--port: \(portValue) is not between 0 and 65535") }
+        return ServerConfiguration(
+            host: host ?? Environment.value("MADOGUCHI_HOST") ?? "127.0.0.1",
+            port: portValue,
+            database: try database.location(),
+            policyPath: policy ?? Environment.value("MADOGUCHI_POLICY") ?? "examples/policy.yaml")
+    }
+
+    func run() async throws {
+        let configuration = try configuration()
+        let logger = try logging.makeLogger(label: "madoguchi")
+        let installation: Installation
+        do {
+            installation = try await Installation.prepare(configuration, logger: logger)
+        } catch let error as PolicyFileError {
+            report(error)
+            FileHandle.standardError.write(Data("madoguchi: not starting: the policy file is invalid\n".utf8))
+            throw ExitCode(1)
+        } catch let error as PolicyVersionConflict {
+            FileHandle.standardError.write(Data("madoguchi: not starting: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        logger.info("serving", metadata: [
+            "address": "http://\(configuration.host):\(configuration.port)", "database": "\(configuration.database)",
+            "policy": "\(configuration.policyPath)", "policy.version": "\(installation.policy.version)",
+        ])
+        let app = buildApplication(installation, configuration: configuration, logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            await installation.database.close()
+            throw error
+        }
+        await installation.database.close()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or update the database schema.",
+        discussion: "Applies every missing step in order, each in a transaction; running it again changes nothing.")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let location = try database.location()
+        let logger = try logging.makeLogger(label: "madoguchi.migrate")
+        let db = try await Database.open(location, logger: logger)
+        do {
+            let report = try await Migrations.apply(to: db)
+            print(report.applied.isEmpty
+                  ? "\(location): schema is up to date (version \(report.current))"
+                  : "\(location): applied \(report.applied.map(String.init).joined(separator: ", ")); schema is at version \(report.current)")
+        } catch {
+            await db.close()
+            throw error
+        }
+        await db.close()
+    }
+}
+
+struct PolicyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Check or render a policy file.",
+        subcommands: [Check.self, Render.self])
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate policy files.",
+            discussion: "Prints every problem as FILE:LINE:COLUMN: message. Exits 0 when all files are valid, 1 when any is not.")
+
+        @Argument(help: "The policy files to check.")
+        var files: [String]
+
+        func validate() throws {
+            if files.isEmpty { throw ValidationError("name at least one policy file to check") }
+        }
+
+        func run() async throws {
+            var failed = false
+            for file in files {
+                do {
+                    let policy: Policy = try PolicyLoader.load(path: file)
+                    print("\(file): ok (version \(policy.version), \(policy.services.count) services, \(policy.purposes.count) purposes, \(policy.fields.count) fields, \(policy.vendors.count) vendors)")
+                } catch {
+                    report(error)
+                    failed = true
+                }
+            }
+            if failed { throw ExitCode(1) }
+        }
+    }
+
+    struct Render: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the published policy page or its JSON.",
+            discussion: "Renders without a database, so the page lists no earlier versions.")
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case html, json }
+        enum Page: String, ExpressibleByArgument, CaseIterable { case full, external }
+
+        @Option(help: "The policy file. Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
+        var policy: String?
+
+        @Option(help: "ja or en.")
+        var lang: Language = .ja
+
+        @Option(help: "html or json.")
+        var format: Format = .html
+
+        @Option(help: "full (the whole policy) or external (the external-transmission table alone).")
+        var page: Page = .full
+
+        func run() async throws {
+            let path = policy ?? Environment.value("MADOGUCHI_POLICY") ?? "examples/policy.yaml"
+            let loaded: Policy
+            do {
+                loaded = try PolicyLoader.load(path: path)
+            } catch {
+                report(error)
+                throw ExitCode(1)
+            }
+            let kind: PolicyPageKind = format == .json ? .json : (page == .full ? .full : .externalTransmission)
+            let output = kind == .json
+                ? loaded.publishedJSON(pretty: true)
+                : Data(try PolicySite.render(loaded, kind, lang, resources: try await SiteResources.bundled()).body.readableBytesView)
+            FileHandle.standardOutput.write(output)
+            if kind == .json { print() }
+        }
+    }
+}
+
+extension Language: ExpressibleByArgument {}
