@@ -72,9 +72,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "MadoguchiTesting",
+            dependencies: [
+                "MadoguchiCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MadoguchiCoreTests",
-            dependencies: ["MadoguchiCore"],
+            dependencies: [
+                "MadoguchiCore",
+                "MadoguchiTesting",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -82,6 +96,7 @@ let package = Package(
             dependencies: [
                 "MadoguchiCore",
                 "MadoguchiServer",
+                "MadoguchiTesting",
                 "madoguchi",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

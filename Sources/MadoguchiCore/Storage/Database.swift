@@ -86,7 +86,11 @@ public final class Database: Sendable {
         if let schema = location.searchPath {
             configuration.options.additionalStartupParameters = [("search_path", schema)]
         }
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The client warns when a lease races its own start-up; lease errors reach the caller anyway, so its
+        // background log only carries errors.
+        var backgroundLogger = logger
+        backgroundLogger.logLevel = max(logger.logLevel, .error)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
         let runner = Task { await client.run() }
         return Database(kind: .postgres, backend: .postgres(client: client, runner: runner), logger: logger)
     }

@@ -8,6 +8,13 @@ public struct Migration: Sendable {
     public var sqlite: [String]
     public var postgres: [String]
 
+    public init(version: Int, name: String, sqlite: [String], postgres: [String]) {
+        self.version = version
+        self.name = name
+        self.sqlite = sqlite
+        self.postgres = postgres
+    }
+
     func statements(for kind: SQLDialectKind) -> [String] {
         kind == .sqlite ? sqlite : postgres
     }

@@ -1,0 +1,106 @@
+import Foundation
+import MadoguchiCore
+import MadoguchiTesting
+import SQLKit
+import Testing
+
+@Suite("Storage")
+struct StorageTests {
+    @Test("CI runs the PostgreSQL tests when it must")
+    func postgresConfigured() {
+        if TestDatabase.postgresRequired {
+            #expect(TestDatabase.postgresURL != nil, "MADOGUCHI_REQUIRE_POSTGRES=1 but MADOGUCHI_TEST_POSTGRES_URL is not set")
+            #expect(TestDatabase.available.contains(.postgres))
+        }
+    }
+
+    @Test("migrations apply from empty, in order, and a second run is a no-op", arguments: TestDatabase.available)
+    func migrations(_ kind: TestDatabase) async throws {
+        try await kind.withFresh { _, database in
+            #expect(try await Migrations.pending(in: database).map(\.version) == Migrations.all.map(\.version))
+            let first = try await Migrations.apply(to: database)
+            #expect(first.applied == Migrations.all.map(\.version))
+            #expect(first.current == Migrations.all.last?.version)
+            let second = try await Migrations.apply(to: database)
+            #expect(second.applied.isEmpty)
+            #expect(second.current == first.current)
+            #expect(try await Migrations.pending(in: database).isEmpty)
+            let recorded = try await database.read { db in
+                try await db.select().column("version").from("madoguchi_schema").all(decodingColumn: "version", as: Int.self)
+            }
+            #expect(recorded == Migrations.all.map(\.version))
+        }
+    }
+
+    @Test("a failing migration leaves nothing behind", arguments: TestDatabase.available)
+    func failingMigrationRollsBack(_ kind: TestDatabase) async throws {
+        try await kind.withFresh { _, database in
+            try await Migrations.apply(to: database)
+            let broken = Migration(version: 999, name: "broken",
+                                   sqlite: ["CREATE TABLE half (id INTEGER)", "THIS IS NOT SQL"],
+                                   postgres: ["CREATE TABLE half (id INTEGER)", "THIS IS NOT SQL"])
+            await #expect(throws: (any Error).self) { try await Migrations.apply(to: database, migrations: Migrations.all + [broken]) }
+            #expect(try await Migrations.currentVersion(of: database) == Migrations.all.last?.version)
+            // The table created before the failing statement was rolled back with it.
+            await #expect(throws: (any Error).self) {
+                try await database.read { db in try await db.raw("SELECT COUNT(*) AS n FROM half").run() }
+            }
+        }
+    }
+
+    @Test("R-VER-1: a version is stored once, changed content under the same id is refused, older versions stay readable",
+          arguments: TestDatabase.available)
+    func policyVersions(_ kind: TestDatabase) async throws {
+        let source = try Fixtures.examplePolicyText()
+        let first = try PolicyLoader.parse(yaml: source, file: "example")
+        let secondSource = source
+            .replacingOccurrences(of: "version: \"2025-02-18\"", with: "version: \"2026-04-01\"")
+            .replacingOccurrences(of: "  - 2025-02-18\n", with: "  - 2025-02-18\n  - 2026-04-01\n")
+            .replacingOccurrences(of: "answer_business_days: 3", with: "answer_business_days: 2")
+        let second = try PolicyLoader.parse(yaml: secondSource, file: "example-2")
+
+        try await kind.withFresh { _, database in
+            try await Migrations.apply(to: database)
+            let store = PolicyVersionStore(database: database)
+            #expect(try await store.store(first, source: source) == .stored)
+            #expect(try await store.store(first, source: source) == .unchanged)
+
+            var edited = first
+            edited.requests.answerBusinessDays = 5
+            await #expect(throws: PolicyVersionConflict.self) { try await store.store(edited, source: source) }
+
+            #expect(try await store.store(second, source: secondSource) == .stored)
+            let versions = try await store.versions()
+            #expect(versions.map(\.id) == ["2026-04-01", "2025-02-18"])
+            #expect(versions.first?.currentSince.description == "2026-04-01")
+            #expect(versions.last?.effectiveDate.description == "2024-08-08")
+            #expect(try await store.policy(version: "2025-02-18") == first)
+            #expect(try await store.policy(version: "2026-04-01") == second)
+            #expect(try await store.policy(version: "1999") == nil)
+            #expect(try await store.policy(version: "' OR 1=1 --") == nil)
+        }
+    }
+
+    @Test("a transaction that throws writes nothing", arguments: TestDatabase.available)
+    func transactionRollback(_ kind: TestDatabase) async throws {
+        struct Boom: Error {}
+        try await kind.withFresh { _, database in
+            try await Migrations.apply(to: database)
+            let policy = try PolicyLoader.parse(yaml: try Fixtures.examplePolicyText(), file: "example")
+            await #expect(throws: Boom.self) {
+                try await database.transaction { db in
+                    try await db.insert(into: "policy_versions")
+                        .columns("id", "content_hash", "effective_date", "current_since", "document_json", "source_yaml", "stored_at")
+                        .values(SQLBind("x"), SQLBind("h"), SQLBind("2024-01-01"), SQLBind("2024-01-01"), SQLBind("{}"), SQLBind(""),
+                                kind == .sqlite ? SQLBind("2024-01-01T00:00:00Z") : SQLBind(Date()))
+                        .run()
+                    throw Boom()
+                }
+            }
+            #expect(try await PolicyVersionStore(database: database).versions().isEmpty)
+            // The database is usable after the rollback.
+            #expect(try await PolicyVersionStore(database: database).store(policy, source: "") == .stored)
+            #expect(await database.isReachable())
+        }
+    }
+}

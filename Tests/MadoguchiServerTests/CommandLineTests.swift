@@ -1,0 +1,184 @@
+import FoundationNetworking
+import Foundation
+import MadoguchiCore
+import MadoguchiTesting
+import Testing
+
+/// Runs the built `madoguchi` executable as an operator would.
+struct Command {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var executable: URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("madoguchi")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/madoguchi")
+    }
+
+    static func environment(_ extra: [String: String]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MADOGUCHI_") }
+        environment.merge(extra) { $1 }
+        return environment
+    }
+
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = Fixtures.repositoryRoot
+        process.environment = environment(extra)
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+@Suite("Command line", .serialized)
+struct CommandLineTests {
+    @Test("policy check: ok and exit 0 for a valid file; every problem as FILE:LINE:COLUMN and exit 1 otherwise")
+    func check() throws {
+        let ok = try Command.run(["policy", "check", "examples/policy.yaml"])
+        #expect(ok.status == 0)
+        #expect(ok.stdout.hasPrefix("examples/policy.yaml: ok (version 2025-02-18, 4 services, 3 purposes, 5 fields, 8 vendors)"))
+
+        let broken = try temporaryPolicy(try Fixtures.examplePolicyText()
+            .replacingOccurrences(of: "purposes: [answer-inquiries, match-history]\n", with: "purposes: [answer-inquiries, history]\n")
+            .replacingOccurrences(of: "basic_policy_url: https://www.mirai-career.example/privacy/basic-policy", with: "basic_policy_url: nope"))
+        let bad = try Command.run(["policy", "check", "examples/policy.yaml", broken])
+        #expect(bad.status == 1)
+        let lines = bad.stderr.split(separator: "\n")
+        #expect(lines.count == 2, "\(bad.stderr)")
+        for line in lines {
+            #expect(line.hasPrefix("\(broken):"), "\(line)")
+            let parts = line.split(separator: ":", maxSplits: 3)
+            #expect(Int(parts[1]) != nil && Int(parts[2]) != nil, "\(line)")
+        }
+        #expect(bad.stderr.contains("operator.basic_policy_url: 'nope' is not a valid http(s) URL"))
+        #expect(bad.stderr.contains("unknown purpose 'history'"))
+
+        let none = try Command.run(["policy", "check"])
+        #expect(none.status != 0)
+        let missing = try Command.run(["policy", "check", "/nonexistent/policy.yaml"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.hasPrefix("/nonexistent/policy.yaml:1:1: cannot read the policy file"))
+    }
+
+    @Test("policy render prints the page or its JSON")
+    func render() throws {
+        let html = try Command.run(["policy", "render", "--lang", "en", "--format", "html"])
+        #expect(html.status == 0)
+        #expect(html.stdout.hasPrefix("<!DOCTYPE html>"))
+        #expect(html.stdout.contains("<html lang=\"en\">"))
+        #expect(html.stdout.contains("Mirai Career Inc."))
+        let external = try Command.run(["policy", "render", "--page", "external"])
+        #expect(external.stdout.contains("<h1>インフォマティブデータの外部送信</h1>"))
+        let json = try Command.run(["policy", "render", "--format", "json", "--policy", Fixtures.examplePolicyPath])
+        #expect(json.status == 0)
+        let policy: Policy = try PolicyLoader.load(path: Fixtures.examplePolicyPath)
+        let printed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? NSDictionary
+        let expected = try JSONSerialization.jsonObject(with: policy.publishedJSON()) as? NSDictionary
+        #expect(printed == expected)
+        let badLang = try Command.run(["policy", "render", "--lang", "fr"])
+        #expect(badLang.status != 0)
+        #expect(badLang.stderr.contains("fr"))
+    }
+
+    @Test("serve refuses to start on an invalid policy file, with the same messages as check")
+    func serveRefusesInvalidPolicy() throws {
+        let broken = try temporaryPolicy(try Fixtures.examplePolicyText().replacingOccurrences(of: "cookie_lifetime_days: 395", with: "cookie_lifetime_days: 500"))
+        let directory = try Fixtures.temporaryDirectory()
+        let result = try Command.run(["serve", "--policy", broken, "--database", "sqlite:\(directory.path)/db.sqlite", "--port", "0"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(broken):"))
+        #expect(result.stderr.contains("informative_data.cookie_lifetime_days: 500 is out of range; expected 1 to 400"))
+        #expect(result.stderr.contains("not starting"))
+        // Nothing was created for an installation that never started.
+        #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/db.sqlite"))
+
+        let badURL = try Command.run(["serve", "--database", "mysql://x"])
+        #expect(badURL.status != 0)
+        #expect(badURL.stderr.contains("unsupported database URL"))
+        let badPort = try Command.run(["serve", "--port", "70000"])
+        #expect(badPort.status != 0)
+        #expect(badPort.stderr.contains("70000"))
+        let badEnvPort = try Command.run(["serve"], environment: ["MADOGUCHI_PORT": "eighty"])
+        #expect(badEnvPort.status != 0)
+        #expect(badEnvPort.stderr.contains("MADOGUCHI_PORT"))
+    }
+
+    @Test("migrate creates the schema, a second run is a no-op; flags win over the environment", arguments: TestDatabase.available)
+    func migrate(_ kind: TestDatabase) async throws {
+        let fresh = try await kind.makeLocation()
+        let first = try Command.run(["migrate", "--database", fresh.url])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("applied 1; schema is at version 1"))
+        // The environment variable is used when no flag is given.
+        let second = try Command.run(["migrate"], environment: ["MADOGUCHI_DATABASE_URL": fresh.url])
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("schema is up to date (version 1)"))
+        // A flag wins over the environment.
+        let flagWins = try Command.run(["migrate", "--database", fresh.url], environment: ["MADOGUCHI_DATABASE_URL": "mysql://nowhere"])
+        #expect(flagWins.status == 0)
+        #expect(!flagWins.stdout.contains("password"))
+        try await fresh.cleanUp()
+    }
+
+    @Test("help explains every option and its environment variable")
+    func help() throws {
+        let top = try Command.run(["--help"])
+        for subcommand in ["serve", "migrate", "policy"] { #expect(top.stdout.contains(subcommand)) }
+        let serve = try Command.run(["serve", "--help"])
+        for option in ["--host", "--port", "--database", "--policy", "--log-level", "MADOGUCHI_HOST", "MADOGUCHI_PORT",
+                       "MADOGUCHI_DATABASE_URL", "MADOGUCHI_POLICY"] {
+            #expect(serve.stdout.contains(option), "\(option)")
+        }
+        let render = try Command.run(["policy", "render", "--help"])
+        for option in ["--lang", "--format", "--page", "--policy"] { #expect(render.stdout.contains(option)) }
+    }
+
+    @Test("serve runs on a real port until it is stopped (environment configuration)", arguments: TestDatabase.available)
+    func serveLive(_ kind: TestDatabase) async throws {
+        let fresh = try await kind.makeLocation()
+        let port = Int.random(in: 20_000...29_999)
+        let process = Process()
+        process.executableURL = Command.executable
+        process.arguments = ["serve"]
+        process.currentDirectoryURL = Fixtures.repositoryRoot
+        process.environment = Command.environment([
+            "MADOGUCHI_PORT": "\(port)", "MADOGUCHI_DATABASE_URL": fresh.url, "MADOGUCHI_LOG_LEVEL": "warning",
+        ])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        var page: String?
+        for _ in 0..<100 {
+            if let (data, response) = try? await fetch("http://127.0.0.1:\(port)/privacy?lang=en"),
+               (response as? HTTPURLResponse)?.statusCode == 200 {
+                page = String(decoding: data, as: UTF8.self)
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(page?.contains("How We Handle Your Personal Data") == true)
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0 || process.terminationReason == .uncaughtSignal)
+        try await fresh.cleanUp()
+    }
+
+    private func fetch(_ url: String) async throws -> (Data, URLResponse) {
+        try await URLSession.shared.data(from: URL(string: url)!)
+    }
+}

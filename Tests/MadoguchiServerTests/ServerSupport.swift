@@ -1,0 +1,72 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MadoguchiCore
+import MadoguchiServer
+import MadoguchiTesting
+import NIOCore
+
+let quietLogger: Logger = {
+    var logger = Logger(label: "madoguchi.test")
+    logger.logLevel = .critical
+    return logger
+}()
+
+/// Prepares an installation on a fresh database of `kind` and drives its router in-process.
+func withServer<R: Sendable>(
+    _ kind: TestDatabase = .sqlite,
+    policyPath: String = Fixtures.examplePolicyPath,
+    _ body: @Sendable (Installation, any TestClientProtocol) async throws -> R
+) async throws -> R {
+    let fresh = try await kind.makeLocation()
+    do {
+        let installation = try await Installation.prepare(
+            ServerConfiguration(database: fresh.location, policyPath: policyPath), logger: quietLogger)
+        let result: R
+        do {
+            let app = Application(router: buildRouter(installation), logger: quietLogger)
+            result = try await app.test(.router) { client in try await body(installation, client) }
+        } catch {
+            await installation.database.close()
+            throw error
+        }
+        await installation.database.close()
+        try await fresh.cleanUp()
+        return result
+    } catch {
+        try? await fresh.cleanUp()
+        throw error
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+}
+
+extension String {
+    /// How the Mustache templates escape text.
+    var htmlEscaped: String {
+        replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+            .replacingOccurrences(of: "'", with: "&#39;")
+    }
+
+    func occurrences(of needle: String) -> Int {
+        components(separatedBy: needle).count - 1
+    }
+}
+
+/// The locale strings as the server loads them.
+func strings(_ language: Language) async throws -> [String: String] {
+    try await SiteResources.bundled().text(language)
+}
+
+/// Writes `text` to a new temporary policy file.
+func temporaryPolicy(_ text: String) throws -> String {
+    let directory = try Fixtures.temporaryDirectory()
+    let url = directory.appendingPathComponent("policy.yaml")
+    try text.write(to: url, atomically: true, encoding: .utf8)
+    return url.path
+}
