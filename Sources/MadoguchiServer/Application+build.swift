@@ -54,7 +54,7 @@ public struct Installation: Sendable {
 public func buildRouter(_ installation: Installation) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware first: it wraps the routes added after it, and the not-found responder.
-    router.add(middleware: LogRequestsMiddleware(.info))
+    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorPageMiddleware(site: installation.site))
     PolicyController(site: installation.site).addRoutes(to: router)

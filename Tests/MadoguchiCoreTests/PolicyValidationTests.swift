@@ -178,7 +178,7 @@ struct PolicyValidationTests {
         #expect(found.count == 4, "\(found.map(\.description))")
         #expect(found.map(\.line) == found.map(\.line).sorted())
         expectProblem(yaml, containing: "cookie_lifetime_days: 9999 is out of range; expected 1 to 400")
-        expectProblem(yaml, containing: "requests.answer_business_days: expected a whole number from 1 to 30")
+        expectProblem(yaml, containing: "requests.answer_business_days: expected a whole number from 1 to 30") // R-DSR-3
         expectProblem(yaml, containing: "officer.email: 'privacy officer' is not a valid e-mail address")
     }
 
@@ -223,6 +223,7 @@ struct PolicyValidationTests {
                       containing: "contractors[0].nda_expires: the agreement expires (2024-03-31) on or before it was signed (2024-04-01)")
     }
 
+    // R-INF-1: the cookie is declared with a valid name and a lifetime browsers honour.
     @Test("vendor rules: categories and host names (R-EXT-2 groundwork)")
     func vendorRules() throws {
         expectProblem(try edited("category: marketing-research", "category: tracking"),

@@ -104,3 +104,19 @@ struct StorageTests {
         }
     }
 }
+
+@Suite("SQLite settings")
+struct SQLiteSettingsTests {
+    @Test("the SQLite file runs in WAL mode with full synchronous commits")
+    func pragmas() async throws {
+        try await TestDatabase.sqlite.withFresh { _, database in
+            let (journal, synchronous) = try await database.transaction { db in
+                let journal = try await db.raw("PRAGMA journal_mode").first(decodingColumn: "journal_mode", as: String.self)
+                let synchronous = try await db.raw("PRAGMA synchronous").first(decodingColumn: "synchronous", as: Int.self)
+                return (journal, synchronous)
+            }
+            #expect(journal == "wal")
+            #expect(synchronous == 2, "2 is FULL")
+        }
+    }
+}

@@ -45,6 +45,7 @@ struct Command {
 
 @Suite("Command line", .serialized)
 struct CommandLineTests {
+    // R-PUR-1: the operator sees every problem with its line before anything is published.
     @Test("policy check: ok and exit 0 for a valid file; every problem as FILE:LINE:COLUMN and exit 1 otherwise")
     func check() throws {
         let ok = try Command.run(["policy", "check", "examples/policy.yaml"])

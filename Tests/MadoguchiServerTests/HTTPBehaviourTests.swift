@@ -13,6 +13,7 @@ struct HTTPBehaviourTests {
                               "/privacy/versions/2025-02-18", "/healthz", "/readyz", "/assets/site.css", "/openapi.yaml",
                               "/no-such-page", "/privacy?lang=xx"]
 
+    // R-SEC-2 (headers part)
     @Test("every response carries the security headers")
     func securityHeaders() async throws {
         try await withServer { _, client in
@@ -178,5 +179,27 @@ struct HTTPBehaviourTests {
             let en = try await client.execute(uri: "/privacy?lang=en", method: .get).text
             #expect(!en.contains("<img"))
         }
+    }
+}
+
+@Suite("Request logs")
+struct RequestLogTests {
+    @Test("requests are logged with method, path and status, never with the query string")
+    func noQueryInLogs() async throws {
+        let capture = LogCapture()
+        let fresh = try await TestDatabase.sqlite.makeLocation()
+        let installation = try await Installation.prepare(
+            ServerConfiguration(database: fresh.location, policyPath: Fixtures.examplePolicyPath), logger: quietLogger)
+        let app = Application(router: buildRouter(installation), logger: capture.logger)
+        try await app.test(.router) { client in
+            _ = try await client.execute(uri: "/privacy?lang=en&token=secret-token-123", method: .get)
+            _ = try await client.execute(uri: "/missing?email=someone%40example.com", method: .get)
+        }
+        await installation.database.close()
+        try await fresh.cleanUp()
+        let requests = capture.lines.filter { $0.contains("request") }
+        #expect(requests.contains { $0.contains("path=/privacy") && $0.contains("status=200") }, "\(requests)")
+        #expect(requests.contains { $0.contains("path=/missing") && $0.contains("status=404") }, "\(requests)")
+        #expect(!capture.lines.contains { $0.contains("secret-token-123") || $0.contains("someone") })
     }
 }

@@ -43,7 +43,8 @@ struct PolicyPageTests {
             hasMarkup("href=\"\(policy.company.basicPolicyURL)\"", "basic policy link")
             hasMarkup("href=\"\(policy.company.informativeDataPolicyURL)\"", "informative data policy link")
             has(policy.company.name[language], "operator")
-            // R-PUR-1: purposes with retention; items with their purposes and required marks.
+            // R-PUR-1: purposes with retention (R-RET-1); items with their purposes and required marks (R-REQ-1);
+            // the consent-only marketing purpose (R-PUR-5).
             for purpose in policy.purposes {
                 has(purpose.text[language], "purpose")
                 has(t["retention"]!.replacingOccurrences(of: "{days}", with: "\(purpose.retentionDays)"), "retention")
@@ -51,24 +52,25 @@ struct PolicyPageTests {
             for field in policy.fields { has(field.label[language], "field") }
             #expect(html.contains("<td data-label=\"\(t["col_item_purposes"]!.htmlEscaped)\">(1)(2)(3)</td>"))
             has(policy.missingItemsConsequence[language], "missing items")
-            has(policy.thirdPartyProvision[language], "third party")
+            has(policy.thirdPartyProvision[language], "third party") // R-TPP-1: departments we forward to
+            #expect(html.contains("(\(t["consent_only"]!.htmlEscaped))"), "R-PUR-5")
             for department in policy.departments { has(department.name[language], "department") }
             has(policy.outsourcing[language], "outsourcing")
             for contractor in policy.contractors { has(contractor.name[language], "contractor") }
             has(policy.statistics[language], "statistics")
             has(policy.changes[language], "changes")
-            // R-CON-1: officer and contact; R-DSR-3 wording: answer time in business days.
+            // R-CON-1: officer and contact; R-DSR-3: answer time in business days.
             has(policy.officer.title[language], "officer title")
             has(policy.officer.department[language], "officer department")
             hasMarkup("mailto:\(policy.officer.email)", "officer e-mail")
             hasMarkup("mailto:\(policy.requests.email)", "request contact")
             has(t["requests_answer"]!.replacingOccurrences(of: "{days}", with: "3"), "answer time")
-            // Informative data.
+            // Informative data (R-INF-1, R-INF-2 declarations).
             has(policy.informativeData.cookieName, "cookie name")
             for purpose in policy.informativeData.purposes { has(purpose[language], "informative purpose") }
             has(policy.informativeData.linkedDataRule[language], "linked data rule")
             // R-OPT-3: opt-out guidance with every advertising-ID link.
-            has(policy.optOut.cookieReset[language], "cookie reset")
+            has(policy.optOut.cookieReset[language], "cookie reset") // R-OPT-2 guidance
             for reset in policy.optOut.advertisingIDs {
                 hasMarkup("href=\"\(reset.url)\"", "advertising ID link")
                 has(reset.platform[language], "platform")
@@ -109,7 +111,7 @@ struct PolicyPageTests {
                         }
                     }
                 }
-                // An absent link is stated, not hidden.
+                // An absent link is stated, not hidden; present opt-out links are there (R-OPT-1 links).
                 #expect(absent > 0)
                 #expect(html.occurrences(of: ">\(t["link_none"]!)</td>") == absent, "\(uri)")
                 #expect(html.contains("<th scope=\"col\">\(t["col_optout"]!.htmlEscaped)</th>"))

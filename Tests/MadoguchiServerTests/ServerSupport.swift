@@ -70,3 +70,33 @@ func temporaryPolicy(_ text: String) throws -> String {
     try text.write(to: url, atomically: true, encoding: .utf8)
     return url.path
 }
+
+/// Collects every log line, to prove what is and is not logged.
+final class LogCapture: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [String] = []
+
+    var lines: [String] { lock.withLock { storage } }
+
+    func append(_ line: String) { lock.withLock { storage.append(line) } }
+
+    var logger: Logger {
+        Logger(label: "capture") { _ in CapturingHandler(capture: self) }
+    }
+
+    struct CapturingHandler: LogHandler {
+        let capture: LogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            capture.append("\(event.level) \(event.message) \(all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+        }
+    }
+}

@@ -15,6 +15,13 @@ public struct Migration: Sendable {
         self.postgres = postgres
     }
 
+    /// One text for both dialects; `{timestamp}` becomes `TEXT` (ISO 8601) on SQLite and `TIMESTAMPTZ` on PostgreSQL.
+    public init(version: Int, name: String, portable statements: [String]) {
+        self.init(version: version, name: name,
+                  sqlite: statements.map { $0.replacingOccurrences(of: "{timestamp}", with: "TEXT") },
+                  postgres: statements.map { $0.replacingOccurrences(of: "{timestamp}", with: "TIMESTAMPTZ") })
+    }
+
     func statements(for kind: SQLDialectKind) -> [String] {
         kind == .sqlite ? sqlite : postgres
     }
@@ -23,34 +30,19 @@ public struct Migration: Sendable {
 /// The ordered list of schema steps, applied by `madoguchi migrate` and at start-up.
 public enum Migrations {
     public static let all: [Migration] = [
-        Migration(
-            version: 1, name: "policy versions",
-            sqlite: [
-                """
-                CREATE TABLE policy_versions (
-                    id TEXT PRIMARY KEY,
-                    content_hash TEXT NOT NULL UNIQUE,
-                    effective_date TEXT NOT NULL,
-                    current_since TEXT NOT NULL,
-                    document_json TEXT NOT NULL,
-                    source_yaml TEXT NOT NULL,
-                    stored_at TEXT NOT NULL
-                )
-                """,
-            ],
-            postgres: [
-                """
-                CREATE TABLE policy_versions (
-                    id TEXT PRIMARY KEY,
-                    content_hash TEXT NOT NULL UNIQUE,
-                    effective_date TEXT NOT NULL,
-                    current_since TEXT NOT NULL,
-                    document_json TEXT NOT NULL,
-                    source_yaml TEXT NOT NULL,
-                    stored_at TIMESTAMPTZ NOT NULL
-                )
-                """,
-            ]),
+        Migration(version: 1, name: "policy versions", portable: [
+            """
+            CREATE TABLE policy_versions (
+                id TEXT PRIMARY KEY,
+                content_hash TEXT NOT NULL UNIQUE,
+                effective_date TEXT NOT NULL,
+                current_since TEXT NOT NULL,
+                document_json TEXT NOT NULL,
+                source_yaml TEXT NOT NULL,
+                stored_at {timestamp} NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// What `apply` did.

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# HTTP benchmark: a release build of `madoguchi serve` on SQLite, loaded with wrk on loopback.
+# Each route is measured right after /healthz in the same run, and reported as a ratio to it,
+# because the machine is noisy and absolute figures move from run to run.
+#   scripts/bench-http.sh [DURATION_SECONDS] [CONNECTIONS] [ROUTE...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-10}
+connections=${2:-64}
+shift $(( $# > 2 ? 2 : $# ))
+routes=("$@")
+[ ${#routes[@]} -gt 0 ] || routes=(/privacy "/privacy?lang=en" /privacy/external-transmission /privacy.json)
+threads=2
+port=${MADOGUCHI_BENCH_PORT:-18080}
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+swift build -c release --product madoguchi >&2
+work=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+MADOGUCHI_LOG_LEVEL=warning .build/release/madoguchi serve --port "$port" --database "sqlite:$work/bench.sqlite" &
+server=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+rate() { # route -> requests/s, p99 latency
+  wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "http://127.0.0.1:$port$1" |
+    awk '/Requests\/sec/ {r=$2} /^ +99%/ {p=$2} END {print r, p}'
+}
+rate /healthz >/dev/null # warm-up
+printf '%-34s %12s %10s %14s %10s %8s\n' route "req/s" p99 "healthz req/s" "p99" ratio
+for route in "${routes[@]}"; do
+  read -r base base_p99 < <(rate /healthz)
+  read -r r p99 < <(rate "$route")
+  printf '%-34s %12s %10s %14s %10s %8s\n' "$route" "$r" "$p99" "$base" "$base_p99" "$(awk -v a="$r" -v b="$base" 'BEGIN { printf "%.2f", a / b }')"
+done
+echo "(wrk -t$threads -c$connections -d${duration}s on 127.0.0.1, release build, $(nproc) cores)"
