@@ -76,6 +76,7 @@ let package = Package(
             name: "MadoguchiTesting",
             dependencies: [
                 "MadoguchiCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
@@ -86,6 +87,8 @@ let package = Package(
             dependencies: [
                 "MadoguchiCore",
                 "MadoguchiTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import MadoguchiCore
@@ -123,5 +124,48 @@ public enum Fixtures {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("madoguchi-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+}
+
+/// A data database and a separate key store, both fresh and migrated, with a new key ring.
+public struct VaultFixture: Sendable {
+    public let data: Database
+    public let keyStore: Database
+    public let ring: KeyRing
+    public let policy: Policy
+    public let vault: InquiryVault
+    public let guardian: PurposeGuard
+    public let dataLocation: DatabaseLocation
+    public let keyStoreLocation: DatabaseLocation
+
+    /// Runs `body` with a fixture on `kind` (the key store is SQLite, as in the default installation).
+    public static func with<R: Sendable>(_ kind: TestDatabase, _ body: (VaultFixture) async throws -> R) async throws -> R {
+        let policy = try PolicyLoader.parse(yaml: try Fixtures.examplePolicyText(), file: "example")
+        return try await kind.withFresh { dataLocation, data in
+            try await TestDatabase.sqlite.withFresh { keyLocation, keyStore in
+                try await Migrations.apply(to: data)
+                try await Migrations.apply(to: keyStore, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
+                let ring = try KeyRing(keys: [SymmetricKey(size: .bits256)])
+                let versions = PolicyVersionStore(database: data)
+                try await versions.store(policy, source: "")
+                let vault = InquiryVault(database: data, keys: SubjectKeyStore(database: keyStore, ring: ring))
+                let fixture = VaultFixture(data: data, keyStore: keyStore, ring: ring, policy: policy, vault: vault,
+                                           guardian: PurposeGuard(vault: vault, versions: versions),
+                                           dataLocation: dataLocation, keyStoreLocation: keyLocation)
+                return try await body(fixture)
+            }
+        }
+    }
+
+    /// A valid submission for `service` from `email`.
+    public func submission(service: String = "agent", email: String = "taro@example.jp", name: String = "山田 太郎",
+                           message: String = "転職の相談をしたいです。", consent: Bool = false) -> InquirySubmission {
+        InquirySubmission(serviceID: service, values: ["name": name, "email": email, "topic": "service", "message": message],
+                          consentToOptionalPurposes: consent)
+    }
+
+    public func submit(_ submission: InquirySubmission) async throws -> InquiryReceipt {
+        guard case let .success(valid) = policy.validate(submission) else { throw TestDatabaseError("invalid submission") }
+        return try await vault.submit(valid, policy: policy)
     }
 }

@@ -112,6 +112,7 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` in one transaction: everything it writes commits together, or nothing does.
+    @discardableResult
     public func transaction<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch backend {
         case let .sqlite(writer, _, gate):

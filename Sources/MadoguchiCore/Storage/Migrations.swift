@@ -15,11 +15,15 @@ public struct Migration: Sendable {
         self.postgres = postgres
     }
 
-    /// One text for both dialects; `{timestamp}` becomes `TEXT` (ISO 8601) on SQLite and `TIMESTAMPTZ` on PostgreSQL.
+    /// One text for both dialects: `{timestamp}` becomes `TEXT` (ISO 8601) on SQLite and `TIMESTAMPTZ` on PostgreSQL,
+    /// `{bytes}` `BLOB` or `BYTEA`, `{bool}` `INTEGER` or `BOOLEAN`.
     public init(version: Int, name: String, portable statements: [String]) {
+        func translate(_ statement: String, _ types: [String: String]) -> String {
+            types.reduce(statement) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
+        }
         self.init(version: version, name: name,
-                  sqlite: statements.map { $0.replacingOccurrences(of: "{timestamp}", with: "TEXT") },
-                  postgres: statements.map { $0.replacingOccurrences(of: "{timestamp}", with: "TIMESTAMPTZ") })
+                  sqlite: statements.map { translate($0, ["timestamp": "TEXT", "bytes": "BLOB", "bool": "INTEGER"]) },
+                  postgres: statements.map { translate($0, ["timestamp": "TIMESTAMPTZ", "bytes": "BYTEA", "bool": "BOOLEAN"]) })
     }
 
     func statements(for kind: SQLDialectKind) -> [String] {
@@ -43,6 +47,8 @@ public enum Migrations {
             )
             """,
         ]),
+        AuditLog.migration,
+        InquiryVault.migration,
     ]
 
     /// What `apply` did.
@@ -54,26 +60,24 @@ public enum Migrations {
     /// Applies every missing step, each in its own transaction together with its record in `madoguchi_schema`.
     /// Safe to run from several processes at once: PostgreSQL serialises them with an advisory lock.
     @discardableResult
-    public static func apply(to database: Database, migrations: [Migration] = all) async throws -> Report {
+    public static func apply(to database: Database, migrations: [Migration] = all, table: String = "madoguchi_schema") async throws -> Report {
         let kind = database.kind
         try await database.transaction { db in
             try await lock(db, kind)
-            try await db.raw(SQLQueryString(kind == .sqlite
-                ? "CREATE TABLE IF NOT EXISTS madoguchi_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-                : "CREATE TABLE IF NOT EXISTS madoguchi_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-            )).run()
+            let time = kind == .sqlite ? "TEXT" : "TIMESTAMPTZ"
+            try await db.raw("CREATE TABLE IF NOT EXISTS \(unsafeRaw: table) (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at \(unsafeRaw: time) NOT NULL)").run()
         }
         var applied: [Int] = []
         for migration in migrations.sorted(by: { $0.version < $1.version }) {
             let didApply = try await database.transaction { db in
                 try await lock(db, kind)
-                let done = try await db.select().column("version").from("madoguchi_schema")
+                let done = try await db.select().column("version").from(table)
                     .where("version", .equal, migration.version).first() != nil
                 if done { return false }
                 for statement in migration.statements(for: kind) {
                     try await db.raw(SQLQueryString(statement)).run()
                 }
-                try await db.insert(into: "madoguchi_schema")
+                try await db.insert(into: table)
                     .columns("version", "name", "applied_at")
                     .values(SQLBind(migration.version), SQLBind(migration.name), Timestamp.bind(Date(), kind))
                     .run()
@@ -81,13 +85,13 @@ public enum Migrations {
             }
             if didApply { applied.append(migration.version) }
         }
-        return Report(applied: applied, current: try await currentVersion(of: database))
+        return Report(applied: applied, current: try await currentVersion(of: database, table: table))
     }
 
     /// The highest applied step, 0 for an empty database.
-    public static func currentVersion(of database: Database) async throws -> Int {
+    public static func currentVersion(of database: Database, table: String = "madoguchi_schema") async throws -> Int {
         try await database.read { db in
-            try await db.raw("SELECT COALESCE(MAX(version), 0) AS v FROM madoguchi_schema").first(decodingColumn: "v", as: Int.self) ?? 0
+            try await db.raw("SELECT COALESCE(MAX(version), 0) AS v FROM \(unsafeRaw: table)").first(decodingColumn: "v", as: Int.self) ?? 0
         }
     }
 

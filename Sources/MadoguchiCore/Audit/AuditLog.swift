@@ -1,0 +1,140 @@
+import Crypto
+import Foundation
+import SQLKit
+
+/// Something that touched personal data: who, what, for which purpose. Never holds personal data itself.
+public struct AuditEvent: Sendable, Hashable {
+    public var actor: String
+    public var action: String
+    public var subjectID: String?
+    public var record: String?
+    public var purpose: String?
+    public var detail: String
+
+    public init(actor: String, action: String, subjectID: String? = nil, record: String? = nil, purpose: String? = nil,
+                detail: String = "") {
+        self.actor = actor
+        self.action = action
+        self.subjectID = subjectID
+        self.record = record
+        self.purpose = purpose
+        self.detail = detail
+    }
+}
+
+/// A stored audit entry with its place in the hash chain.
+public struct AuditEntry: Sendable, Hashable {
+    public var sequence: Int
+    public var at: String
+    public var event: AuditEvent
+    public var previousHash: String
+    public var hash: String
+}
+
+/// The outcome of checking the chain.
+public enum AuditVerification: Sendable, Equatable {
+    case intact(entries: Int)
+    /// The first entry that does not match the chain, and why.
+    case broken(sequence: Int, reason: String)
+}
+
+/// The append-only, hash-chained audit log (R-AUD-1). Each entry's hash covers its content and the previous
+/// entry's hash, so changing, inserting or removing an entry breaks every hash after it.
+public enum AuditLog {
+    public static let migration = Migration(version: 2, name: "audit log", portable: [
+        """
+        CREATE TABLE audit_log (
+            seq BIGINT PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject_id TEXT,
+            record TEXT,
+            purpose TEXT,
+            detail TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX audit_log_subject ON audit_log (subject_id)",
+    ])
+
+    static let genesis = String(repeating: "0", count: 64)
+
+    /// Appends `event` inside the caller's transaction, so the entry commits with the change it records.
+    @discardableResult
+    public static func append(_ event: AuditEvent, in db: any SQLDatabase, kind: SQLDialectKind, at date: Date = Date()) async throws -> AuditEntry {
+        if kind == .postgres {
+            // Serialises appenders so two transactions never chain onto the same predecessor.
+            try await db.raw("SELECT pg_advisory_xact_lock(727312002)").run()
+        }
+        let last = try await db.select().columns("seq", "hash").from("audit_log").orderBy("seq", .descending).limit(1).first()
+        let sequence = (try last?.decode(column: "seq", as: Int.self) ?? 0) + 1
+        let previous = try last?.decode(column: "hash", as: String.self) ?? genesis
+        let at = date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        let hash = digest(sequence: sequence, at: at, event: event, previous: previous)
+        try await db.insert(into: "audit_log")
+            .columns("seq", "at", "actor", "action", "subject_id", "record", "purpose", "detail", "prev_hash", "hash")
+            .values(SQLBind(sequence), SQLBind(at), SQLBind(event.actor), SQLBind(event.action), SQLBind(event.subjectID),
+                    SQLBind(event.record), SQLBind(event.purpose), SQLBind(event.detail), SQLBind(previous), SQLBind(hash))
+            .run()
+        return AuditEntry(sequence: sequence, at: at, event: event, previousHash: previous, hash: hash)
+    }
+
+    static func digest(sequence: Int, at: String, event: AuditEvent, previous: String) -> String {
+        // A JSON array keeps the fields unambiguous whatever characters they hold.
+        let fields: [String?] = ["\(sequence)", at, event.actor, event.action, event.subjectID, event.record, event.purpose,
+                                 event.detail, previous]
+        let data = (try? JSONEncoder().encode(fields)) ?? Data()
+        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Entries in order, `limit` at a time after `sequence`.
+    public static func entries(in database: Database, after sequence: Int = 0, limit: Int = 1_000) async throws -> [AuditEntry] {
+        try await database.read { db in
+            try await db.select()
+                .columns("seq", "at", "actor", "action", "subject_id", "record", "purpose", "detail", "prev_hash", "hash")
+                .from("audit_log").where("seq", .greaterThan, sequence).orderBy("seq").limit(limit)
+                .all()
+                .map { row in
+                    AuditEntry(
+                        sequence: try row.decode(column: "seq", as: Int.self),
+                        at: try row.decode(column: "at", as: String.self),
+                        event: AuditEvent(
+                            actor: try row.decode(column: "actor", as: String.self),
+                            action: try row.decode(column: "action", as: String.self),
+                            subjectID: try row.decode(column: "subject_id", as: String?.self),
+                            record: try row.decode(column: "record", as: String?.self),
+                            purpose: try row.decode(column: "purpose", as: String?.self),
+                            detail: try row.decode(column: "detail", as: String.self)),
+                        previousHash: try row.decode(column: "prev_hash", as: String.self),
+                        hash: try row.decode(column: "hash", as: String.self))
+                }
+        }
+    }
+
+    /// Recomputes the whole chain and names the first entry that does not match.
+    public static func verify(_ database: Database) async throws -> AuditVerification {
+        var expectedSequence = 1
+        var previous = genesis
+        var count = 0
+        while true {
+            let page = try await entries(in: database, after: expectedSequence - 1)
+            if page.isEmpty { return .intact(entries: count) }
+            for entry in page {
+                if entry.sequence != expectedSequence {
+                    return .broken(sequence: expectedSequence, reason: "entry \(expectedSequence) is missing (next is \(entry.sequence))")
+                }
+                if entry.previousHash != previous {
+                    return .broken(sequence: entry.sequence, reason: "its link to the previous entry does not match")
+                }
+                if digest(sequence: entry.sequence, at: entry.at, event: entry.event, previous: entry.previousHash) != entry.hash {
+                    return .broken(sequence: entry.sequence, reason: "its content does not match its hash")
+                }
+                previous = entry.hash
+                expectedSequence += 1
+                count += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import Crypto
+import Foundation
+import SQLKit
+
+/// A message to send, sealed in the outbox with the change that causes it.
+public struct OutgoingMail: Sendable, Hashable, Codable {
+    public var to: String
+    public var subject: String
+    public var body: String
+
+    public init(to: String, subject: String, body: String) {
+        self.to = to
+        self.subject = subject
+        self.body = body
+    }
+}
+
+/// What a person is told after sending an inquiry.
+public struct InquiryReceipt: Sendable, Hashable {
+    public let id: String
+    /// The number the person quotes (e.g. `Q20261129-7KXM4P`).
+    public let number: String
+    public let subjectID: String
+    /// How many earlier inquiries of the same person this one is linked to (R-PUR-4).
+    public let earlierInquiries: Int
+}
+
+/// Stores inquiries with every personal field sealed under the person's own key (R-SEC-1), linking a person's
+/// inquiries through the blind index of their e-mail address (R-PUR-4). The inquiry, its fields, the consent, the
+/// confirmation mail and the audit entry commit in one transaction.
+public struct InquiryVault: Sendable {
+    public let database: Database
+    public let keys: SubjectKeyStore
+
+    public static let migration = Migration(version: 3, name: "subjects and inquiries", portable: [
+        """
+        CREATE TABLE subjects (
+            id TEXT PRIMARY KEY,
+            email_index TEXT NOT NULL UNIQUE,
+            created_at {timestamp} NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE inquiries (
+            id TEXT PRIMARY KEY,
+            number TEXT NOT NULL UNIQUE,
+            subject_id TEXT NOT NULL REFERENCES subjects (id),
+            service_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            department_id TEXT,
+            policy_version TEXT NOT NULL,
+            created_at {timestamp} NOT NULL,
+            updated_at {timestamp} NOT NULL
+        )
+        """,
+        "CREATE INDEX inquiries_subject ON inquiries (subject_id)",
+        "CREATE INDEX inquiries_service_created ON inquiries (service_id, created_at)",
+        """
+        CREATE TABLE inquiry_fields (
+            inquiry_id TEXT NOT NULL REFERENCES inquiries (id) ON DELETE CASCADE,
+            field_id TEXT NOT NULL,
+            sealed {bytes} NOT NULL,
+            PRIMARY KEY (inquiry_id, field_id)
+        )
+        """,
+        """
+        CREATE TABLE consents (
+            id TEXT PRIMARY KEY,
+            subject_id TEXT NOT NULL REFERENCES subjects (id),
+            purpose_id TEXT NOT NULL,
+            granted {bool} NOT NULL,
+            policy_version TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at {timestamp} NOT NULL
+        )
+        """,
+        "CREATE INDEX consents_subject ON consents (subject_id, purpose_id)",
+        """
+        CREATE TABLE outbox (
+            id TEXT PRIMARY KEY,
+            subject_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            sealed {bytes} NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at {timestamp} NOT NULL,
+            created_at {timestamp} NOT NULL,
+            sent_at {timestamp}
+        )
+        """,
+        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+    ])
+
+    public init(database: Database, keys: SubjectKeyStore) {
+        self.database = database
+        self.keys = keys
+    }
+
+    /// Stores a validated inquiry; `confirmation` (if any) is queued in the same transaction.
+    public func submit(_ inquiry: ValidatedInquiry, policy: Policy, confirmation: ((String) -> OutgoingMail)? = nil,
+                       at now: Date = Date()) async throws -> InquiryReceipt {
+        do {
+            return try await attemptSubmit(inquiry, policy: policy, confirmation: confirmation, at: now)
+        } catch let error as SubjectRace {
+            // Two first inquiries from one new address raced; the loser now finds the winner's subject.
+            _ = error
+            return try await attemptSubmit(inquiry, policy: policy, confirmation: confirmation, at: now)
+        }
+    }
+
+    private struct SubjectRace: Error {}
+
+    private func attemptSubmit(_ inquiry: ValidatedInquiry, policy: Policy, confirmation: ((String) -> OutgoingMail)?,
+                               at now: Date) async throws -> InquiryReceipt {
+        let kind = database.kind
+        let emailIndex = BlindIndex.of(email: inquiry.email, key: keys.ring.blindIndexKey)
+        let existing = try await database.read { db in
+            try await db.select().column("id").from("subjects").where("email_index", .equal, emailIndex)
+                .first(decodingColumn: "id", as: String.self)
+        }
+        let subjectID = existing ?? UUID().uuidString.lowercased()
+        let subjectKey: SymmetricKey
+        if let existing, let key = try await keys.key(subjectID: existing) {
+            subjectKey = key
+        } else {
+            subjectKey = try await keys.create(subjectID: subjectID)
+        }
+        let inquiryID = UUID().uuidString.lowercased()
+        let number = Self.inquiryNumber(at: now)
+        var sealedFields: [(String, Data)] = []
+        for (fieldID, value) in inquiry.values.sorted(by: { $0.key < $1.key }) {
+            sealedFields.append((fieldID, try SealedField.seal(value, key: subjectKey, context: "inquiry/\(inquiryID)/\(fieldID)")))
+        }
+        let mail = try confirmation.map { compose -> (String, Data) in
+            let mailID = UUID().uuidString.lowercased()
+            let message = compose(number)
+            let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
+            return (mailID, try SealedField.seal(json, key: subjectKey, context: "outbox/\(mailID)"))
+        }
+        let optional = inquiry.consentToOptionalPurposes ? policy.optionalPurposes.map(\.id) : []
+        let fieldList = sealedFields.map(\.0).joined(separator: ",")
+        let fieldsToStore = sealedFields
+
+        return try await database.transaction { db in
+            if existing == nil {
+                let inserted = try await db.insert(into: "subjects").columns("id", "email_index", "created_at")
+                    .values(SQLBind(subjectID), SQLBind(emailIndex), Timestamp.bind(now, kind))
+                    .ignoringConflicts(with: "email_index")
+                    .returning("id")
+                    .first()
+                if inserted == nil { throw SubjectRace() }
+            }
+            let earlier = try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("inquiries")
+                .where("subject_id", .equal, subjectID).first(decodingColumn: "n", as: Int.self) ?? 0
+            try await db.insert(into: "inquiries")
+                .columns("id", "number", "subject_id", "service_id", "status", "department_id", "policy_version", "created_at", "updated_at")
+                .values(SQLBind(inquiryID), SQLBind(number), SQLBind(subjectID), SQLBind(inquiry.service.id), SQLBind(InquiryStatus.new.rawValue),
+                        SQLBind(String?.none), SQLBind(inquiry.policyVersion), Timestamp.bind(now, kind), Timestamp.bind(now, kind))
+                .run()
+            for (fieldID, sealed) in fieldsToStore {
+                try await db.insert(into: "inquiry_fields").columns("inquiry_id", "field_id", "sealed")
+                    .values(SQLBind(inquiryID), SQLBind(fieldID), SQLBind(sealed)).run()
+            }
+            for purpose in optional {
+                try await db.insert(into: "consents")
+                    .columns("id", "subject_id", "purpose_id", "granted", "policy_version", "source", "created_at")
+                    .values(SQLBind(UUID().uuidString.lowercased()), SQLBind(subjectID), SQLBind(purpose), SQLBind(true),
+                            SQLBind(inquiry.policyVersion), SQLBind("inquiry-form"), Timestamp.bind(now, kind))
+                    .run()
+            }
+            if let (mailID, sealed) = mail {
+                try await db.insert(into: "outbox")
+                    .columns("id", "subject_id", "kind", "sealed", "status", "attempts", "next_attempt_at", "created_at", "sent_at")
+                    .values(SQLBind(mailID), SQLBind(subjectID), SQLBind("inquiry-confirmation"), SQLBind(sealed), SQLBind("pending"),
+                            SQLBind(0), Timestamp.bind(now, kind), Timestamp.bind(now, kind), SQLBind(String?.none))
+                    .run()
+            }
+            try await AuditLog.append(AuditEvent(
+                actor: "person", action: "inquiry.create", subjectID: subjectID, record: "inquiry:\(inquiryID)",
+                detail: "service=\(inquiry.service.id) fields=\(fieldList) consents=\(optional.joined(separator: ",")) linked=\(earlier)"),
+                in: db, kind: kind, at: now)
+            return InquiryReceipt(id: inquiryID, number: number, subjectID: subjectID, earlierInquiries: earlier)
+        }
+    }
+
+    static let numberAlphabet = Array("23456789ABCDEFGHJKLMNPQRSTUVWXYZ")
+
+    /// `Q` + the date in Japan + six random characters that cannot be misread (no 0/O, 1/I).
+    static func inquiryNumber(at date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Tokyo")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        let suffix = String((0..<6).map { _ in numberAlphabet.randomElement()! })
+        return String(format: "Q%04d%02d%02d-", parts.year!, parts.month!, parts.day!) + suffix
+    }
+}
+
+/// Where an inquiry stands.
+public enum InquiryStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case new
+    case inProgress = "in-progress"
+    case answered
+    case closed
+}
