@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import MadoguchiCore
@@ -8,30 +9,77 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     public var database: DatabaseLocation
     public var policyPath: String
+    /// Where the wrapped person keys live: a database apart from the data (see docs/operations.md).
+    public var keyStore: DatabaseLocation
+    /// The master key file; created (0600) when it is the default and missing.
+    public var keyFile: String
+    /// The master key itself (base64), from `MADOGUCHI_MASTER_KEY`; wins over the file.
+    public var masterKey: String?
+    /// The public address of the site, for links in e-mails; `http://HOST:PORT` when nil.
+    public var baseURL: String?
+    /// Form and API submissions allowed per client: `capacity` at once, refilled over `windowSeconds`.
+    public var submissionLimit: (capacity: Int, windowSeconds: Double)
+
+    public static let defaultKeyFile = "var/keys/master.key"
+    public static let defaultKeyStore = DatabaseLocation.sqlite(path: "var/keys/keystore.sqlite")
 
     public init(host: String = "127.0.0.1", port: Int = 8080, database: DatabaseLocation = .defaultSQLite,
-                policyPath: String = "examples/policy.yaml") {
+                policyPath: String = "examples/policy.yaml", keyStore: DatabaseLocation? = nil, keyFile: String? = nil,
+                masterKey: String? = nil, baseURL: String? = nil, submissionLimit: (capacity: Int, windowSeconds: Double) = (10, 600)) {
         self.host = host
         self.port = port
         self.database = database
         self.policyPath = policyPath
+        self.keyStore = keyStore ?? Self.defaultKeyStore
+        self.keyFile = keyFile ?? Self.defaultKeyFile
+        self.masterKey = masterKey
+        self.baseURL = baseURL
+        self.submissionLimit = submissionLimit
+    }
+
+    var publicBaseURL: String {
+        (baseURL ?? "http://\(host):\(port)").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
     }
 }
 
 /// The parts of a running installation, prepared before the HTTP server starts.
 public struct Installation: Sendable {
+    public let configuration: ServerConfiguration
     public let database: Database
+    public let keyStore: Database
+    public let ring: KeyRing
     public let policy: Policy
     public let site: PolicySite
+    public let vault: InquiryVault
+    public let guardian: PurposeGuard
     public let storedNewVersion: Bool
+
+    /// Closes both databases.
+    public func close() async {
+        await database.close()
+        await keyStore.close()
+    }
 
     /// Loads and validates the policy file, opens and migrates the database, stores the policy version if it is
     /// new (R-VER-1) and renders the pages. Throws `PolicyFileError` for an invalid file: the server never starts on one.
     public static func prepare(_ configuration: ServerConfiguration, logger: Logger) async throws -> Installation {
         let (policy, source) = try PolicyLoader.load(path: configuration.policyPath)
         let resources = try await SiteResources.bundled()
-        let database = try await Database.open(configuration.database, logger: logger)
+        let ring = try KeyRing.load(path: configuration.keyFile, environmentKey: configuration.masterKey,
+                                    createIfMissing: true, logger: logger)
+        if case .postgres = configuration.database, case .sqlite = configuration.keyStore {
+            logger.warning("the key store is a local SQLite file while the data is on PostgreSQL; with more than one server process, give every process the same --keystore postgres://… database")
+        }
+        let keyStore = try await Database.open(configuration.keyStore, logger: logger)
+        let database: Database
         do {
+            database = try await Database.open(configuration.database, logger: logger)
+        } catch {
+            await keyStore.close()
+            throw error
+        }
+        do {
+            try await Migrations.apply(to: keyStore, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
             let report = try await Migrations.apply(to: database)
             if !report.applied.isEmpty {
                 logger.info("database schema updated", metadata: ["applied": "\(report.applied)", "schema": "\(report.current)"])
@@ -42,23 +90,35 @@ public struct Installation: Sendable {
                 logger.info("stored a new policy version", metadata: ["version": "\(policy.version)"])
             }
             let site = try await PolicySite(current: policy, store: store, resources: resources)
-            return Installation(database: database, policy: policy, site: site, storedNewVersion: outcome == .stored)
+            let vault = InquiryVault(database: database, keys: SubjectKeyStore(database: keyStore, ring: ring))
+            return Installation(configuration: configuration, database: database, keyStore: keyStore, ring: ring, policy: policy,
+                                site: site, vault: vault, guardian: PurposeGuard(vault: vault, versions: store),
+                                storedNewVersion: outcome == .stored)
         } catch {
             await database.close()
+            await keyStore.close()
             throw error
         }
     }
 }
 
 /// The router with every route and middleware; tests drive it in-process.
-public func buildRouter(_ installation: Installation) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+public func buildRouter(_ installation: Installation) -> Router<SiteRequestContext> {
+    let router = Router(context: SiteRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware first: it wraps the routes added after it, and the not-found responder.
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorPageMiddleware(site: installation.site))
     PolicyController(site: installation.site).addRoutes(to: router)
     OperationsController(database: installation.database, site: installation.site).addRoutes(to: router)
+    let limit = installation.configuration.submissionLimit
+    InquiryController(
+        policy: installation.policy, site: installation.site, vault: installation.vault,
+        csrf: CSRFTokens(key: installation.ring.csrfKey),
+        limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
+        baseURL: installation.configuration.publicBaseURL,
+        secureCookies: installation.configuration.publicBaseURL.hasPrefix("https://")
+    ).addRoutes(to: router)
     return router
 }
 

@@ -15,7 +15,7 @@ struct MadoguchiCommand: AsyncParsableCommand {
         Every option can also come from an environment variable (named in its help); a flag on the command line wins.
         With no configuration, `madoguchi serve` runs on the SQLite file var/madoguchi.sqlite with examples/policy.yaml.
         """,
-        subcommands: [Serve.self, Migrate.self, PolicyCommand.self])
+        subcommands: [Serve.self, Migrate.self, PolicyCommand.self, AuditCommand.self])
 }
 
 /// Options shared by the commands that open the database.
@@ -94,6 +94,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The policy file. Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
     var policy: String?
 
+    @Option(help: "Where person keys are kept, apart from the data: sqlite:PATH or postgres://…. Env: MADOGUCHI_KEYSTORE_URL. Default: sqlite:var/keys/keystore.sqlite")
+    var keystore: String?
+
+    @Option(name: .customLong("key-file"), help: "The master key file (created 0600 if missing). Env: MADOGUCHI_KEY_FILE; or give the key itself (base64) in MADOGUCHI_MASTER_KEY. Default: var/keys/master.key")
+    var keyFile: String?
+
+    @Option(name: .customLong("base-url"), help: "The site's public address, for links in e-mails. Env: MADOGUCHI_BASE_URL. Default: http://HOST:PORT")
+    var baseURL: String?
+
+    @Option(name: .customLong("rate-limit"), help: "Submissions per client as COUNT/SECONDS (form and API). Env: MADOGUCHI_RATE_LIMIT. Default: 10/600")
+    var rateLimit: String?
+
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -108,11 +120,35 @@ struct Serve: AsyncParsableCommand {
             portValue = 8080
         }
         guard (0...65535).contains(portValue) else { throw ValidationError("--port: \(portValue) is not between 0 and 65535") }
+        let keyStoreLocation: DatabaseLocation?
+        if let text = keystore ?? Environment.value("MADOGUCHI_KEYSTORE_URL") {
+            do {
+                keyStoreLocation = try DatabaseLocation(parsing: text)
+            } catch {
+                throw ValidationError("--keystore: \(error.description)")
+            }
+        } else {
+            keyStoreLocation = nil
+        }
+        let limitText = rateLimit ?? Environment.value("MADOGUCHI_RATE_LIMIT") ?? "10/600"
+        let limitParts = limitText.split(separator: "/")
+        guard limitParts.count == 2, let count = Int(limitParts[0]), let seconds = Double(limitParts[1]), count > 0, seconds > 0 else {
+            throw ValidationError("--rate-limit: '\(limitText)' is not COUNT/SECONDS, e.g. 10/600")
+        }
+        if let base = baseURL ?? Environment.value("MADOGUCHI_BASE_URL"),
+           !(base.hasPrefix("http://") || base.hasPrefix("https://")) || URL(string: base)?.host == nil {
+            throw ValidationError("--base-url: '\(base)' is not an http(s) address")
+        }
         return ServerConfiguration(
             host: host ?? Environment.value("MADOGUCHI_HOST") ?? "127.0.0.1",
             port: portValue,
             database: try database.location(),
-            policyPath: policy ?? Environment.value("MADOGUCHI_POLICY") ?? "examples/policy.yaml")
+            policyPath: policy ?? Environment.value("MADOGUCHI_POLICY") ?? "examples/policy.yaml",
+            keyStore: keyStoreLocation,
+            keyFile: keyFile ?? Environment.value("MADOGUCHI_KEY_FILE"),
+            masterKey: Environment.value("MADOGUCHI_MASTER_KEY"),
+            baseURL: baseURL ?? Environment.value("MADOGUCHI_BASE_URL"),
+            submissionLimit: (count, seconds))
     }
 
     func run() async throws {
@@ -128,6 +164,9 @@ struct Serve: AsyncParsableCommand {
         } catch let error as PolicyVersionConflict {
             FileHandle.standardError.write(Data("madoguchi: not starting: \(error)\n".utf8))
             throw ExitCode(1)
+        } catch let error as KeyRingError {
+            FileHandle.standardError.write(Data("madoguchi: not starting: \(error)\n".utf8))
+            throw ExitCode(1)
         }
         logger.info("serving", metadata: [
             "address": "http://\(configuration.host):\(configuration.port)", "database": "\(configuration.database)",
@@ -137,10 +176,10 @@ struct Serve: AsyncParsableCommand {
         do {
             try await app.runService()
         } catch {
-            await installation.database.close()
+            await installation.close()
             throw error
         }
-        await installation.database.close()
+        await installation.close()
     }
 }
 
@@ -237,6 +276,42 @@ struct PolicyCommand: AsyncParsableCommand {
                 : Data(try PolicySite.render(loaded, kind, lang, resources: try await SiteResources.bundled()).body.readableBytesView)
             FileHandle.standardOutput.write(output)
             if kind == .json { print() }
+        }
+    }
+}
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Work with the audit log.",
+        subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the audit log's hash chain.",
+            discussion: "Recomputes every entry's hash; exits 0 when the chain is intact, 1 naming the first broken entry otherwise.")
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            let location = try database.location()
+            let db = try await Database.open(location, logger: try logging.makeLogger(label: "madoguchi.audit"))
+            let result: AuditVerification
+            do {
+                result = try await AuditLog.verify(db)
+            } catch {
+                await db.close()
+                throw error
+            }
+            await db.close()
+            switch result {
+            case let .intact(entries):
+                print("audit log intact: \(entries) entries")
+            case let .broken(sequence, reason):
+                FileHandle.standardError.write(Data("audit log broken at entry \(sequence): \(reason)\n".utf8))
+                throw ExitCode(1)
+            }
         }
     }
 }

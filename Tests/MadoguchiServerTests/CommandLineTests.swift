@@ -151,6 +151,7 @@ struct CommandLineTests {
     @Test("serve runs on a real port until it is stopped (environment configuration)", arguments: TestDatabase.available)
     func serveLive(_ kind: TestDatabase) async throws {
         let fresh = try await kind.makeLocation()
+        let keys = try Fixtures.temporaryDirectory()
         let port = Int.random(in: 20_000...29_999)
         let process = Process()
         process.executableURL = Command.executable
@@ -158,6 +159,8 @@ struct CommandLineTests {
         process.currentDirectoryURL = Fixtures.repositoryRoot
         process.environment = Command.environment([
             "MADOGUCHI_PORT": "\(port)", "MADOGUCHI_DATABASE_URL": fresh.url, "MADOGUCHI_LOG_LEVEL": "warning",
+            "MADOGUCHI_KEY_FILE": keys.appendingPathComponent("master.key").path,
+            "MADOGUCHI_KEYSTORE_URL": "sqlite:" + keys.appendingPathComponent("keystore.sqlite").path,
         ])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

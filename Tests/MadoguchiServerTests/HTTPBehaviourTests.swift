@@ -188,14 +188,14 @@ struct RequestLogTests {
     func noQueryInLogs() async throws {
         let capture = LogCapture()
         let fresh = try await TestDatabase.sqlite.makeLocation()
-        let installation = try await Installation.prepare(
-            ServerConfiguration(database: fresh.location, policyPath: Fixtures.examplePolicyPath), logger: quietLogger)
+        let keys = try Fixtures.temporaryDirectory()
+        let installation = try await Installation.prepare(testConfiguration(fresh.location, keys: keys), logger: quietLogger)
         let app = Application(router: buildRouter(installation), logger: capture.logger)
         try await app.test(.router) { client in
             _ = try await client.execute(uri: "/privacy?lang=en&token=secret-token-123", method: .get)
             _ = try await client.execute(uri: "/missing?email=someone%40example.com", method: .get)
         }
-        await installation.database.close()
+        await installation.close()
         try await fresh.cleanUp()
         let requests = capture.lines.filter { $0.contains("request") }
         #expect(requests.contains { $0.contains("path=/privacy") && $0.contains("status=200") }, "\(requests)")

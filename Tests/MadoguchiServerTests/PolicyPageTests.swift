@@ -157,23 +157,25 @@ struct PolicyPageTests {
         let newerPath = try temporaryPolicy(newer)
         let fresh = try await kind.makeLocation()
         defer { Task { try? await fresh.cleanUp() } }
+        let keys = try Fixtures.temporaryDirectory()
+        func configuration(_ path: String) -> ServerConfiguration { testConfiguration(fresh.location, keys: keys, policyPath: path) }
 
-        let first = try await Installation.prepare(ServerConfiguration(database: fresh.location, policyPath: Fixtures.examplePolicyPath),
+        let first = try await Installation.prepare(configuration(Fixtures.examplePolicyPath),
                                                    logger: quietLogger)
         #expect(first.storedNewVersion)
-        await first.database.close()
-        let again = try await Installation.prepare(ServerConfiguration(database: fresh.location, policyPath: Fixtures.examplePolicyPath),
+        await first.close()
+        let again = try await Installation.prepare(configuration(Fixtures.examplePolicyPath),
                                                    logger: quietLogger)
         #expect(!again.storedNewVersion, "the same file must not be stored twice")
-        await again.database.close()
+        await again.close()
 
         // The same version id with different content is refused: a published version never changes.
         let tampered = try temporaryPolicy(source.replacingOccurrences(of: "answer_business_days: 3", with: "answer_business_days: 5"))
         await #expect(throws: PolicyVersionConflict.self) {
-            _ = try await Installation.prepare(ServerConfiguration(database: fresh.location, policyPath: tampered), logger: quietLogger)
+            _ = try await Installation.prepare(configuration(tampered), logger: quietLogger)
         }
 
-        let second = try await Installation.prepare(ServerConfiguration(database: fresh.location, policyPath: newerPath),
+        let second = try await Installation.prepare(configuration(newerPath),
                                                     logger: quietLogger)
         #expect(second.storedNewVersion)
         let app = Application(router: buildRouter(second), logger: quietLogger)
@@ -205,6 +207,6 @@ struct PolicyPageTests {
                 #expect(try await client.execute(uri: missing, method: .get).status == .notFound, "\(missing.prefix(60))")
             }
         }
-        await second.database.close()
+        await second.close()
     }
 }

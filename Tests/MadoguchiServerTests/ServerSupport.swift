@@ -21,24 +21,34 @@ func withServer<R: Sendable>(
     _ body: @Sendable (Installation, any TestClientProtocol) async throws -> R
 ) async throws -> R {
     let fresh = try await kind.makeLocation()
+    let keys = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: keys) }
     do {
-        let installation = try await Installation.prepare(
-            ServerConfiguration(database: fresh.location, policyPath: policyPath), logger: quietLogger)
+        let installation = try await Installation.prepare(testConfiguration(fresh.location, keys: keys, policyPath: policyPath),
+                                                          logger: quietLogger)
         let result: R
         do {
             let app = Application(router: buildRouter(installation), logger: quietLogger)
             result = try await app.test(.router) { client in try await body(installation, client) }
         } catch {
-            await installation.database.close()
+            await installation.close()
             throw error
         }
-        await installation.database.close()
+        await installation.close()
         try await fresh.cleanUp()
         return result
     } catch {
         try? await fresh.cleanUp()
         throw error
     }
+}
+
+/// A configuration whose key file and key store live in `keys`, never in the working directory.
+func testConfiguration(_ database: DatabaseLocation, keys: URL, policyPath: String = Fixtures.examplePolicyPath,
+                       limit: (Int, Double) = (1_000, 60)) -> ServerConfiguration {
+    ServerConfiguration(database: database, policyPath: policyPath,
+                        keyStore: .sqlite(path: keys.appendingPathComponent("keystore.sqlite").path),
+                        keyFile: keys.appendingPathComponent("master.key").path, submissionLimit: limit)
 }
 
 extension TestResponse {

@@ -170,9 +170,9 @@ public struct InquiryVault: Sendable {
             }
             if let (mailID, sealed) = mail {
                 try await db.insert(into: "outbox")
-                    .columns("id", "subject_id", "kind", "sealed", "status", "attempts", "next_attempt_at", "created_at", "sent_at")
+                    .columns("id", "subject_id", "kind", "sealed", "status", "attempts", "next_attempt_at", "created_at")
                     .values(SQLBind(mailID), SQLBind(subjectID), SQLBind("inquiry-confirmation"), SQLBind(sealed), SQLBind("pending"),
-                            SQLBind(0), Timestamp.bind(now, kind), Timestamp.bind(now, kind), SQLBind(String?.none))
+                            SQLBind(0), Timestamp.bind(now, kind), Timestamp.bind(now, kind))
                     .run()
             }
             try await AuditLog.append(AuditEvent(

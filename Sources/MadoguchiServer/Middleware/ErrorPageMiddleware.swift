@@ -36,7 +36,16 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
         let language = Language(rawValue: request.uri.queryParameters["lang"].map(String.init) ?? "ja") ?? .ja
         let status: HTTPResponse.Status
         let message: LocalizedText?
+        var extraHeaders = HTTPFields()
         switch error {
+        case is ServiceListError:
+            return serviceList(request: request, language: language)
+        case let error as TooManyRequests:
+            status = .tooManyRequests
+            extraHeaders[.retryAfter] = "\(error.retryAfter)"
+            let seconds = ["seconds": "\(error.retryAfter)"]
+            message = LocalizedText(ja: site.resources.text(.ja).format("too_many_text", seconds),
+                                    en: site.resources.text(.en).format("too_many_text", seconds))
         case let error as PublicError:
             status = error.status
             message = error.message
@@ -58,6 +67,9 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
         case .internalServerError:
             heading = t.format("error_title")
             text = t.format("error_text")
+        case .tooManyRequests:
+            heading = t.format("too_many_title")
+            text = message?[language] ?? status.reasonPhrase
         default:
             heading = t.format("bad_request_title")
             text = message?[language] ?? status.reasonPhrase
@@ -66,16 +78,26 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
             var body: [String: Any] = ["status": status.code, "title": status.reasonPhrase, "detail": message?.en ?? text]
             if let message { body["detail_ja"] = message.ja }
             let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-            var headers = HTTPFields()
+            var headers = extraHeaders
             headers[.contentType] = "application/problem+json"
             return Response(status: status, headers: headers, body: .init(byteBuffer: .init(bytes: data)))
         }
         let page = site.errorPage(language: language, path: request.uri.path, heading: heading, message: text)
-        var headers = HTTPFields()
+        var headers = extraHeaders
         headers[.contentType] = page.contentType
         headers[.cacheControl] = "no-store"
         headers[.contentLanguage] = language.rawValue
         return Response(status: status, headers: headers, body: .init(byteBuffer: page.body))
+    }
+
+    /// 404 for an unknown service, listing the services that exist.
+    private func serviceList(request: Request, language: Language) -> Response {
+        let t = site.resources.text(language)
+        let model = ServiceListModel(policy: site.current, language: language, t: t, path: request.uri.path,
+                                     heading: t.format("not_found_title"), message: t.format("unknown_service_text"))
+        let html = (try? site.resources.render("inquiry-index", model)) ?? ""
+        return Response(status: .notFound, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: .init(string: html)))
     }
 
     private func wantsJSON(_ request: Request) -> Bool {

@@ -1,0 +1,269 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MadoguchiCore
+
+/// The inquiry forms of every service, and the same intake as JSON (R-SVC-1, R-REQ-1).
+struct InquiryController {
+    let policy: Policy
+    let site: PolicySite
+    let vault: InquiryVault
+    let csrf: CSRFTokens
+    let limiter: RateLimiter
+    let baseURL: String
+    let secureCookies: Bool
+
+    func addRoutes(to router: Router<SiteRequestContext>) {
+        /// The list of services to contact.
+        router.get("/inquiry") { request, _ in
+            let language = try requestedLanguage(request)
+            let t = site.resources.text(language)
+            return try page("inquiry-index", ServiceListModel(policy: policy, language: language, t: t, path: "/inquiry",
+                                                               heading: t.format("inquiry_index_title"),
+                                                               message: t.format("inquiry_index_intro")))
+        }
+        /// The form of one service.
+        router.get("/inquiry/:service") { request, context in
+            let language = try requestedLanguage(request)
+            let service = try findService(context, language)
+            let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
+            let model = InquiryFormModel(policy: policy, service: service, language: language, t: site.resources.text(language),
+                                         values: [:], problems: [], consent: false, csrfToken: issued.token, expired: false)
+            return try formResponse(model, status: .ok, nonce: issued.nonce)
+        }
+        /// A submitted form: stored and confirmed, or shown again with every problem and the person's input kept.
+        router.post("/inquiry/:service") { request, context in
+            let language = try requestedLanguage(request)
+            let service = try findService(context, language)
+            try limit(context)
+            let form = try await readForm(request, context)
+            let values = form.filter { !$0.key.hasPrefix("_") && $0.key != "consent" }
+            let consent = form["consent"] == "yes"
+            let cookieNonce = request.cookies[CSRFTokens.cookieName]?.value
+            let t = site.resources.text(language)
+            func again(_ problems: [FieldProblem], expired: Bool, status: HTTPResponse.Status) throws -> Response {
+                let issued = csrf.issue(nonce: cookieNonce)
+                let model = InquiryFormModel(policy: policy, service: service, language: language, t: t, values: values,
+                                             problems: problems, consent: consent, csrfToken: issued.token, expired: expired)
+                return try formResponse(model, status: status, nonce: issued.nonce)
+            }
+            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: cookieNonce) else {
+                return try again([], expired: true, status: .forbidden)
+            }
+            let submission = InquirySubmission(serviceID: service.id, values: values, consentToOptionalPurposes: consent)
+            switch policy.validate(submission, allowUnknownFields: true) {
+            case let .failure(.invalidFields(problems)):
+                return try again(problems, expired: false, status: .unprocessableContent)
+            case .failure(.unknownService):
+                throw unknownService(language)
+            case let .success(valid):
+                let receipt = try await vault.submit(valid, policy: policy, confirmation: confirmationMail(valid))
+                let location = PageChrome.href("/inquiry/\(service.id)/received", language)
+                    + (language == .ja ? "?" : "&") + "number=\(receipt.number)"
+                return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+            }
+        }
+        /// The receipt page after a successful submission (Post/Redirect/Get, so a reload sends nothing twice).
+        router.get("/inquiry/:service/received") { request, context in
+            let language = try requestedLanguage(request)
+            _ = try findService(context, language)
+            let number = request.uri.queryParameters["number"].map(String.init) ?? ""
+            guard number.count == 16, number.hasPrefix("Q"), number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isUppercase || $0 == "-") })
+            else {
+                throw PublicError(.badRequest, LocalizedText(ja: "受付番号が正しくありません。", en: "That is not an inquiry number."))
+            }
+            let t = site.resources.text(language)
+            let model = ReceiptModel(chrome: PageChrome(language: language, title: t.format("done_title"), strings: t,
+                                                        operatorName: policy.company.name[language], path: request.uri.path),
+                                     t: t, number: number)
+            var response = try page("inquiry-done", model)
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+        /// The same intake as JSON, for the operator's own front ends.
+        router.post("/api/v1/inquiries") { request, context in
+            try limit(context)
+            guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
+                throw PublicError(.unsupportedMediaType, LocalizedText(ja: "Content-Type は application/json にしてください。",
+                                                                      en: "Send the body as application/json."))
+            }
+            let body = try await collect(request, context)
+            let input: APIInquiry
+            do {
+                input = try JSONDecoder().decode(APIInquiry.self, from: Data(body.readableBytesView))
+            } catch {
+                throw PublicError(.badRequest, LocalizedText(
+                    ja: "JSON を読み取れません。service(文字列)と fields(文字列の対応表)が必要です。",
+                    en: "The body is not valid JSON of the expected shape: service (string) and fields (object of strings)."))
+            }
+            let submission = InquirySubmission(serviceID: input.service, values: input.fields,
+                                               consentToOptionalPurposes: input.consentToOptionalPurposes ?? false)
+            switch policy.validate(submission) {
+            case .failure(.unknownService):
+                throw PublicError(.notFound, LocalizedText(
+                    ja: "そのサービスはありません。指定できるのは \(policy.services.map(\.id).joined(separator: ", ")) です。",
+                    en: "No such service; use one of \(policy.services.map(\.id).joined(separator: ", "))."))
+            case let .failure(.invalidFields(problems)):
+                return problemsResponse(problems, service: policy.service(id: input.service))
+            case let .success(valid):
+                let receipt = try await vault.submit(valid, policy: policy, confirmation: confirmationMail(valid))
+                let json = try JSONEncoder().encode(["number": receipt.number])
+                return Response(status: .created, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                                body: .init(byteBuffer: .init(bytes: json)))
+            }
+        }
+    }
+
+    struct APIInquiry: Decodable {
+        let service: String
+        let fields: [String: String]
+        let consentToOptionalPurposes: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case service, fields
+            case consentToOptionalPurposes = "consent_to_optional_purposes"
+        }
+    }
+
+    // MARK: Helpers
+
+    private func findService(_ context: SiteRequestContext, _ language: Language) throws -> Service {
+        let id = try context.parameters.require("service")
+        guard let service = policy.service(id: id) else { throw unknownService(language) }
+        return service
+    }
+
+    private func unknownService(_ language: Language) -> ServiceListError {
+        ServiceListError()
+    }
+
+    private func limit(_ context: SiteRequestContext) throws {
+        if let wait = limiter.acquire(context.clientKey) {
+            throw TooManyRequests(retryAfter: wait)
+        }
+    }
+
+    private func collect(_ request: Request, _ context: SiteRequestContext) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: context.maxUploadSize)
+        } catch {
+            throw PublicError(.contentTooLarge, LocalizedText(
+                ja: "送信内容が大きすぎます(上限 \(context.maxUploadSize / 1024) KiB)。",
+                en: "The body is too large (at most \(context.maxUploadSize / 1024) KiB)."))
+        }
+    }
+
+    private func readForm(_ request: Request, _ context: SiteRequestContext) async throws -> [String: String] {
+        let body = try await collect(request, context)
+        guard let text = String(validating: body.readableBytesView, as: UTF8.self), let form = Self.parseForm(text) else {
+            throw PublicError(.badRequest, LocalizedText(
+                ja: "送信内容を読み取れませんでした。ページを再読み込みして、もう一度お試しください。",
+                en: "What was sent could not be read. Please reload the page and try again."))
+        }
+        return form
+    }
+
+    /// Parses `application/x-www-form-urlencoded`; nil when a name or value is not valid percent-encoded UTF-8
+    /// (Hummingbird's decoder passes such bytes through instead of refusing them).
+    static func parseForm(_ text: String) -> [String: String]? {
+        var form: [String: String] = [:]
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ part: Substring) -> String? {
+                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            }
+            guard let name = decode(parts[0]), let value = parts.count > 1 ? decode(parts[1]) : "" else { return nil }
+            form[name] = value
+        }
+        return form
+    }
+
+    private func page(_ template: String, _ model: Any) throws -> Response {
+        let html = try site.resources.render(template, model)
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                        body: .init(byteBuffer: .init(string: html)))
+    }
+
+    private func formResponse(_ model: InquiryFormModel, status: HTTPResponse.Status, nonce: String) throws -> Response {
+        var response = try page("inquiry-form", model)
+        response.status = status
+        response.headers[.cacheControl] = "no-store"
+        response.headers[.contentLanguage] = model.chrome.lang
+        response.headers[.setCookie] = "\(CSRFTokens.cookieName)=\(nonce); Path=/; HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
+        return response
+    }
+
+    private func problemsResponse(_ problems: [FieldProblem], service: Service?) -> Response {
+        let fields = service.map { policy.fields(for: $0) } ?? []
+        let ja = site.resources.text(.ja)
+        let en = site.resources.text(.en)
+        let errors: [[String: Any]] = problems.map { problem in
+            let field = fields.first { $0.id == problem.field }
+            var entry: [String: Any] = [
+                "field": problem.field, "code": problem.code.rawValue,
+                "message_ja": InquiryFormModel.message(problem, label: field?.label.ja ?? problem.field, ja),
+                "message_en": InquiryFormModel.message(problem, label: field?.label.en ?? problem.field, en),
+            ]
+            if let limit = problem.limit { entry["limit"] = limit }
+            return entry
+        }
+        let body: [String: Any] = ["status": 422, "title": "Unprocessable Content",
+                                   "detail": "Some fields are missing or invalid; nothing was stored.",
+                                   "detail_ja": "入力内容に不備があります。何も保存していません。", "errors": errors]
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+        return Response(status: .unprocessableContent, headers: [.contentType: "application/problem+json"],
+                        body: .init(byteBuffer: .init(bytes: data)))
+    }
+
+    /// The confirmation e-mail, Japanese first and English second; it names the officer and the contact (R-CON-1).
+    private func confirmationMail(_ inquiry: ValidatedInquiry) -> (String) -> OutgoingMail {
+        let policy = policy
+        let ja = site.resources.text(.ja)
+        let en = site.resources.text(.en)
+        let base = baseURL
+        return { number in
+            func body(_ t: [String: String], _ language: Language) -> String {
+                t.format("mail_body", [
+                    "company": policy.company.name[language], "number": number, "service": inquiry.service.name[language],
+                    "privacy": base + PageChrome.href("/privacy", language),
+                    "officer": policy.officer.title[language], "officer_email": policy.officer.email,
+                    "requests_email": policy.requests.email,
+                ])
+            }
+            return OutgoingMail(
+                to: inquiry.email,
+                subject: ja.format("mail_subject", ["company": policy.company.name.ja, "number": number]),
+                body: body(ja, .ja) + "\n----------------------------------------\n\n" + body(en, .en))
+        }
+    }
+}
+
+/// A request for a service that does not exist: a 404 page that lists the services.
+struct ServiceListError: Error {}
+
+/// Too many requests from one client: 429 with `Retry-After`.
+struct TooManyRequests: Error {
+    let retryAfter: Int
+}
+
+struct ServiceListModel {
+    struct Link { let href, name: String }
+    let chrome: PageChrome
+    let t: [String: String]
+    let heading, message: String
+    let services: [Link]
+
+    init(policy: Policy, language: Language, t: [String: String], path: String, heading: String, message: String) {
+        chrome = PageChrome(language: language, title: heading, strings: t, operatorName: policy.company.name[language], path: path)
+        self.t = t
+        self.heading = heading
+        self.message = message
+        services = policy.services.map { Link(href: PageChrome.href("/inquiry/\($0.id)", language), name: $0.name[language]) }
+    }
+}
+
+struct ReceiptModel {
+    let chrome: PageChrome
+    let t: [String: String]
+    let number: String
+}

@@ -1,0 +1,21 @@
+import Hummingbird
+import NIOCore
+
+/// The request context of every route: Hummingbird's basics plus the peer address, for rate limits.
+public struct SiteRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// Bodies larger than this are refused with 413 before they are read further.
+    public var maxUploadSize: Int { 64 * 1024 }
+
+    /// The client's address as a rate-limit key (the peer; a proxy in front should be configured to pass its own limits).
+    var clientKey: String {
+        remoteAddress?.ipAddress ?? "unknown"
+    }
+}
