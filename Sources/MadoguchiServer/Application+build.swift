@@ -19,13 +19,18 @@ public struct ServerConfiguration: Sendable {
     public var baseURL: String?
     /// Form and API submissions allowed per client: `capacity` at once, refilled over `windowSeconds`.
     public var submissionLimit: (capacity: Int, windowSeconds: Double)
+    /// Where outgoing mail is written as `.eml` files.
+    public var outboxDirectory: String
+    /// The sender of every e-mail; the policy's request contact when nil.
+    public var mailFrom: String?
 
     public static let defaultKeyFile = "var/keys/master.key"
     public static let defaultKeyStore = DatabaseLocation.sqlite(path: "var/keys/keystore.sqlite")
 
     public init(host: String = "127.0.0.1", port: Int = 8080, database: DatabaseLocation = .defaultSQLite,
                 policyPath: String = "examples/policy.yaml", keyStore: DatabaseLocation? = nil, keyFile: String? = nil,
-                masterKey: String? = nil, baseURL: String? = nil, submissionLimit: (capacity: Int, windowSeconds: Double) = (10, 600)) {
+                masterKey: String? = nil, baseURL: String? = nil, submissionLimit: (capacity: Int, windowSeconds: Double) = (10, 600),
+                outboxDirectory: String = "var/outbox", mailFrom: String? = nil) {
         self.host = host
         self.port = port
         self.database = database
@@ -35,6 +40,8 @@ public struct ServerConfiguration: Sendable {
         self.masterKey = masterKey
         self.baseURL = baseURL
         self.submissionLimit = submissionLimit
+        self.outboxDirectory = outboxDirectory
+        self.mailFrom = mailFrom
     }
 
     var publicBaseURL: String {
@@ -53,6 +60,14 @@ public struct Installation: Sendable {
     public let vault: InquiryVault
     public let guardian: PurposeGuard
     public let storedNewVersion: Bool
+
+    /// The worker that delivers queued mail to the outbox folder.
+    public func outboxWorker(logger: Logger) throws -> OutboxWorker {
+        OutboxWorker(database: database, keys: vault.keys,
+                     mailer: try FileOutboxMailer(directory: URL(fileURLWithPath: configuration.outboxDirectory)),
+                     from: configuration.mailFrom ?? policy.requests.email,
+                     messageDomain: URL(string: configuration.publicBaseURL)?.host ?? "madoguchi.invalid", logger: logger)
+    }
 
     /// Closes both databases.
     public func close() async {

@@ -106,6 +106,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("rate-limit"), help: "Submissions per client as COUNT/SECONDS (form and API). Env: MADOGUCHI_RATE_LIMIT. Default: 10/600")
     var rateLimit: String?
 
+    @Option(help: "Folder where outgoing e-mail is written as .eml files. Env: MADOGUCHI_OUTBOX. Default: var/outbox")
+    var outbox: String?
+
+    @Option(name: .customLong("mail-from"), help: "Sender address of every e-mail. Env: MADOGUCHI_MAIL_FROM. Default: the policy's request contact")
+    var mailFrom: String?
+
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -148,7 +154,15 @@ struct Serve: AsyncParsableCommand {
             keyFile: keyFile ?? Environment.value("MADOGUCHI_KEY_FILE"),
             masterKey: Environment.value("MADOGUCHI_MASTER_KEY"),
             baseURL: baseURL ?? Environment.value("MADOGUCHI_BASE_URL"),
-            submissionLimit: (count, seconds))
+            submissionLimit: (count, seconds),
+            outboxDirectory: outbox ?? Environment.value("MADOGUCHI_OUTBOX") ?? "var/outbox",
+            mailFrom: try sender())
+    }
+
+    private func sender() throws -> String? {
+        guard let address = mailFrom ?? Environment.value("MADOGUCHI_MAIL_FROM") else { return nil }
+        guard EmailAddress.isValid(address) else { throw ValidationError("--mail-from: '\(address)' is not an e-mail address") }
+        return address
     }
 
     func run() async throws {
@@ -173,12 +187,18 @@ struct Serve: AsyncParsableCommand {
             "policy": "\(configuration.policyPath)", "policy.version": "\(installation.policy.version)",
         ])
         let app = buildApplication(installation, configuration: configuration, logger: logger)
+        let worker = try installation.outboxWorker(logger: logger)
+        let delivery = Task { await worker.run() }
         do {
             try await app.runService()
         } catch {
+            delivery.cancel()
+            await delivery.value
             await installation.close()
             throw error
         }
+        delivery.cancel()
+        await delivery.value
         await installation.close()
     }
 }

@@ -1,0 +1,123 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MadoguchiCore
+import MadoguchiServer
+import MadoguchiTesting
+import NIOCore
+import SQLKit
+import Testing
+
+/// A transport that fails a set number of times, then records what it sends.
+final class FlakyMailer: Mailer, @unchecked Sendable {
+    private let lock = NSLock()
+    private var failuresLeft: Int
+    private(set) var sent: [MailMessage] = []
+
+    init(failures: Int) { failuresLeft = failures }
+
+    func send(_ message: MailMessage) async throws {
+        struct Down: Error {}
+        try lock.withLock {
+            if failuresLeft > 0 {
+                failuresLeft -= 1
+                throw Down()
+            }
+            sent.append(message)
+        }
+    }
+}
+
+@Suite("Mail")
+struct MailTests {
+    @Test("messages render as RFC 5322 with encoded headers; header injection is refused")
+    func rendering() throws {
+        let message = MailMessage(from: "privacy@mirai-career.example", to: "taro@example.jp",
+                                  subject: "【ミライキャリア】お問い合わせを受け付けました / We have received your inquiry (Q20261129-ABCDEF)",
+                                  body: "一行目\n.二行目\n", messageID: "abc@mirai-career.example", date: Date(timeIntervalSince1970: 0))
+        let text = try message.rendered()
+        #expect(text.contains("\r\nSubject: =?UTF-8?B?"))
+        #expect(text.contains("Date: Thu, 01 Jan 1970 09:00:00 +0900\r\n"))
+        #expect(text.contains("Content-Type: text/plain; charset=UTF-8\r\n"))
+        #expect(!text.contains("一行目"), "the body is base64")
+        #expect(text.split(separator: "\r\n").allSatisfy { $0.count <= 78 })
+        let body = String(text.components(separatedBy: "\r\n\r\n")[1].filter { !$0.isNewline })
+        #expect(String(decoding: Data(base64Encoded: body)!, as: UTF8.self) == "一行目\r\n.二行目\r\n")
+        for bad in ["taro@example.jp\r\nBcc: evil@example.jp", "taro@example.jp\nX: y", "<taro@example.jp>", ""] {
+            var injected = message
+            injected.to = bad
+            #expect(throws: MailError.self) { try injected.rendered() }
+        }
+    }
+
+    @Test("R-CON-1: the confirmation mail reaches the outbox once, names the officer and the contact, and is audited",
+          arguments: TestDatabase.available)
+    func confirmationDelivered(_ kind: TestDatabase) async throws {
+        let outbox = try Fixtures.temporaryDirectory()
+        try await withServer(kind) { installation, client in
+            let session = try await FormSession.open(client)
+            let response = try await session.post(client, goodFields)
+            let number = String(try #require(response.headers[.location]).suffix(16))
+            let worker = OutboxWorker(database: installation.database, keys: installation.vault.keys,
+                                      mailer: try FileOutboxMailer(directory: outbox), from: "privacy@mirai-career.example",
+                                      messageDomain: "mirai-career.example", logger: quietLogger)
+            #expect(try await worker.deliverDue() == OutboxWorker.Pass(sent: 1))
+            #expect(try await worker.deliverDue() == OutboxWorker.Pass(), "nothing is sent twice")
+            let files = try FileManager.default.contentsOfDirectory(atPath: outbox.path)
+            #expect(files.count == 1)
+            let text = try String(contentsOf: outbox.appendingPathComponent(files[0]), encoding: .utf8)
+            #expect(text.contains("To: taro@example.jp\r\n"))
+            let body = String(decoding: Data(base64Encoded: String(text.components(separatedBy: "\r\n\r\n")[1].filter { !$0.isNewline }))!,
+                              as: UTF8.self)
+            #expect(body.contains(number))
+            #expect(body.contains(installation.policy.officer.email))
+            #expect(body.contains(installation.policy.requests.email))
+            #expect(body.contains("個人情報保護管理者"))
+            #expect(body.contains("Privacy officer"))
+            let actions = try await AuditLog.entries(in: installation.database).map(\.event.action)
+            #expect(actions == ["inquiry.create", "mail.sent"])
+        }
+        try? FileManager.default.removeItem(at: outbox)
+    }
+
+    @Test("an outage loses nothing: failed sends are retried later, then delivered once", arguments: TestDatabase.available)
+    func retries(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            guard case let .success(valid) = fixture.policy.validate(fixture.submission()) else { return }
+            _ = try await fixture.vault.submit(valid, policy: fixture.policy) { number in
+                OutgoingMail(to: valid.email, subject: "Receipt \(number)", body: "Thank you")
+            }
+            let mailer = FlakyMailer(failures: 2)
+            let worker = OutboxWorker(database: fixture.data, keys: fixture.vault.keys, mailer: mailer, from: "privacy@mirai-career.example",
+                                      messageDomain: "example", logger: Logger(label: "test"))
+            let start = Date()
+            #expect(try await worker.deliverDue(now: start) == OutboxWorker.Pass(retried: 1))
+            #expect(try await worker.deliverDue(now: start.addingTimeInterval(30)) == OutboxWorker.Pass(), "not due yet")
+            #expect(try await worker.deliverDue(now: start.addingTimeInterval(61)) == OutboxWorker.Pass(retried: 1))
+            #expect(try await worker.deliverDue(now: start.addingTimeInterval(61 + 121)) == OutboxWorker.Pass(sent: 1))
+            #expect(try await worker.deliverDue(now: start.addingTimeInterval(10_000)) == OutboxWorker.Pass())
+            #expect(mailer.sent.count == 1)
+            #expect(mailer.sent.first?.to == "taro@example.jp")
+        }
+    }
+
+    @Test("mail for a person whose key is gone is discarded, not sent", arguments: TestDatabase.available)
+    func erasedRecipient(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            guard case let .success(valid) = fixture.policy.validate(fixture.submission()) else { return }
+            let receipt = try await fixture.vault.submit(valid, policy: fixture.policy) { _ in
+                OutgoingMail(to: valid.email, subject: "s", body: "b")
+            }
+            try await fixture.keyStore.transaction { db in
+                try await db.delete(from: "subject_keys").where("subject_id", .equal, receipt.subjectID).run()
+            }
+            let mailer = FlakyMailer(failures: 0)
+            let worker = OutboxWorker(database: fixture.data, keys: fixture.vault.keys, mailer: mailer, from: "privacy@mirai-career.example",
+                                      messageDomain: "example", logger: Logger(label: "test"))
+            #expect(try await worker.deliverDue() == OutboxWorker.Pass(discarded: 1))
+            #expect(mailer.sent.isEmpty)
+        }
+    }
+}
