@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     public var outboxDirectory: String
     /// The sender of every e-mail; the policy's request contact when nil.
     public var mailFrom: String?
+    /// bcrypt work factor for staff passwords (tests lower it).
+    public var bcryptCost: UInt8 = 12
 
     public static let defaultKeyFile = "var/keys/master.key"
     public static let defaultKeyStore = DatabaseLocation.sqlite(path: "var/keys/keystore.sqlite")
@@ -59,6 +61,7 @@ public struct Installation: Sendable {
     public let site: PolicySite
     public let vault: InquiryVault
     public let guardian: PurposeGuard
+    public let staff: StaffDirectory
     public let storedNewVersion: Bool
 
     /// The worker that delivers queued mail to the outbox folder.
@@ -108,6 +111,7 @@ public struct Installation: Sendable {
             let vault = InquiryVault(database: database, keys: SubjectKeyStore(database: keyStore, ring: ring))
             return Installation(configuration: configuration, database: database, keyStore: keyStore, ring: ring, policy: policy,
                                 site: site, vault: vault, guardian: PurposeGuard(vault: vault, versions: store),
+                                staff: StaffDirectory(database: database, bcryptCost: configuration.bcryptCost),
                                 storedNewVersion: outcome == .stored)
         } catch {
             await database.close()
@@ -130,6 +134,13 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
     InquiryController(
         policy: installation.policy, site: installation.site, vault: installation.vault,
         csrf: CSRFTokens(key: installation.ring.csrfKey),
+        limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
+        baseURL: installation.configuration.publicBaseURL,
+        secureCookies: installation.configuration.publicBaseURL.hasPrefix("https://")
+    ).addRoutes(to: router)
+    ConsoleController(
+        policy: installation.policy, site: installation.site, staff: installation.staff,
+        desk: InquiryDesk(guardian: installation.guardian), csrf: CSRFTokens(key: installation.ring.csrfKey),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
         baseURL: installation.configuration.publicBaseURL,
         secureCookies: installation.configuration.publicBaseURL.hasPrefix("https://")

@@ -15,7 +15,7 @@ struct MadoguchiCommand: AsyncParsableCommand {
         Every option can also come from an environment variable (named in its help); a flag on the command line wins.
         With no configuration, `madoguchi serve` runs on the SQLite file var/madoguchi.sqlite with examples/policy.yaml.
         """,
-        subcommands: [Serve.self, Migrate.self, PolicyCommand.self, AuditCommand.self])
+        subcommands: [Serve.self, Migrate.self, PolicyCommand.self, AuditCommand.self, UserCommand.self])
 }
 
 /// Options shared by the commands that open the database.
@@ -331,6 +331,68 @@ struct AuditCommand: AsyncParsableCommand {
             case let .broken(sequence, reason):
                 FileHandle.standardError.write(Data("audit log broken at entry \(sequence): \(reason)\n".utf8))
                 throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user",
+        abstract: "Manage staff accounts.",
+        subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a staff account and print its one-time set-up link (valid 24 hours).",
+            discussion: "Roles: admin, privacy-officer, operator (all inquiries), department (only inquiries forwarded to --department).")
+
+        @Option(help: "The staff member's e-mail address (their sign-in name).")
+        var email: String
+
+        @Option(help: "admin, privacy-officer, operator or department.")
+        var role: String
+
+        @Option(help: "The department id from the policy file (required for the department role).")
+        var department: String?
+
+        @Option(help: "The policy file (for department ids). Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
+        var policy: String?
+
+        @Option(name: .customLong("base-url"), help: "The site's public address, for the link. Env: MADOGUCHI_BASE_URL. Default: http://127.0.0.1:8080")
+        var baseURL: String?
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            guard let staffRole = StaffRole(rawValue: role) else {
+                throw ValidationError("--role: '\(role)' is not one of \(StaffRole.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let loaded: Policy
+            do {
+                loaded = try PolicyLoader.load(path: policy ?? Environment.value("MADOGUCHI_POLICY") ?? "examples/policy.yaml")
+            } catch {
+                report(error)
+                throw ExitCode(1)
+            }
+            let db = try await Database.open(try database.location(), logger: try logging.makeLogger(label: "madoguchi.user"))
+            do {
+                try await Migrations.apply(to: db)
+                let (user, token) = try await StaffDirectory(database: db).add(email: email, role: staffRole, departmentID: department,
+                                                                              policy: loaded, actor: "cli")
+                await db.close()
+                let base = (baseURL ?? Environment.value("MADOGUCHI_BASE_URL") ?? "http://127.0.0.1:8080")
+                    .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+                print("added \(user.email) as \(user.role.rawValue)\(user.departmentID.map { " of \($0)" } ?? "")")
+                print("set-up link (valid 24 hours, works once): \(base)/console/setup?token=\(token)")
+            } catch let error as StaffError {
+                await db.close()
+                FileHandle.standardError.write(Data("madoguchi: \(error)\n".utf8))
+                throw ExitCode(1)
+            } catch {
+                await db.close()
+                throw error
             }
         }
     }

@@ -1,5 +1,6 @@
 import FoundationNetworking
 import Foundation
+import SQLKit
 import MadoguchiCore
 import MadoguchiTesting
 import Testing
@@ -24,7 +25,9 @@ struct Command {
         return environment
     }
 
-    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+    /// Runs the executable without blocking a concurrency thread: a blocked cooperative pool would starve the
+    /// test's own database connections while the child waits on them.
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -35,11 +38,23 @@ struct Command {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        // Pipes are drained while the child runs (a full pipe would stall it); all waiting happens on GCD threads.
+        async let stdout = readAll(out)
+        async let stderr = readAll(err)
+        let status = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume(returning: process.terminationStatus)
+            }
+        }
+        return Result(status: status, stdout: String(decoding: await stdout, as: UTF8.self),
+                      stderr: String(decoding: await stderr, as: UTF8.self))
+    }
+
+    private static func readAll(_ pipe: Pipe) async -> Data {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile()) }
+        }
     }
 }
 
@@ -47,15 +62,15 @@ struct Command {
 struct CommandLineTests {
     // R-PUR-1: the operator sees every problem with its line before anything is published.
     @Test("policy check: ok and exit 0 for a valid file; every problem as FILE:LINE:COLUMN and exit 1 otherwise")
-    func check() throws {
-        let ok = try Command.run(["policy", "check", "examples/policy.yaml"])
+    func check() async throws {
+        let ok = try await Command.run(["policy", "check", "examples/policy.yaml"])
         #expect(ok.status == 0)
         #expect(ok.stdout.hasPrefix("examples/policy.yaml: ok (version 2025-02-18, 4 services, 3 purposes, 5 fields, 8 vendors)"))
 
         let broken = try temporaryPolicy(try Fixtures.examplePolicyText()
             .replacingOccurrences(of: "purposes: [answer-inquiries, match-history]\n", with: "purposes: [answer-inquiries, history]\n")
             .replacingOccurrences(of: "basic_policy_url: https://www.mirai-career.example/privacy/basic-policy", with: "basic_policy_url: nope"))
-        let bad = try Command.run(["policy", "check", "examples/policy.yaml", broken])
+        let bad = try await Command.run(["policy", "check", "examples/policy.yaml", broken])
         #expect(bad.status == 1)
         let lines = bad.stderr.split(separator: "\n")
         #expect(lines.count == 2, "\(bad.stderr)")
@@ -67,38 +82,38 @@ struct CommandLineTests {
         #expect(bad.stderr.contains("operator.basic_policy_url: 'nope' is not a valid http(s) URL"))
         #expect(bad.stderr.contains("unknown purpose 'history'"))
 
-        let none = try Command.run(["policy", "check"])
+        let none = try await Command.run(["policy", "check"])
         #expect(none.status != 0)
-        let missing = try Command.run(["policy", "check", "/nonexistent/policy.yaml"])
+        let missing = try await Command.run(["policy", "check", "/nonexistent/policy.yaml"])
         #expect(missing.status == 1)
         #expect(missing.stderr.hasPrefix("/nonexistent/policy.yaml:1:1: cannot read the policy file"))
     }
 
     @Test("policy render prints the page or its JSON")
-    func render() throws {
-        let html = try Command.run(["policy", "render", "--lang", "en", "--format", "html"])
+    func render() async throws {
+        let html = try await Command.run(["policy", "render", "--lang", "en", "--format", "html"])
         #expect(html.status == 0)
         #expect(html.stdout.hasPrefix("<!DOCTYPE html>"))
         #expect(html.stdout.contains("<html lang=\"en\">"))
         #expect(html.stdout.contains("Mirai Career Inc."))
-        let external = try Command.run(["policy", "render", "--page", "external"])
+        let external = try await Command.run(["policy", "render", "--page", "external"])
         #expect(external.stdout.contains("<h1>インフォマティブデータの外部送信</h1>"))
-        let json = try Command.run(["policy", "render", "--format", "json", "--policy", Fixtures.examplePolicyPath])
+        let json = try await Command.run(["policy", "render", "--format", "json", "--policy", Fixtures.examplePolicyPath])
         #expect(json.status == 0)
         let policy: Policy = try PolicyLoader.load(path: Fixtures.examplePolicyPath)
         let printed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? NSDictionary
         let expected = try JSONSerialization.jsonObject(with: policy.publishedJSON()) as? NSDictionary
         #expect(printed == expected)
-        let badLang = try Command.run(["policy", "render", "--lang", "fr"])
+        let badLang = try await Command.run(["policy", "render", "--lang", "fr"])
         #expect(badLang.status != 0)
         #expect(badLang.stderr.contains("fr"))
     }
 
     @Test("serve refuses to start on an invalid policy file, with the same messages as check")
-    func serveRefusesInvalidPolicy() throws {
+    func serveRefusesInvalidPolicy() async throws {
         let broken = try temporaryPolicy(try Fixtures.examplePolicyText().replacingOccurrences(of: "cookie_lifetime_days: 395", with: "cookie_lifetime_days: 500"))
         let directory = try Fixtures.temporaryDirectory()
-        let result = try Command.run(["serve", "--policy", broken, "--database", "sqlite:\(directory.path)/db.sqlite", "--port", "0"])
+        let result = try await Command.run(["serve", "--policy", broken, "--database", "sqlite:\(directory.path)/db.sqlite", "--port", "0"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("\(broken):"))
         #expect(result.stderr.contains("informative_data.cookie_lifetime_days: 500 is out of range; expected 1 to 400"))
@@ -106,13 +121,13 @@ struct CommandLineTests {
         // Nothing was created for an installation that never started.
         #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/db.sqlite"))
 
-        let badURL = try Command.run(["serve", "--database", "mysql://x"])
+        let badURL = try await Command.run(["serve", "--database", "mysql://x"])
         #expect(badURL.status != 0)
         #expect(badURL.stderr.contains("unsupported database URL"))
-        let badPort = try Command.run(["serve", "--port", "70000"])
+        let badPort = try await Command.run(["serve", "--port", "70000"])
         #expect(badPort.status != 0)
         #expect(badPort.stderr.contains("70000"))
-        let badEnvPort = try Command.run(["serve"], environment: ["MADOGUCHI_PORT": "eighty"])
+        let badEnvPort = try await Command.run(["serve"], environment: ["MADOGUCHI_PORT": "eighty"])
         #expect(badEnvPort.status != 0)
         #expect(badEnvPort.stderr.contains("MADOGUCHI_PORT"))
     }
@@ -120,31 +135,31 @@ struct CommandLineTests {
     @Test("migrate creates the schema, a second run is a no-op; flags win over the environment", arguments: TestDatabase.available)
     func migrate(_ kind: TestDatabase) async throws {
         let fresh = try await kind.makeLocation()
-        let first = try Command.run(["migrate", "--database", fresh.url])
+        let first = try await Command.run(["migrate", "--database", fresh.url])
         #expect(first.status == 0, "\(first.stderr)")
         let all = Migrations.all.map(\.version)
         #expect(first.stdout.contains("applied \(all.map(String.init).joined(separator: ", ")); schema is at version \(all.last!)"))
         // The environment variable is used when no flag is given.
-        let second = try Command.run(["migrate"], environment: ["MADOGUCHI_DATABASE_URL": fresh.url])
+        let second = try await Command.run(["migrate"], environment: ["MADOGUCHI_DATABASE_URL": fresh.url])
         #expect(second.status == 0)
         #expect(second.stdout.contains("schema is up to date (version \(all.last!))"))
         // A flag wins over the environment.
-        let flagWins = try Command.run(["migrate", "--database", fresh.url], environment: ["MADOGUCHI_DATABASE_URL": "mysql://nowhere"])
+        let flagWins = try await Command.run(["migrate", "--database", fresh.url], environment: ["MADOGUCHI_DATABASE_URL": "mysql://nowhere"])
         #expect(flagWins.status == 0)
         #expect(!flagWins.stdout.contains("password"))
         try await fresh.cleanUp()
     }
 
     @Test("help explains every option and its environment variable")
-    func help() throws {
-        let top = try Command.run(["--help"])
+    func help() async throws {
+        let top = try await Command.run(["--help"])
         for subcommand in ["serve", "migrate", "policy"] { #expect(top.stdout.contains(subcommand)) }
-        let serve = try Command.run(["serve", "--help"])
+        let serve = try await Command.run(["serve", "--help"])
         for option in ["--host", "--port", "--database", "--policy", "--log-level", "MADOGUCHI_HOST", "MADOGUCHI_PORT",
                        "MADOGUCHI_DATABASE_URL", "MADOGUCHI_POLICY"] {
             #expect(serve.stdout.contains(option), "\(option)")
         }
-        let render = try Command.run(["policy", "render", "--help"])
+        let render = try await Command.run(["policy", "render", "--help"])
         for option in ["--lang", "--format", "--page", "--policy"] { #expect(render.stdout.contains(option)) }
     }
 
@@ -185,5 +200,49 @@ struct CommandLineTests {
 
     private func fetch(_ url: String) async throws -> (Data, URLResponse) {
         try await URLSession.shared.data(from: URL(string: url)!)
+    }
+}
+
+@Suite("Command line: staff and audit", .serialized)
+struct StaffAuditCommandTests {
+    @Test("user add prints a one-time set-up link; bad roles and departments are refused")
+    func userAdd() async throws {
+        let fresh = try await TestDatabase.sqlite.makeLocation()
+        let added = try await Command.run(["user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url,
+                                     "--base-url", "https://inquiry.mirai-career.example"])
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(added.stdout.contains("added op@mirai-career.example as operator"))
+        #expect(added.stdout.contains("https://inquiry.mirai-career.example/console/setup?token="))
+        let again = try await Command.run(["user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("already exists"))
+        let badRole = try await Command.run(["user", "add", "--email", "x@mirai-career.example", "--role", "root", "--database", fresh.url])
+        #expect(badRole.status != 0 && badRole.stderr.contains("root"))
+        let badDepartment = try await Command.run(["user", "add", "--email", "x@mirai-career.example", "--role", "department",
+                                             "--department", "nowhere", "--database", fresh.url])
+        #expect(badDepartment.status == 1 && badDepartment.stderr.contains("no department 'nowhere'"))
+        let badEmail = try await Command.run(["user", "add", "--email", "not an address", "--role", "admin", "--database", fresh.url])
+        #expect(badEmail.status == 1)
+        try await fresh.cleanUp()
+    }
+
+    @Test("R-AUD-1: audit verify passes on an intact chain and names the first changed entry", arguments: TestDatabase.available)
+    func auditVerify(_ kind: TestDatabase) async throws {
+        let fresh = try await kind.makeLocation()
+        for index in 0..<3 {
+            #expect(try await Command.run(["user", "add", "--email", "u\(index)@mirai-career.example", "--role", "admin", "--database", fresh.url]).status == 0)
+        }
+        let intact = try await Command.run(["audit", "verify", "--database", fresh.url])
+        #expect(intact.status == 0)
+        #expect(intact.stdout.contains("audit log intact: 3 entries"))
+        let database = try await Database.open(fresh.location, logger: quietLogger)
+        try await database.transaction { db in
+            try await db.update("audit_log").set("actor", to: "cli ").where("seq", .equal, 2).run()
+        }
+        await database.close()
+        let broken = try await Command.run(["audit", "verify", "--database", fresh.url])
+        #expect(broken.status == 1)
+        #expect(broken.stderr.contains("audit log broken at entry 2: its content does not match its hash"))
+        try await fresh.cleanUp()
     }
 }

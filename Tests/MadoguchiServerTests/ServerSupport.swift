@@ -46,9 +46,11 @@ func withServer<R: Sendable>(
 /// A configuration whose key file and key store live in `keys`, never in the working directory.
 func testConfiguration(_ database: DatabaseLocation, keys: URL, policyPath: String = Fixtures.examplePolicyPath,
                        limit: (Int, Double) = (1_000, 60)) -> ServerConfiguration {
-    ServerConfiguration(database: database, policyPath: policyPath,
-                        keyStore: .sqlite(path: keys.appendingPathComponent("keystore.sqlite").path),
-                        keyFile: keys.appendingPathComponent("master.key").path, submissionLimit: limit)
+    var configuration = ServerConfiguration(database: database, policyPath: policyPath,
+                                            keyStore: .sqlite(path: keys.appendingPathComponent("keystore.sqlite").path),
+                                            keyFile: keys.appendingPathComponent("master.key").path, submissionLimit: limit)
+    configuration.bcryptCost = 4
+    return configuration
 }
 
 extension TestResponse {

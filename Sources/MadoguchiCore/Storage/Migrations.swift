@@ -49,6 +49,7 @@ public enum Migrations {
         ]),
         AuditLog.migration,
         InquiryVault.migration,
+        StaffDirectory.migration,
     ]
 
     /// What `apply` did.

@@ -38,6 +38,8 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
         let message: LocalizedText?
         var extraHeaders = HTTPFields()
         switch error {
+        case let redirect as RedirectError:
+            return Response(status: .seeOther, headers: [.location: redirect.location, .cacheControl: "no-store"])
         case is ServiceListError:
             return serviceList(request: request, language: language)
         case let error as TooManyRequests:

@@ -44,7 +44,7 @@ struct CSRFTokens: Sendable {
     }
 
     static func isNonce(_ text: String) -> Bool {
-        text.count == 22 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+        (22...64).contains(text.count) && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
     }
 }
 

@@ -1,0 +1,209 @@
+import Foundation
+import SQLKit
+
+/// One line of the staff list: only non-personal columns, so listing decrypts nothing.
+public struct InquirySummary: Sendable, Hashable {
+    public let id: String
+    public let number: String
+    public let serviceID: String
+    public let status: InquiryStatus
+    public let departmentID: String?
+    public let createdAt: Date
+}
+
+/// Filters of the staff list; nil means any.
+public struct InquiryFilter: Sendable, Hashable {
+    public var serviceID: String?
+    public var status: InquiryStatus?
+    public var departmentID: String?
+    public var from: Date?
+    public var until: Date?
+
+    public init(serviceID: String? = nil, status: InquiryStatus? = nil, departmentID: String? = nil, from: Date? = nil, until: Date? = nil) {
+        self.serviceID = serviceID
+        self.status = status
+        self.departmentID = departmentID
+        self.from = from
+        self.until = until
+    }
+}
+
+/// A recorded forwarding to a department (R-TPP-1): who, when, to whom, which items.
+public struct Forwarding: Sendable, Hashable {
+    public let staffID: String
+    public let departmentID: String
+    public let items: [String]
+    public let note: String
+    public let at: Date
+}
+
+/// A stored answer (R-PUR-3).
+public struct Answer: Sendable, Hashable {
+    public let staffID: String
+    public let text: String
+    public let at: Date
+}
+
+/// Refused because the staff member may not see that inquiry.
+public struct NotVisible: Error, Sendable, Hashable {}
+
+/// What staff do with inquiries: list, open, answer, forward, change status. Department members see only what
+/// was forwarded to their department (R-SEC-2); every step is audited.
+public struct InquiryDesk: Sendable {
+    public let guardian: PurposeGuard
+    public static let answerPurpose = "answer-inquiries"
+
+    public init(guardian: PurposeGuard) {
+        self.guardian = guardian
+    }
+
+    var database: Database { guardian.vault.database }
+
+    /// A page of inquiries visible to `user`, newest first, and the total count.
+    public func list(_ filter: InquiryFilter, for user: StaffUser, page: Int, pageSize: Int = 50) async throws -> (items: [InquirySummary], total: Int) {
+        let kind = database.kind
+        @Sendable func apply(_ builder: SQLSelectBuilder) -> SQLSelectBuilder {
+            var query = builder
+            if let service = filter.serviceID { query = query.where("service_id", .equal, service) }
+            if let status = filter.status { query = query.where("status", .equal, status.rawValue) }
+            if let department = filter.departmentID { query = query.where("department_id", .equal, department) }
+            if let from = filter.from { query = query.where("created_at", .greaterThanOrEqual, Timestamp.bind(from, kind)) }
+            if let until = filter.until { query = query.where("created_at", .lessThan, Timestamp.bind(until, kind)) }
+            if !user.role.seesAllInquiries { query = query.where("department_id", .equal, user.departmentID ?? "\u{0}") }
+            return query
+        }
+        return try await database.read { db in
+            let total = try await apply(db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("inquiries"))
+                .first(decodingColumn: "n", as: Int.self) ?? 0
+            let rows = try await apply(db.select()
+                .columns("id", "number", "service_id", "status", "department_id", "created_at").from("inquiries"))
+                .orderBy("created_at", .descending).orderBy("id").limit(pageSize).offset(max(0, page - 1) * pageSize)
+                .all()
+            let items = try rows.map { row in
+                InquirySummary(
+                    id: try row.decode(column: "id", as: String.self), number: try row.decode(column: "number", as: String.self),
+                    serviceID: try row.decode(column: "service_id", as: String.self),
+                    status: InquiryStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .new,
+                    departmentID: try row.decode(column: "department_id", as: String?.self),
+                    createdAt: try Timestamp.decode(row, column: "created_at", kind))
+            }
+            return (items, total)
+        }
+    }
+
+    /// Opens an inquiry for answering; nil when it does not exist, `NotVisible` when `user` may not see it.
+    public func open(_ id: String, by user: StaffUser) async throws -> (record: InquiryRecord, answers: [Answer], forwards: [Forwarding])? {
+        guard let department = try await departmentOf(id) else { return nil }
+        try ensureVisible(department, to: user)
+        guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor) else { return nil }
+        let kind = database.kind
+        let key = try await guardian.vault.keys.key(subjectID: record.subjectID)
+        let (answers, forwards) = try await database.read { db in
+            let answers = try await db.select().columns("id", "staff_id", "sealed", "created_at").from("inquiry_answers")
+                .where("inquiry_id", .equal, id).orderBy("created_at").all()
+                .map { row -> Answer in
+                    let answerID = try row.decode(column: "id", as: String.self)
+                    let text = try key.map { try SealedField.open(try row.decode(column: "sealed", as: Data.self), key: $0, context: "answer/\(answerID)") }
+                    return Answer(staffID: try row.decode(column: "staff_id", as: String.self), text: text ?? "",
+                                  at: try Timestamp.decode(row, column: "created_at", kind))
+                }
+            let forwards = try await db.select().columns("id", "staff_id", "department_id", "items", "sealed_note", "created_at")
+                .from("inquiry_forwards").where("inquiry_id", .equal, id).orderBy("created_at").all()
+                .map { row -> Forwarding in
+                    let forwardID = try row.decode(column: "id", as: String.self)
+                    let sealed = try row.decode(column: "sealed_note", as: Data.self)
+                    let note = try sealed.isEmpty ? "" : key.map { try SealedField.open(sealed, key: $0, context: "forward/\(forwardID)") } ?? ""
+                    return Forwarding(staffID: try row.decode(column: "staff_id", as: String.self),
+                                      departmentID: try row.decode(column: "department_id", as: String.self),
+                                      items: try row.decode(column: "items", as: String.self).split(separator: ",").map(String.init),
+                                      note: note, at: try Timestamp.decode(row, column: "created_at", kind))
+                }
+            return (answers, forwards)
+        }
+        return (record, answers, forwards)
+    }
+
+    /// Stores the answer with the inquiry and queues it to the person by e-mail, in one transaction (R-PUR-3).
+    public func answer(_ id: String, text: String, by user: StaffUser, mail: (InquiryRecord) -> OutgoingMail?,
+                       now: Date = Date()) async throws {
+        guard let department = try await departmentOf(id) else { throw NotVisible() }
+        try ensureVisible(department, to: user)
+        guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor),
+              let key = try await guardian.vault.keys.key(subjectID: record.subjectID) else { throw NotVisible() }
+        let kind = database.kind
+        let answerID = UUID().uuidString.lowercased()
+        let sealed = try SealedField.seal(text, key: key, context: "answer/\(answerID)")
+        let outgoing = try mail(record).map { message -> (String, Data) in
+            let mailID = UUID().uuidString.lowercased()
+            let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
+            return (mailID, try SealedField.seal(json, key: key, context: "outbox/\(mailID)"))
+        }
+        try await database.transaction { db in
+            try await db.insert(into: "inquiry_answers").columns("id", "inquiry_id", "staff_id", "sealed", "created_at")
+                .values(SQLBind(answerID), SQLBind(id), SQLBind(user.id), SQLBind(sealed), Timestamp.bind(now, kind)).run()
+            if let (mailID, sealedMail) = outgoing {
+                try await db.insert(into: "outbox")
+                    .columns("id", "subject_id", "kind", "sealed", "status", "attempts", "next_attempt_at", "created_at")
+                    .values(SQLBind(mailID), SQLBind(record.subjectID), SQLBind("inquiry-answer"), SQLBind(sealedMail), SQLBind("pending"),
+                            SQLBind(0), Timestamp.bind(now, kind), Timestamp.bind(now, kind))
+                    .run()
+            }
+            try await db.update("inquiries").set("status", to: InquiryStatus.answered.rawValue).set("updated_at", to: Timestamp.bind(now, kind))
+                .where("id", .equal, id).run()
+            try await AuditLog.append(AuditEvent(actor: user.actor, action: "inquiry.answer", subjectID: record.subjectID,
+                                                 record: "inquiry:\(id)", purpose: Self.answerPurpose, detail: "answer=\(answerID)"),
+                                      in: db, kind: kind, at: now)
+        }
+    }
+
+    /// Forwards an inquiry to a department with a recorded note of who, when, to whom and which items (R-TPP-1).
+    public func forward(_ id: String, to departmentID: String, note: String, by user: StaffUser, policy: Policy, now: Date = Date()) async throws {
+        guard policy.departments.contains(where: { $0.id == departmentID }) else { throw StaffError.unknownDepartment(departmentID) }
+        guard let department = try await departmentOf(id) else { throw NotVisible() }
+        try ensureVisible(department, to: user)
+        guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor),
+              let key = try await guardian.vault.keys.key(subjectID: record.subjectID) else { throw NotVisible() }
+        let kind = database.kind
+        let forwardID = UUID().uuidString.lowercased()
+        let sealedNote = note.isEmpty ? Data() : try SealedField.seal(note, key: key, context: "forward/\(forwardID)")
+        let items = record.values.keys.sorted().joined(separator: ",")
+        try await database.transaction { db in
+            try await db.insert(into: "inquiry_forwards")
+                .columns("id", "inquiry_id", "staff_id", "department_id", "items", "sealed_note", "created_at")
+                .values(SQLBind(forwardID), SQLBind(id), SQLBind(user.id), SQLBind(departmentID), SQLBind(items), SQLBind(sealedNote),
+                        Timestamp.bind(now, kind))
+                .run()
+            try await db.update("inquiries").set("department_id", to: departmentID).set("status", to: InquiryStatus.inProgress.rawValue)
+                .set("updated_at", to: Timestamp.bind(now, kind)).where("id", .equal, id).run()
+            try await AuditLog.append(AuditEvent(actor: user.actor, action: "inquiry.forward", subjectID: record.subjectID,
+                                                 record: "inquiry:\(id)", purpose: Self.answerPurpose,
+                                                 detail: "department=\(departmentID) items=\(items)"), in: db, kind: kind, at: now)
+        }
+    }
+
+    /// Changes an inquiry's status.
+    public func setStatus(_ id: String, to status: InquiryStatus, by user: StaffUser, now: Date = Date()) async throws {
+        guard let department = try await departmentOf(id) else { throw NotVisible() }
+        try ensureVisible(department, to: user)
+        let kind = database.kind
+        try await database.transaction { db in
+            try await db.update("inquiries").set("status", to: status.rawValue).set("updated_at", to: Timestamp.bind(now, kind))
+                .where("id", .equal, id).run()
+            try await AuditLog.append(AuditEvent(actor: user.actor, action: "inquiry.status", record: "inquiry:\(id)",
+                                                 detail: "status=\(status.rawValue)"), in: db, kind: kind, at: now)
+        }
+    }
+
+    /// The inquiry's department ("" when not forwarded), or nil when the inquiry does not exist.
+    private func departmentOf(_ id: String) async throws -> String? {
+        let row = try await database.read { db in
+            try await db.select().column("department_id").from("inquiries").where("id", .equal, id).first()
+        }
+        guard let row else { return nil }
+        return try row.decode(column: "department_id", as: String?.self) ?? ""
+    }
+
+    private func ensureVisible(_ department: String, to user: StaffUser) throws {
+        if !user.role.seesAllInquiries && (user.departmentID == nil || department != user.departmentID) { throw NotVisible() }
+    }
+}

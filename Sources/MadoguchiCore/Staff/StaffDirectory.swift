@@ -1,0 +1,305 @@
+import Crypto
+import Foundation
+import HummingbirdBcrypt
+import NIOPosix
+import SQLKit
+
+/// What a staff member may see and do (R-SEC-2).
+public enum StaffRole: String, Sendable, Hashable, Codable, CaseIterable {
+    case admin
+    case privacyOfficer = "privacy-officer"
+    case `operator`
+    /// Sees only the inquiries forwarded to their department.
+    case department
+
+    /// Sees every inquiry of every service.
+    public var seesAllInquiries: Bool { self != .department }
+    /// Reads the audit log.
+    public var readsAudit: Bool { self == .admin || self == .privacyOfficer }
+}
+
+/// A staff account. The e-mail address is the sign-in name.
+public struct StaffUser: Sendable, Hashable {
+    public let id: String
+    public let email: String
+    public let role: StaffRole
+    public let departmentID: String?
+
+    public var actor: String { "staff:\(id)" }
+}
+
+/// A signed-in staff member.
+public struct StaffSession: Sendable, Hashable {
+    public let user: StaffUser
+    /// Binds the console's CSRF tokens to this session.
+    public let csrfNonce: String
+}
+
+/// Why an account operation was refused.
+public enum StaffError: Error, Sendable, Hashable, CustomStringConvertible {
+    case invalidEmail
+    case duplicateEmail
+    case departmentRequired
+    case unknownDepartment(String)
+    case weakPassword
+    case passwordTooLong
+    case invalidToken
+
+    public var description: String {
+        switch self {
+        case .invalidEmail: "that is not a valid e-mail address"
+        case .duplicateEmail: "a staff account with that e-mail address already exists"
+        case .departmentRequired: "department members need --department"
+        case let .unknownDepartment(id): "no department '\(id)' is declared in the policy file"
+        case .weakPassword: "the password must be at least 12 characters"
+        case .passwordTooLong: "the password must be at most 72 bytes"
+        case .invalidToken: "the link is invalid, used or expired"
+        }
+    }
+}
+
+/// Staff accounts, one-time set-up links, sign-in with lock-out, and sessions. Tokens are stored only as hashes.
+public struct StaffDirectory: Sendable {
+    public let database: Database
+    public let bcryptCost: UInt8
+    public var maximumFailures = 5
+    public var lockout: TimeInterval = 15 * 60
+    public var sessionLifetime: TimeInterval = 8 * 60 * 60
+    public var setupLifetime: TimeInterval = 24 * 60 * 60
+
+    public static let migration = Migration(version: 4, name: "staff and inquiry handling", portable: [
+        """
+        CREATE TABLE staff_users (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            department_id TEXT,
+            password_hash TEXT NOT NULL,
+            failed_attempts INTEGER NOT NULL,
+            locked_until {timestamp} NOT NULL,
+            created_at {timestamp} NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE staff_tokens (
+            token_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES staff_users (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            csrf_nonce TEXT NOT NULL,
+            expires_at {timestamp} NOT NULL,
+            created_at {timestamp} NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE inquiry_answers (
+            id TEXT PRIMARY KEY,
+            inquiry_id TEXT NOT NULL REFERENCES inquiries (id) ON DELETE CASCADE,
+            staff_id TEXT NOT NULL,
+            sealed {bytes} NOT NULL,
+            created_at {timestamp} NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE inquiry_forwards (
+            id TEXT PRIMARY KEY,
+            inquiry_id TEXT NOT NULL REFERENCES inquiries (id) ON DELETE CASCADE,
+            staff_id TEXT NOT NULL,
+            department_id TEXT NOT NULL,
+            items TEXT NOT NULL,
+            sealed_note {bytes} NOT NULL,
+            created_at {timestamp} NOT NULL
+        )
+        """,
+        "CREATE INDEX inquiry_forwards_inquiry ON inquiry_forwards (inquiry_id)",
+    ])
+
+    public init(database: Database, bcryptCost: UInt8 = 12) {
+        self.database = database
+        self.bcryptCost = bcryptCost
+    }
+
+    /// Creates an account with no usable password and returns a one-time set-up token.
+    public func add(email rawEmail: String, role: StaffRole, departmentID: String?, policy: Policy, actor: String,
+                    now: Date = Date()) async throws -> (user: StaffUser, setupToken: String) {
+        let email = BlindIndex.normalise(email: rawEmail)
+        guard EmailAddress.isValid(email) else { throw StaffError.invalidEmail }
+        if role == .department {
+            guard let departmentID else { throw StaffError.departmentRequired }
+            guard policy.departments.contains(where: { $0.id == departmentID }) else { throw StaffError.unknownDepartment(departmentID) }
+        }
+        let user = StaffUser(id: UUID().uuidString.lowercased(), email: email, role: role,
+                             departmentID: role == .department ? departmentID : nil)
+        let token = Self.newToken()
+        let kind = database.kind
+        let lifetime = setupLifetime
+        // The unusable hash is a bcrypt of random bytes: no password matches it.
+        let placeholder = try await Self.hash(Self.newToken(), cost: 4)
+        try await database.transaction { db in
+            if try await db.select().column("id").from("staff_users").where("email", .equal, email).first() != nil {
+                throw StaffError.duplicateEmail
+            }
+            try await db.insert(into: "staff_users")
+                .columns("id", "email", "role", "department_id", "password_hash", "failed_attempts", "locked_until", "created_at")
+                .values(SQLBind(user.id), SQLBind(email), SQLBind(role.rawValue), SQLBind(user.departmentID ?? ""),
+                        SQLBind(placeholder), SQLBind(0), Timestamp.bind(Date(timeIntervalSince1970: 0), kind), Timestamp.bind(now, kind))
+                .run()
+            try await Self.insertToken(token, kind: "setup", user: user.id, nonce: "", expires: now.addingTimeInterval(lifetime), db: db,
+                                       dialect: kind, now: now)
+            try await AuditLog.append(AuditEvent(actor: actor, action: "staff.add", record: "staff:\(user.id)",
+                                                 detail: "role=\(role.rawValue) department=\(user.departmentID ?? "-")"),
+                                      in: db, kind: kind, at: now)
+        }
+        return (user, token)
+    }
+
+    /// Sets the password through a set-up link; the link works once.
+    public func completeSetup(token: String, password: String, now: Date = Date()) async throws -> StaffUser {
+        try Self.check(password: password)
+        let hash = try await Self.hash(password, cost: bcryptCost)
+        let kind = database.kind
+        return try await database.transaction { db in
+            guard let userID = try await Self.consume(token, kind: "setup", db: db, dialect: kind, now: now),
+                  let user = try await Self.user(id: userID, db: db) else { throw StaffError.invalidToken }
+            try await db.update("staff_users").set("password_hash", to: hash).set("failed_attempts", to: 0)
+                .where("id", .equal, userID).run()
+            try await AuditLog.append(AuditEvent(actor: user.actor, action: "staff.password-set", record: user.actor), in: db, kind: kind, at: now)
+            return user
+        }
+    }
+
+    /// The outcome of a sign-in attempt. Wrong e-mail and wrong password look the same.
+    public enum SignIn: Sendable, Hashable {
+        case signedIn(token: String, session: StaffSession)
+        case invalid
+        case locked(until: Date)
+    }
+
+    public func signIn(email rawEmail: String, password: String, now: Date = Date()) async throws -> SignIn {
+        let email = BlindIndex.normalise(email: rawEmail)
+        let kind = database.kind
+        let row = try await database.read { db in
+            try await db.select().columns("id", "password_hash", "failed_attempts", "locked_until").from("staff_users")
+                .where("email", .equal, email).first()
+        }
+        guard let row, password.utf8.count <= 72 else {
+            // Spend the same time as a real check, so timing does not tell whether the account exists.
+            _ = await Self.verify(password, hash: Self.dummyHash)
+            return .invalid
+        }
+        let userID = try row.decode(column: "id", as: String.self)
+        let lockedUntil = try Timestamp.decode(row, column: "locked_until", kind)
+        if lockedUntil > now { return .locked(until: lockedUntil) }
+        let failures = try row.decode(column: "failed_attempts", as: Int.self)
+        let good = await Self.verify(password, hash: try row.decode(column: "password_hash", as: String.self))
+        let maximum = maximumFailures
+        let lockout = lockout
+        let lifetime = sessionLifetime
+        return try await database.transaction { db in
+            guard good else {
+                let count = failures + 1
+                var update = db.update("staff_users").set("failed_attempts", to: count >= maximum ? 0 : count)
+                let locks = count >= maximum
+                if locks { update = update.set("locked_until", to: Timestamp.bind(now.addingTimeInterval(lockout), kind)) }
+                try await update.where("id", .equal, userID).run()
+                try await AuditLog.append(AuditEvent(actor: "staff:\(userID)", action: locks ? "staff.locked" : "staff.sign-in-failed",
+                                                     record: "staff:\(userID)"), in: db, kind: kind, at: now)
+                return locks ? .locked(until: now.addingTimeInterval(lockout)) : .invalid
+            }
+            guard let user = try await Self.user(id: userID, db: db) else { return .invalid }
+            try await db.update("staff_users").set("failed_attempts", to: 0).where("id", .equal, userID).run()
+            let token = Self.newToken()
+            let nonce = Self.newToken()
+            try await Self.insertToken(token, kind: "session", user: userID, nonce: nonce, expires: now.addingTimeInterval(lifetime),
+                                       db: db, dialect: kind, now: now)
+            try await AuditLog.append(AuditEvent(actor: user.actor, action: "staff.sign-in", record: user.actor), in: db, kind: kind, at: now)
+            return .signedIn(token: token, session: StaffSession(user: user, csrfNonce: nonce))
+        }
+    }
+
+    /// The session of a session token, or nil when it is unknown or expired.
+    public func session(token: String, now: Date = Date()) async throws -> StaffSession? {
+        let kind = database.kind
+        let hash = Self.digest(token)
+        let row = try await database.read { db in
+            try await db.select().columns("user_id", "csrf_nonce", "expires_at").from("staff_tokens")
+                .where("token_hash", .equal, hash).where("kind", .equal, "session").first()
+        }
+        guard let row, try Timestamp.decode(row, column: "expires_at", kind) > now else { return nil }
+        let userID = try row.decode(column: "user_id", as: String.self)
+        guard let user = try await database.read({ db in try await Self.user(id: userID, db: db) }) else { return nil }
+        return StaffSession(user: user, csrfNonce: try row.decode(column: "csrf_nonce", as: String.self))
+    }
+
+    public func signOut(token: String) async throws {
+        let hash = Self.digest(token)
+        try await database.transaction { db in
+            try await db.delete(from: "staff_tokens").where("token_hash", .equal, hash).run()
+        }
+    }
+
+    /// Every account, for the console.
+    public func users() async throws -> [StaffUser] {
+        try await database.read { db in
+            try await db.select().columns("id", "email", "role", "department_id").from("staff_users").orderBy("email").all()
+                .compactMap(Self.user(from:))
+        }
+    }
+
+    // MARK: Helpers
+
+    static func user(id: String, db: any SQLDatabase) async throws -> StaffUser? {
+        try await db.select().columns("id", "email", "role", "department_id").from("staff_users").where("id", .equal, id).first()
+            .flatMap(user(from:))
+    }
+
+    static func user(from row: any SQLRow) throws -> StaffUser? {
+        guard let role = StaffRole(rawValue: try row.decode(column: "role", as: String.self)) else { return nil }
+        let department = try row.decode(column: "department_id", as: String.self)
+        return StaffUser(id: try row.decode(column: "id", as: String.self), email: try row.decode(column: "email", as: String.self),
+                         role: role, departmentID: department.isEmpty ? nil : department)
+    }
+
+    static func insertToken(_ token: String, kind: String, user: String, nonce: String, expires: Date, db: any SQLDatabase,
+                            dialect: SQLDialectKind, now: Date) async throws {
+        try await db.insert(into: "staff_tokens").columns("token_hash", "user_id", "kind", "csrf_nonce", "expires_at", "created_at")
+            .values(SQLBind(digest(token)), SQLBind(user), SQLBind(kind), SQLBind(nonce), Timestamp.bind(expires, dialect),
+                    Timestamp.bind(now, dialect))
+            .run()
+    }
+
+    /// Deletes a single-use token and returns its user, if it was valid.
+    static func consume(_ token: String, kind: String, db: any SQLDatabase, dialect: SQLDialectKind, now: Date) async throws -> String? {
+        let hash = digest(token)
+        guard let row = try await db.select().columns("user_id", "expires_at").from("staff_tokens")
+            .where("token_hash", .equal, hash).where("kind", .equal, kind).first() else { return nil }
+        try await db.delete(from: "staff_tokens").where("token_hash", .equal, hash).run()
+        guard try Timestamp.decode(row, column: "expires_at", dialect) > now else { return nil }
+        return try row.decode(column: "user_id", as: String.self)
+    }
+
+    static func check(password: String) throws {
+        if password.count < 12 { throw StaffError.weakPassword }
+        // bcrypt reads 72 bytes; longer passwords would be silently truncated.
+        if password.utf8.count > 72 { throw StaffError.passwordTooLong }
+    }
+
+    static func newToken() -> String {
+        Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func digest(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static let dummyHash = Bcrypt.hash("madoguchi-timing-equaliser", cost: 12)
+
+    /// bcrypt is slow on purpose; it runs on the thread pool, not on an event loop.
+    static func hash(_ password: String, cost: UInt8) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    static func verify(_ password: String, hash: String) async -> Bool {
+        (try? await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }) ?? false
+    }
+}

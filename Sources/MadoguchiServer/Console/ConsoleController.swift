@@ -1,0 +1,300 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MadoguchiCore
+
+/// The staff console: sign-in, the inquiry list and detail (answer, forward, status) and the audit log (R-PUR-3,
+/// R-TPP-1, R-SEC-2, R-AUD-1). Server-rendered, no script; every form carries a CSRF token bound to the session.
+struct ConsoleController {
+    static let sessionCookie = "mdg_staff"
+    let policy: Policy
+    let site: PolicySite
+    let staff: StaffDirectory
+    let desk: InquiryDesk
+    let csrf: CSRFTokens
+    let limiter: RateLimiter
+    let baseURL: String
+    let secureCookies: Bool
+
+    func addRoutes(to router: Router<SiteRequestContext>) {
+        router.get("/console") { request, _ in
+            Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries", try requestedLanguage(request))])
+        }
+        router.get("/console/sign-in") { request, _ in
+            let language = try requestedLanguage(request)
+            return try signInPage(request, language, message: nil, email: "", status: .ok)
+        }
+        router.post("/console/sign-in") { request, context in
+            let language = try requestedLanguage(request)
+            if let wait = limiter.acquire("sign-in:" + context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+            let form = try await readForm(request, context)
+            let t = site.resources.text(language)
+            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
+                return try signInPage(request, language, message: t.format("inquiry_expired"), email: form["email"] ?? "", status: .forbidden)
+            }
+            switch try await staff.signIn(email: form["email"] ?? "", password: form["password"] ?? "") {
+            case .invalid:
+                return try signInPage(request, language, message: t.format("sign_in_failed"), email: form["email"] ?? "", status: .unauthorized)
+            case let .locked(until):
+                let minutes = max(1, Int((until.timeIntervalSinceNow / 60).rounded(.up)))
+                return try signInPage(request, language, message: t.format("sign_in_locked", ["minutes": "\(minutes)"]),
+                                      email: form["email"] ?? "", status: .tooManyRequests)
+            case let .signedIn(token, _):
+                var response = Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries", language)])
+                response.headers[.setCookie] = cookie(Self.sessionCookie, token, path: "/console", maxAge: Int(staff.sessionLifetime))
+                return response
+            }
+        }
+        router.get("/console/setup") { request, _ in
+            let language = try requestedLanguage(request)
+            let token = request.uri.queryParameters["token"].map(String.init) ?? ""
+            return try setupPage(request, language, token: token, message: nil, status: .ok)
+        }
+        router.post("/console/setup") { request, context in
+            let language = try requestedLanguage(request)
+            if let wait = limiter.acquire("sign-in:" + context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+            let form = try await readForm(request, context)
+            let t = site.resources.text(language)
+            let token = form["token"] ?? ""
+            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
+                return try setupPage(request, language, token: token, message: t.format("inquiry_expired"), status: .forbidden)
+            }
+            do {
+                _ = try await staff.completeSetup(token: token, password: form["password"] ?? "")
+            } catch StaffError.weakPassword, StaffError.passwordTooLong {
+                return try setupPage(request, language, token: token, message: t.format("setup_weak"), status: .unprocessableContent)
+            } catch StaffError.invalidToken {
+                return try setupPage(request, language, token: "", message: t.format("setup_invalid"), status: .gone)
+            }
+            return try signInPage(request, language, message: t.format("setup_done"), email: "", status: .ok)
+        }
+        router.post("/console/sign-out") { request, context in
+            let language = try requestedLanguage(request)
+            let session = try await requireSession(request)
+            let form = try await readForm(request, context)
+            try verifyCSRF(form, session)
+            if let token = request.cookies[Self.sessionCookie]?.value { try await staff.signOut(token: token) }
+            var response = Response(status: .seeOther, headers: [.location: PageChrome.href("/console/sign-in", language)])
+            response.headers[.setCookie] = cookie(Self.sessionCookie, "", path: "/console", maxAge: 0)
+            return response
+        }
+        router.get("/console/inquiries") { request, _ in
+            let language = try requestedLanguage(request)
+            let session = try await requireSession(request)
+            let query = request.uri.queryParameters
+            func value(_ name: String) -> String? { query[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
+            var filter = InquiryFilter()
+            let badFilter = PublicError(.badRequest, LocalizedText(ja: "絞り込み条件が正しくありません。", en: "The filter is not valid."))
+            if let service = value("service") {
+                guard policy.service(id: service) != nil else { throw badFilter }
+                filter.serviceID = service
+            }
+            if let status = value("status") {
+                guard let parsed = InquiryStatus(rawValue: status) else { throw badFilter }
+                filter.status = parsed
+            }
+            if let department = value("department") {
+                guard policy.departments.contains(where: { $0.id == department }) else { throw badFilter }
+                filter.departmentID = department
+            }
+            if let from = value("from") {
+                guard let date = LocalDate(iso: from) else { throw badFilter }
+                filter.from = ConsoleFormat.startOfDay(date)
+            }
+            if let until = value("until") {
+                guard let date = LocalDate(iso: until) else { throw badFilter }
+                filter.until = ConsoleFormat.startOfDay(date).addingTimeInterval(86_400)
+            }
+            let page = value("page").flatMap(Int.init) ?? 1
+            guard page >= 1, page <= 100_000 else { throw badFilter }
+            let (items, total) = try await desk.list(filter, for: session.user, page: page)
+            let model = InquiryListModel(policy: policy, session: session, language: language, t: site.resources.text(language),
+                                         csrfToken: csrf.issue(nonce: session.csrfNonce).token, items: items, total: total, page: page,
+                                         filter: filter, query: query.map { (String($0.key), String($0.value)) })
+            return try consolePage("console-inquiries", model)
+        }
+        router.get("/console/inquiries/:id") { request, context in
+            let language = try requestedLanguage(request)
+            let session = try await requireSession(request)
+            return try await detail(try context.parameters.require("id"), session: session, language: language, message: nil, status: .ok)
+        }
+        router.post("/console/inquiries/:id/answer") { request, context in
+            let language = try requestedLanguage(request)
+            let session = try await requireSession(request)
+            let id = try context.parameters.require("id")
+            let form = try await readForm(request, context)
+            try verifyCSRF(form, session)
+            let text = (form["answer"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !text.isEmpty, text.count <= 5_000 else {
+                return try await detail(id, session: session, language: language,
+                                        message: site.resources.text(language).format("answer_empty"), status: .unprocessableContent)
+            }
+            try await visible { try await desk.answer(id, text: text, by: session.user, mail: answerMail(text)) }
+            return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries/\(id)", language)])
+        }
+        router.post("/console/inquiries/:id/forward") { request, context in
+            let language = try requestedLanguage(request)
+            let session = try await requireSession(request)
+            guard session.user.role.seesAllInquiries else { throw forbidden() }
+            let id = try context.parameters.require("id")
+            let form = try await readForm(request, context)
+            try verifyCSRF(form, session)
+            let note = String((form["note"] ?? "").prefix(2_000))
+            do {
+                try await visible { try await desk.forward(id, to: form["department"] ?? "", note: note, by: session.user, policy: policy) }
+            } catch StaffError.unknownDepartment {
+                throw PublicError(.badRequest, LocalizedText(ja: "その部署はありません。", en: "There is no such department."))
+            }
+            return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries/\(id)", language)])
+        }
+        router.post("/console/inquiries/:id/status") { request, context in
+            let language = try requestedLanguage(request)
+            let session = try await requireSession(request)
+            let id = try context.parameters.require("id")
+            let form = try await readForm(request, context)
+            try verifyCSRF(form, session)
+            guard let status = InquiryStatus(rawValue: form["status"] ?? "") else {
+                throw PublicError(.badRequest, LocalizedText(ja: "その状態はありません。", en: "There is no such status."))
+            }
+            try await visible { try await desk.setStatus(id, to: status, by: session.user) }
+            return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries/\(id)", language)])
+        }
+        router.get("/console/audit") { request, _ in
+            let language = try requestedLanguage(request)
+            let session = try await requireSession(request)
+            guard session.user.role.readsAudit else { throw forbidden() }
+            let after = request.uri.queryParameters["after"].flatMap { Int($0) } ?? 0
+            guard after >= 0 else { throw PublicError(.badRequest, LocalizedText(ja: "番号が正しくありません。", en: "Invalid position.")) }
+            let entries = try await AuditLog.entries(in: desk.guardian.vault.database, after: after, limit: 100)
+            let verification = try await AuditLog.verify(desk.guardian.vault.database)
+            let model = AuditPageModel(policy: policy, session: session, language: language, t: site.resources.text(language),
+                                       csrfToken: csrf.issue(nonce: session.csrfNonce).token, entries: entries, after: after,
+                                       verification: verification)
+            return try consolePage("console-audit", model)
+        }
+    }
+
+    // MARK: Pages
+
+    private func detail(_ id: String, session: StaffSession, language: Language, message: String?, status: HTTPResponse.Status) async throws -> Response {
+        let opened = try await visible { try await desk.open(id, by: session.user) }
+        guard let opened else { throw PublicError(.notFound, LocalizedText(ja: "お問い合わせが見つかりません。", en: "No such inquiry.")) }
+        let users = try await staff.users()
+        let model = InquiryDetailModel(policy: policy, session: session, language: language, t: site.resources.text(language),
+                                       csrfToken: csrf.issue(nonce: session.csrfNonce).token, record: opened.record,
+                                       answers: opened.answers, forwards: opened.forwards, staff: users, message: message)
+        var response = try consolePage("console-inquiry", model)
+        response.status = status
+        return response
+    }
+
+    private func signInPage(_ request: Request, _ language: Language, message: String?, email: String, status: HTTPResponse.Status) throws -> Response {
+        let t = site.resources.text(language)
+        let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
+        let model = SignInModel(policy: policy, language: language, t: t, path: "/console/sign-in", heading: t.format("sign_in_title"),
+                                message: message, csrfToken: issued.token, action: PageChrome.href("/console/sign-in", language),
+                                token: nil, askEmail: true, email: email, button: t.format("sign_in_button"),
+                                passwordAutocomplete: "current-password", showForm: true)
+        var response = try consolePage("console-sign-in", model)
+        response.status = status
+        response.headers[.setCookie] = cookie(CSRFTokens.cookieName, issued.nonce, path: "/", maxAge: nil)
+        return response
+    }
+
+    private func setupPage(_ request: Request, _ language: Language, token: String, message: String?, status: HTTPResponse.Status) throws -> Response {
+        let t = site.resources.text(language)
+        let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
+        let model = SignInModel(policy: policy, language: language, t: t, path: "/console/setup", heading: t.format("setup_title"),
+                                message: message ?? t.format("setup_text"), csrfToken: issued.token,
+                                action: PageChrome.href("/console/setup", language), token: token, askEmail: false, email: "",
+                                button: t.format("setup_button"), passwordAutocomplete: "new-password", showForm: !token.isEmpty)
+        var response = try consolePage("console-sign-in", model)
+        response.status = status
+        response.headers[.setCookie] = cookie(CSRFTokens.cookieName, issued.nonce, path: "/", maxAge: nil)
+        return response
+    }
+
+    private func consolePage(_ template: String, _ model: Any) throws -> Response {
+        let html = try site.resources.render(template, model)
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: .init(string: html)))
+    }
+
+    // MARK: Helpers
+
+    private func requireSession(_ request: Request) async throws -> StaffSession {
+        guard let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty,
+              let session = try await staff.session(token: token)
+        else {
+            let language = Language(query: request.uri.queryParameters["lang"].map(String.init)) ?? .ja
+            throw RedirectError(location: PageChrome.href("/console/sign-in", language))
+        }
+        return session
+    }
+
+    private func verifyCSRF(_ form: [String: String], _ session: StaffSession) throws {
+        guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: session.csrfNonce) else {
+            throw PublicError(.forbidden, LocalizedText(
+                ja: "フォームの有効期限が切れたか、正しくない送信です。ページを再読み込みしてください。",
+                en: "The form expired or was not sent from this console. Please reload the page."))
+        }
+    }
+
+    private func forbidden() -> PublicError {
+        PublicError(.forbidden, LocalizedText(ja: "この操作を行う権限がありません。", en: "You are not allowed to do this."))
+    }
+
+    /// Runs a desk operation; an inquiry the staff member may not see answers like one that does not exist.
+    private func visible<R>(_ body: () async throws -> R) async throws -> R {
+        do {
+            return try await body()
+        } catch is NotVisible {
+            throw PublicError(.notFound, LocalizedText(ja: "お問い合わせが見つかりません。", en: "No such inquiry."))
+        }
+    }
+
+    private func readForm(_ request: Request, _ context: SiteRequestContext) async throws -> [String: String] {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch {
+            throw PublicError(.contentTooLarge, LocalizedText(ja: "送信内容が大きすぎます。", en: "The body is too large."))
+        }
+        guard let text = String(validating: body.readableBytesView, as: UTF8.self), let form = InquiryController.parseForm(text) else {
+            throw PublicError(.badRequest, LocalizedText(ja: "送信内容を読み取れませんでした。", en: "What was sent could not be read."))
+        }
+        return form
+    }
+
+    private func cookie(_ name: String, _ value: String, path: String, maxAge: Int?) -> String {
+        var text = "\(name)=\(value); Path=\(path); HttpOnly; SameSite=Strict"
+        if let maxAge { text += "; Max-Age=\(maxAge)" }
+        if secureCookies { text += "; Secure" }
+        return text
+    }
+
+    private func answerMail(_ answer: String) -> (InquiryRecord) -> OutgoingMail? {
+        let policy = policy
+        let ja = site.resources.text(.ja)
+        let en = site.resources.text(.en)
+        let base = baseURL
+        return { record in
+            guard let email = record.values.first(where: { key, _ in policy.fields.first { $0.id == key }?.type == .email })?.value
+            else { return nil }
+            func body(_ t: [String: String], _ language: Language) -> String {
+                t.format("mail_answer_body", [
+                    "company": policy.company.name[language], "number": record.number, "answer": answer,
+                    "privacy": base + PageChrome.href("/privacy", language), "officer": policy.officer.title[language],
+                    "officer_email": policy.officer.email,
+                ])
+            }
+            return OutgoingMail(to: email, subject: ja.format("mail_answer_subject", ["company": policy.company.name.ja, "number": record.number]),
+                                body: body(ja, .ja) + "\n----------------------------------------\n\n" + body(en, .en))
+        }
+    }
+}
+
+/// Sends the browser elsewhere (to sign in) instead of showing an error.
+struct RedirectError: Error {
+    let location: String
+}

@@ -1,0 +1,199 @@
+import Foundation
+import MadoguchiCore
+
+/// Times and dates on console pages, in Japan time.
+enum ConsoleFormat {
+    static let tokyo = TimeZone(identifier: "Asia/Tokyo")!
+
+    static func time(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = tokyo
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        return String(format: "%04d-%02d-%02d %02d:%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!)
+    }
+
+    static func startOfDay(_ date: LocalDate) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = tokyo
+        return calendar.date(from: DateComponents(year: date.year, month: date.month, day: date.day))!
+    }
+
+    static func status(_ status: InquiryStatus, _ t: [String: String]) -> String {
+        t.format("status_\(status.rawValue)")
+    }
+}
+
+/// The signed-in member, for the console header.
+struct StaffView {
+    let signedInAs, inquiriesHref, auditHref, csrfToken: String
+    let readsAudit: Bool
+
+    init(_ session: StaffSession, language: Language, t: [String: String], csrfToken: String) {
+        signedInAs = t.format("signed_in_as", ["email": session.user.email, "role": session.user.role.rawValue])
+        inquiriesHref = PageChrome.href("/console/inquiries", language)
+        auditHref = PageChrome.href("/console/audit", language)
+        readsAudit = session.user.role.readsAudit
+        self.csrfToken = csrfToken
+    }
+}
+
+struct Option { let id, label: String; let selected: Bool }
+
+struct SignInModel {
+    let chrome: PageChrome
+    let t: [String: String]
+    let heading: String
+    let message: String?
+    let csrfToken, action: String
+    let token: String?
+    let askEmail: Bool
+    let email, button, passwordAutocomplete: String
+    let showForm: Bool
+    let staff: StaffView? = nil
+
+    init(policy: Policy, language: Language, t: [String: String], path: String, heading: String, message: String?, csrfToken: String,
+         action: String, token: String?, askEmail: Bool, email: String, button: String, passwordAutocomplete: String, showForm: Bool) {
+        chrome = PageChrome(language: language, title: heading + " | " + t.format("console_title"), strings: t,
+                            operatorName: policy.company.name[language], path: path)
+        self.t = t
+        self.heading = heading
+        self.message = message
+        self.csrfToken = csrfToken
+        self.action = action
+        self.token = token
+        self.askEmail = askEmail
+        self.email = email
+        self.button = button
+        self.passwordAutocomplete = passwordAutocomplete
+        self.showForm = showForm
+    }
+}
+
+struct InquiryListModel {
+    struct Row { let href, number, service, received, status, department: String }
+    let chrome: PageChrome
+    let t: [String: String]
+    let staff: StaffView
+    let english, hasItems: Bool
+    let services, statuses, departments: [Option]
+    let from, until, pageText: String
+    let items: [Row]
+    let prevHref, nextHref: String?
+
+    init(policy: Policy, session: StaffSession, language: Language, t: [String: String], csrfToken: String, items: [InquirySummary],
+         total: Int, page: Int, filter: InquiryFilter, query: [(String, String)]) {
+        chrome = PageChrome(language: language, title: t.format("inquiries_title") + " | " + t.format("console_title"), strings: t,
+                            operatorName: policy.company.name[language], path: "/console/inquiries")
+        self.t = t
+        staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
+        english = language == .en
+        services = policy.services.map { Option(id: $0.id, label: $0.name[language], selected: $0.id == filter.serviceID) }
+        statuses = InquiryStatus.allCases.map { Option(id: $0.rawValue, label: ConsoleFormat.status($0, t), selected: $0 == filter.status) }
+        departments = policy.departments.map { Option(id: $0.id, label: $0.name[language], selected: $0.id == filter.departmentID) }
+        let queryValue: (String) -> String = { name in query.first { $0.0 == name }?.1 ?? "" }
+        from = LocalDate(iso: queryValue("from"))?.description ?? ""
+        until = LocalDate(iso: queryValue("until"))?.description ?? ""
+        let names = Dictionary(uniqueKeysWithValues: policy.services.map { ($0.id, $0.name[language]) })
+        let departmentNames = Dictionary(uniqueKeysWithValues: policy.departments.map { ($0.id, $0.name[language]) })
+        self.items = items.map { item in
+            Row(href: PageChrome.href("/console/inquiries/\(item.id)", language), number: item.number,
+                service: names[item.serviceID] ?? item.serviceID, received: ConsoleFormat.time(item.createdAt),
+                status: ConsoleFormat.status(item.status, t), department: item.departmentID.flatMap { departmentNames[$0] } ?? "—")
+        }
+        hasItems = !items.isEmpty
+        let pages = max(1, (total + 49) / 50)
+        pageText = t.format("page_of", ["page": "\(page)", "pages": "\(pages)", "total": "\(total)"])
+        func pageHref(_ number: Int) -> String {
+            var components = URLComponents()
+            components.path = "/console/inquiries"
+            components.queryItems = query.filter { $0.0 != "page" }.map { URLQueryItem(name: $0.0, value: $0.1) }
+                + [URLQueryItem(name: "page", value: "\(number)")]
+            return components.string ?? "/console/inquiries"
+        }
+        prevHref = page > 1 ? pageHref(page - 1) : nil
+        nextHref = page < pages ? pageHref(page + 1) : nil
+    }
+}
+
+struct InquiryDetailModel {
+    struct FieldRow { let label, value: String }
+    struct AnswerRow { let at, staff, text: String }
+    let chrome: PageChrome
+    let t: [String: String]
+    let staff: StaffView
+    let heading, service, received, status, department, csrfToken: String
+    let answerAction, forwardAction, statusAction: String
+    let message: String?
+    let fields: [FieldRow]
+    let answers: [AnswerRow]
+    let forwards: [String]
+    let canForward: Bool
+    let departmentOptions, statusOptions: [Option]
+
+    init(policy: Policy, session: StaffSession, language: Language, t: [String: String], csrfToken: String, record: InquiryRecord,
+         answers: [Answer], forwards: [Forwarding], staff users: [StaffUser], message: String?) {
+        heading = t.format("inquiry_detail_title", ["number": record.number])
+        let path = "/console/inquiries/\(record.id)"
+        chrome = PageChrome(language: language, title: heading + " | " + t.format("console_title"), strings: t,
+                            operatorName: policy.company.name[language], path: path)
+        self.t = t
+        staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
+        self.csrfToken = csrfToken
+        self.message = message
+        service = policy.service(id: record.serviceID)?.name[language] ?? record.serviceID
+        received = ConsoleFormat.time(record.createdAt)
+        status = ConsoleFormat.status(record.status, t)
+        let departmentNames = Dictionary(uniqueKeysWithValues: policy.departments.map { ($0.id, $0.name[language]) })
+        let emails = Dictionary(uniqueKeysWithValues: users.map { ($0.id, $0.email) })
+        let labels = Dictionary(uniqueKeysWithValues: policy.fields.map { ($0.id, $0.label[language]) })
+        department = forwards.last.flatMap { departmentNames[$0.departmentID] } ?? "—"
+        answerAction = PageChrome.href(path + "/answer", language)
+        forwardAction = PageChrome.href(path + "/forward", language)
+        statusAction = PageChrome.href(path + "/status", language)
+        let choiceLabels = Dictionary(policy.fields.flatMap { field in field.choices.map { ("\(field.id)/\($0.id)", $0.label[language]) } },
+                                      uniquingKeysWith: { first, _ in first })
+        fields = policy.fields.compactMap { field in
+            record.values[field.id].map { FieldRow(label: field.label[language], value: choiceLabels["\(field.id)/\($0)"] ?? $0) }
+        }
+        self.answers = answers.map { AnswerRow(at: ConsoleFormat.time($0.at), staff: emails[$0.staffID] ?? $0.staffID, text: $0.text) }
+        self.forwards = forwards.map { forward in
+            t.format("forward_record", [
+                "at": ConsoleFormat.time(forward.at), "staff": emails[forward.staffID] ?? forward.staffID,
+                "department": departmentNames[forward.departmentID] ?? forward.departmentID,
+                "items": forward.items.map { labels[$0] ?? $0 }.joined(separator: language == .ja ? "、" : ", "),
+            ]) + (forward.note.isEmpty ? "" : " — \(forward.note)")
+        }
+        canForward = session.user.role.seesAllInquiries
+        departmentOptions = policy.departments.map { Option(id: $0.id, label: $0.name[language], selected: false) }
+        statusOptions = InquiryStatus.allCases.map { Option(id: $0.rawValue, label: ConsoleFormat.status($0, t), selected: $0 == record.status) }
+    }
+}
+
+struct AuditPageModel {
+    struct Row { let sequence: Int; let at, actor, action, record, purpose, detail: String }
+    let chrome: PageChrome
+    let t: [String: String]
+    let staff: StaffView
+    let chain: String
+    let entries: [Row]
+    let prevHref, nextHref: String?
+
+    init(policy: Policy, session: StaffSession, language: Language, t: [String: String], csrfToken: String, entries: [AuditEntry],
+         after: Int, verification: AuditVerification) {
+        chrome = PageChrome(language: language, title: t.format("audit_title") + " | " + t.format("console_title"), strings: t,
+                            operatorName: policy.company.name[language], path: "/console/audit")
+        self.t = t
+        staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
+        switch verification {
+        case let .intact(count): chain = t.format("chain_intact", ["count": "\(count)"])
+        case let .broken(sequence, reason): chain = t.format("chain_broken", ["seq": "\(sequence)", "reason": reason])
+        }
+        self.entries = entries.map {
+            Row(sequence: $0.sequence, at: $0.at, actor: $0.event.actor, action: $0.event.action, record: $0.event.record ?? "",
+                purpose: $0.event.purpose ?? "", detail: $0.event.detail)
+        }
+        let suffix = language == .en ? "&lang=en" : ""
+        prevHref = after > 0 ? "/console/audit?after=\(max(0, after - 100))\(suffix)" : nil
+        nextHref = entries.count == 100 ? "/console/audit?after=\(entries.last!.sequence)\(suffix)" : nil
+    }
+}
