@@ -9,7 +9,7 @@ duration=${1:-10}
 connections=${2:-64}
 shift $(( $# > 2 ? 2 : $# ))
 routes=("$@")
-[ ${#routes[@]} -gt 0 ] || routes=(/privacy "/privacy?lang=en" /privacy/external-transmission /privacy.json)
+[ ${#routes[@]} -gt 0 ] || routes=(/privacy "/privacy?lang=en" /privacy/external-transmission /privacy.json "POST /api/v1/inquiries")
 threads=2
 port=${MADOGUCHI_BENCH_PORT:-18080}
 
@@ -17,12 +17,17 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; e
 swift build -c release --product madoguchi >&2
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-MADOGUCHI_LOG_LEVEL=warning .build/release/madoguchi serve --port "$port" --database "sqlite:$work/bench.sqlite" &
+database=${MADOGUCHI_BENCH_DATABASE:-sqlite:$work/bench.sqlite}
+MADOGUCHI_LOG_LEVEL=warning .build/release/madoguchi serve --port "$port" --database "$database" \
+  --keystore "sqlite:$work/keys/keystore.sqlite" --key-file "$work/keys/master.key" --outbox "$work/outbox" \
+  --rate-limit 1000000000/1 &
 server=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
-rate() { # route -> requests/s, p99 latency
-  wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "http://127.0.0.1:$port$1" |
+rate() { # route ("POST /path" uses scripts/bench-inquiry.lua) -> requests/s, p99 latency
+  local script=() path=$1
+  if [[ $1 == POST\ * ]]; then script=(-s scripts/bench-inquiry.lua); path=${1#POST }; fi
+  wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "${script[@]}" "http://127.0.0.1:$port$path" |
     awk '/Requests\/sec/ {r=$2} /^ +99%/ {p=$2} END {print r, p}'
 }
 rate /healthz >/dev/null # warm-up
@@ -32,4 +37,4 @@ for route in "${routes[@]}"; do
   read -r r p99 < <(rate "$route")
   printf '%-34s %12s %10s %14s %10s %8s\n' "$route" "$r" "$p99" "$base" "$base_p99" "$(awk -v a="$r" -v b="$base" 'BEGIN { printf "%.2f", a / b }')"
 done
-echo "(wrk -t$threads -c$connections -d${duration}s on 127.0.0.1, release build, $(nproc) cores)"
+echo "(wrk -t$threads -c$connections -d${duration}s on 127.0.0.1, release build, $(nproc) cores, database ${database%%:*})"

@@ -120,3 +120,39 @@ struct SQLiteSettingsTests {
         }
     }
 }
+
+@Suite("Group commit")
+struct GroupCommitTests {
+    struct Refused: Error, Equatable { let number: Int }
+
+    @Test("concurrent small transactions share commits; a failing one is rolled back alone and told so",
+          arguments: TestDatabase.available)
+    func isolation(_ kind: TestDatabase) async throws {
+        try await kind.withFresh { _, database in
+            try await database.transaction { db in try await db.raw("CREATE TABLE numbers (n INTEGER NOT NULL)").run() }
+            let outcomes = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+                for number in 1...40 {
+                    group.addTask {
+                        do {
+                            let stored = try await database.batchedTransaction { db in
+                                try await db.insert(into: "numbers").columns("n").values(SQLBind(number)).run()
+                                if number % 5 == 0 { throw Refused(number: number) }
+                                return number
+                            }
+                            return (stored, true)
+                        } catch let error as Refused {
+                            return (error.number, false)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(outcomes.count == 40)
+            #expect(outcomes.filter { !$0.value }.keys.sorted() == [5, 10, 15, 20, 25, 30, 35, 40])
+            let stored = try await database.read { db in
+                try await db.select().column("n").from("numbers").orderBy("n").all(decodingColumn: "n", as: Int.self)
+            }
+            #expect(stored == (1...40).filter { $0 % 5 != 0 })
+        }
+    }
+}

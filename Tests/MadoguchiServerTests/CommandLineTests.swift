@@ -38,23 +38,23 @@ struct Command {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        // Pipes are drained while the child runs (a full pipe would stall it); all waiting happens on GCD threads.
-        async let stdout = readAll(out)
-        async let stderr = readAll(err)
-        let status = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume(returning: process.terminationStatus)
-            }
+        // Blocking waits run on their own threads: on Linux, Swift concurrency and GCD's global queues share one
+        // pool, and a child waiting on this process's database connections would otherwise starve them.
+        async let stdout = onOwnThread { out.fileHandleForReading.readDataToEndOfFile() }
+        async let stderr = onOwnThread { err.fileHandleForReading.readDataToEndOfFile() }
+        let status = await onOwnThread { () -> Int32 in
+            process.waitUntilExit()
+            return process.terminationStatus
         }
         return Result(status: status, stdout: String(decoding: await stdout, as: UTF8.self),
                       stderr: String(decoding: await stderr, as: UTF8.self))
     }
+}
 
-    private static func readAll(_ pipe: Pipe) async -> Data {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile()) }
-        }
+/// Runs a blocking call on a new thread and awaits its result without holding a concurrency thread.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: body()) }.start()
     }
 }
 
@@ -193,7 +193,7 @@ struct CommandLineTests {
         }
         #expect(page?.contains("How We Handle Your Personal Data") == true)
         process.terminate()
-        process.waitUntilExit()
+        await onOwnThread { process.waitUntilExit() }
         #expect(process.terminationStatus == 0 || process.terminationReason == .uncaughtSignal)
         try await fresh.cleanUp()
     }

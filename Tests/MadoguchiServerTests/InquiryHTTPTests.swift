@@ -77,6 +77,7 @@ struct InquiryHTTPTests {
                 #expect(html.occurrences(of: "<span class=\"req\">") == 4)
                 #expect(html.contains(installation.policy.missingItemsConsequence[language].htmlEscaped))
                 #expect(html.contains(installation.policy.purposes[0].text[language].htmlEscaped))
+                // R-PUR-5: the optional purposes are asked separately and never pre-ticked.
                 #expect(html.contains("<input type=\"checkbox\" name=\"consent\" value=\"yes\">"), "consent is never pre-ticked")
                 #expect(html.contains("href=\"\(href("/privacy", language))\""))
                 #expect(html.contains("name=\"_csrf\" value=\""))

@@ -32,6 +32,7 @@ final class FlakyMailer: Mailer, @unchecked Sendable {
 
 @Suite("Mail")
 struct MailTests {
+    // R-MAIL-1 (safe rendering and the transactional outbox)
     @Test("messages render as RFC 5322 with encoded headers; header injection is refused")
     func rendering() throws {
         let message = MailMessage(from: "privacy@mirai-career.example", to: "taro@example.jp",

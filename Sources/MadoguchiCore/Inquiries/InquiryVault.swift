@@ -141,7 +141,7 @@ public struct InquiryVault: Sendable {
         let fieldList = sealedFields.map(\.0).joined(separator: ",")
         let fieldsToStore = sealedFields
 
-        return try await database.transaction { db in
+        return try await database.batchedTransaction { db in
             if existing == nil {
                 let inserted = try await db.insert(into: "subjects").columns("id", "email_index", "created_at")
                     .values(SQLBind(subjectID), SQLBind(emailIndex), Timestamp.bind(now, kind))

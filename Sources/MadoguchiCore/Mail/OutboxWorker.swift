@@ -62,6 +62,8 @@ public struct OutboxWorker: Sendable {
         }
         var pass = Pass()
         for message in claimed {
+            // A stopping server leaves the rest claimed; the claim expires and the next worker sends them.
+            if Task.isCancelled { break }
             guard let key = try await keys.key(subjectID: message.subjectID) else {
                 // The person was erased: the message can no longer be read, and must not be.
                 try await finish(message.id, subjectID: message.subjectID, status: "discarded", action: "mail.discarded", now: now)
@@ -75,6 +77,8 @@ public struct OutboxWorker: Sendable {
                                                   messageID: "\(message.id)@\(messageDomain)", date: now))
                 try await finish(message.id, subjectID: message.subjectID, status: "sent", action: "mail.sent", now: now)
                 pass.sent += 1
+            } catch is CancellationError {
+                break
             } catch {
                 let attempts = message.attempts + 1
                 logger.warning("mail delivery failed", metadata: ["outbox.id": "\(message.id)", "attempt": "\(attempts)",
@@ -112,6 +116,8 @@ public struct OutboxWorker: Sendable {
         while !Task.isCancelled {
             do {
                 try await deliverDue()
+            } catch is CancellationError {
+                return
             } catch {
                 logger.error("outbox pass failed", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
             }

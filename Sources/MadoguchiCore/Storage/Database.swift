@@ -24,6 +24,8 @@ public final class Database: Sendable {
     private let logger: Logger
     /// Round-robin position over SQLite's reader connections.
     private let nextReader = Mutex(0)
+    /// Batches small write transactions into shared commits (`batchedTransaction`).
+    private let committer = Mutex<GroupCommitter?>(nil)
 
     private enum Backend: Sendable {
         case sqlite(writer: SQLiteConnection, readers: [SQLiteConnection], gate: WriterGate)
@@ -134,6 +136,18 @@ public final class Database: Sendable {
                 return try await Self.finish(sql, body)
             }
         }
+    }
+
+    /// Runs `body` in a transaction shared with other callers that arrive at the same time (group commit): it
+    /// returns after the shared commit, and a throwing body is rolled back alone. Use it for small, frequent writes.
+    public func batchedTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        let committer = self.committer.withLock { existing in
+            if let existing { return existing }
+            let created = GroupCommitter(database: self)
+            existing = created
+            return created
+        }
+        return try await committer.run(body)
     }
 
     private static func finish<R: Sendable>(_ sql: any SQLDatabase, _ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
