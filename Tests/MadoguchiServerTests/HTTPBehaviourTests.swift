@@ -151,6 +151,7 @@ struct HTTPBehaviourTests {
             #expect(spec.status == .ok)
             #expect(spec.text.hasPrefix("openapi: 3.1.0"))
             #expect(spec.text.contains("/privacy.json:"))
+            #expect(spec.text.contains("/api/v1/inquiries:"))
         }
     }
 

@@ -86,7 +86,7 @@ public enum AuditLog {
         let fields: [String?] = ["\(sequence)", at, event.actor, event.action, event.subjectID, event.record, event.purpose,
                                  event.detail, previous]
         let data = (try? JSONEncoder().encode(fields)) ?? Data()
-        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(SHA256.hash(data: data))
     }
 
     /// Entries in order, `limit` at a time after `sequence`.

@@ -28,7 +28,7 @@ public struct KeyRing: Sendable {
         guard keys.allSatisfy({ $0.bitCount == 256 }) else { throw KeyRingError("every master key must be 32 bytes (256 bits)") }
         masterKeys = keys.map { key in
             let digest = SHA256.hash(data: Data("madoguchi master key id".utf8) + key.withUnsafeBytes { Data($0) })
-            return MasterKey(id: digest.prefix(8).map { String(format: "%02x", $0) }.joined(), key: key)
+            return MasterKey(id: Hex.encode(digest.prefix(8)), key: key)
         }
         let root = keys[0]
         func derive(_ label: String) -> SymmetricKey {

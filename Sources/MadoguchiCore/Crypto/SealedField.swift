@@ -32,7 +32,7 @@ public enum SealedFieldError: Error, Sendable {
 public enum BlindIndex {
     public static func of(email: String, key: SymmetricKey) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(normalise(email: email).utf8), using: key)
-        return Data(mac).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(mac)
     }
 
     /// NFKC (full-width ＡＢＣ＠ＥＸＡＭＰＬＥ．ＪＰ, common in Japanese input, becomes ASCII), trimmed, lowercased.

@@ -186,10 +186,14 @@ public struct InquiryVault: Sendable {
     static let numberAlphabet = Array("23456789ABCDEFGHJKLMNPQRSTUVWXYZ")
 
     /// `Q` + the date in Japan + six random characters that cannot be misread (no 0/O, 1/I).
-    static func inquiryNumber(at date: Date) -> String {
+    static let tokyoCalendar: Calendar = {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "Asia/Tokyo")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return calendar
+    }()
+
+    static func inquiryNumber(at date: Date) -> String {
+        let parts = tokyoCalendar.dateComponents([.year, .month, .day], from: date)
         let suffix = String((0..<6).map { _ in numberAlphabet.randomElement()! })
         return String(format: "Q%04d%02d%02d-", parts.year!, parts.month!, parts.day!) + suffix
     }

@@ -44,7 +44,7 @@ public struct PolicyVersionStore: Sendable {
     }
 
     public static func contentHash(_ policy: Policy) -> String {
-        SHA256.hash(data: canonicalJSON(policy)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: canonicalJSON(policy)))
     }
 
     /// Stores `policy` as a version unless the same version is already stored.

@@ -289,7 +289,7 @@ public struct StaffDirectory: Sendable {
     }
 
     static func digest(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
 
     static let dummyHash = Bcrypt.hash("madoguchi-timing-equaliser", cost: 12)

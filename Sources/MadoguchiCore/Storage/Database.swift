@@ -28,7 +28,7 @@ public final class Database: Sendable {
     private let committer = Mutex<GroupCommitter?>(nil)
 
     private enum Backend: Sendable {
-        case sqlite(writer: SQLiteConnection, readers: [SQLiteConnection], gate: WriterGate)
+        case sqlite(writer: SQLiteConnection, readers: [SQLiteConnection], gate: WriterGate, pool: NIOThreadPool)
         case postgres(client: PostgresClient, runner: Task<Void, Never>)
     }
 
@@ -51,7 +51,18 @@ public final class Database: Sendable {
     private static func openSQLite(path: String, logger: Logger) async throws -> Database {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        // Each SQLite database gets its own threads: a commit waiting on fsync must not hold up the reads of this
+        // database or the commits of another (the key store) on a shared pool.
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        let writer: SQLiteConnection
+        do {
+            writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: pool, logger: logger, on: eventLoop)
+        } catch {
+            try? await pool.shutdownGracefully()
+            throw error
+        }
         do {
             // WAL lets readers work while the single writer commits; FULL makes each commit durable.
             for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=5000",
@@ -60,16 +71,18 @@ public final class Database: Sendable {
             }
             var readers: [SQLiteConnection] = []
             for _ in 0..<2 {
-                let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: pool, logger: logger,
+                                                             on: MultiThreadedEventLoopGroup.singleton.any())
                 try await reader.sql(queryLogLevel: nil).raw("PRAGMA busy_timeout=5000").run()
                 try await reader.sql(queryLogLevel: nil).raw("PRAGMA query_only=ON").run()
                 readers.append(reader)
             }
             return Database(kind: .sqlite,
-                            backend: .sqlite(writer: writer, readers: readers, gate: WriterGate()),
+                            backend: .sqlite(writer: writer, readers: readers, gate: WriterGate(), pool: pool),
                             logger: logger)
         } catch {
             try? await writer.close()
+            try? await pool.shutdownGracefully()
             throw error
         }
     }
@@ -100,7 +113,7 @@ public final class Database: Sendable {
     /// Runs `body` outside any transaction; use it for reads.
     public func read<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch backend {
-        case let .sqlite(_, readers, _):
+        case let .sqlite(_, readers, _, _):
             let index = nextReader.withLock { value in
                 value &+= 1
                 return value
@@ -117,7 +130,7 @@ public final class Database: Sendable {
     @discardableResult
     public func transaction<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch backend {
-        case let .sqlite(writer, _, gate):
+        case let .sqlite(writer, _, gate, _):
             await gate.acquire()
             do {
                 let sql = writer.sql(queryLogLevel: nil)
@@ -176,10 +189,11 @@ public final class Database: Sendable {
     /// Closes every connection.
     public func close() async {
         switch backend {
-        case let .sqlite(writer, readers, _):
+        case let .sqlite(writer, readers, _, pool):
             for connection in readers + [writer] {
                 try? await connection.close()
             }
+            try? await pool.shutdownGracefully()
         case let .postgres(_, runner):
             runner.cancel()
             await runner.value

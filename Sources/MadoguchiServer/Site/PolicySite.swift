@@ -12,7 +12,7 @@ public struct RenderedPage: Sendable {
 
     init(_ data: some Collection<UInt8>, contentType: String) {
         self.body = ByteBuffer(bytes: data)
-        self.etag = "\"" + SHA256.hash(data: Array(data)).prefix(16).map { String(format: "%02x", $0) }.joined() + "\""
+        self.etag = "\"" + Hex.encode(SHA256.hash(data: Array(data)).prefix(16)) + "\""
         self.contentType = contentType
     }
 }
