@@ -18,6 +18,21 @@ struct MadoguchiCommand: AsyncParsableCommand {
         subcommands: [Serve.self, Migrate.self, PolicyCommand.self, AuditCommand.self, UserCommand.self])
 }
 
+extension Database {
+    /// Opens `location`, runs `body`, and closes the database whether or not `body` throws.
+    static func using<R: Sendable>(_ location: DatabaseLocation, logger: Logger, _ body: (Database) async throws -> R) async throws -> R {
+        let database = try await Database.open(location, logger: logger)
+        do {
+            let result = try await body(database)
+            await database.close()
+            return result
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
+}
+
 /// Options shared by the commands that open the database.
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("database"),
@@ -214,17 +229,10 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let location = try database.location()
         let logger = try logging.makeLogger(label: "madoguchi.migrate")
-        let db = try await Database.open(location, logger: logger)
-        do {
-            let report = try await Migrations.apply(to: db)
-            print(report.applied.isEmpty
-                  ? "\(location): schema is up to date (version \(report.current))"
-                  : "\(location): applied \(report.applied.map(String.init).joined(separator: ", ")); schema is at version \(report.current)")
-        } catch {
-            await db.close()
-            throw error
-        }
-        await db.close()
+        let report = try await Database.using(location, logger: logger) { try await Migrations.apply(to: $0) }
+        print(report.applied.isEmpty
+              ? "\(location): schema is up to date (version \(report.current))"
+              : "\(location): applied \(report.applied.map(String.init).joined(separator: ", ")); schema is at version \(report.current)")
     }
 }
 
@@ -316,15 +324,9 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let location = try database.location()
-            let db = try await Database.open(location, logger: try logging.makeLogger(label: "madoguchi.audit"))
-            let result: AuditVerification
-            do {
-                result = try await AuditLog.verify(db)
-            } catch {
-                await db.close()
-                throw error
+            let result = try await Database.using(location, logger: try logging.makeLogger(label: "madoguchi.audit")) {
+                try await AuditLog.verify($0)
             }
-            await db.close()
             switch result {
             case let .intact(entries):
                 print("audit log intact: \(entries) entries")
@@ -376,24 +378,21 @@ struct UserCommand: AsyncParsableCommand {
                 report(error)
                 throw ExitCode(1)
             }
-            let db = try await Database.open(try database.location(), logger: try logging.makeLogger(label: "madoguchi.user"))
+            let added: (user: StaffUser, setupToken: String)
             do {
-                try await Migrations.apply(to: db)
-                let (user, token) = try await StaffDirectory(database: db).add(email: email, role: staffRole, departmentID: department,
-                                                                              policy: loaded, actor: "cli")
-                await db.close()
-                let base = (baseURL ?? Environment.value("MADOGUCHI_BASE_URL") ?? "http://127.0.0.1:8080")
-                    .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-                print("added \(user.email) as \(user.role.rawValue)\(user.departmentID.map { " of \($0)" } ?? "")")
-                print("set-up link (valid 24 hours, works once): \(base)/console/setup?token=\(token)")
+                added = try await Database.using(try database.location(), logger: try logging.makeLogger(label: "madoguchi.user")) { db in
+                    try await Migrations.apply(to: db)
+                    return try await StaffDirectory(database: db).add(email: email, role: staffRole, departmentID: department,
+                                                                      policy: loaded, actor: "cli")
+                }
             } catch let error as StaffError {
-                await db.close()
                 FileHandle.standardError.write(Data("madoguchi: \(error)\n".utf8))
                 throw ExitCode(1)
-            } catch {
-                await db.close()
-                throw error
             }
+            let base = (baseURL ?? Environment.value("MADOGUCHI_BASE_URL") ?? "http://127.0.0.1:8080")
+                .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            print("added \(added.user.email) as \(added.user.role.rawValue)\(added.user.departmentID.map { " of \($0)" } ?? "")")
+            print("set-up link (valid 24 hours, works once): \(base)/console/setup?token=\(added.setupToken)")
         }
     }
 }

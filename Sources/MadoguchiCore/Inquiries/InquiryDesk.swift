@@ -133,20 +133,12 @@ public struct InquiryDesk: Sendable {
         let kind = database.kind
         let answerID = UUID().uuidString.lowercased()
         let sealed = try SealedField.seal(text, key: key, context: "answer/\(answerID)")
-        let outgoing = try mail(record).map { message -> (String, Data) in
-            let mailID = UUID().uuidString.lowercased()
-            let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
-            return (mailID, try SealedField.seal(json, key: key, context: "outbox/\(mailID)"))
-        }
+        let outgoing = try mail(record).map { try Outbox.seal($0, key: key) }
         try await database.transaction { db in
             try await db.insert(into: "inquiry_answers").columns("id", "inquiry_id", "staff_id", "sealed", "created_at")
                 .values(SQLBind(answerID), SQLBind(id), SQLBind(user.id), SQLBind(sealed), Timestamp.bind(now, kind)).run()
-            if let (mailID, sealedMail) = outgoing {
-                try await db.insert(into: "outbox")
-                    .columns("id", "subject_id", "kind", "sealed", "status", "attempts", "next_attempt_at", "created_at")
-                    .values(SQLBind(mailID), SQLBind(record.subjectID), SQLBind("inquiry-answer"), SQLBind(sealedMail), SQLBind("pending"),
-                            SQLBind(0), Timestamp.bind(now, kind), Timestamp.bind(now, kind))
-                    .run()
+            if let outgoing {
+                try await Outbox.insert(outgoing, subjectID: record.subjectID, kind: "inquiry-answer", in: db, dialect: kind, at: now)
             }
             try await db.update("inquiries").set("status", to: InquiryStatus.answered.rawValue).set("updated_at", to: Timestamp.bind(now, kind))
                 .where("id", .equal, id).run()

@@ -131,12 +131,7 @@ public struct InquiryVault: Sendable {
         for (fieldID, value) in inquiry.values.sorted(by: { $0.key < $1.key }) {
             sealedFields.append((fieldID, try SealedField.seal(value, key: subjectKey, context: "inquiry/\(inquiryID)/\(fieldID)")))
         }
-        let mail = try confirmation.map { compose -> (String, Data) in
-            let mailID = UUID().uuidString.lowercased()
-            let message = compose(number)
-            let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
-            return (mailID, try SealedField.seal(json, key: subjectKey, context: "outbox/\(mailID)"))
-        }
+        let mail = try confirmation.map { compose in try Outbox.seal(compose(number), key: subjectKey) }
         let optional = inquiry.consentToOptionalPurposes ? policy.optionalPurposes.map(\.id) : []
         let fieldList = sealedFields.map(\.0).joined(separator: ",")
         let fieldsToStore = sealedFields
@@ -168,12 +163,8 @@ public struct InquiryVault: Sendable {
                             SQLBind(inquiry.policyVersion), SQLBind("inquiry-form"), Timestamp.bind(now, kind))
                     .run()
             }
-            if let (mailID, sealed) = mail {
-                try await db.insert(into: "outbox")
-                    .columns("id", "subject_id", "kind", "sealed", "status", "attempts", "next_attempt_at", "created_at")
-                    .values(SQLBind(mailID), SQLBind(subjectID), SQLBind("inquiry-confirmation"), SQLBind(sealed), SQLBind("pending"),
-                            SQLBind(0), Timestamp.bind(now, kind), Timestamp.bind(now, kind))
-                    .run()
+            if let mail {
+                try await Outbox.insert(mail, subjectID: subjectID, kind: "inquiry-confirmation", in: db, dialect: kind, at: now)
             }
             try await AuditLog.append(AuditEvent(
                 actor: "person", action: "inquiry.create", subjectID: subjectID, record: "inquiry:\(inquiryID)",

@@ -27,7 +27,7 @@ struct ConsoleController {
         router.post("/console/sign-in") { request, context in
             let language = try requestedLanguage(request)
             if let wait = limiter.acquire("sign-in:" + context.clientKey) { throw TooManyRequests(retryAfter: wait) }
-            let form = try await readForm(request, context)
+            let form = try await FormInput.read(request, context)
             let t = site.resources.text(language)
             guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
                 return try signInPage(request, language, message: t.format("inquiry_expired"), email: form["email"] ?? "", status: .forbidden)
@@ -53,7 +53,7 @@ struct ConsoleController {
         router.post("/console/setup") { request, context in
             let language = try requestedLanguage(request)
             if let wait = limiter.acquire("sign-in:" + context.clientKey) { throw TooManyRequests(retryAfter: wait) }
-            let form = try await readForm(request, context)
+            let form = try await FormInput.read(request, context)
             let t = site.resources.text(language)
             let token = form["token"] ?? ""
             guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
@@ -71,7 +71,7 @@ struct ConsoleController {
         router.post("/console/sign-out") { request, context in
             let language = try requestedLanguage(request)
             let session = try await requireSession(request)
-            let form = try await readForm(request, context)
+            let form = try await FormInput.read(request, context)
             try verifyCSRF(form, session)
             if let token = request.cookies[Self.sessionCookie]?.value { try await staff.signOut(token: token) }
             var response = Response(status: .seeOther, headers: [.location: PageChrome.href("/console/sign-in", language)])
@@ -122,7 +122,7 @@ struct ConsoleController {
             let language = try requestedLanguage(request)
             let session = try await requireSession(request)
             let id = try context.parameters.require("id")
-            let form = try await readForm(request, context)
+            let form = try await FormInput.read(request, context)
             try verifyCSRF(form, session)
             let text = (form["answer"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty, text.count <= 5_000 else {
@@ -137,7 +137,7 @@ struct ConsoleController {
             let session = try await requireSession(request)
             guard session.user.role.seesAllInquiries else { throw forbidden() }
             let id = try context.parameters.require("id")
-            let form = try await readForm(request, context)
+            let form = try await FormInput.read(request, context)
             try verifyCSRF(form, session)
             let note = String((form["note"] ?? "").prefix(2_000))
             do {
@@ -151,7 +151,7 @@ struct ConsoleController {
             let language = try requestedLanguage(request)
             let session = try await requireSession(request)
             let id = try context.parameters.require("id")
-            let form = try await readForm(request, context)
+            let form = try await FormInput.read(request, context)
             try verifyCSRF(form, session)
             guard let status = InquiryStatus(rawValue: form["status"] ?? "") else {
                 throw PublicError(.badRequest, LocalizedText(ja: "その状態はありません。", en: "There is no such status."))
@@ -251,19 +251,6 @@ struct ConsoleController {
         } catch is NotVisible {
             throw PublicError(.notFound, LocalizedText(ja: "お問い合わせが見つかりません。", en: "No such inquiry."))
         }
-    }
-
-    private func readForm(_ request: Request, _ context: SiteRequestContext) async throws -> [String: String] {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: context.maxUploadSize)
-        } catch {
-            throw PublicError(.contentTooLarge, LocalizedText(ja: "送信内容が大きすぎます。", en: "The body is too large."))
-        }
-        guard let text = String(validating: body.readableBytesView, as: UTF8.self), let form = InquiryController.parseForm(text) else {
-            throw PublicError(.badRequest, LocalizedText(ja: "送信内容を読み取れませんでした。", en: "What was sent could not be read."))
-        }
-        return form
     }
 
     private func cookie(_ name: String, _ value: String, path: String, maxAge: Int?) -> String {

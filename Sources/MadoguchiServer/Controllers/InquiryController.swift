@@ -36,7 +36,7 @@ struct InquiryController {
             let language = try requestedLanguage(request)
             let service = try findService(context, language)
             try limit(context)
-            let form = try await readForm(request, context)
+            let form = try await FormInput.read(request, context)
             let values = form.filter { !$0.key.hasPrefix("_") && $0.key != "consent" }
             let consent = form["consent"] == "yes"
             let cookieNonce = request.cookies[CSRFTokens.cookieName]?.value
@@ -87,7 +87,7 @@ struct InquiryController {
                 throw PublicError(.unsupportedMediaType, LocalizedText(ja: "Content-Type は application/json にしてください。",
                                                                       en: "Send the body as application/json."))
             }
-            let body = try await collect(request, context)
+            let body = try await FormInput.collect(request, context)
             let input: APIInquiry
             do {
                 input = try JSONDecoder().decode(APIInquiry.self, from: Data(body.readableBytesView))
@@ -141,41 +141,6 @@ struct InquiryController {
         if let wait = limiter.acquire(context.clientKey) {
             throw TooManyRequests(retryAfter: wait)
         }
-    }
-
-    private func collect(_ request: Request, _ context: SiteRequestContext) async throws -> ByteBuffer {
-        do {
-            return try await request.body.collect(upTo: context.maxUploadSize)
-        } catch {
-            throw PublicError(.contentTooLarge, LocalizedText(
-                ja: "送信内容が大きすぎます(上限 \(context.maxUploadSize / 1024) KiB)。",
-                en: "The body is too large (at most \(context.maxUploadSize / 1024) KiB)."))
-        }
-    }
-
-    private func readForm(_ request: Request, _ context: SiteRequestContext) async throws -> [String: String] {
-        let body = try await collect(request, context)
-        guard let text = String(validating: body.readableBytesView, as: UTF8.self), let form = Self.parseForm(text) else {
-            throw PublicError(.badRequest, LocalizedText(
-                ja: "送信内容を読み取れませんでした。ページを再読み込みして、もう一度お試しください。",
-                en: "What was sent could not be read. Please reload the page and try again."))
-        }
-        return form
-    }
-
-    /// Parses `application/x-www-form-urlencoded`; nil when a name or value is not valid percent-encoded UTF-8
-    /// (Hummingbird's decoder passes such bytes through instead of refusing them).
-    static func parseForm(_ text: String) -> [String: String]? {
-        var form: [String: String] = [:]
-        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ part: Substring) -> String? {
-                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-            }
-            guard let name = decode(parts[0]), let value = parts.count > 1 ? decode(parts[1]) : "" else { return nil }
-            form[name] = value
-        }
-        return form
     }
 
     private func page(_ template: String, _ model: Any) throws -> Response {
