@@ -145,17 +145,20 @@ public struct InquiryVault: Sendable {
                     .first()
                 if inserted == nil { throw SubjectRace() }
             }
-            let earlier = try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("inquiries")
-                .where("subject_id", .equal, subjectID).first(decodingColumn: "n", as: Int.self) ?? 0
+            // A new person has no earlier inquiries; only a returning one needs counting.
+            let earlier = existing == nil ? 0 : try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
+                .from("inquiries").where("subject_id", .equal, subjectID).first(decodingColumn: "n", as: Int.self) ?? 0
             try await db.insert(into: "inquiries")
                 .columns("id", "number", "subject_id", "service_id", "status", "department_id", "policy_version", "created_at", "updated_at")
                 .values(SQLBind(inquiryID), SQLBind(number), SQLBind(subjectID), SQLBind(inquiry.service.id), SQLBind(InquiryStatus.new.rawValue),
                         SQLBind(String?.none), SQLBind(inquiry.policyVersion), Timestamp.bind(now, kind), Timestamp.bind(now, kind))
                 .run()
+            // One statement for all fields: each statement is a round trip to the database thread.
+            let insert = db.insert(into: "inquiry_fields").columns("inquiry_id", "field_id", "sealed")
             for (fieldID, sealed) in fieldsToStore {
-                try await db.insert(into: "inquiry_fields").columns("inquiry_id", "field_id", "sealed")
-                    .values(SQLBind(inquiryID), SQLBind(fieldID), SQLBind(sealed)).run()
+                _ = insert.values(SQLBind(inquiryID), SQLBind(fieldID), SQLBind(sealed))
             }
+            try await insert.run()
             for purpose in optional {
                 try await db.insert(into: "consents")
                     .columns("id", "subject_id", "purpose_id", "granted", "policy_version", "source", "created_at")
