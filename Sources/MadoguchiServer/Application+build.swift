@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     public var mailFrom: String?
     /// bcrypt work factor for staff passwords (tests lower it).
     public var bcryptCost: UInt8 = 12
+    /// Deliver mail to this SMTP server instead of the outbox folder.
+    public var smtp: SMTPConfiguration?
 
     public static let defaultKeyFile = "var/keys/master.key"
     public static let defaultKeyStore = DatabaseLocation.sqlite(path: "var/keys/keystore.sqlite")
@@ -64,10 +66,11 @@ public struct Installation: Sendable {
     public let staff: StaffDirectory
     public let storedNewVersion: Bool
 
-    /// The worker that delivers queued mail to the outbox folder.
+    /// The worker that delivers queued mail: to the SMTP server when one is configured, else to the outbox folder.
     public func outboxWorker(logger: Logger) throws -> OutboxWorker {
-        OutboxWorker(database: database, keys: vault.keys,
-                     mailer: try FileOutboxMailer(directory: URL(fileURLWithPath: configuration.outboxDirectory)),
+        let mailer: any Mailer = try configuration.smtp.map { SMTPMailer(configuration: $0) }
+            ?? FileOutboxMailer(directory: URL(fileURLWithPath: configuration.outboxDirectory))
+        return OutboxWorker(database: database, keys: vault.keys, mailer: mailer,
                      from: configuration.mailFrom ?? policy.requests.email,
                      messageDomain: URL(string: configuration.publicBaseURL)?.host ?? "madoguchi.invalid", logger: logger)
     }

@@ -124,6 +124,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Folder where outgoing e-mail is written as .eml files. Env: MADOGUCHI_OUTBOX. Default: var/outbox")
     var outbox: String?
 
+    @Option(help: "Send mail through this SMTP server: smtp://user:password@host:587?security=starttls (or none), or smtps://host:465. Env: MADOGUCHI_SMTP_URL. Default: write .eml files to --outbox")
+    var smtp: String?
+
     @Option(name: .customLong("mail-from"), help: "Sender address of every e-mail. Env: MADOGUCHI_MAIL_FROM. Default: the policy's request contact")
     var mailFrom: String?
 
@@ -160,7 +163,15 @@ struct Serve: AsyncParsableCommand {
            !(base.hasPrefix("http://") || base.hasPrefix("https://")) || URL(string: base)?.host == nil {
             throw ValidationError("--base-url: '\(base)' is not an http(s) address")
         }
-        return ServerConfiguration(
+        var smtpConfiguration: SMTPConfiguration?
+        if let text = smtp ?? Environment.value("MADOGUCHI_SMTP_URL") {
+            do {
+                smtpConfiguration = try SMTPConfiguration(url: text)
+            } catch {
+                throw ValidationError("--smtp: \(error.description)")
+            }
+        }
+        var configuration = ServerConfiguration(
             host: host ?? Environment.value("MADOGUCHI_HOST") ?? "127.0.0.1",
             port: portValue,
             database: try database.location(),
@@ -172,6 +183,8 @@ struct Serve: AsyncParsableCommand {
             submissionLimit: (count, seconds),
             outboxDirectory: outbox ?? Environment.value("MADOGUCHI_OUTBOX") ?? "var/outbox",
             mailFrom: try sender())
+        configuration.smtp = smtpConfiguration
+        return configuration
     }
 
     private func sender() throws -> String? {

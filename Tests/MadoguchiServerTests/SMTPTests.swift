@@ -1,0 +1,164 @@
+import Foundation
+import MadoguchiCore
+import MadoguchiServer
+import MadoguchiTesting
+import Testing
+
+/// A real SMTP server for the tests: `scripts/smtp-sink.py` (aiosmtpd from PyPI), writing messages to a folder.
+struct SMTPSink {
+    let process: Process
+    let input: Pipe
+    let directory: URL
+    let port: Int
+
+    /// aiosmtpd is importable, or CI requires these tests (`MADOGUCHI_REQUIRE_SMTP=1`, set by .ci/run).
+    static let available: Bool = {
+        if ProcessInfo.processInfo.environment["MADOGUCHI_REQUIRE_SMTP"] == "1" { return true }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import aiosmtpd"]
+        probe.standardError = FileHandle.nullDevice
+        probe.standardOutput = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
+
+    static func start(_ extra: [String] = []) async throws -> SMTPSink {
+        let directory = try Fixtures.temporaryDirectory()
+        let port = Int.random(in: 30_000...39_999)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Fixtures.repositoryRoot.appendingPathComponent("scripts/smtp-sink.py").path,
+                             directory.path, "\(port)"] + extra
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let line = await onOwnThread { () -> String in
+            var text = ""
+            while !text.contains("\n") {
+                let data = output.fileHandleForReading.availableData
+                if data.isEmpty { break }
+                text += String(decoding: data, as: UTF8.self)
+            }
+            return text
+        }
+        try #require(line.hasPrefix("ready"), "the SMTP sink did not start (pip install aiosmtpd)")
+        return SMTPSink(process: process, input: input, directory: directory, port: port)
+    }
+
+    func stop() async {
+        try? input.fileHandleForWriting.close()
+        await onOwnThread { process.waitUntilExit() }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func messages() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".eml") }.sorted()
+            .map { try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8) }
+    }
+}
+
+let smtpMessage = MailMessage(from: "privacy@mirai-career.example", to: "taro@example.jp",
+                              subject: "【ミライキャリア】お問い合わせを受け付けました (Q20261129-ABCDEF)",
+                              body: "山田様\n.先頭がドットの行\n", messageID: "smtp-test@mirai-career.example", date: Date())
+
+// R-MAIL-1: delivery through a real SMTP server.
+@Suite("SMTP transport", .serialized, .enabled(if: SMTPSink.available))
+struct SMTPTests {
+    @Test("a message reaches a real SMTP server intact")
+    func plain() async throws {
+        let sink = try await SMTPSink.start()
+        let mailer = SMTPMailer(configuration: try SMTPConfiguration(url: "smtp://127.0.0.1:\(sink.port)?security=none"))
+        try await mailer.send(smtpMessage)
+        let received = try sink.messages()
+        await sink.stop()
+        #expect(received.count == 1)
+        let text = try #require(received.first)
+        #expect(text.contains("X-Envelope-From: privacy@mirai-career.example"))
+        #expect(text.contains("X-Envelope-To: taro@example.jp"))
+        let body = String(text.components(separatedBy: "\r\n\r\n")[1].filter { !$0.isNewline })
+        #expect(String(decoding: Data(base64Encoded: body) ?? Data(), as: UTF8.self) == "山田様\r\n.先頭がドットの行\r\n")
+    }
+
+    @Test("STARTTLS and AUTH PLAIN; a wrong password is refused and nothing is delivered")
+    func startTLSAndAuth() async throws {
+        let keys = try Fixtures.temporaryDirectory()
+        let cert = keys.appendingPathComponent("cert.pem").path
+        let key = keys.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                             "-subj", "/CN=localhost"]
+        openssl.standardError = FileHandle.nullDevice
+        openssl.standardOutput = FileHandle.nullDevice
+        try openssl.run()
+        await onOwnThread { openssl.waitUntilExit() }
+        let sink = try await SMTPSink.start(["--starttls", cert, key, "--user", "relay", "--password", "s3cret pass"])
+        var good = try SMTPConfiguration(url: "smtp://relay:s3cret%20pass@127.0.0.1:\(sink.port)?security=starttls")
+        good.verifyCertificate = false
+        try await SMTPMailer(configuration: good).send(smtpMessage)
+        var bad = good
+        bad.password = "wrong"
+        // aiosmtpd answers a failed login slowly (it stalls, then hangs up), so the client's own deadline ends it.
+        var impatient = SMTPMailer(configuration: bad)
+        impatient.timeout = .seconds(3)
+        await #expect(throws: SMTPError.self) { try await impatient.send(smtpMessage) }
+        var noTLS = try SMTPConfiguration(url: "smtp://127.0.0.1:\(sink.port)?security=none")
+        noTLS.verifyCertificate = false
+        do {
+            try await SMTPMailer(configuration: noTLS).send(smtpMessage)
+            Issue.record("a server that requires STARTTLS must refuse plain mail")
+        } catch let error as SMTPError {
+            #expect(error.step == "MAIL FROM" && error.code == 530, "\(error)")
+        }
+        let received = try sink.messages()
+        await sink.stop()
+        try? FileManager.default.removeItem(at: keys)
+        #expect(received.count == 1)
+        #expect(received.first?.contains("X-Authenticated: True") == true)
+    }
+}
+
+extension SMTPTests {
+    @Test("R-CON-1: an inquiry's confirmation travels from the outbox through SMTP to the person", arguments: TestDatabase.available)
+    func outboxThroughSMTP(_ kind: TestDatabase) async throws {
+        let sink = try await SMTPSink.start()
+        try await withServer(kind) { installation, client in
+            let number = try await submitInquiry(client, email: "hanako@example.jp")
+            let worker = OutboxWorker(database: installation.database, keys: installation.vault.keys,
+                                      mailer: SMTPMailer(configuration: try SMTPConfiguration(url: "smtp://127.0.0.1:\(sink.port)?security=none")),
+                                      from: installation.policy.requests.email, messageDomain: "mirai-career.example", logger: quietLogger)
+            #expect(try await worker.deliverDue() == OutboxWorker.Pass(sent: 1))
+            let received = try sink.messages()
+            #expect(received.count == 1)
+            #expect(received.first?.contains("X-Envelope-To: hanako@example.jp") == true)
+            let body = String(received.first?.components(separatedBy: "\r\n\r\n")[1].filter { !$0.isNewline } ?? "")
+            #expect(String(decoding: Data(base64Encoded: body) ?? Data(), as: UTF8.self).contains(number))
+        }
+        await sink.stop()
+    }
+}
+
+@Suite("SMTP settings")
+struct SMTPSettingsTests {
+    @Test("SMTP URLs: defaults, and no password without TLS")
+    func urls() throws {
+        let starttls = try SMTPConfiguration(url: "smtp://user:p%40ss@mail.example.jp")
+        #expect(starttls.port == 587 && starttls.security == .startTLS && starttls.password == "p@ss")
+        #expect(!starttls.description.contains("p@ss"))
+        let implicit = try SMTPConfiguration(url: "smtps://mail.example.jp")
+        #expect(implicit.port == 465 && implicit.security == .implicitTLS)
+        #expect(throws: MailConfigurationError.self) { try SMTPConfiguration(url: "smtp://user:pw@mail.example.jp?security=none") }
+        #expect(throws: MailConfigurationError.self) { try SMTPConfiguration(url: "http://mail.example.jp") }
+        #expect(throws: MailConfigurationError.self) { try SMTPConfiguration(url: "smtp://mail.example.jp?tls=yes") }
+    }
+
+    @Test("dot-stuffing doubles leading dots only")
+    func dotStuffing() {
+        #expect(SMTPMailer.dotStuffed("a\r\n.b\r\n..c\r\nd.\r\n") == "a\r\n..b\r\n...c\r\nd.\r\n")
+    }
+}

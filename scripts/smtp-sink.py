@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""A local SMTP sink for the tests (aiosmtpd): writes each message to DIR as <n>.eml with its envelope.
+
+usage: smtp-sink.py DIR PORT [--starttls CERT KEY --user USER --password PASSWORD]
+Prints "ready" once listening on 127.0.0.1:PORT; stops when its standard input closes.
+"""
+import os
+import ssl
+import sys
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+class Sink:
+    def __init__(self, directory):
+        self.directory = directory
+        self.count = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        path = os.path.join(self.directory, "%d.eml" % self.count)
+        with open(path + ".tmp", "wb") as out:
+            out.write(("X-Envelope-From: %s\r\nX-Envelope-To: %s\r\nX-Authenticated: %s\r\n"
+                       % (envelope.mail_from, ",".join(envelope.rcpt_tos), session.authenticated)).encode())
+            out.write(envelope.original_content)
+        os.rename(path + ".tmp", path)
+        return "250 OK"
+
+
+def main():
+    directory, port = sys.argv[1], int(sys.argv[2])
+    kwargs = {}
+    if "--starttls" in sys.argv:
+        index = sys.argv.index("--starttls")
+        cert, key = sys.argv[index + 1], sys.argv[index + 2]
+        user = sys.argv[sys.argv.index("--user") + 1]
+        password = sys.argv[sys.argv.index("--password") + 1]
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = isinstance(auth_data, LoginPassword) and auth_data.login == user.encode() and auth_data.password == password.encode()
+            return AuthResult(success=ok)
+
+        kwargs = dict(tls_context=context, require_starttls=True, authenticator=authenticator, auth_require_tls=True)
+    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **kwargs)
+    controller.start()
+    print("ready", flush=True)
+    sys.stdin.read()
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()
