@@ -119,11 +119,7 @@ struct ConsoleController {
             return try await detail(try context.parameters.require("id"), session: session, language: language, message: nil, status: .ok)
         }
         router.post("/console/inquiries/:id/answer") { request, context in
-            let language = try requestedLanguage(request)
-            let session = try await requireSession(request)
-            let id = try context.parameters.require("id")
-            let form = try await FormInput.read(request, context)
-            try verifyCSRF(form, session)
+            let (language, session, id, form) = try await inquiryAction(request, context)
             let text = (form["answer"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty, text.count <= 5_000 else {
                 return try await detail(id, session: session, language: language,
@@ -133,12 +129,8 @@ struct ConsoleController {
             return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries/\(id)", language)])
         }
         router.post("/console/inquiries/:id/forward") { request, context in
-            let language = try requestedLanguage(request)
-            let session = try await requireSession(request)
+            let (language, session, id, form) = try await inquiryAction(request, context)
             guard session.user.role.seesAllInquiries else { throw forbidden() }
-            let id = try context.parameters.require("id")
-            let form = try await FormInput.read(request, context)
-            try verifyCSRF(form, session)
             let note = String((form["note"] ?? "").prefix(2_000))
             do {
                 try await visible { try await desk.forward(id, to: form["department"] ?? "", note: note, by: session.user, policy: policy) }
@@ -148,11 +140,7 @@ struct ConsoleController {
             return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries/\(id)", language)])
         }
         router.post("/console/inquiries/:id/status") { request, context in
-            let language = try requestedLanguage(request)
-            let session = try await requireSession(request)
-            let id = try context.parameters.require("id")
-            let form = try await FormInput.read(request, context)
-            try verifyCSRF(form, session)
+            let (language, session, id, form) = try await inquiryAction(request, context)
             guard let status = InquiryStatus(rawValue: form["status"] ?? "") else {
                 throw PublicError(.badRequest, LocalizedText(ja: "その状態はありません。", en: "There is no such status."))
             }
@@ -230,6 +218,18 @@ struct ConsoleController {
             throw RedirectError(location: PageChrome.href("/console/sign-in", language))
         }
         return session
+    }
+
+    /// What every action on one inquiry starts with: the language, a signed-in session, the inquiry id and the form,
+    /// whose CSRF token must belong to the session.
+    private func inquiryAction(_ request: Request, _ context: SiteRequestContext) async throws
+        -> (Language, StaffSession, String, [String: String]) {
+        let language = try requestedLanguage(request)
+        let session = try await requireSession(request)
+        let id = try context.parameters.require("id")
+        let form = try await FormInput.read(request, context)
+        try verifyCSRF(form, session)
+        return (language, session, id, form)
     }
 
     private func verifyCSRF(_ form: [String: String], _ session: StaffSession) throws {
