@@ -134,19 +134,20 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
     PolicyController(site: installation.site).addRoutes(to: router)
     OperationsController(database: installation.database, site: installation.site).addRoutes(to: router)
     let limit = installation.configuration.submissionLimit
+    let baseURL = installation.configuration.publicBaseURL
     InquiryController(
         policy: installation.policy, site: installation.site, vault: installation.vault,
         csrf: CSRFTokens(key: installation.ring.csrfKey),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
-        baseURL: installation.configuration.publicBaseURL,
-        secureCookies: installation.configuration.publicBaseURL.hasPrefix("https://")
+        baseURL: baseURL,
+        secureCookies: baseURL.hasPrefix("https://")
     ).addRoutes(to: router)
     ConsoleController(
         policy: installation.policy, site: installation.site, staff: installation.staff,
         desk: InquiryDesk(guardian: installation.guardian), csrf: CSRFTokens(key: installation.ring.csrfKey),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
-        baseURL: installation.configuration.publicBaseURL,
-        secureCookies: installation.configuration.publicBaseURL.hasPrefix("https://")
+        baseURL: baseURL,
+        secureCookies: baseURL.hasPrefix("https://")
     ).addRoutes(to: router)
     return router
 }

@@ -65,7 +65,9 @@ public struct PurposeGuard: Sendable {
         let version = try row.decode(column: "policy_version", as: String.self)
         let record = "inquiry:\(id)"
 
-        let refusal = try await check(purpose: purpose, subjectID: subjectID, policyVersion: version, record: record)
+        // The policy the data was collected under decides both the check and which fields the purpose may see.
+        let policy = try await versions.policy(version: version)
+        let refusal = try await check(purpose: purpose, subjectID: subjectID, policy: policy, record: record)
         if let refusal {
             try await database.transaction { db in
                 try await AuditLog.append(AuditEvent(actor: actor, action: "purpose.refused", subjectID: subjectID, record: record,
@@ -73,7 +75,6 @@ public struct PurposeGuard: Sendable {
             }
             throw refusal
         }
-        let policy = try await versions.policy(version: version)
         let allowed = Set((policy?.fields ?? []).filter { $0.purposes.contains(purpose) }.map(\.id))
         let sealed = try await database.read { db in
             try await db.select().columns("field_id", "sealed").from("inquiry_fields").where("inquiry_id", .equal, id).all()
@@ -100,9 +101,9 @@ public struct PurposeGuard: Sendable {
             policyVersion: version, createdAt: try Timestamp.decode(row, column: "created_at", kind), values: values, purpose: purpose)
     }
 
-    /// Why `purpose` may not be used for `subjectID`'s data collected under `policyVersion`, or nil when it may.
-    func check(purpose: String, subjectID: String, policyVersion: String, record: String) async throws -> PurposeRefused? {
-        guard let policy = try await versions.policy(version: policyVersion), let declared = policy.purpose(id: purpose) else {
+    /// Why `purpose` may not be used for `subjectID`'s data collected under `policy`, or nil when it may.
+    func check(purpose: String, subjectID: String, policy: Policy?, record: String) async throws -> PurposeRefused? {
+        guard let policy, let declared = policy.purpose(id: purpose) else {
             return PurposeRefused(purpose: purpose, reason: .undeclared, record: record)
         }
         guard policy.fields.contains(where: { $0.purposes.contains(purpose) }) else {

@@ -96,7 +96,7 @@ public enum Migrations {
         }
     }
 
-    /// Steps not yet applied; `serve` on PostgreSQL refuses to start while any are pending.
+    /// Steps not yet applied to `database` (an empty database has all of them pending).
     public static func pending(in database: Database) async throws -> [Migration] {
         let exists: Bool = try await database.read { db in
             switch database.kind {

@@ -203,9 +203,7 @@ struct ConsoleController {
     }
 
     private func consolePage(_ template: String, _ model: Any) throws -> Response {
-        let html = try site.resources.render(template, model)
-        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: .init(string: html)))
+        try site.resources.page(template, model, cacheControl: "no-store")
     }
 
     // MARK: Helpers

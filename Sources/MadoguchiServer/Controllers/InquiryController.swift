@@ -55,7 +55,7 @@ struct InquiryController {
             case let .failure(.invalidFields(problems)):
                 return try again(problems, expired: false, status: .unprocessableContent)
             case .failure(.unknownService):
-                throw unknownService(language)
+                throw ServiceListError()
             case let .success(valid):
                 let receipt = try await vault.submit(valid, policy: policy, confirmation: confirmationMail(valid))
                 let location = PageChrome.href("/inquiry/\(service.id)/received", language)
@@ -129,12 +129,8 @@ struct InquiryController {
 
     private func findService(_ context: SiteRequestContext, _ language: Language) throws -> Service {
         let id = try context.parameters.require("service")
-        guard let service = policy.service(id: id) else { throw unknownService(language) }
+        guard let service = policy.service(id: id) else { throw ServiceListError() }
         return service
-    }
-
-    private func unknownService(_ language: Language) -> ServiceListError {
-        ServiceListError()
     }
 
     private func limit(_ context: SiteRequestContext) throws {
@@ -144,9 +140,7 @@ struct InquiryController {
     }
 
     private func page(_ template: String, _ model: Any) throws -> Response {
-        let html = try site.resources.render(template, model)
-        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                        body: .init(byteBuffer: .init(string: html)))
+        try site.resources.page(template, model)
     }
 
     private func formResponse(_ model: InquiryFormModel, status: HTTPResponse.Status, nonce: String) throws -> Response {

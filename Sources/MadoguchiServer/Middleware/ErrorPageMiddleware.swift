@@ -97,9 +97,8 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
         let t = site.resources.text(language)
         let model = ServiceListModel(policy: site.current, language: language, t: t, path: request.uri.path,
                                      heading: t.format("not_found_title"), message: t.format("unknown_service_text"))
-        let html = (try? site.resources.render("inquiry-index", model)) ?? ""
-        return Response(status: .notFound, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: .init(string: html)))
+        return (try? site.resources.page("inquiry-index", model, status: .notFound, cacheControl: "no-store"))
+            ?? Response(status: .notFound)
     }
 
     private func wantsJSON(_ request: Request) -> Bool {

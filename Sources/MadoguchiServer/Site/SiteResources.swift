@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
 import MadoguchiCore
 import Mustache
 
@@ -30,6 +32,13 @@ public struct SiteResources: Sendable {
     /// The strings of `language`; every key exists in both languages (a test checks it).
     public func text(_ language: Language) -> [String: String] {
         strings[language] ?? [:]
+    }
+
+    /// A rendered page as a response; pages with forms or personal data pass `cacheControl: "no-store"`.
+    func page(_ template: String, _ model: Any, status: HTTPResponse.Status = .ok, cacheControl: String? = nil) throws -> Response {
+        var headers: HTTPFields = [.contentType: "text/html; charset=utf-8"]
+        if let cacheControl { headers[.cacheControl] = cacheControl }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: .init(string: try render(template, model))))
     }
 
     /// Renders `template` with `model`; a missing template is a packaging bug, reported as an error.
