@@ -156,3 +156,125 @@ struct GroupCommitTests {
         }
     }
 }
+
+@Suite("Merged write sets")
+struct WriteSetTests {
+    /// A table with a unique column, and the audit table, on a fresh database.
+    static func prepare(_ database: Database) async throws {
+        _ = try await Migrations.apply(to: database)
+        try await database.transaction { db in
+            try await db.raw("CREATE TABLE people (id TEXT PRIMARY KEY, handle TEXT NOT NULL UNIQUE)").run()
+            try await db.raw("CREATE TABLE notes (id TEXT PRIMARY KEY, person_id TEXT NOT NULL REFERENCES people (id), body TEXT NOT NULL)").run()
+        }
+    }
+
+    static func names(_ table: String, _ column: String, in database: Database) async throws -> [String] {
+        try await database.read { db in
+            try await db.select().column(SQLIdentifier(column)).from(table).orderBy(SQLIdentifier(column))
+                .all(decodingColumn: column, as: String.self)
+        }
+    }
+
+    @Test("concurrent write sets commit together; a lost claim drops its whole set; the audit chain stays whole",
+          arguments: TestDatabase.available)
+    func claimsAndAudit(_ kind: TestDatabase) async throws {
+        try await kind.withFresh { _, database in
+            try await Self.prepare(database)
+            // 30 sets; sets i and i+10 and i+20 claim the same handle, so exactly one of each three wins.
+            let outcomes = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+                for number in 0..<30 {
+                    group.addTask {
+                        var writes = WriteSet()
+                        let person = "p\(number)"
+                        writes.claim("people", key: person, columns: ["id", "handle"],
+                                     values: [SQLBind(person), SQLBind("h\(number % 10)")], uniqueOn: "handle")
+                        writes.insert(into: "notes", columns: ["id", "person_id", "body"],
+                                      values: [SQLBind("n\(number)"), SQLBind(person), SQLBind("note \(number)")])
+                        writes.audit(AuditEvent(actor: "test", action: "note.create", record: "note:n\(number)"))
+                        do {
+                            try await database.commit(writes)
+                            return (number, true)
+                        } catch is WriteConflict {
+                            return (number, false)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            let winners = outcomes.filter(\.value).keys.sorted()
+            #expect(winners.count == 10)
+            #expect(Set(winners.map { $0 % 10 }).count == 10, "one winner per handle")
+            #expect(try await Self.names("people", "id", in: database) == winners.map { "p\($0)" }.sorted())
+            #expect(try await Self.names("notes", "id", in: database) == winners.map { "n\($0)" }.sorted(), "losers wrote no note")
+            let entries = try await AuditLog.entries(in: database)
+            #expect(entries.map(\.event.record).compactMap { $0 }.sorted() == winners.map { "note:n\($0)" }.sorted())
+            #expect(try await AuditLog.verify(database) == .intact(entries: 10))
+        }
+    }
+
+    @Test("a set that wins its first claim and loses its second gives the first back; the conflict names the table",
+          arguments: TestDatabase.available)
+    func secondClaimLost(_ kind: TestDatabase) async throws {
+        try await kind.withFresh { _, database in
+            try await Self.prepare(database)
+            try await database.transaction { db in
+                try await db.raw("CREATE TABLE tickets (id TEXT PRIMARY KEY, number TEXT NOT NULL UNIQUE)").run()
+                try await db.insert(into: "tickets").columns("id", "number").values(SQLBind("t0"), SQLBind("N1")).run()
+            }
+            func attempt(_ person: String, handle: String, ticket: String, number: String) async throws -> WriteConflict? {
+                var writes = WriteSet()
+                writes.claim("people", key: person, columns: ["id", "handle"], values: [SQLBind(person), SQLBind(handle)],
+                             uniqueOn: "handle")
+                writes.claim("tickets", key: ticket, columns: ["id", "number"], values: [SQLBind(ticket), SQLBind(number)],
+                             uniqueOn: "number")
+                do {
+                    try await database.commit(writes)
+                    return nil
+                } catch let conflict as WriteConflict {
+                    return conflict
+                }
+            }
+            #expect(try await attempt("p1", handle: "h1", ticket: "t1", number: "N1")?.table == "tickets")
+            #expect(try await Self.names("people", "id", in: database).isEmpty, "the won claim was given back")
+            #expect(try await attempt("p2", handle: "h1", ticket: "t2", number: "N2") == nil, "the handle is free again")
+            #expect(try await Self.names("people", "id", in: database) == ["p2"])
+            #expect(try await Self.names("tickets", "id", in: database) == ["t0", "t2"])
+        }
+    }
+
+    @Test("a set that breaks a constraint fails alone with the database's error; the sets merged with it commit",
+          arguments: TestDatabase.available)
+    func constraintIsolation(_ kind: TestDatabase) async throws {
+        try await kind.withFresh { _, database in
+            try await Self.prepare(database)
+            try await database.transaction { db in
+                try await db.insert(into: "people").columns("id", "handle").values(SQLBind("p"), SQLBind("h")).run()
+            }
+            let outcomes = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+                for number in 0..<20 {
+                    group.addTask {
+                        var writes = WriteSet()
+                        // Every fourth note points at nobody: the foreign key refuses it.
+                        let person = number % 4 == 3 ? "nobody" : "p"
+                        writes.insert(into: "notes", columns: ["id", "person_id", "body"],
+                                      values: [SQLBind("n\(number)"), SQLBind(person), SQLBind("x")])
+                        writes.audit(AuditEvent(actor: "test", action: "note.create", record: "note:n\(number)"))
+                        do {
+                            try await database.commit(writes)
+                            return (number, true)
+                        } catch {
+                            #expect(!(error is WriteConflict))
+                            return (number, false)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            let failed = outcomes.filter { !$0.value }.keys.sorted()
+            #expect(failed == [3, 7, 11, 15, 19])
+            let stored = try await Self.names("notes", "id", in: database)
+            #expect(stored == (0..<20).filter { $0 % 4 != 3 }.map { "n\($0)" }.sorted())
+            #expect(try await AuditLog.verify(database) == .intact(entries: 15), "no audit entry for a refused set")
+        }
+    }
+}

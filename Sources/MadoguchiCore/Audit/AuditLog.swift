@@ -64,22 +64,44 @@ public enum AuditLog {
     /// Appends `event` inside the caller's transaction, so the entry commits with the change it records.
     @discardableResult
     public static func append(_ event: AuditEvent, in db: any SQLDatabase, kind: SQLDialectKind, at date: Date = Date()) async throws -> AuditEntry {
+        try await append([(event, date)], in: db, kind: kind)[0]
+    }
+
+    /// Appends `events` in order with one read of the chain's head and one insert (a group commit's entries).
+    @discardableResult
+    static func append(_ events: [(AuditEvent, Date)], in db: any SQLDatabase, kind: SQLDialectKind) async throws -> [AuditEntry] {
+        guard !events.isEmpty else { return [] }
         if kind == .postgres {
             // Serialises appenders so two transactions never chain onto the same predecessor.
             try await db.raw("SELECT pg_advisory_xact_lock(727312002)").run()
         }
         let last = try await db.select().columns("seq", "hash").from("audit_log").orderBy("seq", .descending).limit(1).first()
-        let sequence = (try last?.decode(column: "seq", as: Int.self) ?? 0) + 1
-        let previous = try last?.decode(column: "hash", as: String.self) ?? genesis
-        let at = date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
-        let hash = digest(sequence: sequence, at: at, event: event, previous: previous)
-        try await db.insert(into: "audit_log")
-            .columns("seq", "at", "actor", "action", "subject_id", "record", "purpose", "detail", "prev_hash", "hash")
-            .values(SQLBind(sequence), SQLBind(at), SQLBind(event.actor), SQLBind(event.action), SQLBind(event.subjectID),
-                    SQLBind(event.record), SQLBind(event.purpose), SQLBind(event.detail), SQLBind(previous), SQLBind(hash))
-            .run()
-        return AuditEntry(sequence: sequence, at: at, event: event, previousHash: previous, hash: hash)
+        var sequence = try last?.decode(column: "seq", as: Int.self) ?? 0
+        var previous = try last?.decode(column: "hash", as: String.self) ?? genesis
+        var entries: [AuditEntry] = []
+        entries.reserveCapacity(events.count)
+        for (event, date) in events {
+            sequence += 1
+            let at = date.formatted(timeFormat)
+            let hash = digest(sequence: sequence, at: at, event: event, previous: previous)
+            entries.append(AuditEntry(sequence: sequence, at: at, event: event, previousHash: previous, hash: hash))
+            previous = hash
+        }
+        let columns = ["seq", "at", "actor", "action", "subject_id", "record", "purpose", "detail", "prev_hash", "hash"]
+        for chunk in WriteSet.chunks(entries, columns: columns.count) {
+            let insert = db.insert(into: "audit_log").columns(columns)
+            for entry in chunk {
+                _ = insert.values(SQLBind(entry.sequence), SQLBind(entry.at), SQLBind(entry.event.actor), SQLBind(entry.event.action),
+                                  SQLBind(entry.event.subjectID), SQLBind(entry.event.record), SQLBind(entry.event.purpose),
+                                  SQLBind(entry.event.detail), SQLBind(entry.previousHash), SQLBind(entry.hash))
+            }
+            try await insert.run()
+        }
+        return entries
     }
+
+    private static let timeFormat: Date.ISO8601FormatStyle = .iso8601.year().month().day()
+        .time(includingFractionalSeconds: true).timeZone(separator: .omitted)
 
     static func digest(sequence: Int, at: String, event: AuditEvent, previous: String) -> String {
         // A JSON array keeps the fields unambiguous whatever characters they hold.

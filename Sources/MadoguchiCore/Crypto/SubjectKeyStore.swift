@@ -35,13 +35,10 @@ public struct SubjectKeyStore: Sendable {
         let master = ring.current
         let wrapped = try SealedField.seal(key.withUnsafeBytes { Data($0).base64EncodedString() },
                                            key: master.key, context: "subject-key/\(subjectID)")
-        let kind = database.kind
-        try await database.batchedTransaction { db in
-            try await db.insert(into: "subject_keys")
-                .columns("subject_id", "master_key_id", "wrapped", "created_at")
-                .values(SQLBind(subjectID), SQLBind(master.id), SQLBind(wrapped), Timestamp.bind(Date(), kind))
-                .run()
-        }
+        var writes = WriteSet()
+        writes.insert(into: "subject_keys", columns: ["subject_id", "master_key_id", "wrapped", "created_at"],
+                      values: [SQLBind(subjectID), SQLBind(master.id), SQLBind(wrapped), Timestamp.bind(writes.at, database.kind)])
+        try await database.commit(writes)
         return key
     }
 

@@ -99,82 +99,74 @@ public struct InquiryVault: Sendable {
     /// Stores a validated inquiry; `confirmation` (if any) is queued in the same transaction.
     public func submit(_ inquiry: ValidatedInquiry, policy: Policy, confirmation: ((String) -> OutgoingMail)? = nil,
                        at now: Date = Date()) async throws -> InquiryReceipt {
-        do {
-            return try await attemptSubmit(inquiry, policy: policy, confirmation: confirmation, at: now)
-        } catch let error as SubjectRace {
-            // Two first inquiries from one new address raced; the loser now finds the winner's subject.
-            _ = error
-            return try await attemptSubmit(inquiry, policy: policy, confirmation: confirmation, at: now)
+        // A conflict means two first inquiries from one new address raced (the loser now finds the winner's
+        // subject), or the random inquiry number was taken (the next attempt draws another).
+        var attempt = 1
+        while true {
+            do {
+                return try await attemptSubmit(inquiry, policy: policy, confirmation: confirmation, at: now)
+            } catch is WriteConflict where attempt < 4 {
+                attempt += 1
+            }
         }
     }
-
-    private struct SubjectRace: Error {}
 
     private func attemptSubmit(_ inquiry: ValidatedInquiry, policy: Policy, confirmation: ((String) -> OutgoingMail)?,
                                at now: Date) async throws -> InquiryReceipt {
         let kind = database.kind
         let emailIndex = BlindIndex.of(email: inquiry.email, key: keys.ring.blindIndexKey)
-        let existing = try await database.read { db in
-            try await db.select().column("id").from("subjects").where("email_index", .equal, emailIndex)
-                .first(decodingColumn: "id", as: String.self)
+        // The person and how many inquiries they sent before, in one read.
+        let existing: (id: String, earlier: Int)? = try await database.read { db in
+            guard let row = try await db.raw("""
+                SELECT s.id AS id, (SELECT COUNT(*) FROM inquiries i WHERE i.subject_id = s.id) AS earlier
+                FROM subjects s WHERE s.email_index = \(bind: emailIndex)
+                """).first() else { return nil }
+            return (try row.decode(column: "id", as: String.self), try row.decode(column: "earlier", as: Int.self))
         }
-        let subjectID = existing ?? UUID().uuidString.lowercased()
+        let subjectID = existing?.id ?? UUID().uuidString.lowercased()
         let subjectKey: SymmetricKey
-        if let existing, let key = try await keys.key(subjectID: existing) {
+        if let existing, let key = try await keys.key(subjectID: existing.id) {
             subjectKey = key
         } else {
             subjectKey = try await keys.create(subjectID: subjectID)
         }
         let inquiryID = UUID().uuidString.lowercased()
         let number = Self.inquiryNumber(at: now)
-        var sealedFields: [(String, Data)] = []
-        for (fieldID, value) in inquiry.values.sorted(by: { $0.key < $1.key }) {
-            sealedFields.append((fieldID, try SealedField.seal(value, key: subjectKey, context: "inquiry/\(inquiryID)/\(fieldID)")))
-        }
-        let mail = try confirmation.map { compose in try Outbox.seal(compose(number), key: subjectKey) }
         let optional = inquiry.consentToOptionalPurposes ? policy.optionalPurposes.map(\.id) : []
-        let fieldList = sealedFields.map(\.0).joined(separator: ",")
-        let fieldsToStore = sealedFields
+        let earlier = existing?.earlier ?? 0
+        let stamp = Timestamp.bind(now, kind)
 
-        return try await database.batchedTransaction { db in
-            if existing == nil {
-                let inserted = try await db.insert(into: "subjects").columns("id", "email_index", "created_at")
-                    .values(SQLBind(subjectID), SQLBind(emailIndex), Timestamp.bind(now, kind))
-                    .ignoringConflicts(with: "email_index")
-                    .returning("id")
-                    .first()
-                if inserted == nil { throw SubjectRace() }
-            }
-            // A new person has no earlier inquiries; only a returning one needs counting.
-            let earlier = existing == nil ? 0 : try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
-                .from("inquiries").where("subject_id", .equal, subjectID).first(decodingColumn: "n", as: Int.self) ?? 0
-            try await db.insert(into: "inquiries")
-                .columns("id", "number", "subject_id", "service_id", "status", "department_id", "policy_version", "created_at", "updated_at")
-                .values(SQLBind(inquiryID), SQLBind(number), SQLBind(subjectID), SQLBind(inquiry.service.id), SQLBind(InquiryStatus.new.rawValue),
-                        SQLBind(String?.none), SQLBind(inquiry.policyVersion), Timestamp.bind(now, kind), Timestamp.bind(now, kind))
-                .run()
-            // One statement for all fields: each statement is a round trip to the database thread.
-            let insert = db.insert(into: "inquiry_fields").columns("inquiry_id", "field_id", "sealed")
-            for (fieldID, sealed) in fieldsToStore {
-                _ = insert.values(SQLBind(inquiryID), SQLBind(fieldID), SQLBind(sealed))
-            }
-            try await insert.run()
-            for purpose in optional {
-                try await db.insert(into: "consents")
-                    .columns("id", "subject_id", "purpose_id", "granted", "policy_version", "source", "created_at")
-                    .values(SQLBind(UUID().uuidString.lowercased()), SQLBind(subjectID), SQLBind(purpose), SQLBind(true),
-                            SQLBind(inquiry.policyVersion), SQLBind("inquiry-form"), Timestamp.bind(now, kind))
-                    .run()
-            }
-            if let mail {
-                try await Outbox.insert(mail, subjectID: subjectID, kind: "inquiry-confirmation", in: db, dialect: kind, at: now)
-            }
-            try await AuditLog.append(AuditEvent(
-                actor: "person", action: "inquiry.create", subjectID: subjectID, record: "inquiry:\(inquiryID)",
-                detail: "service=\(inquiry.service.id) fields=\(fieldList) consents=\(optional.joined(separator: ",")) linked=\(earlier)"),
-                in: db, kind: kind, at: now)
-            return InquiryReceipt(id: inquiryID, number: number, subjectID: subjectID, earlierInquiries: earlier)
+        var writes = WriteSet(at: now)
+        if existing == nil {
+            writes.claim("subjects", key: subjectID, columns: ["id", "email_index", "created_at"],
+                         values: [SQLBind(subjectID), SQLBind(emailIndex), stamp], uniqueOn: "email_index")
         }
+        writes.claim("inquiries", key: inquiryID,
+                     columns: ["id", "number", "subject_id", "service_id", "status", "policy_version", "created_at", "updated_at"],
+                     values: [SQLBind(inquiryID), SQLBind(number), SQLBind(subjectID), SQLBind(inquiry.service.id),
+                              SQLBind(InquiryStatus.new.rawValue), SQLBind(inquiry.policyVersion), stamp, stamp],
+                     uniqueOn: "number")
+        let fields = inquiry.values.keys.sorted()
+        for fieldID in fields {
+            let sealed = try SealedField.seal(inquiry.values[fieldID]!, key: subjectKey, context: "inquiry/\(inquiryID)/\(fieldID)")
+            writes.insert(into: "inquiry_fields", columns: ["inquiry_id", "field_id", "sealed"],
+                          values: [SQLBind(inquiryID), SQLBind(fieldID), SQLBind(sealed)])
+        }
+        for purpose in optional {
+            writes.insert(into: "consents",
+                          columns: ["id", "subject_id", "purpose_id", "granted", "policy_version", "source", "created_at"],
+                          values: [SQLBind(UUID().uuidString.lowercased()), SQLBind(subjectID), SQLBind(purpose), SQLBind(true),
+                                   SQLBind(inquiry.policyVersion), SQLBind("inquiry-form"), stamp])
+        }
+        if let confirmation {
+            Outbox.add(try Outbox.seal(confirmation(number), key: subjectKey), subjectID: subjectID,
+                       kind: "inquiry-confirmation", to: &writes, dialect: kind)
+        }
+        writes.audit(AuditEvent(
+            actor: "person", action: "inquiry.create", subjectID: subjectID, record: "inquiry:\(inquiryID)",
+            detail: "service=\(inquiry.service.id) fields=\(fields.joined(separator: ",")) consents=\(optional.joined(separator: ",")) linked=\(earlier)"))
+        try await database.commit(writes)
+        return InquiryReceipt(id: inquiryID, number: number, subjectID: subjectID, earlierInquiries: earlier)
     }
 
     static let numberAlphabet = Array("23456789ABCDEFGHJKLMNPQRSTUVWXYZ")
@@ -186,6 +178,7 @@ public struct InquiryVault: Sendable {
         return calendar
     }()
 
+    /// Numbers are drawn at random (they reveal nothing about volume); a number already taken that day is drawn again.
     static func inquiryNumber(at date: Date) -> String {
         let parts = tokyoCalendar.dateComponents([.year, .month, .day], from: date)
         let suffix = String((0..<6).map { _ in numberAlphabet.randomElement()! })

@@ -16,6 +16,14 @@ enum Outbox {
         return Sealed(id: id, data: try SealedField.seal(json, key: key, context: "outbox/\(id)"))
     }
 
+    /// Adds the message to a change's write set.
+    static func add(_ mail: Sealed, subjectID: String, kind: String, to writes: inout WriteSet, dialect: SQLDialectKind) {
+        let now = Timestamp.bind(writes.at, dialect)
+        writes.insert(into: "outbox", columns: ["id", "subject_id", "kind", "sealed", "status", "attempts", "next_attempt_at", "created_at"],
+                      values: [SQLBind(mail.id), SQLBind(subjectID), SQLBind(kind), SQLBind(mail.data), SQLBind("pending"),
+                               SQLBind(0), now, now])
+    }
+
     static func insert(_ mail: Sealed, subjectID: String, kind: String, in db: any SQLDatabase, dialect: SQLDialectKind,
                        at now: Date) async throws {
         try await db.insert(into: "outbox")

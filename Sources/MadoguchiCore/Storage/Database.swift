@@ -154,13 +154,22 @@ public final class Database: Sendable {
     /// Runs `body` in a transaction shared with other callers that arrive at the same time (group commit): it
     /// returns after the shared commit, and a throwing body is rolled back alone. Use it for small, frequent writes.
     public func batchedTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        let committer = self.committer.withLock { existing in
+        try await groupCommitter.run(body)
+    }
+
+    /// Writes `writes` in a transaction shared with other callers (group commit), merged with their rows into one
+    /// statement per table; returns after the shared commit. Throws `WriteConflict` when its claim was taken.
+    public func commit(_ writes: WriteSet) async throws {
+        try await groupCommitter.commit(writes)
+    }
+
+    private var groupCommitter: GroupCommitter {
+        committer.withLock { existing in
             if let existing { return existing }
             let created = GroupCommitter(database: self)
             existing = created
             return created
         }
-        return try await committer.run(body)
     }
 
     private static func finish<R: Sendable>(_ sql: any SQLDatabase, _ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {

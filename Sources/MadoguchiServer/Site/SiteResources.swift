@@ -57,12 +57,26 @@ public struct SiteResourceError: Error, CustomStringConvertible {
 }
 
 extension Dictionary where Key == String, Value == String {
-    /// The string for `key` with each `{name}` placeholder replaced.
+    /// The string for `key` with each `{name}` placeholder replaced by `values[name]`, in one pass (a value is
+    /// never searched for placeholders itself); an unknown `{name}` is kept as written.
     func format(_ key: String, _ values: [String: String] = [:]) -> String {
-        var text = self[key] ?? key
-        for (name, value) in values {
-            text = text.replacingOccurrences(of: "{\(name)}", with: value)
+        let text = self[key] ?? key
+        guard !values.isEmpty, text.utf8.contains(UInt8(ascii: "{")) else { return text }
+        var result = ""
+        result.reserveCapacity(text.utf8.count + 64)
+        var rest = text[...]
+        while let open = rest.firstIndex(of: "{") {
+            result += rest[..<open]
+            let afterOpen = rest.index(after: open)
+            if let close = rest[afterOpen...].firstIndex(of: "}"), let value = values[String(rest[afterOpen..<close])] {
+                result += value
+                rest = rest[rest.index(after: close)...]
+            } else {
+                result += "{"
+                rest = rest[afterOpen...]
+            }
         }
-        return text
+        result += rest
+        return result
     }
 }

@@ -1,0 +1,141 @@
+import Foundation
+import SQLKit
+
+/// The rows one change adds, described as data rather than as statements, so that a group commit can write the
+/// rows of many changes with one multi-row statement per table (`Database.commit`). Each statement is a round trip
+/// to the database thread; a batch of 64 inquiries costs a handful of statements instead of hundreds.
+public struct WriteSet: Sendable {
+    /// A row that must be new: if another change already holds its unique value, the whole set is dropped and the
+    /// caller gets `WriteConflict` naming the table (nothing of the set is written).
+    public struct Claim: Sendable {
+        public let table: String
+        public let columns: [String]
+        public let values: [SQLBind]
+        /// The unique column whose conflict drops the set.
+        public let uniqueColumn: String
+        /// The value of the first column (the row's key), which the database reports back for claimed rows.
+        public let key: String
+    }
+
+    /// One row to insert.
+    public struct Row: Sendable {
+        public let table: String
+        public let columns: [String]
+        public let values: [SQLBind]
+    }
+
+    public private(set) var claims: [Claim] = []
+    public private(set) var rows: [Row] = []
+    public private(set) var audit: [AuditEvent] = []
+    /// The time of the change, recorded in its audit entries.
+    public let at: Date
+
+    public init(at: Date = Date()) {
+        self.at = at
+    }
+
+    /// Adds a row whose first column is `key` (a value new to the table, such as a fresh UUID) and whose
+    /// `uniqueColumn` must not already be taken. Claims are written before the rows, in the order added.
+    public mutating func claim(_ table: String, key: String, columns: [String], values: [SQLBind], uniqueOn uniqueColumn: String) {
+        precondition(columns.count == values.count, "\(table): \(columns.count) columns, \(values.count) values")
+        claims.append(Claim(table: table, columns: columns, values: values, uniqueColumn: uniqueColumn, key: key))
+    }
+
+    /// Adds a row. Rows of one table are written in the order added, tables in the order first used.
+    public mutating func insert(into table: String, columns: [String], values: [SQLBind]) {
+        precondition(columns.count == values.count, "\(table): \(columns.count) columns, \(values.count) values")
+        rows.append(Row(table: table, columns: columns, values: values))
+    }
+
+    /// Adds an audit entry, appended to the chain in the same commit as the rows.
+    public mutating func audit(_ event: AuditEvent) {
+        audit.append(event)
+    }
+}
+
+/// A claimed row already existed: the change was not written.
+public struct WriteConflict: Error, Sendable, Equatable {
+    public let table: String
+}
+
+extension WriteSet {
+    /// Writes `sets` inside the caller's transaction with one statement per table and chunk; returns each set's
+    /// outcome (a lost claim fails that set alone). Throws when a statement fails, leaving the caller to roll back.
+    static func apply(_ sets: [WriteSet], in db: any SQLDatabase, kind: SQLDialectKind) async throws -> [Result<Void, WriteConflict>] {
+        var outcomes = [Result<Void, WriteConflict>](repeating: .success(()), count: sets.count)
+        // Claims first: the sets that lose one are left out of everything after.
+        var claimGroups: [(claim: Claim, members: [(set: Int, claim: Claim)])] = []
+        for (index, set) in sets.enumerated() {
+            for claim in set.claims {
+                if let group = claimGroups.firstIndex(where: { Self.sameShape($0.claim, claim) }) {
+                    claimGroups[group].members.append((index, claim))
+                } else {
+                    claimGroups.append((claim, [(index, claim)]))
+                }
+            }
+        }
+        var written: [Int: [Claim]] = [:]
+        for group in claimGroups {
+            let members = group.members.filter { if case .success = outcomes[$0.set] { true } else { false } }
+            var claimed = Set<String>()
+            for chunk in Self.chunks(members, columns: group.claim.columns.count) {
+                let insert = db.insert(into: group.claim.table).columns(group.claim.columns)
+                for member in chunk { _ = insert.values(member.claim.values) }
+                let keys = try await insert.ignoringConflicts(with: group.claim.uniqueColumn)
+                    .returning(group.claim.columns[0])
+                    .all(decodingColumn: group.claim.columns[0], as: String.self)
+                claimed.formUnion(keys)
+            }
+            for member in members {
+                if claimed.contains(member.claim.key) {
+                    written[member.set, default: []].append(member.claim)
+                } else {
+                    outcomes[member.set] = .failure(WriteConflict(table: group.claim.table))
+                }
+            }
+        }
+        // A set that lost a later claim gives back the rows its earlier claims took (keyed by its own fresh keys).
+        for (index, claims) in written {
+            guard case .failure = outcomes[index] else { continue }
+            for claim in claims.reversed() {
+                try await db.delete(from: claim.table).where(SQLIdentifier(claim.columns[0]), .equal, SQLBind(claim.key)).run()
+            }
+        }
+        let accepted = sets.indices.filter { if case .success = outcomes[$0] { true } else { false } }
+
+        var rowGroups: [(row: Row, rows: [Row])] = []
+        for index in accepted {
+            for row in sets[index].rows {
+                if let group = rowGroups.firstIndex(where: { $0.row.table == row.table && $0.row.columns == row.columns }) {
+                    rowGroups[group].rows.append(row)
+                } else {
+                    rowGroups.append((row, [row]))
+                }
+            }
+        }
+        for group in rowGroups {
+            for chunk in Self.chunks(group.rows, columns: group.row.columns.count) {
+                let insert = db.insert(into: group.row.table).columns(group.row.columns)
+                for row in chunk { _ = insert.values(row.values) }
+                try await insert.run()
+            }
+        }
+
+        let events = accepted.flatMap { index in sets[index].audit.map { ($0, sets[index].at) } }
+        if !events.isEmpty {
+            try await AuditLog.append(events, in: db, kind: kind)
+        }
+        return outcomes
+    }
+
+    private static func sameShape(_ a: Claim, _ b: Claim) -> Bool {
+        a.table == b.table && a.columns == b.columns && a.uniqueColumn == b.uniqueColumn
+    }
+
+    /// Splits rows so that no statement carries more bound values than both databases accept (SQLite 32,766,
+    /// PostgreSQL 65,535).
+    static func chunks<T>(_ items: [T], columns: Int) -> [ArraySlice<T>] {
+        let perStatement = max(1, 30_000 / max(1, columns))
+        return stride(from: 0, to: items.count, by: perStatement).map { items[$0..<min($0 + perStatement, items.count)] }
+    }
+}
