@@ -104,6 +104,35 @@ struct MailTests {
         }
     }
 
+    @Test("a backlog larger than one pass is sent without waiting for the pass interval", arguments: TestDatabase.available)
+    func backlog(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            guard case let .success(valid) = fixture.policy.validate(fixture.submission()) else { return }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<25 {
+                    group.addTask {
+                        _ = try await fixture.vault.submit(valid, policy: fixture.policy) { number in
+                            OutgoingMail(to: valid.email, subject: "Receipt \(number) \(index)", body: "Thank you")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let mailer = FlakyMailer(failures: 0)
+            let worker = OutboxWorker(database: fixture.data, keys: fixture.vault.keys, mailer: mailer, from: "privacy@mirai-career.example",
+                                      messageDomain: "example", logger: Logger(label: "test"))
+            // Passes of 10 with an hour between passes that come back short: 25 messages need three passes in a row.
+            let delivery = Task { await worker.run(every: .seconds(3_600), batch: 10) }
+            for _ in 0..<600 where mailer.sent.count < 25 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            delivery.cancel()
+            await delivery.value
+            #expect(mailer.sent.count == 25)
+            #expect(Set(mailer.sent.map(\.subject)).count == 25, "each message once")
+        }
+    }
+
     @Test("mail for a person whose key is gone is discarded, not sent", arguments: TestDatabase.available)
     func erasedRecipient(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
