@@ -53,6 +53,30 @@ struct MailTests {
         }
     }
 
+    @Test("dates are in Japan time; every line end of the body becomes CRLF; long subjects split between characters")
+    func renderingDetails() throws {
+        let newYear = try Date("2026-12-31T15:00:00Z", strategy: .iso8601)
+        let message = MailMessage(from: "privacy@mirai-career.example", to: "taro@example.jp",
+                                  subject: String(repeating: "お問い合わせ", count: 12), body: "a\r\nb\nc\rd\n\ne",
+                                  messageID: "x@example", date: newYear)
+        let text = try message.rendered()
+        #expect(text.contains("Date: Fri, 01 Jan 2027 00:00:00 +0900\r\n"))
+        let body = String(text.components(separatedBy: "\r\n\r\n")[1].filter { !$0.isNewline })
+        #expect(String(decoding: Data(base64Encoded: body)!, as: UTF8.self) == "a\r\nb\r\nc\r\nd\r\n\r\ne")
+        let header = text.components(separatedBy: "\r\n\r\n")[0]
+        let words = header.components(separatedBy: "Subject: ")[1].components(separatedBy: "\r\nMessage-ID")[0]
+            .components(separatedBy: "\r\n ")
+        #expect(words.count > 1)
+        let decoded = words.map { word -> String in
+            let payload = word.dropFirst("=?UTF-8?B?".count).dropLast(2)
+            return String(decoding: Data(base64Encoded: String(payload))!, as: UTF8.self)
+        }
+        #expect(decoded.joined() == String(repeating: "お問い合わせ", count: 12), "every word decodes on its own")
+        var tabbed = message
+        tabbed.subject = "Tab\there"
+        #expect(try tabbed.rendered().contains("Subject: =?UTF-8?B?"), "control characters are encoded, not passed through")
+    }
+
     @Test("R-CON-1: the confirmation mail reaches the outbox once, names the officer and the contact, and is audited",
           arguments: TestDatabase.available)
     func confirmationDelivered(_ kind: TestDatabase) async throws {

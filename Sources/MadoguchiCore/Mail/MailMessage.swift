@@ -36,8 +36,7 @@ public struct MailMessage: Sendable, Hashable {
             "Content-Transfer-Encoding: base64",
             "",
         ]
-        let normalised = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        let encoded = Data(normalised.utf8).base64EncodedString()
+        let encoded = Data(Self.crlfLines(body)).base64EncodedString()
         var index = encoded.startIndex
         while index < encoded.endIndex {
             let end = encoded.index(index, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
@@ -47,30 +46,65 @@ public struct MailMessage: Sendable, Hashable {
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
+    /// The body's UTF-8 with every line end (LF, CRLF or a lone CR) written as CRLF.
+    static func crlfLines(_ text: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 64)
+        var previousWasCR = false
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\r"):
+                bytes.append(contentsOf: [13, 10])
+                previousWasCR = true
+                continue
+            case UInt8(ascii: "\n"):
+                if !previousWasCR { bytes.append(contentsOf: [13, 10]) }
+            default:
+                bytes.append(byte)
+            }
+            previousWasCR = false
+        }
+        return bytes
+    }
+
     /// RFC 2047 encoded words, each at most 75 characters, folded onto continuation lines.
     static func encodedWords(_ text: String) -> String {
-        let clean = text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
-        if clean.allSatisfy({ $0.isASCII && !$0.isNewline }) && clean.count <= 70 { return clean }
+        let clean = String(text.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : $0 })
+        if clean.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) && clean.utf8.count <= 70 { return clean }
         var words: [String] = []
         var chunk = ""
+        var chunkBytes = 0
         for character in clean {
             // 42 bytes of UTF-8 become 56 base64 characters: with "Subject: =?UTF-8?B?" and "?=" a line stays under 78.
-            if (chunk + String(character)).utf8.count > 42 {
+            // Whole characters only, so no word ends inside a character.
+            let size = character.utf8.count
+            if chunkBytes + size > 42, !chunk.isEmpty {
                 words.append(chunk)
                 chunk = ""
+                chunkBytes = 0
             }
             chunk.append(character)
+            chunkBytes += size
         }
         if !chunk.isEmpty { words.append(chunk) }
         return words.map { "=?UTF-8?B?\(Data($0.utf8).base64EncodedString())?=" }.joined(separator: "\r\n ")
     }
 
+    private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+
+    /// The date in Japan Standard Time (UTC+9, no daylight saving), e.g. `Thu, 01 Jan 1970 09:00:00 +0900`.
     static func rfc5322Date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "Asia/Tokyo")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
-        return formatter.string(from: date)
+        let parts = utc.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday],
+                                       from: date.addingTimeInterval(9 * 3_600))
+        func two(_ value: Int?) -> String { value.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "00" }
+        return "\(weekdays[(parts.weekday ?? 1) - 1]), \(two(parts.day)) \(months[(parts.month ?? 1) - 1]) \(parts.year ?? 1970) "
+            + "\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second)) +0900"
     }
 }
 
@@ -79,7 +113,8 @@ public enum MailError: Error, Sendable, Hashable {
     case invalidAddress(String)
 }
 
-/// Sends rendered mail. Transports: a folder of `.eml` files (the embedded default) — SMTP is a planned transport.
+/// Sends rendered mail. Transports: a folder of `.eml` files (`FileOutboxMailer`, the embedded default) and SMTP
+/// (`SMTPMailer`).
 public protocol Mailer: Sendable {
     func send(_ message: MailMessage) async throws
 }

@@ -39,75 +39,135 @@ public struct OutboxWorker: Sendable {
         }
     }
 
-    /// Sends every message that is due; returns what happened.
+    /// How many messages of a pass are handed to the transport at once.
+    public var parallelSends = 4
+
+    /// What became of one claimed message.
+    private enum Outcome: Sendable {
+        case sent, discarded, failed
+        case retry(attempts: Int)
+    }
+
+    private struct Claimed: Sendable {
+        let id: String
+        let subjectID: String
+        let sealed: Data
+        let attempts: Int
+    }
+
+    /// Sends up to `limit` messages that are due; returns what happened. The pass claims its messages in one
+    /// transaction, sends them (`parallelSends` at a time), and records every outcome with its audit entry in one
+    /// more transaction.
     @discardableResult
     public func deliverDue(now: Date = Date(), limit: Int = 50) async throws -> Pass {
-        let kind = database.kind
-        let claimed: [(id: String, subjectID: String, sealed: Data, attempts: Int)] = try await database.transaction { db in
-            var select = db.select().columns("id", "subject_id", "sealed", "attempts").from("outbox")
-                .where("status", .in, ["pending", "sending"]).where("next_attempt_at", .lessThanOrEqual, Timestamp.bind(now, kind))
-                .orderBy("next_attempt_at").limit(limit)
-            if kind == .postgres { select = select.lockingClause(SQLRaw("FOR UPDATE SKIP LOCKED")) }
-            let rows = try await select.all().map { row in
-                (id: try row.decode(column: "id", as: String.self), subjectID: try row.decode(column: "subject_id", as: String.self),
-                 sealed: try row.decode(column: "sealed", as: Data.self), attempts: try row.decode(column: "attempts", as: Int.self))
+        let claimed = try await claim(now: now, limit: limit)
+        guard !claimed.isEmpty else { return Pass() }
+        var outcomes: [(Claimed, Outcome)] = []
+        try await withThrowingTaskGroup(of: (Claimed, Outcome?).self) { group in
+            var next = claimed.makeIterator()
+            func startNext() -> Bool {
+                // A stopping server leaves the rest claimed; the claim expires and the next worker sends them.
+                guard !Task.isCancelled, let message = next.next() else { return false }
+                group.addTask { (message, await deliver(message, now: now)) }
+                return true
             }
-            // A claim lasts five minutes: a worker that dies mid-send releases its messages to the next one.
-            for row in rows {
-                try await db.update("outbox").set("status", to: "sending")
-                    .set("next_attempt_at", to: Timestamp.bind(now.addingTimeInterval(300), kind))
-                    .where("id", .equal, row.id).run()
+            for _ in 0..<max(1, parallelSends) where startNext() {}
+            while let (message, outcome) = try await group.next() {
+                // A send cut short by a stopping server is left claimed, like the messages not started.
+                if let outcome { outcomes.append((message, outcome)) }
+                _ = startNext()
             }
-            return rows
         }
+        if !outcomes.isEmpty { try await record(outcomes, now: now) }
         var pass = Pass()
-        for message in claimed {
-            // A stopping server leaves the rest claimed; the claim expires and the next worker sends them.
-            if Task.isCancelled { break }
-            guard let key = try await keys.key(subjectID: message.subjectID) else {
-                // The person was erased: the message can no longer be read, and must not be.
-                try await finish(message.id, subjectID: message.subjectID, status: "discarded", action: "mail.discarded", now: now)
-                pass.discarded += 1
-                continue
-            }
-            do {
-                let json = try SealedField.open(message.sealed, key: key, context: "outbox/\(message.id)")
-                let mail = try JSONDecoder().decode(OutgoingMail.self, from: Data(json.utf8))
-                try await mailer.send(MailMessage(from: from, to: mail.to, subject: mail.subject, body: mail.body,
-                                                  messageID: "\(message.id)@\(messageDomain)", date: now))
-                try await finish(message.id, subjectID: message.subjectID, status: "sent", action: "mail.sent", now: now)
-                pass.sent += 1
-            } catch is CancellationError {
-                break
-            } catch {
-                let attempts = message.attempts + 1
-                logger.warning("mail delivery failed", metadata: ["outbox.id": "\(message.id)", "attempt": "\(attempts)",
-                                                                  "error.type": "\(String(reflecting: type(of: error)))"])
-                if attempts >= maximumAttempts {
-                    try await finish(message.id, subjectID: message.subjectID, status: "failed", action: "mail.failed", now: now)
-                    pass.failed += 1
-                } else {
-                    let delay = min(3_600, 60 * pow(2, Double(attempts - 1)))
-                    try await database.transaction { db in
-                        try await db.update("outbox").set("status", to: "pending").set("attempts", to: attempts)
-                            .set("next_attempt_at", to: Timestamp.bind(now.addingTimeInterval(delay), kind))
-                            .where("id", .equal, message.id).run()
-                    }
-                    pass.retried += 1
-                }
+        for (_, outcome) in outcomes {
+            switch outcome {
+            case .sent: pass.sent += 1
+            case .discarded: pass.discarded += 1
+            case .failed: pass.failed += 1
+            case .retry: pass.retried += 1
             }
         }
         return pass
     }
 
-    private func finish(_ id: String, subjectID: String, status: String, action: String, now: Date) async throws {
+    /// Marks the due messages as being sent. A claim lasts five minutes: a worker that dies mid-send releases its
+    /// messages to the next one.
+    private func claim(now: Date, limit: Int) async throws -> [Claimed] {
+        let kind = database.kind
+        return try await database.transaction { db in
+            var select = db.select().columns("id", "subject_id", "sealed", "attempts").from("outbox")
+                .where("status", .in, ["pending", "sending"]).where("next_attempt_at", .lessThanOrEqual, Timestamp.bind(now, kind))
+                .orderBy("next_attempt_at").limit(limit)
+            if kind == .postgres { select = select.lockingClause(SQLRaw("FOR UPDATE SKIP LOCKED")) }
+            let rows = try await select.all().map { row in
+                Claimed(id: try row.decode(column: "id", as: String.self), subjectID: try row.decode(column: "subject_id", as: String.self),
+                        sealed: try row.decode(column: "sealed", as: Data.self), attempts: try row.decode(column: "attempts", as: Int.self))
+            }
+            if !rows.isEmpty {
+                try await db.update("outbox").set("status", to: "sending")
+                    .set("next_attempt_at", to: Timestamp.bind(now.addingTimeInterval(300), kind))
+                    .where("id", .in, rows.map(\.id)).run()
+            }
+            return rows
+        }
+    }
+
+    private func deliver(_ message: Claimed, now: Date) async -> Outcome? {
+        do {
+            guard let key = try await keys.key(subjectID: message.subjectID) else {
+                // The person was erased: the message can no longer be read, and must not be.
+                return .discarded
+            }
+            let json = try SealedField.open(message.sealed, key: key, context: "outbox/\(message.id)")
+            let mail = try JSONDecoder().decode(OutgoingMail.self, from: Data(json.utf8))
+            try await mailer.send(MailMessage(from: from, to: mail.to, subject: mail.subject, body: mail.body,
+                                              messageID: "\(message.id)@\(messageDomain)", date: now))
+            return .sent
+        } catch is CancellationError {
+            return nil
+        } catch {
+            let attempts = message.attempts + 1
+            logger.warning("mail delivery failed", metadata: ["outbox.id": "\(message.id)", "attempt": "\(attempts)",
+                                                              "error.type": "\(String(reflecting: type(of: error)))"])
+            return attempts >= maximumAttempts ? .failed : .retry(attempts: attempts)
+        }
+    }
+
+    /// Records the outcomes of a pass: sent, discarded and failed messages with an audit entry each, retried ones
+    /// with their next attempt (after 1, 2, 4 … minutes, at most an hour).
+    private func record(_ outcomes: [(Claimed, Outcome)], now: Date) async throws {
         let kind = database.kind
         try await database.transaction { db in
-            var update = db.update("outbox").set("status", to: status)
-            if status == "sent" { update = update.set("sent_at", to: Timestamp.bind(now, kind)) }
-            try await update.where("id", .equal, id).run()
-            try await AuditLog.append(AuditEvent(actor: "system", action: action, subjectID: subjectID, record: "outbox:\(id)",
-                                                 purpose: "answer-inquiries"), in: db, kind: kind, at: now)
+            var events: [(AuditEvent, Date)] = []
+            for status in ["sent", "discarded", "failed"] {
+                let ids = outcomes.filter { Self.status($0.1) == status }.map(\.0)
+                guard !ids.isEmpty else { continue }
+                var update = db.update("outbox").set("status", to: status)
+                if status == "sent" { update = update.set("sent_at", to: Timestamp.bind(now, kind)) }
+                try await update.where("id", .in, ids.map(\.id)).run()
+                events += ids.map { message in
+                    (AuditEvent(actor: "system", action: "mail.\(status)", subjectID: message.subjectID, record: "outbox:\(message.id)",
+                                purpose: "answer-inquiries"), now)
+                }
+            }
+            for (message, outcome) in outcomes {
+                guard case let .retry(attempts) = outcome else { continue }
+                let delay = min(3_600, 60 * pow(2, Double(attempts - 1)))
+                try await db.update("outbox").set("status", to: "pending").set("attempts", to: attempts)
+                    .set("next_attempt_at", to: Timestamp.bind(now.addingTimeInterval(delay), kind))
+                    .where("id", .equal, message.id).run()
+            }
+            try await AuditLog.append(events, in: db, kind: kind)
+        }
+    }
+
+    private static func status(_ outcome: Outcome) -> String? {
+        switch outcome {
+        case .sent: "sent"
+        case .discarded: "discarded"
+        case .failed: "failed"
+        case .retry: nil
         }
     }
 
