@@ -197,6 +197,7 @@ public final class Database: Sendable {
 
     /// Closes every connection.
     public func close() async {
+        committer.withLock { $0 }?.executor.shutdown()
         switch backend {
         case let .sqlite(writer, readers, _, pool):
             for connection in readers + [writer] {

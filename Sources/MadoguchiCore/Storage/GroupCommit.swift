@@ -20,6 +20,8 @@ actor GroupCommitter {
     }
 
     private let database: Database
+    /// The drain runs here rather than on the shared pool (see `DedicatedExecutor`).
+    nonisolated let executor: DedicatedExecutor
     private var pending: [Job] = []
     private var draining = false
     /// Upper bound on the jobs in one transaction, to keep each commit's latency bounded.
@@ -27,6 +29,7 @@ actor GroupCommitter {
 
     init(database: Database) {
         self.database = database
+        executor = DedicatedExecutor(name: "madoguchi-commit")
     }
 
     func run<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
@@ -44,7 +47,7 @@ actor GroupCommitter {
             pending.append(Job(work: work, continuation: continuation))
             if !draining {
                 draining = true
-                Task { await drain() }
+                Task(executorPreference: executor) { await self.drain() }
             }
         }
     }
@@ -114,3 +117,4 @@ actor GroupCommitter {
         }
     }
 }
+

@@ -64,16 +64,9 @@ extension WriteSet {
     static func apply(_ sets: [WriteSet], in db: any SQLDatabase, kind: SQLDialectKind) async throws -> [Result<Void, WriteConflict>] {
         var outcomes = [Result<Void, WriteConflict>](repeating: .success(()), count: sets.count)
         // Claims first: the sets that lose one are left out of everything after.
-        var claimGroups: [(claim: Claim, members: [(set: Int, claim: Claim)])] = []
-        for (index, set) in sets.enumerated() {
-            for claim in set.claims {
-                if let group = claimGroups.firstIndex(where: { Self.sameShape($0.claim, claim) }) {
-                    claimGroups[group].members.append((index, claim))
-                } else {
-                    claimGroups.append((claim, [(index, claim)]))
-                }
-            }
-        }
+        let claimGroups = Self.grouped(sets.indices.map { index in sets[index].claims.map { claim in
+            (ClaimShape(table: claim.table, columns: claim.columns, uniqueColumn: claim.uniqueColumn), (set: index, claim: claim))
+        } }).map { (claim: $0.members[0].claim, members: $0.members) }
         var written: [Int: [Claim]] = [:]
         for group in claimGroups {
             let members = group.members.filter { if case .success = outcomes[$0.set] { true } else { false } }
@@ -103,16 +96,9 @@ extension WriteSet {
         }
         let accepted = sets.indices.filter { if case .success = outcomes[$0] { true } else { false } }
 
-        var rowGroups: [(row: Row, rows: [Row])] = []
-        for index in accepted {
-            for row in sets[index].rows {
-                if let group = rowGroups.firstIndex(where: { $0.row.table == row.table && $0.row.columns == row.columns }) {
-                    rowGroups[group].rows.append(row)
-                } else {
-                    rowGroups.append((row, [row]))
-                }
-            }
-        }
+        let rowGroups = Self.grouped(accepted.map { index in sets[index].rows.map { row in
+            (RowShape(table: row.table, columns: row.columns), row)
+        } }).map { (row: $0.members[0], rows: $0.members) }
         for group in rowGroups {
             for chunk in Self.chunks(group.rows, columns: group.row.columns.count) {
                 let insert = db.insert(into: group.row.table).columns(group.row.columns)
@@ -128,8 +114,49 @@ extension WriteSet {
         return outcomes
     }
 
-    private static func sameShape(_ a: Claim, _ b: Claim) -> Bool {
-        a.table == b.table && a.columns == b.columns && a.uniqueColumn == b.uniqueColumn
+    private struct ClaimShape: Hashable {
+        let table: String
+        let columns: [String]
+        let uniqueColumn: String
+    }
+
+    private struct RowShape: Hashable {
+        let table: String
+        let columns: [String]
+    }
+
+    /// Groups the items of all sets by shape (one statement each), ordering the groups so that every set's own
+    /// order is kept: if any set writes a subject before an inquiry, all subjects go in before all inquiries, which
+    /// is what foreign keys need. Among groups no set orders, the first seen goes first.
+    static func grouped<Shape: Hashable, Item>(_ sequences: [[(Shape, Item)]]) -> [(shape: Shape, members: [Item])] {
+        var order: [Shape] = []
+        var members: [Shape: [Item]] = [:]
+        var after: [Shape: Set<Shape>] = [:]
+        var waitingOn: [Shape: Int] = [:]
+        for sequence in sequences {
+            var previous: Shape?
+            for (shape, item) in sequence {
+                if members[shape] == nil {
+                    order.append(shape)
+                    waitingOn[shape] = 0
+                }
+                members[shape, default: []].append(item)
+                if let previous, previous != shape, after[previous, default: []].insert(shape).inserted {
+                    waitingOn[shape, default: 0] += 1
+                }
+                previous = shape
+            }
+        }
+        var result: [(shape: Shape, members: [Item])] = []
+        var placed = Set<Shape>()
+        while result.count < order.count {
+            // The first shape that waits on nothing; a cycle (sets that disagree) falls back to first seen.
+            let next = order.first { !placed.contains($0) && waitingOn[$0] == 0 } ?? order.first { !placed.contains($0) }!
+            placed.insert(next)
+            result.append((next, members[next]!))
+            for successor in after[next] ?? [] { waitingOn[successor, default: 0] -= 1 }
+        }
+        return result
     }
 
     /// Splits rows so that no statement carries more bound values than both databases accept (SQLite 32,766,
