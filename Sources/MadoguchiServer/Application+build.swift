@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     public var mailFrom: String?
     /// bcrypt work factor for staff passwords (tests lower it).
     public var bcryptCost: UInt8 = 12
+    /// Queue mail but deliver none (`--hold-mail`).
+    public var holdMail = false
     /// Deliver mail to this SMTP server instead of the outbox folder.
     public var smtp: SMTPConfiguration?
 

@@ -86,6 +86,16 @@ enum Environment {
         guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
         return value
     }
+
+    /// An on/off variable: 1, true, yes, on, or 0, false, no, off (unset is off).
+    static func flag(_ name: String) throws -> Bool {
+        guard let value = value(name) else { return false }
+        switch value.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ValidationError("\(name): '\(value)' is not 1 or 0 (true/false, yes/no, on/off)")
+        }
+    }
 }
 
 /// Prints every problem of an invalid policy file in `FILE:LINE:COLUMN: message` form.
@@ -129,6 +139,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("mail-from"), help: "Sender address of every e-mail. Env: MADOGUCHI_MAIL_FROM. Default: the policy's request contact")
     var mailFrom: String?
+
+    @Flag(name: .customLong("hold-mail"), help: "Queue e-mail in the outbox but deliver none (a staging copy of production data, an SMTP migration); a later server without the flag sends the queue. Env: MADOGUCHI_HOLD_MAIL=1")
+    var holdMail = false
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
@@ -184,6 +197,7 @@ struct Serve: AsyncParsableCommand {
             outboxDirectory: outbox ?? Environment.value("MADOGUCHI_OUTBOX") ?? "var/outbox",
             mailFrom: try sender())
         configuration.smtp = smtpConfiguration
+        configuration.holdMail = try holdMail || Environment.flag("MADOGUCHI_HOLD_MAIL")
         return configuration
     }
 
@@ -215,8 +229,14 @@ struct Serve: AsyncParsableCommand {
             "policy": "\(configuration.policyPath)", "policy.version": "\(installation.policy.version)",
         ])
         let app = buildApplication(installation, configuration: configuration, logger: logger)
-        let worker = try installation.outboxWorker(logger: logger)
-        let delivery = Task { await worker.run() }
+        let delivery: Task<Void, Never>
+        if configuration.holdMail {
+            logger.notice("mail is held: queued in the outbox, not delivered (--hold-mail)")
+            delivery = Task {}
+        } else {
+            let worker = try installation.outboxWorker(logger: logger)
+            delivery = Task { await worker.run() }
+        }
         do {
             try await app.runService()
         } catch {

@@ -1,4 +1,5 @@
 @testable import MadoguchiCore
+import Foundation
 import Testing
 
 @Suite("Merged write order")
@@ -20,5 +21,21 @@ struct WriteSetOrderTests {
         let cycle = WriteSet.grouped([[("a", 1), ("b", 2)], [("b", 3), ("a", 4)]])
         #expect(cycle.map(\.shape).sorted() == ["a", "b"])
         #expect(cycle.flatMap(\.members).sorted() == [1, 2, 3, 4])
+    }
+}
+
+@Suite("Record ids")
+struct RecordIDTests {
+    @Test("ids are version-7 UUIDs that sort by creation time and differ within one millisecond")
+    func timeOrdered() throws {
+        let earlier = try Date("2026-11-29T10:00:00Z", strategy: .iso8601)
+        let ids = (0..<1_000).map { RecordID.make(at: earlier.addingTimeInterval(Double($0))) }
+        #expect(ids == ids.sorted())
+        #expect(ids.allSatisfy { UUID(uuidString: $0) != nil && $0 == $0.lowercased() })
+        #expect(ids.allSatisfy { Array($0)[14] == "7" }, "version nibble")
+        #expect(ids.allSatisfy { "89ab".contains(Array($0)[19]) }, "variant bits")
+        #expect(ids[0].hasPrefix("01a226bf-4900-7"), "2026-11-29T10:00Z is 0x01a226bf4900 milliseconds")
+        let sameInstant = Set((0..<1_000).map { _ in RecordID.make(at: earlier) })
+        #expect(sameInstant.count == 1_000)
     }
 }

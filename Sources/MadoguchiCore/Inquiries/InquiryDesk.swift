@@ -131,7 +131,7 @@ public struct InquiryDesk: Sendable {
         guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor),
               let key = try await guardian.vault.keys.key(subjectID: record.subjectID) else { throw NotVisible() }
         let kind = database.kind
-        let answerID = UUID().uuidString.lowercased()
+        let answerID = RecordID.make()
         let sealed = try SealedField.seal(text, key: key, context: "answer/\(answerID)")
         let outgoing = try mail(record).map { try Outbox.seal($0, key: key) }
         try await database.transaction { db in
@@ -156,7 +156,7 @@ public struct InquiryDesk: Sendable {
         guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor),
               let key = try await guardian.vault.keys.key(subjectID: record.subjectID) else { throw NotVisible() }
         let kind = database.kind
-        let forwardID = UUID().uuidString.lowercased()
+        let forwardID = RecordID.make()
         let sealedNote = note.isEmpty ? Data() : try SealedField.seal(note, key: key, context: "forward/\(forwardID)")
         let items = record.values.keys.sorted().joined(separator: ",")
         try await database.transaction { db in

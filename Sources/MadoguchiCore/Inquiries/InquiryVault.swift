@@ -123,14 +123,14 @@ public struct InquiryVault: Sendable {
                 """).first() else { return nil }
             return (try row.decode(column: "id", as: String.self), try row.decode(column: "earlier", as: Int.self))
         }
-        let subjectID = existing?.id ?? UUID().uuidString.lowercased()
+        let subjectID = existing?.id ?? RecordID.make()
         let subjectKey: SymmetricKey
         if let existing, let key = try await keys.key(subjectID: existing.id) {
             subjectKey = key
         } else {
             subjectKey = try await keys.create(subjectID: subjectID)
         }
-        let inquiryID = UUID().uuidString.lowercased()
+        let inquiryID = RecordID.make()
         let number = Self.inquiryNumber(at: now)
         let optional = inquiry.consentToOptionalPurposes ? policy.optionalPurposes.map(\.id) : []
         let earlier = existing?.earlier ?? 0
@@ -155,7 +155,7 @@ public struct InquiryVault: Sendable {
         for purpose in optional {
             writes.insert(into: "consents",
                           columns: ["id", "subject_id", "purpose_id", "granted", "policy_version", "source", "created_at"],
-                          values: [SQLBind(UUID().uuidString.lowercased()), SQLBind(subjectID), SQLBind(purpose), SQLBind(true),
+                          values: [SQLBind(RecordID.make()), SQLBind(subjectID), SQLBind(purpose), SQLBind(true),
                                    SQLBind(inquiry.policyVersion), SQLBind("inquiry-form"), stamp])
         }
         if let confirmation {

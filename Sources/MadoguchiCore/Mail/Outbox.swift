@@ -11,7 +11,7 @@ enum Outbox {
     }
 
     static func seal(_ mail: OutgoingMail, key: SymmetricKey) throws -> Sealed {
-        let id = UUID().uuidString.lowercased()
+        let id = RecordID.make()
         let json = String(decoding: try JSONEncoder().encode(mail), as: UTF8.self)
         return Sealed(id: id, data: try SealedField.seal(json, key: key, context: "outbox/\(id)"))
     }

@@ -127,7 +127,7 @@ public struct StaffDirectory: Sendable {
             guard let departmentID else { throw StaffError.departmentRequired }
             guard policy.departments.contains(where: { $0.id == departmentID }) else { throw StaffError.unknownDepartment(departmentID) }
         }
-        let user = StaffUser(id: UUID().uuidString.lowercased(), email: email, role: role,
+        let user = StaffUser(id: RecordID.make(), email: email, role: role,
                              departmentID: role == .department ? departmentID : nil)
         let token = Self.newToken()
         let kind = database.kind
