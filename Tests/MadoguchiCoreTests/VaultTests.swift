@@ -108,6 +108,17 @@ struct VaultTests {
         #expect(wide.email == "taro@example.jp")
         #expect(wide.values["phone"] == "03-1234-5678")
         #expect(wide.values["message"] == "一行目\n二行目")
+        // Ideographic spaces around a value go; lone CRs are line ends; a line end inside a one-line field is refused.
+        guard case let .success(spaced) = policy.validate(InquirySubmission(serviceID: "agent", values: good.merging([
+            "name": "\u{3000}山田 太郎\u{3000}\t", "email": " \u{3000}taro@example.jp ", "message": "\r\n一\r二\n\n三\r\n",
+        ]) { $1 })) else { Issue.record("spaced input must pass"); return }
+        #expect(spaced.values["name"] == "山田 太郎")
+        #expect(spaced.email == "taro@example.jp")
+        #expect(spaced.values["message"] == "一\n二\n\n三")
+        #expect(problems(good.merging(["name": "山田\r太郎"]) { $1 }) == [FieldProblem(field: "name", code: .multipleLines)])
+        #expect(problems(good.merging(["phone": "03-1234-567８９０１２３４５"]) { $1 }) == [FieldProblem(field: "phone", code: .invalidPhone)],
+                "more than 15 digits")
+        #expect(problems(good.merging(["phone": "03-1234-5678#1"]) { $1 }) == [FieldProblem(field: "phone", code: .invalidPhone)])
         #expect(policy.validate(InquirySubmission(serviceID: "nursing", values: good)) == .failure(.unknownService("nursing")))
     }
 

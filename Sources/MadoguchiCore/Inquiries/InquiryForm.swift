@@ -99,13 +99,8 @@ enum FieldRules {
         func problem(_ code: FieldProblem.Code, _ limit: Int? = nil) -> Result<String, FieldProblem> {
             .failure(FieldProblem(field: field.id, code: code, limit: limit))
         }
-        var value = raw.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-        if field.type != .textarea {
-            value = value.trimmingCharacters(in: .whitespacesAndNewlines)
-            if value.contains("\n") { return problem(.multipleLines) }
-        } else {
-            value = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        let value = trimmed(unixLines(raw))
+        if field.type != .textarea, value.utf8.contains(UInt8(ascii: "\n")) { return problem(.multipleLines) }
         // Control characters, bidirectional overrides and unassigned code points have no place in a name or a
         // message; joiners stay (emoji and some scripts need them). Line breaks survive only in a textarea.
         let forbidden = value.unicodeScalars.contains { scalar in
@@ -124,16 +119,21 @@ enum FieldRules {
         if value.isEmpty { return .success("") }
         switch field.type {
         case .email:
-            let normal = value.precomposedStringWithCompatibilityMapping.trimmingCharacters(in: .whitespaces)
+            // Full-width letters and the ideographic space typed on Japanese keyboards become ASCII (NFKC).
+            let normal = trimmed(compatibilityNormalised(value))
             guard PolicyReader.isEmailAddress(normal) else { return problem(.invalidEmail) }
             return .success(normal)
         case .phone:
-            let normal = value.precomposedStringWithCompatibilityMapping
-            let allowed = CharacterSet(charactersIn: "0123456789+-() ")
-            let digits = normal.filter(\.isASCII).filter(\.isNumber).count
-            guard normal.unicodeScalars.allSatisfy({ allowed.contains($0) }), (10...15).contains(digits) else {
-                return problem(.invalidPhone)
+            let normal = compatibilityNormalised(value)
+            var digits = 0
+            for byte in normal.utf8 {
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digits += 1
+                case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: " "): continue
+                default: return problem(.invalidPhone)
+                }
             }
+            guard (10...15).contains(digits) else { return problem(.invalidPhone) }
             return .success(normal)
         case .choice:
             guard field.choices.contains(where: { $0.id == value }) else { return problem(.invalidChoice) }
@@ -141,5 +141,37 @@ enum FieldRules {
         case .name, .text, .textarea:
             return .success(value)
         }
+    }
+
+    /// CRLF and lone CR become LF.
+    static func unixLines(_ text: String) -> String {
+        guard text.utf8.contains(UInt8(ascii: "\r")) else { return text }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var previousWasCR = false
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\r") {
+                bytes.append(UInt8(ascii: "\n"))
+                previousWasCR = true
+                continue
+            }
+            if !(byte == UInt8(ascii: "\n") && previousWasCR) { bytes.append(byte) }
+            previousWasCR = false
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Without leading and trailing white space (Unicode White_Space: spaces of every width, tabs, line ends).
+    static func trimmed(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        if first == scalars.startIndex && scalars.index(after: last) == scalars.endIndex { return text }
+        return String(scalars[first...last])
+    }
+
+    /// NFKC; ASCII text is already in that form.
+    static func compatibilityNormalised(_ text: String) -> String {
+        text.utf8.allSatisfy { $0 < 0x80 } ? text : text.precomposedStringWithCompatibilityMapping
     }
 }

@@ -53,26 +53,17 @@ actor GroupCommitter {
     }
 
     private func drain() async {
-        let kind = database.kind
         while !pending.isEmpty {
             let batch = Array(pending.prefix(batchLimit))
             pending.removeFirst(batch.count)
             let outcomes: [Result<any Sendable, any Error>]
             do {
-                outcomes = try await database.transaction { db in
-                    var outcomes = [Result<any Sendable, any Error>?](repeating: nil, count: batch.count)
-                    let merged = batch.indices.compactMap { index -> (Int, WriteSet)? in
-                        if case let .writes(set) = batch[index].work { (index, set) } else { nil }
-                    }
-                    if !merged.isEmpty {
-                        let results = try await Self.applyMerged(merged.map(\.1), in: db, kind: kind)
-                        for ((index, _), result) in zip(merged, results) { outcomes[index] = result }
-                    }
-                    for (index, job) in batch.enumerated() {
-                        guard case let .closure(body) = job.work else { continue }
-                        outcomes[index] = try await Self.inSavepoint("job\(index)", db) { try await body(db) }
-                    }
-                    return outcomes.map { $0! }
+                do {
+                    outcomes = try await run(batch, mergingWrites: true)
+                } catch is MergedWritesFailed {
+                    // One write set broke a constraint: the transaction was rolled back; run each set on its own so
+                    // that only the one at fault fails.
+                    outcomes = try await run(batch, mergingWrites: false)
                 }
             } catch {
                 for job in batch { job.continuation.resume(throwing: error) }
@@ -83,23 +74,45 @@ actor GroupCommitter {
         draining = false
     }
 
-    /// Writes all sets with merged statements; if that fails (one set breaks a constraint), writes them one by one
-    /// so that only the set at fault fails.
-    private static func applyMerged(_ sets: [WriteSet], in db: any SQLDatabase, kind: SQLDialectKind) async throws -> [Result<any Sendable, any Error>] {
-        let together = try await inSavepoint("merged", db) { try await WriteSet.apply(sets, in: db, kind: kind) }
-        if case let .success(results) = together {
-            return results.map { result in result.map { () as any Sendable }.mapError { $0 as any Error } }
-        }
-        var outcomes: [Result<any Sendable, any Error>] = []
-        for (index, set) in sets.enumerated() {
-            let alone = try await inSavepoint("single\(index)", db) { try await WriteSet.apply([set], in: db, kind: kind)[0] }
-            switch alone {
-            case .success(.success): outcomes.append(.success(()))
-            case let .success(.failure(conflict)): outcomes.append(.failure(conflict))
-            case let .failure(error): outcomes.append(.failure(error))
+    /// Wraps the error of a merged write, which rolls back the whole batch.
+    private struct MergedWritesFailed: Error {
+        let underlying: any Error
+    }
+
+    /// One transaction for the batch. Merged write sets go first and without a savepoint (the common case pays for
+    /// no rollback journal); closures and unmerged write sets run in savepoints of their own.
+    private func run(_ batch: [Job], mergingWrites: Bool) async throws -> [Result<any Sendable, any Error>] {
+        let kind = database.kind
+        return try await database.transaction { db in
+            var outcomes = [Result<any Sendable, any Error>?](repeating: nil, count: batch.count)
+            let writes = batch.indices.compactMap { index -> (Int, WriteSet)? in
+                if case let .writes(set) = batch[index].work { (index, set) } else { nil }
             }
+            if mergingWrites, !writes.isEmpty {
+                let results: [Result<Void, WriteConflict>]
+                do {
+                    results = try await WriteSet.apply(writes.map(\.1), in: db, kind: kind)
+                } catch {
+                    throw MergedWritesFailed(underlying: error)
+                }
+                for ((index, _), result) in zip(writes, results) {
+                    outcomes[index] = result.map { () as any Sendable }.mapError { $0 as any Error }
+                }
+            }
+            for (index, job) in batch.enumerated() {
+                switch job.work {
+                case let .closure(body):
+                    outcomes[index] = try await Self.inSavepoint("job\(index)", db) { try await body(db) }
+                case let .writes(set) where !mergingWrites:
+                    outcomes[index] = try await Self.inSavepoint("job\(index)", db) {
+                        try await WriteSet.apply([set], in: db, kind: kind)[0].get()
+                    }.map { () as any Sendable }
+                case .writes:
+                    continue
+                }
+            }
+            return outcomes.map { $0! }
         }
-        return outcomes
     }
 
     /// Runs `body` in a savepoint: released on success, rolled back (and its error returned) on failure.

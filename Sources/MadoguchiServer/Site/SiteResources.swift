@@ -64,18 +64,22 @@ extension Dictionary where Key == String, Value == String {
         guard !values.isEmpty, text.utf8.contains(UInt8(ascii: "{")) else { return text }
         var result = ""
         result.reserveCapacity(text.utf8.count + 64)
-        var rest = text[...]
-        while let open = rest.firstIndex(of: "{") {
-            result += rest[..<open]
-            let afterOpen = rest.index(after: open)
-            if let close = rest[afterOpen...].firstIndex(of: "}"), let value = values[String(rest[afterOpen..<close])] {
+        let bytes = text.utf8
+        var copied = bytes.startIndex
+        var cursor = bytes.startIndex
+        while let open = bytes[cursor...].firstIndex(of: UInt8(ascii: "{")) {
+            let nameStart = bytes.index(after: open)
+            guard let close = bytes[nameStart...].firstIndex(of: UInt8(ascii: "}")) else { break }
+            if let value = values[String(text[nameStart..<close])] {
+                result += text[copied..<open]
                 result += value
-                rest = rest[rest.index(after: close)...]
+                copied = bytes.index(after: close)
+                cursor = copied
             } else {
-                result += "{"
-                rest = rest[afterOpen...]
+                cursor = nameStart
             }
         }
+        let rest = text[copied...]
         result += rest
         return result
     }
