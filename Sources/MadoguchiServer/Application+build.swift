@@ -79,6 +79,7 @@ public struct Installation: Sendable {
 
     /// Closes both databases.
     public func close() async {
+        await vault.keys.discardUnusedKeys()
         await database.close()
         await keyStore.close()
     }

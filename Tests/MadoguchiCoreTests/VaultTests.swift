@@ -220,3 +220,32 @@ struct VaultTests {
         }
     }
 }
+
+@Suite("Key pool")
+struct KeyPoolTests {
+    @Test("keys for new people are stored ahead in batches; every taker gets its own stored key; unused ones are deleted at shutdown",
+          arguments: TestDatabase.available)
+    func pool(_ kind: TestDatabase) async throws {
+        try await kind.withFresh { _, keyStore in
+            try await Migrations.apply(to: keyStore, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
+            let keys = SubjectKeyStore(database: keyStore, ring: try KeyRing(keys: [SymmetricKey(size: .bits256)]), poolSize: 8)
+            // More takers at once than the pool holds: the late ones wait for refills.
+            let taken = try await withThrowingTaskGroup(of: NewSubjectKey.self) { group in
+                for _ in 0..<30 { group.addTask { try await keys.newSubject() } }
+                return try await group.reduce(into: [NewSubjectKey]()) { $0.append($1) }
+            }
+            #expect(Set(taken.map(\.subjectID)).count == 30)
+            for fresh in taken {
+                let stored = try #require(try await keys.key(subjectID: fresh.subjectID))
+                #expect(stored == fresh.key)
+            }
+            let storedCount = { try await keyStore.read { db in
+                try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("subject_keys")
+                    .first(decodingColumn: "n", as: Int.self) ?? 0
+            } }
+            #expect(try await storedCount() > 30, "the pool holds keys ahead of need")
+            await keys.discardUnusedKeys()
+            #expect(try await storedCount() == 30, "only the keys given out remain")
+        }
+    }
+}

@@ -9,6 +9,8 @@ import SQLKit
 public struct SubjectKeyStore: Sendable {
     public let database: Database
     public let ring: KeyRing
+    /// Keys for new people, stored ahead of need in batches so that a first inquiry waits for no key-store commit.
+    private let pool: KeyPool
 
     public static let migrations: [Migration] = [
         Migration(version: 1, name: "subject keys", portable: [
@@ -23,23 +25,42 @@ public struct SubjectKeyStore: Sendable {
         ]),
     ]
 
-    public init(database: Database, ring: KeyRing) {
+    /// `poolSize` keys for new people are stored at a time (0: each is stored when needed).
+    public init(database: Database, ring: KeyRing, poolSize: Int = 32) {
         self.database = database
         self.ring = ring
+        let kind = database.kind
+        pool = KeyPool(size: poolSize) { count in
+            let master = ring.current
+            var writes = WriteSet()
+            var made: [NewSubjectKey] = []
+            for _ in 0..<count {
+                let subjectID = RecordID.make()
+                let key = SymmetricKey(size: .bits256)
+                let wrapped = try SealedField.seal(key.withUnsafeBytes { Data($0).base64EncodedString() },
+                                                   key: master.key, context: "subject-key/\(subjectID)")
+                writes.insert(into: "subject_keys", columns: ["subject_id", "master_key_id", "wrapped", "created_at"],
+                              values: [SQLBind(subjectID), SQLBind(master.id), SQLBind(wrapped), Timestamp.bind(writes.at, kind)])
+                made.append(NewSubjectKey(subjectID: subjectID, key: key))
+            }
+            try await database.commit(writes)
+            return made
+        }
     }
 
-    /// Creates and stores a new key for `subjectID`. It is written before the data transaction that uses it; a key
-    /// left without data by a failed transaction unlocks nothing.
-    public func create(subjectID: String) async throws -> SymmetricKey {
-        let key = SymmetricKey(size: .bits256)
-        let master = ring.current
-        let wrapped = try SealedField.seal(key.withUnsafeBytes { Data($0).base64EncodedString() },
-                                           key: master.key, context: "subject-key/\(subjectID)")
-        var writes = WriteSet()
-        writes.insert(into: "subject_keys", columns: ["subject_id", "master_key_id", "wrapped", "created_at"],
-                      values: [SQLBind(subjectID), SQLBind(master.id), SQLBind(wrapped), Timestamp.bind(writes.at, database.kind)])
-        try await database.commit(writes)
-        return key
+    /// A subject id with its key, already stored: for a new person. The key is written before the data transaction
+    /// that uses it; a key left without data (a failed transaction, a stopped server) unlocks nothing.
+    public func newSubject() async throws -> NewSubjectKey {
+        try await pool.take()
+    }
+
+    /// Deletes the stored keys that were made ahead and never given to a person (at shutdown).
+    public func discardUnusedKeys() async {
+        let unused = await pool.drain()
+        guard !unused.isEmpty else { return }
+        _ = try? await database.transaction { db in
+            try await db.delete(from: "subject_keys").where("subject_id", .in, unused.map(\.subjectID)).run()
+        }
     }
 
     /// The key of `subjectID`, or nil when it does not exist (never created, or destroyed by erasure).
@@ -57,5 +78,70 @@ public struct SubjectKeyStore: Sendable {
                                            context: "subject-key/\(subjectID)")
         guard let raw = Data(base64Encoded: encoded) else { throw SealedFieldError.malformed }
         return SymmetricKey(data: raw)
+    }
+}
+
+/// A new person's id and data key.
+public struct NewSubjectKey: Sendable {
+    public let subjectID: String
+    public let key: SymmetricKey
+}
+
+/// Stored keys waiting for new people. Taking one below half the pool starts a refill of a whole pool in one commit;
+/// when the pool is empty, takers wait for that commit.
+actor KeyPool {
+    private let size: Int
+    private let make: @Sendable (Int) async throws -> [NewSubjectKey]
+    private var ready: [NewSubjectKey] = []
+    private var waiters: [CheckedContinuation<NewSubjectKey, any Error>] = []
+    private var refilling = false
+
+    init(size: Int, make: @escaping @Sendable (Int) async throws -> [NewSubjectKey]) {
+        self.size = size
+        self.make = make
+    }
+
+    func take() async throws -> NewSubjectKey {
+        if size == 0 {
+            guard let made = try await make(1).first else { throw KeyRingError("no key was made") }
+            return made
+        }
+        if ready.count <= size / 2 { refill() }
+        if let next = ready.popLast() { return next }
+        return try await withCheckedThrowingContinuation { waiters.append($0) }
+    }
+
+    func drain() -> [NewSubjectKey] {
+        defer { ready.removeAll() }
+        return ready
+    }
+
+    private func refill() {
+        guard !refilling else { return }
+        refilling = true
+        let count = max(size, waiters.count)
+        Task {
+            do {
+                self.arrived(try await make(count))
+            } catch {
+                self.failed(error)
+            }
+        }
+    }
+
+    private func arrived(_ keys: [NewSubjectKey]) {
+        refilling = false
+        ready.append(contentsOf: keys)
+        while !waiters.isEmpty, let next = ready.popLast() {
+            waiters.removeFirst().resume(returning: next)
+        }
+        if !waiters.isEmpty || ready.count <= size / 2 { refill() }
+    }
+
+    private func failed(_ error: any Error) {
+        refilling = false
+        let waiting = waiters
+        waiters.removeAll()
+        for waiter in waiting { waiter.resume(throwing: error) }
     }
 }

@@ -123,12 +123,17 @@ public struct InquiryVault: Sendable {
                 """).first() else { return nil }
             return (try row.decode(column: "id", as: String.self), try row.decode(column: "earlier", as: Int.self))
         }
-        let subjectID = existing?.id ?? RecordID.make()
+        let subjectID: String
         let subjectKey: SymmetricKey
-        if let existing, let key = try await keys.key(subjectID: existing.id) {
-            subjectKey = key
+        if let existing {
+            guard let key = try await keys.key(subjectID: existing.id) else {
+                // The person was erased while their index row remained: nothing can be added under a destroyed key.
+                throw SubjectErased()
+            }
+            (subjectID, subjectKey) = (existing.id, key)
         } else {
-            subjectKey = try await keys.create(subjectID: subjectID)
+            let fresh = try await keys.newSubject()
+            (subjectID, subjectKey) = (fresh.subjectID, fresh.key)
         }
         let inquiryID = RecordID.make()
         let number = Self.inquiryNumber(at: now)
@@ -193,3 +198,7 @@ public enum InquiryStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case answered
     case closed
 }
+
+/// A person's index row was found but their key is gone. Erasure removes both together, so this means an erasure
+/// was interrupted; the request fails rather than store data nobody could read.
+public struct SubjectErased: Error, Sendable {}
