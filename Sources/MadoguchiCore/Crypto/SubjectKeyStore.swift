@@ -65,19 +65,30 @@ public struct SubjectKeyStore: Sendable {
 
     /// The key of `subjectID`, or nil when it does not exist (never created, or destroyed by erasure).
     public func key(subjectID: String) async throws -> SymmetricKey? {
-        let row = try await database.read { db in
-            try await db.select().columns("master_key_id", "wrapped").from("subject_keys")
-                .where("subject_id", .equal, subjectID).first()
+        try await keys(subjectIDs: [subjectID])[subjectID]
+    }
+
+    /// The keys that exist among `subjectIDs`, in one read.
+    public func keys(subjectIDs: [String]) async throws -> [String: SymmetricKey] {
+        let unique = Array(Set(subjectIDs))
+        guard !unique.isEmpty else { return [:] }
+        let rows = try await database.read { db in
+            try await db.select().columns("subject_id", "master_key_id", "wrapped").from("subject_keys")
+                .where("subject_id", .in, unique).all()
         }
-        guard let row else { return nil }
-        let masterID = try row.decode(column: "master_key_id", as: String.self)
-        guard let master = ring.masterKey(id: masterID) else {
-            throw KeyRingError("subject key wrapped by master key \(masterID), which is not in the key file")
+        var found: [String: SymmetricKey] = [:]
+        for row in rows {
+            let subjectID = try row.decode(column: "subject_id", as: String.self)
+            let masterID = try row.decode(column: "master_key_id", as: String.self)
+            guard let master = ring.masterKey(id: masterID) else {
+                throw KeyRingError("subject key wrapped by master key \(masterID), which is not in the key file")
+            }
+            let encoded = try SealedField.open(try row.decode(column: "wrapped", as: Data.self), key: master.key,
+                                               context: "subject-key/\(subjectID)")
+            guard let raw = Data(base64Encoded: encoded) else { throw SealedFieldError.malformed }
+            found[subjectID] = SymmetricKey(data: raw)
         }
-        let encoded = try SealedField.open(try row.decode(column: "wrapped", as: Data.self), key: master.key,
-                                           context: "subject-key/\(subjectID)")
-        guard let raw = Data(base64Encoded: encoded) else { throw SealedFieldError.malformed }
-        return SymmetricKey(data: raw)
+        return found
     }
 }
 

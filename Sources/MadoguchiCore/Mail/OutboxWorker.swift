@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import SQLKit
@@ -62,13 +63,16 @@ public struct OutboxWorker: Sendable {
     public func deliverDue(now: Date = Date(), limit: Int = 50) async throws -> Pass {
         let claimed = try await claim(now: now, limit: limit)
         guard !claimed.isEmpty else { return Pass() }
+        // Every recipient's key in one read; a person erased meanwhile has none.
+        let keys = try await self.keys.keys(subjectIDs: claimed.map(\.subjectID))
         var outcomes: [(Claimed, Outcome)] = []
         try await withThrowingTaskGroup(of: (Claimed, Outcome?).self) { group in
             var next = claimed.makeIterator()
             func startNext() -> Bool {
                 // A stopping server leaves the rest claimed; the claim expires and the next worker sends them.
                 guard !Task.isCancelled, let message = next.next() else { return false }
-                group.addTask { (message, await deliver(message, now: now)) }
+                let key = keys[message.subjectID]
+                group.addTask { (message, await deliver(message, key: key, now: now)) }
                 return true
             }
             for _ in 0..<max(1, parallelSends) where startNext() {}
@@ -113,12 +117,10 @@ public struct OutboxWorker: Sendable {
         }
     }
 
-    private func deliver(_ message: Claimed, now: Date) async -> Outcome? {
+    private func deliver(_ message: Claimed, key: SymmetricKey?, now: Date) async -> Outcome? {
+        // The person was erased: the message can no longer be read, and must not be.
+        guard let key else { return .discarded }
         do {
-            guard let key = try await keys.key(subjectID: message.subjectID) else {
-                // The person was erased: the message can no longer be read, and must not be.
-                return .discarded
-            }
             let json = try SealedField.open(message.sealed, key: key, context: "outbox/\(message.id)")
             let mail = try JSONDecoder().decode(OutgoingMail.self, from: Data(json.utf8))
             try await mailer.send(MailMessage(from: from, to: mail.to, subject: mail.subject, body: mail.body,
