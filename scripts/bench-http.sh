@@ -3,6 +3,8 @@
 # Each route is measured right after /healthz in the same run, and reported as a ratio to it,
 # because the machine is noisy and absolute figures move from run to run.
 #   scripts/bench-http.sh [DURATION_SECONDS] [CONNECTIONS] [ROUTE...]
+# The server queues mail without delivering it (--hold-mail), so the intake figure is the intake's own;
+# MADOGUCHI_BENCH_DELIVER=1 delivers the confirmations to .eml files during the run instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
@@ -20,7 +22,7 @@ trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm
 database=${MADOGUCHI_BENCH_DATABASE:-sqlite:$work/bench.sqlite}
 MADOGUCHI_LOG_LEVEL=warning .build/release/madoguchi serve --port "$port" --database "$database" \
   --keystore "sqlite:$work/keys/keystore.sqlite" --key-file "$work/keys/master.key" --outbox "$work/outbox" \
-  --rate-limit 1000000000/1 &
+  --rate-limit 1000000000/1 $([ "${MADOGUCHI_BENCH_DELIVER:-0}" = 1 ] || echo --hold-mail) &
 server=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
@@ -37,4 +39,4 @@ for route in "${routes[@]}"; do
   read -r r p99 < <(rate "$route")
   printf '%-34s %12s %10s %14s %10s %8s\n' "$route" "$r" "$p99" "$base" "$base_p99" "$(awk -v a="$r" -v b="$base" 'BEGIN { printf "%.2f", a / b }')"
 done
-echo "(wrk -t$threads -c$connections -d${duration}s on 127.0.0.1, release build, $(nproc) cores, database ${database%%:*})"
+echo "(wrk -t$threads -c$connections -d${duration}s on 127.0.0.1, release build, $(nproc) cores, database ${database%%:*}, mail $([ "${MADOGUCHI_BENCH_DELIVER:-0}" = 1 ] && echo delivered to files || echo held))"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A local SMTP sink for the tests (aiosmtpd): writes each message to DIR as <n>.eml with its envelope.
 
-usage: smtp-sink.py DIR PORT [--starttls CERT KEY --user USER --password PASSWORD]
+usage: smtp-sink.py DIR PORT [--starttls CERT KEY --user USER --password PASSWORD [--login-only]]
 Prints "ready" once listening on 127.0.0.1:PORT; stops when its standard input closes.
 """
 import os
@@ -44,6 +44,8 @@ def main():
             return AuthResult(success=ok)
 
         kwargs = dict(tls_context=context, require_starttls=True, authenticator=authenticator, auth_require_tls=True)
+        if "--login-only" in sys.argv:
+            kwargs["auth_exclude_mechanism"] = ["PLAIN"]
     controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **kwargs)
     controller.start()
     print("ready", flush=True)

@@ -1,5 +1,5 @@
 import Foundation
-import MadoguchiCore
+@testable import MadoguchiCore
 import MadoguchiServer
 import MadoguchiTesting
 import Testing
@@ -84,7 +84,7 @@ struct SMTPTests {
         #expect(String(decoding: Data(base64Encoded: body) ?? Data(), as: UTF8.self) == "山田様\r\n.先頭がドットの行\r\n")
     }
 
-    @Test("STARTTLS and AUTH PLAIN; a wrong password is refused and nothing is delivered")
+    @Test("STARTTLS with AUTH PLAIN, and AUTH LOGIN where only it is offered; a wrong password is refused and nothing is delivered")
     func startTLSAndAuth() async throws {
         let keys = try Fixtures.temporaryDirectory()
         let cert = keys.appendingPathComponent("cert.pem").path
@@ -117,9 +117,27 @@ struct SMTPTests {
         }
         let received = try sink.messages()
         await sink.stop()
+        // A server that offers only AUTH LOGIN (some relays still do).
+        let loginOnly = try await SMTPSink.start(["--starttls", cert, key, "--user", "relay", "--password", "s3cret pass", "--login-only"])
+        var login = try SMTPConfiguration(url: "smtp://relay:s3cret%20pass@127.0.0.1:\(loginOnly.port)?security=starttls")
+        login.verifyCertificate = false
+        try await SMTPMailer(configuration: login).send(smtpMessage)
+        let viaLogin = try loginOnly.messages()
+        await loginOnly.stop()
         try? FileManager.default.removeItem(at: keys)
         #expect(received.count == 1)
         #expect(received.first?.contains("X-Authenticated: True") == true)
+        #expect(viaLogin.count == 1)
+        #expect(viaLogin.first?.contains("X-Authenticated: True") == true)
+    }
+
+    @Test("the AUTH mechanism follows the server's EHLO: PLAIN first, LOGIN when only it is offered")
+    func mechanismChoice() {
+        #expect(SMTPMailer.authMechanism(["mail.example", "AUTH LOGIN PLAIN", "STARTTLS"]) == .plain)
+        #expect(SMTPMailer.authMechanism(["mail.example", "AUTH LOGIN"]) == .login)
+        #expect(SMTPMailer.authMechanism(["mail.example", "AUTH=LOGIN"]) == .login, "the old AUTH= form")
+        #expect(SMTPMailer.authMechanism(["mail.example", "AUTH CRAM-MD5"]) == nil)
+        #expect(SMTPMailer.authMechanism(["mail.example", "8BITMIME"]) == .plain, "no AUTH line: try PLAIN")
     }
 }
 

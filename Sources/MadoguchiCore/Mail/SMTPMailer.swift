@@ -57,7 +57,7 @@ public struct SMTPError: Error, Sendable, CustomStringConvertible {
     public var description: String { "SMTP \(step) refused with \(code)" }
 }
 
-/// Sends mail to an SMTP server over SwiftNIO: EHLO, STARTTLS, AUTH PLAIN, MAIL/RCPT/DATA with dot-stuffing.
+/// Sends mail to an SMTP server over SwiftNIO: EHLO, STARTTLS, AUTH PLAIN or LOGIN, MAIL/RCPT/DATA with dot-stuffing.
 public struct SMTPMailer: Mailer {
     public let configuration: SMTPConfiguration
     public var timeout: Duration = .seconds(30)
@@ -101,8 +101,18 @@ public struct SMTPMailer: Mailer {
                         capabilities = try await conversation.command("EHLO \(configuration.heloName)", expect: 250, "EHLO")
                     }
                     if let user = configuration.username {
-                        let secret = Data("\u{0}\(user)\u{0}\(configuration.password ?? "")".utf8).base64EncodedString()
-                        _ = try await conversation.command("AUTH PLAIN \(secret)", expect: 235, "AUTH")
+                        let password = configuration.password ?? ""
+                        func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+                        switch Self.authMechanism(capabilities) {
+                        case .plain:
+                            _ = try await conversation.command("AUTH PLAIN \(base64("\u{0}\(user)\u{0}\(password)"))", expect: 235, "AUTH PLAIN")
+                        case .login:
+                            _ = try await conversation.command("AUTH LOGIN", expect: 334, "AUTH LOGIN")
+                            _ = try await conversation.command(base64(user), expect: 334, "AUTH LOGIN (user name)")
+                            _ = try await conversation.command(base64(password), expect: 235, "AUTH LOGIN (password)")
+                        case nil:
+                            throw SMTPError(step: "AUTH (the server offers neither PLAIN nor LOGIN)", code: 0)
+                        }
                     }
                     _ = try await conversation.command("MAIL FROM:<\(message.from)>", expect: 250, "MAIL FROM")
                     _ = try await conversation.command("RCPT TO:<\(message.to)>", expect: 250, "RCPT TO", alsoAccept: 251)
@@ -125,6 +135,23 @@ public struct SMTPMailer: Mailer {
         text.split(separator: "\r\n", omittingEmptySubsequences: false)
             .map { $0.hasPrefix(".") ? "." + $0 : String($0) }
             .joined(separator: "\r\n")
+    }
+
+    enum AuthMechanism: Equatable {
+        case plain, login
+    }
+
+    /// PLAIN when the server lists it (or lists no AUTH line at all), else LOGIN when listed.
+    static func authMechanism(_ capabilities: [String]) -> AuthMechanism? {
+        let auth = capabilities.compactMap { line -> [String]? in
+            let words = line.uppercased().split(whereSeparator: { $0 == " " || $0 == "=" }).map(String.init)
+            return words.first == "AUTH" ? Array(words.dropFirst()) : nil
+        }
+        guard !auth.isEmpty else { return .plain }
+        let offered = Set(auth.joined())
+        if offered.contains("PLAIN") { return .plain }
+        if offered.contains("LOGIN") { return .login }
+        return nil
     }
 
     static func sniName(_ host: String) -> String? {
