@@ -249,3 +249,55 @@ struct StaffAuditCommandTests {
         try await fresh.cleanUp()
     }
 }
+
+@Suite("Command line: calendar", .serialized)
+struct CalendarCommandTests {
+    // R-DSR-3: operators see the calendar the due dates are counted on.
+    @Test("R-DSR-3: calendar holidays lists a year's holidays, one a line, in Japanese or English")
+    func holidays() async throws {
+        let ja = try await Command.run(["calendar", "holidays", "2026"])
+        #expect(ja.status == 0)
+        let lines = ja.stdout.split(separator: "\n")
+        #expect(lines.count == 18)
+        #expect(lines.first == "2026-01-01 元日")
+        #expect(lines.contains("2026-09-22 国民の休日"))
+        let en = try await Command.run(["calendar", "holidays", "2019", "--lang", "en"])
+        #expect(en.stdout.contains("2019-05-01 Day of the Emperor's Enthronement\n"))
+        for bad in ["1947", "2100", "twenty"] {
+            let refused = try await Command.run(["calendar", "holidays", bad])
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains(bad), "names the bad year")
+        }
+    }
+
+    @Test("R-DSR-3: calendar due counts the policy's answer days, skipping its closed days; bad dates are refused")
+    func due() async throws {
+        #expect(try await Command.run(["calendar", "due", "2025-12-26"]).stdout == "2026-01-07\n")
+        #expect(try await Command.run(["calendar", "due", "2026-09-16", "--days", "3"]).stdout == "2026-09-24\n")
+        #expect(try await Command.run(["calendar", "due", "2026-04-28", "--days", "5"]).stdout == "2026-05-11\n")
+        let directory = try Fixtures.temporaryDirectory()
+        let policy = directory.appendingPathComponent("policy.yaml")
+        let text = try Fixtures.examplePolicyText().replacingOccurrences(
+            of: "  answer_business_days: 3\n", with: "  answer_business_days: 3\n  closed_days: [2026-09-24, 2026-09-25]\n")
+        try text.write(to: policy, atomically: true, encoding: .utf8)
+        let closed = try await Command.run(["calendar", "due", "2026-09-16", "--policy", policy.path])
+        #expect(closed.stdout == "2026-09-28\n", "\(closed.stderr)")
+        let twice = text.replacingOccurrences(of: "[2026-09-24, 2026-09-25]", with: "[2026-09-24, 2026-09-24, 1900-01-01, soon]")
+        try twice.write(to: policy, atomically: true, encoding: .utf8)
+        let invalid = try await Command.run(["policy", "check", policy.path])
+        #expect(invalid.status == 1)
+        #expect(invalid.stderr.contains("requests.closed_days[1]: 2026-09-24 is listed twice"))
+        #expect(invalid.stderr.contains("requests.closed_days[2]: 1900-01-01 is outside"))
+        #expect(invalid.stderr.contains("requests.closed_days[3]: 'soon' is not a date"))
+        for bad in ["2026-13-01", "26-01-01", "tomorrow"] {
+            let refused = try await Command.run(["calendar", "due", bad])
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("'\(bad)' is not a date"))
+        }
+        let negative = try await Command.run(["calendar", "due", "2026-01-05", "--days=-2"])
+        #expect(negative.status != 0 && negative.stderr.contains("must not be negative"))
+        let late = try await Command.run(["calendar", "due", "2099-12-30"])
+        #expect(late.status != 0 && late.stderr.contains("2100 is outside"))
+        try? FileManager.default.removeItem(at: directory)
+    }
+}

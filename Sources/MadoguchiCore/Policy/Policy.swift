@@ -156,10 +156,16 @@ public struct Officer: Hashable, Sendable, Codable {
 public struct RequestContact: Hashable, Sendable, Codable {
     public var email: String
     public var answerBusinessDays: Int
+    /// Days the operator is closed besides weekends, national holidays and 12/29–1/3 (R-DSR-3).
+    public var closedDays: [LocalDate] = []
+
+    /// The calendar the answer days are counted on.
+    public var calendar: BusinessCalendar { BusinessCalendar(closedDays: closedDays) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case email
         case answerBusinessDays = "answer_business_days"
+        case closedDays = "closed_days"
     }
 }
 
@@ -236,4 +242,14 @@ public struct AdvertisingIDReset: Hashable, Sendable, Codable {
     public var provider: LocalizedText
     public var platform: LocalizedText
     public var url: String
+}
+
+extension RequestContact {
+    /// Versions stored before `closed_days` existed decode with none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        email = try container.decode(String.self, forKey: .email)
+        answerBusinessDays = try container.decode(Int.self, forKey: .answerBusinessDays)
+        closedDays = try container.decodeIfPresent([LocalDate].self, forKey: .closedDays) ?? []
+    }
 }

@@ -182,8 +182,19 @@ struct PolicyReader {
         typealias K = RequestContact.CodingKeys
         let email = emailAddress(require(map, K.email, "requests"), "requests.email")
         let days = integer(require(map, K.answerBusinessDays, "requests"), "requests.answer_business_days", in: 1...30)
+        var closed: [LocalDate] = []
+        for (node, path) in list(map[K.closedDays.rawValue], "requests.closed_days", allowEmpty: true) {
+            guard let day = date(node, path) else { continue }
+            if !JapaneseHolidays.supportedYears.contains(day.year) {
+                report(node.mark, "\(path): \(day) is outside the calendar's years \(JapaneseHolidays.supportedYears.lowerBound)–\(JapaneseHolidays.supportedYears.upperBound)")
+            } else if closed.contains(day) {
+                report(node.mark, "\(path): \(day) is listed twice")
+            } else {
+                closed.append(day)
+            }
+        }
         guard let email, let days else { return nil }
-        return RequestContact(email: email, answerBusinessDays: days)
+        return RequestContact(email: email, answerBusinessDays: days, closedDays: closed.sorted())
     }
 
     private mutating func readInformativeData(_ node: Node?) -> InformativeData? {
