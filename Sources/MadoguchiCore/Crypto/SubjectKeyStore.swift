@@ -54,6 +54,18 @@ public struct SubjectKeyStore: Sendable {
         try await pool.take()
     }
 
+    /// Destroys the person's key (crypto-shredding): every sealed field of theirs becomes unreadable wherever a copy
+    /// of it lies. On SQLite the freed pages are overwritten (`secure_delete`) and the write-ahead log that still
+    /// holds the old page is checkpointed and truncated at once.
+    public func destroy(subjectID: String) async throws {
+        try await database.transaction { db in
+            try await db.delete(from: "subject_keys").where("subject_id", .equal, subjectID).run()
+        }
+        if database.kind == .sqlite {
+            try await database.checkpoint()
+        }
+    }
+
     /// Deletes the stored keys that were made ahead and never given to a person (at shutdown).
     public func discardUnusedKeys() async {
         let unused = await pool.drain()

@@ -11,6 +11,8 @@ public struct PurposeRefused: Error, Sendable, Hashable, CustomStringConvertible
         case notCollectedFor = "not-collected-for"
         /// The purpose needs the person's consent and there is none (or it was withdrawn).
         case noConsent = "no-consent"
+        /// The person had the use of their data for this purpose (or for every purpose) stopped.
+        case suspended
     }
 
     public let purpose: String
@@ -41,7 +43,8 @@ public struct InquiryRecord: Sendable, Hashable {
 }
 
 /// The one way to read personal data: every read names a purpose, and the guard refuses a purpose the data was
-/// not collected for or the person has not consented to (R-PUR-2). Both reads and refusals are audited.
+/// not collected for, the person has not consented to, or the person had suspended (R-PUR-2). Both reads and
+/// refusals are audited.
 public struct PurposeGuard: Sendable {
     public let vault: InquiryVault
     public let versions: PolicyVersionStore
@@ -108,6 +111,10 @@ public struct PurposeGuard: Sendable {
         }
         guard policy.fields.contains(where: { $0.purposes.contains(purpose) }) else {
             return PurposeRefused(purpose: purpose, reason: .notCollectedFor, record: record)
+        }
+        let suspended = try await SubjectRights.suspendedPurposes(subjectID: subjectID, in: vault.database)
+        if suspended.contains(purpose) || suspended.contains(SubjectRights.allPurposes) {
+            return PurposeRefused(purpose: purpose, reason: .suspended, record: record)
         }
         if declared.requiresConsent {
             let latest = try await vault.database.read { db in

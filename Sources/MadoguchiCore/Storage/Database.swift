@@ -183,6 +183,20 @@ public final class Database: Sendable {
         }
     }
 
+    /// SQLite: copies the write-ahead log into the database file and truncates it, so no earlier version of a page
+    /// (a destroyed key) stays in the log. A no-op on PostgreSQL.
+    public func checkpoint() async throws {
+        guard case let .sqlite(writer, _, gate, _) = backend else { return }
+        await gate.acquire()
+        do {
+            try await writer.sql(queryLogLevel: nil).raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
+            await gate.release()
+        } catch {
+            await gate.release()
+            throw error
+        }
+    }
+
     /// True when the database answers a trivial query.
     public func isReachable() async -> Bool {
         do {

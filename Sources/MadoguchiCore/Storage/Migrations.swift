@@ -50,6 +50,7 @@ public enum Migrations {
         AuditLog.migration,
         InquiryVault.migration,
         StaffDirectory.migration,
+        SubjectRights.migration,
     ]
 
     /// What `apply` did.

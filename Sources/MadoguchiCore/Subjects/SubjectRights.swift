@@ -1,0 +1,117 @@
+import Foundation
+import SQLKit
+
+/// What an erasure keeps, and why (R-DSR-5). Shown to the person and in `docs/erasure.md`.
+public enum ErasureRetention {
+    public static let kept: [(item: LocalizedText, reason: LocalizedText)] = [
+        (LocalizedText(ja: "監査ログ(誰がいつ何のために操作したかの記録。氏名・メールアドレス・本文は含みません)",
+                       en: "The audit log (who did what, when and for which purpose; it holds no name, address or message)"),
+         LocalizedText(ja: "個人情報の安全管理措置(個人情報保護法第23条)として、取扱いの記録を改ざんできない形で残すため。",
+                       en: "Records of handling are kept tamper-evident as a security measure (APPI Art. 23).")),
+        (LocalizedText(ja: "消去の記録(消去した日と請求番号)", en: "The record of the erasure (its date and request number)"),
+         LocalizedText(ja: "ご請求に応じたことを示すため。", en: "To show that the request was carried out.")),
+        (LocalizedText(ja: "第三者提供の記録(提供日・提供先・項目)", en: "Records of provision to third parties (date, recipient, items)"),
+         LocalizedText(ja: "個人情報保護法第29条・第30条により、定められた期間(1〜3年)保存する義務があるため。",
+                       en: "APPI Art. 29 and 30 require them to be kept for the prescribed period (1–3 years).")),
+    ]
+}
+
+/// A person's rights over their data that the system enforces itself: suspension of use per purpose (R-PUR-2,
+/// R-DSR-1) and erasure by destroying the person's key (R-DSR-5).
+public struct SubjectRights: Sendable {
+    public let vault: InquiryVault
+
+    /// Purpose id meaning "every purpose".
+    public static let allPurposes = "*"
+
+    public static let migration = Migration(version: 5, name: "suspensions and erasures", portable: [
+        """
+        CREATE TABLE suspensions (
+            subject_id TEXT NOT NULL,
+            purpose_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at {timestamp} NOT NULL,
+            PRIMARY KEY (subject_id, purpose_id)
+        )
+        """,
+        """
+        CREATE TABLE erasures (
+            subject_id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            erased_at {timestamp} NOT NULL
+        )
+        """,
+    ])
+
+    public init(vault: InquiryVault) {
+        self.vault = vault
+    }
+
+    /// Stops every use of the person's data for `purpose` (or `allPurposes`) at once: the purpose guard refuses it
+    /// from the next read on, for staff and every feature alike.
+    public func suspend(subjectID: String, purpose: String, actor: String, source: String, at now: Date = Date()) async throws {
+        let kind = vault.database.kind
+        try await vault.database.transaction { db in
+            try await db.insert(into: "suspensions").columns("subject_id", "purpose_id", "source", "created_at")
+                .values(SQLBind(subjectID), SQLBind(purpose), SQLBind(source), Timestamp.bind(now, kind))
+                .ignoringConflicts(with: ["subject_id", "purpose_id"]).run()
+            try await AuditLog.append(AuditEvent(actor: actor, action: "purpose.suspend", subjectID: subjectID, purpose: purpose,
+                                                 detail: "source=\(source)"), in: db, kind: kind, at: now)
+        }
+    }
+
+    /// Allows `purpose` again (the person asked to resume).
+    public func resume(subjectID: String, purpose: String, actor: String, at now: Date = Date()) async throws {
+        let kind = vault.database.kind
+        try await vault.database.transaction { db in
+            try await db.delete(from: "suspensions").where("subject_id", .equal, subjectID).where("purpose_id", .equal, purpose).run()
+            try await AuditLog.append(AuditEvent(actor: actor, action: "purpose.resume", subjectID: subjectID, purpose: purpose),
+                                      in: db, kind: kind, at: now)
+        }
+    }
+
+    /// The purposes suspended for the person (`allPurposes` when everything is).
+    public func suspendedPurposes(subjectID: String) async throws -> Set<String> {
+        try await Self.suspendedPurposes(subjectID: subjectID, in: vault.database)
+    }
+
+    static func suspendedPurposes(subjectID: String, in database: Database) async throws -> Set<String> {
+        Set(try await database.read { db in
+            try await db.select().column("purpose_id").from("suspensions").where("subject_id", .equal, subjectID)
+                .all(decodingColumn: "purpose_id", as: String.self)
+        })
+    }
+
+    /// Erases the person: first their key is destroyed, which makes every sealed field of theirs unreadable in this
+    /// database and in every copy of it; then their rows go (inquiries with their fields, answers and forwarding
+    /// notes; consents; suspensions; queued mail; the blind index). What `ErasureRetention.kept` lists stays.
+    /// Running it again finishes an erasure that was interrupted.
+    public func erase(subjectID: String, actor: String, source: String, at now: Date = Date()) async throws {
+        try await vault.keys.destroy(subjectID: subjectID)
+        let kind = vault.database.kind
+        try await vault.database.transaction { db in
+            let inquiries = try await db.select().column("id").from("inquiries").where("subject_id", .equal, subjectID)
+                .all(decodingColumn: "id", as: String.self)
+            // Answers, fields and forwarding notes go with their inquiry (ON DELETE CASCADE).
+            try await db.delete(from: "inquiries").where("subject_id", .equal, subjectID).run()
+            for table in ["consents", "suspensions", "outbox"] {
+                try await db.delete(from: table).where("subject_id", .equal, subjectID).run()
+            }
+            try await db.delete(from: "subjects").where("id", .equal, subjectID).run()
+            try await db.insert(into: "erasures").columns("subject_id", "source", "erased_at")
+                .values(SQLBind(subjectID), SQLBind(source), Timestamp.bind(now, kind))
+                .ignoringConflicts(with: "subject_id").run()
+            try await AuditLog.append(AuditEvent(actor: actor, action: "subject.erase", subjectID: subjectID,
+                                                 detail: "source=\(source) inquiries=\(inquiries.count)"), in: db, kind: kind, at: now)
+        }
+    }
+
+    /// When the person was erased, or nil.
+    public func erasedAt(subjectID: String) async throws -> Date? {
+        let kind = vault.database.kind
+        guard let row = try await vault.database.read({ db in
+            try await db.select().column("erased_at").from("erasures").where("subject_id", .equal, subjectID).first()
+        }) else { return nil }
+        return try Timestamp.decode(row, column: "erased_at", kind)
+    }
+}
