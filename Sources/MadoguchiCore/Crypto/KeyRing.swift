@@ -21,6 +21,8 @@ public struct KeyRing: Sendable {
     public let csrfKey: SymmetricKey
     public let sessionKey: SymmetricKey
     public let linkKey: SymmetricKey
+    /// Keys the hashes of one-time verification codes (a stolen database does not let codes be checked offline).
+    public let codeKey: SymmetricKey
 
     /// Builds a ring from raw 32-byte keys, oldest first.
     public init(keys: [SymmetricKey]) throws(KeyRingError) {
@@ -38,6 +40,7 @@ public struct KeyRing: Sendable {
         csrfKey = derive("csrf v1")
         sessionKey = derive("session v1")
         linkKey = derive("signed link v1")
+        codeKey = derive("verification code v1")
     }
 
     /// Parses the key file's text: one base64 key per line, blank lines and `#` comments ignored.

@@ -51,6 +51,7 @@ public enum Migrations {
         InquiryVault.migration,
         StaffDirectory.migration,
         SubjectRights.migration,
+        RequestDesk.migration,
     ]
 
     /// What `apply` did.

@@ -1,0 +1,125 @@
+import Foundation
+import MadoguchiCore
+import MadoguchiTesting
+import SQLKit
+import Testing
+
+@Suite("Requests")
+struct RequestTests {
+    func submission(_ type: String = "disclosure", email: String = "taro@example.jp", name: String = "山田 太郎",
+                    purposes: [String]? = nil, details: String? = nil, delivery: String? = nil) -> RequestSubmission {
+        RequestSubmission(type: type, email: email, name: name, details: details, purposes: purposes, delivery: delivery)
+    }
+
+    func problems(_ submission: RequestSubmission, _ policy: Policy) -> [FieldProblem] {
+        if case let .failure(failure) = RequestForm.validate(submission, policy: policy) { return failure.problems }
+        return []
+    }
+
+    // R-DSR-1: every request type, with the fields each needs; bad input is named field by field.
+    @Test("R-DSR-1: request types and their fields are validated; unknown types, purposes and formats are refused")
+    func validation() throws {
+        let policy = try PolicyLoader.parse(yaml: try Fixtures.examplePolicyText(), file: "example")
+        for type in RequestType.allCases where type != .correction && type != .suspension {
+            #expect(problems(submission(type.rawValue), policy).isEmpty, "\(type)")
+        }
+        #expect(problems(submission("correction"), policy) == [FieldProblem(field: "details", code: .missing)])
+        #expect(problems(submission("correction", details: "電話番号を 03-0000-0000 に訂正"), policy).isEmpty)
+        #expect(problems(submission("suspension"), policy) == [FieldProblem(field: "purposes", code: .missing)])
+        #expect(problems(submission("suspension", purposes: ["marketing"]), policy).isEmpty)
+        #expect(problems(submission("suspension", purposes: ["*"]), policy).isEmpty)
+        #expect(problems(submission("suspension", purposes: ["profiling"]), policy) == [FieldProblem(field: "purposes", code: .invalidChoice)])
+        #expect(problems(submission("disclosure", purposes: ["marketing"]), policy) == [FieldProblem(field: "purposes", code: .unknownField)])
+        #expect(problems(submission("disclosure", delivery: "pdf"), policy) == [FieldProblem(field: "delivery", code: .invalidChoice)])
+        #expect(problems(submission("erasure", delivery: "csv"), policy) == [FieldProblem(field: "delivery", code: .unknownField)])
+        #expect(problems(submission("hack"), policy) == [FieldProblem(field: "type", code: .invalidChoice)])
+        #expect(problems(submission("", email: "", name: " "), policy).map(\.field) == ["type", "email", "name"])
+        #expect(problems(submission(email: "taro@example.jp\r\nBcc: x@y.jp"), policy).first?.code == .multipleLines)
+        #expect(problems(submission("correction", details: String(repeating: "あ", count: 4_001)), policy)
+            == [FieldProblem(field: "details", code: .tooLong, limit: 4_000)])
+        guard case let .success(valid) = RequestForm.validate(submission(email: "ＴＡＲＯ＠ｅｘａｍｐｌｅ．ｊｐ", delivery: "csv"), policy: policy)
+        else { Issue.record("full-width input must pass"); return }
+        #expect(valid.content.email == "TARO@example.jp")
+        #expect(valid.content.delivery == .csv)
+    }
+
+    func validated(_ fixture: VaultFixture, _ submission: RequestSubmission) throws -> ValidatedRequest {
+        try RequestForm.validate(submission, policy: fixture.policy).get()
+    }
+
+    // R-DSR-2: the code proves control of the address; nothing is revealed before.
+    @Test("R-DSR-2: a hashed, sealed code; wrong codes count down, five lapse the request; a right code opens it with a business-day due date",
+          arguments: TestDatabase.available)
+    func verification(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            _ = try await fixture.submit(fixture.submission(email: "taro@example.jp"))
+            let desk = RequestDesk(vault: fixture.vault)
+            let friday = try Date("2025-12-26T01:00:00Z", strategy: .iso8601) // 10:00 in Tokyo
+            let receipt = try await desk.submit(try validated(fixture, submission()), mail: { number, code in
+                OutgoingMail(to: "taro@example.jp", subject: number, body: "code \(code)")
+            }, at: friday)
+            #expect(receipt.number.hasPrefix("R20251226-"))
+            #expect(receipt.code.count == 6 && receipt.code.allSatisfy(\.isNumber))
+            // The code and the address are stored only hashed or sealed.
+            let stored = try await fixture.data.read { db in
+                try await db.select().columns("code_hash", "sealed", "email_index").from("requests").where("id", .equal, receipt.id).first()
+            }
+            let row = try #require(stored)
+            #expect(try row.decode(column: "code_hash", as: String.self) != receipt.code)
+            #expect(try row.decode(column: "sealed", as: Data.self).range(of: Data("taro@example.jp".utf8)) == nil)
+
+            let calendar = BusinessCalendar()
+            let wrong = receipt.code == "000000" ? "111111" : "000000"
+            #expect(try await desk.verify(number: receipt.number, code: wrong, calendar: calendar, answerDays: 3, at: friday) == .wrongCode(attemptsLeft: 4))
+            #expect(try await desk.verify(number: "R20251226-NOPE00", code: receipt.code, calendar: calendar, answerDays: 3, at: friday) == .notValid)
+            let late = friday.addingTimeInterval(RequestDesk.codeLifetime + 1)
+            #expect(try await desk.verify(number: receipt.number, code: receipt.code, calendar: calendar, answerDays: 3, at: late) == .notValid,
+                    "expired")
+            #expect(try await desk.verify(number: receipt.number, code: receipt.code, calendar: calendar, answerDays: 3, at: friday)
+                == .verified(number: receipt.number, due: LocalDate(iso: "2026-01-07")!, known: true))
+            #expect(try await desk.verify(number: receipt.number, code: receipt.code, calendar: calendar, answerDays: 3, at: friday) == .notValid,
+                    "a code works once")
+            let queue = try await desk.queue()
+            #expect(queue.map(\.number) == [receipt.number])
+            #expect(queue.first?.urgency(on: LocalDate(iso: "2026-01-07")!) == .dueToday)
+            #expect(queue.first?.urgency(on: LocalDate(iso: "2026-01-08")!) == .overdue)
+            #expect(queue.first?.urgency(on: LocalDate(iso: "2026-01-06")!) == .onTime)
+
+            // Five wrong codes lapse a request; the right one no longer works.
+            let other = try await desk.submit(try validated(fixture, submission(email: "someone@example.jp")), mail: { number, code in
+                OutgoingMail(to: "someone@example.jp", subject: number, body: code)
+            }, at: friday)
+            let bad = other.code == "999999" ? "888888" : "999999"
+            for left in (0..<4).reversed() {
+                #expect(try await desk.verify(number: other.number, code: bad, calendar: calendar, answerDays: 3, at: friday) == .wrongCode(attemptsLeft: left + 1))
+            }
+            #expect(try await desk.verify(number: other.number, code: bad, calendar: calendar, answerDays: 3, at: friday) == .notValid)
+            #expect(try await desk.verify(number: other.number, code: other.code, calendar: calendar, answerDays: 3, at: friday) == .notValid)
+            #expect(try await AuditLog.verify(fixture.data) == .intact(entries: try await AuditLog.entries(in: fixture.data).count))
+        }
+    }
+
+    @Test("R-DSR-2: a known address also needs a matching name or phone; an unknown address opens a request that says so",
+          arguments: TestDatabase.available)
+    func itemMatching(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            _ = try await fixture.submit(InquirySubmission(serviceID: "agent", values: [
+                "name": "山田 太郎", "email": "taro@example.jp", "phone": "03-1234-5678", "topic": "service", "message": "相談"]))
+            let desk = RequestDesk(vault: fixture.vault)
+            func run(_ submission: RequestSubmission) async throws -> VerificationOutcome {
+                let receipt = try await desk.submit(try validated(fixture, submission), mail: { number, code in
+                    OutgoingMail(to: submission.email, subject: number, body: code)
+                })
+                return try await desk.verify(number: receipt.number, code: receipt.code, calendar: BusinessCalendar(), answerDays: 3)
+            }
+            if case .verified(_, _, let known) = try await run(submission(name: "山田太郎")) { #expect(known) } else { Issue.record("spaces ignored") }
+            if case .verified = try await run(submission(name: "ＹＡＭＡＤＡ", purposes: nil)) { Issue.record("wrong name must not match") }
+            var byPhone = submission(name: "T. Yamada")
+            byPhone.phone = "０３１２３４５６７８"
+            if case .verified = try await run(byPhone) {} else { Issue.record("phone digits match") }
+            #expect(try await run(submission(name: "別人")) == .itemMismatch)
+            if case .verified(_, _, let known) = try await run(submission(email: "nobody@example.jp")) { #expect(!known) }
+            else { Issue.record("an unknown address is verified too") }
+        }
+    }
+}
