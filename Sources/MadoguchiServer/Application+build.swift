@@ -145,6 +145,11 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         baseURL: baseURL,
         secureCookies: baseURL.hasPrefix("https://")
     ).addRoutes(to: router)
+    RequestController(
+        policy: installation.policy, site: installation.site, desk: RequestDesk(vault: installation.vault),
+        limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
+        addressLimiter: RateLimiter(.init(capacity: 5, window: 3_600)),
+        baseURL: baseURL).addRoutes(to: router)
     ConsoleController(
         policy: installation.policy, site: installation.site, staff: installation.staff,
         desk: InquiryDesk(guardian: installation.guardian), csrf: CSRFTokens(key: installation.ring.csrfKey),

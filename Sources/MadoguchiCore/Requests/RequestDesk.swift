@@ -264,7 +264,10 @@ public struct RequestDesk: Sendable {
     /// Checks `code` for request `number`. On success the requester controls the address; the request is then
     /// matched to the person (by the blind index) and to one more registered item (name or phone) before it opens.
     /// `calendar` and `answerDays` set the due date, counted from the day of verification in Japan (R-DSR-3).
+    /// `confirmation` composes the mail that tells the person the request is received and by when it will be
+    /// answered; it is queued in the same commit that opens the request.
     public func verify(number: String, code: String, calendar: BusinessCalendar, answerDays: Int,
+                       confirmation: ((_ address: String, _ due: LocalDate, _ type: RequestType) -> OutgoingMail)? = nil,
                        at now: Date = Date()) async throws -> VerificationOutcome {
         let kind = vault.database.kind
         guard let row = try await vault.database.read({ db in
@@ -307,6 +310,8 @@ public struct RequestDesk: Sendable {
         }
         let today = LocalDate(japanAt: now)
         let due = try calendar.due(received: today, businessDays: answerDays)
+        let type = RequestType(rawValue: try row.decode(column: "type", as: String.self)) ?? .disclosure
+        let mail = try confirmation.map { compose in try Outbox.seal(compose(content.email, due, type), key: requestKey) }
         let opened = try await vault.database.transaction { db -> Bool in
             // Only one of two concurrent right answers opens the request.
             let changed = try await db.update("requests").set("status", to: RequestStatus.open.rawValue)
@@ -315,6 +320,9 @@ public struct RequestDesk: Sendable {
                 .where("id", .equal, id).where("status", .equal, RequestStatus.unverified.rawValue)
                 .returning("id").first()
             guard changed != nil else { return false }
+            if let mail {
+                try await Outbox.insert(mail, subjectID: keyID, kind: "request-received", in: db, dialect: kind, at: now)
+            }
             try await AuditLog.append(AuditEvent(actor: "person", action: "request.verify", subjectID: subjectID, record: "request:\(id)",
                                                  detail: "due=\(due) known=\(subjectID != nil)"), in: db, kind: kind, at: now)
             return true

@@ -1,0 +1,176 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MadoguchiCore
+
+/// Requests about a person's data as JSON (R-DSR-1, R-DSR-2): intake, then the one-time code.
+struct RequestController {
+    let policy: Policy
+    let site: PolicySite
+    let desk: RequestDesk
+    /// Per client address (shared rule with the other public forms).
+    let limiter: RateLimiter
+    /// Per e-mail address, so that nobody can flood one mailbox with codes from many clients.
+    let addressLimiter: RateLimiter
+    let baseURL: String
+
+    func addRoutes(to router: Router<SiteRequestContext>) {
+        router.post("/api/v1/requests") { request, context in
+            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+            let input: APIRequest = try await decodeJSON(request, context, expected: Self.requestShape)
+            let submission = RequestSubmission(type: input.type, email: input.email ?? "", name: input.name ?? "", phone: input.phone,
+                                               details: input.details, purposes: input.purposes, delivery: input.delivery)
+            switch RequestForm.validate(submission, policy: policy) {
+            case let .failure(failure):
+                return problemsResponse(failure.problems)
+            case let .success(valid):
+                let addressKey = "address:" + BlindIndex.of(email: valid.content.email, key: desk.vault.keys.ring.blindIndexKey)
+                if let wait = addressLimiter.acquire(addressKey) { throw TooManyRequests(retryAfter: wait) }
+                let receipt = try await desk.submit(valid, mail: { number, code in codeMail(to: valid.content.email, number: number, code: code) })
+                // The same answer whether or not the address is known (R-DSR-2).
+                return json(.accepted, [
+                    "number": receipt.number, "expires_in": Int(RequestDesk.codeLifetime),
+                    "verify": "/api/v1/requests/\(receipt.number)/verify",
+                    "message_ja": "確認コードをメールでお送りしました。10分以内に入力してください。",
+                    "message_en": "We have e-mailed you a verification code; enter it within 10 minutes.",
+                ])
+            }
+        }
+
+        router.post("/api/v1/requests/:number/verify") { request, context in
+            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+            let number = try context.parameters.require("number")
+            guard Self.isRequestNumber(number) else {
+                throw PublicError(.notFound, LocalizedText(ja: "その受付番号のご請求はありません。", en: "There is no request with that number."))
+            }
+            let input: APIVerification = try await decodeJSON(request, context, expected: Self.verificationShape)
+            let code = input.code.trimmingCharacters(in: .whitespaces)
+            guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                throw PublicError(.badRequest, LocalizedText(ja: "確認コードは6桁の数字です。", en: "The code is six digits."))
+            }
+            let outcome = try await desk.verify(number: number, code: code, calendar: policy.requests.calendar,
+                                                answerDays: policy.requests.answerBusinessDays,
+                                                confirmation: { address, due, type in receivedMail(to: address, number: number, due: due, type: type) })
+            switch outcome {
+            case let .verified(number, due, _):
+                return json(.ok, ["status": "open", "number": number, "due": due.description,
+                                  "message_ja": "ご本人確認が完了しました。\(due.japanese)までに手続きをご案内します。",
+                                  "message_en": "Your identity is confirmed. We will tell you how the request proceeds by \(due.english)."])
+            case let .wrongCode(left):
+                return json(.unprocessableContent, ["status": 422, "attempts_left": left,
+                                                    "detail_ja": "確認コードが違います。あと\(left)回入力できます。",
+                                                    "detail": "The code is not right; \(left) attempts left."])
+            case .notValid:
+                return json(.gone, ["status": 410,
+                                    "detail_ja": "この確認コードは使えません(有効期限切れ、入力回数の超過、または使用済み)。もう一度ご請求ください。",
+                                    "detail": "This code can no longer be used (expired, tried too often, or already used). Please send the request again."])
+            case .itemMismatch:
+                return json(.forbidden, ["status": 403,
+                                         "detail_ja": "ご登録の氏名または電話番号と一致しないため、ご請求を受け付けられませんでした。窓口までご連絡ください: \(policy.requests.email)",
+                                         "detail": "The name or phone does not match what you registered, so the request was not accepted. Please contact \(policy.requests.email)."])
+            }
+        }
+    }
+
+    // MARK: Input
+
+    struct APIRequest: Decodable {
+        let type: String
+        let email: String?
+        let name: String?
+        let phone: String?
+        let details: String?
+        let purposes: [String]?
+        let delivery: String?
+    }
+
+    struct APIVerification: Decodable {
+        let code: String
+    }
+
+    static let requestShape = LocalizedText(
+        ja: "JSON を読み取れません。type(文字列)、email、name が必要です。phone、details、purposes(文字列の配列)、delivery は任意です。",
+        en: "The body is not JSON of the expected shape: type, email and name (strings); phone, details, purposes (array of strings) and delivery are optional.")
+    static let verificationShape = LocalizedText(ja: "JSON を読み取れません。code(6桁の文字列)が必要です。",
+                                                 en: "The body is not JSON of the expected shape: code (a six-digit string).")
+
+    static func isRequestNumber(_ text: String) -> Bool {
+        text.count == 16 && text.hasPrefix("R") && text.allSatisfy { $0.isASCII && ($0.isNumber || $0.isUppercase || $0 == "-") }
+    }
+
+    private func decodeJSON<T: Decodable>(_ request: Request, _ context: SiteRequestContext, expected: LocalizedText) async throws -> T {
+        guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
+            throw PublicError(.unsupportedMediaType, LocalizedText(ja: "Content-Type は application/json にしてください。",
+                                                                  en: "Send the body as application/json."))
+        }
+        let body = try await FormInput.collect(request, context)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+        } catch {
+            throw PublicError(.badRequest, expected)
+        }
+    }
+
+    // MARK: Output
+
+    private func json(_ status: HTTPResponse.Status, _ body: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+        let type = status.code >= 400 ? "application/problem+json" : "application/json"
+        return Response(status: status, headers: [.contentType: type, .cacheControl: "no-store"], body: .init(byteBuffer: .init(bytes: data)))
+    }
+
+    private func problemsResponse(_ problems: [FieldProblem]) -> Response {
+        let ja = site.resources.text(.ja)
+        let en = site.resources.text(.en)
+        let labels: [String: LocalizedText] = [
+            "type": LocalizedText(ja: "請求の種類", en: "Request type"), "email": LocalizedText(ja: "メールアドレス", en: "E-mail address"),
+            "name": LocalizedText(ja: "氏名", en: "Name"), "phone": LocalizedText(ja: "電話番号", en: "Phone"),
+            "details": LocalizedText(ja: "請求の内容", en: "Details"), "purposes": LocalizedText(ja: "利用目的", en: "Purposes"),
+            "delivery": LocalizedText(ja: "受け取り方法", en: "Delivery"),
+        ]
+        let errors: [[String: Any]] = problems.map { problem in
+            let label = labels[problem.field] ?? LocalizedText(problem.field)
+            var entry: [String: Any] = [
+                "field": problem.field, "code": problem.code.rawValue,
+                "message_ja": InquiryFormModel.message(problem, label: label.ja, ja),
+                "message_en": InquiryFormModel.message(problem, label: label.en, en),
+            ]
+            if let limit = problem.limit { entry["limit"] = limit }
+            return entry
+        }
+        return json(.unprocessableContent, [
+            "status": 422, "title": "Unprocessable Content", "errors": errors,
+            "detail": "Some fields are missing or invalid; nothing was stored. Types: \(RequestType.allCases.map(\.rawValue).joined(separator: ", ")).",
+            "detail_ja": "入力内容に不備があります。何も保存していません。",
+        ])
+    }
+
+    // MARK: Mail (Japanese first, English second; naming the officer and the contact, R-CON-1)
+
+    private func values(_ language: Language, _ extra: [String: String]) -> [String: String] {
+        var values = ["company": policy.company.name[language], "officer": policy.officer.title[language],
+                      "officer_email": policy.officer.email, "requests_email": policy.requests.email,
+                      "privacy": baseURL + PageChrome.href("/privacy", language)]
+        values.merge(extra) { $1 }
+        return values
+    }
+
+    private func codeMail(to address: String, number: String, code: String) -> OutgoingMail {
+        let ja = site.resources.text(.ja), en = site.resources.text(.en)
+        let extra = ["number": number, "code": code]
+        return OutgoingMail(to: address, subject: ja.format("req_code_subject", values(.ja, extra)),
+                            body: ja.format("req_code_body", values(.ja, extra)) + "\n----------------------------------------\n\n"
+                                + en.format("req_code_body", values(.en, extra)))
+    }
+
+    private func receivedMail(to address: String, number: String, due: LocalDate, type: RequestType) -> OutgoingMail {
+        let ja = site.resources.text(.ja), en = site.resources.text(.en)
+        func extra(_ language: Language) -> [String: String] {
+            ["number": number, "due": language == .ja ? due.japanese : due.english, "type": type.name[language]]
+        }
+        return OutgoingMail(to: address, subject: ja.format("req_open_subject", values(.ja, extra(.ja))),
+                            body: ja.format("req_open_body", values(.ja, extra(.ja))) + "\n----------------------------------------\n\n"
+                                + en.format("req_open_body", values(.en, extra(.en))))
+    }
+}
