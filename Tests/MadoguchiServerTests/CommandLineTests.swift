@@ -301,3 +301,29 @@ struct CalendarCommandTests {
         try? FileManager.default.removeItem(at: directory)
     }
 }
+
+extension CalendarCommandTests {
+    @Test("R-DSR-3: requests due lists overdue and due-today requests; --check exits 2 when one is overdue")
+    func requestsDue() async throws {
+        try await VaultFixture.with(.sqlite) { fixture in
+            let desk = RequestDesk(vault: fixture.vault)
+            let friday = try Date("2025-12-26T01:00:00Z", strategy: .iso8601)
+            let valid = try RequestForm.validate(RequestSubmission(type: "erasure", email: "nobody@example.jp", name: "A"), policy: fixture.policy).get()
+            let receipt = try await desk.submit(valid, mail: { number, code in OutgoingMail(to: "nobody@example.jp", subject: number, body: code) },
+                                                at: friday)
+            _ = try await desk.verify(number: receipt.number, code: receipt.code, calendar: BusinessCalendar(), answerDays: 3, at: friday)
+            guard case let .sqlite(path) = fixture.dataLocation else { return }
+            let database = ["--database", "sqlite:" + path]
+            let dueToday = try await Command.run(["requests", "due", "--today", "2026-01-07"] + database)
+            #expect(dueToday.status == 0)
+            #expect(dueToday.stdout == "2026-01-07 due-today \(receipt.number) erasure\n")
+            let calm = try await Command.run(["requests", "due", "--today", "2026-01-06", "--check"] + database)
+            #expect(calm.status == 0 && calm.stdout == "no requests overdue or due on 2026-01-06\n")
+            let late = try await Command.run(["requests", "due", "--today", "2026-01-08", "--check"] + database)
+            #expect(late.status == 2)
+            #expect(late.stdout == "2026-01-07 overdue \(receipt.number) erasure\n")
+            let bad = try await Command.run(["requests", "due", "--today", "8 January"] + database)
+            #expect(bad.status != 0 && bad.stderr.contains("'8 January' is not a date"))
+        }
+    }
+}

@@ -403,8 +403,13 @@ public struct RequestDesk: Sendable {
 
     /// Requests in `statuses`, the earliest due first.
     public func queue(statuses: [RequestStatus] = [.open]) async throws -> [QueueEntry] {
-        let kind = vault.database.kind
-        return try await vault.database.read { db in
+        try await Self.queue(in: vault.database, statuses: statuses)
+    }
+
+    /// The queue read straight from the database (no keys needed: it holds no personal data).
+    public static func queue(in database: Database, statuses: [RequestStatus] = [.open]) async throws -> [QueueEntry] {
+        let kind = database.kind
+        return try await database.read { db in
             try await db.select().columns("id", "number", "type", "status", "subject_id", "received_at", "due_on").from("requests")
                 .where("status", .in, statuses.map(\.rawValue)).orderBy("due_on").orderBy("created_at").all()
                 .map { row in
