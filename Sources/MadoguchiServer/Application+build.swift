@@ -152,7 +152,8 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         baseURL: baseURL).addRoutes(to: router)
     ConsoleController(
         policy: installation.policy, site: installation.site, staff: installation.staff,
-        desk: InquiryDesk(guardian: installation.guardian), csrf: CSRFTokens(key: installation.ring.csrfKey),
+        desk: InquiryDesk(guardian: installation.guardian), requests: RequestDesk(vault: installation.vault),
+        csrf: CSRFTokens(key: installation.ring.csrfKey),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
         baseURL: baseURL,
         secureCookies: baseURL.hasPrefix("https://")

@@ -7,6 +7,7 @@ import MadoguchiCore
 import MadoguchiServer
 import MadoguchiTesting
 import NIOCore
+import SQLKit
 import Testing
 
 @Suite("Requests over HTTP")
@@ -111,6 +112,85 @@ struct RequestHTTPTests {
             #expect(statuses.prefix(5).allSatisfy { $0 == .accepted })
             #expect(statuses.last == .tooManyRequests)
             #expect(try await RequestDesk(vault: installation.vault).queue(statuses: RequestStatus.allCases).count == 5)
+        }
+    }
+}
+
+extension RequestHTTPTests {
+    /// Sends a request through the API and verifies it with the mailed code; returns its number and id.
+    static func openRequest(_ client: any TestClientProtocol, _ installation: Installation, _ body: String) async throws -> (number: String, id: String) {
+        let response = try await post(client, "/api/v1/requests", body)
+        let number = try #require(try object(response)["number"] as? String)
+        let mail = try #require(try await deliver(installation).first { $0.subject.contains(number) })
+        let verified = try await post(client, "/api/v1/requests/\(number)/verify", #"{"code":"\#(try code(in: mail))"}"#)
+        #expect(verified.status == .ok)
+        let id = try await installation.database.read { db in
+            try await db.select().column("id").from("requests").where("number", .equal, number).first(decodingColumn: "id", as: String.self)
+        }
+        return (number, try #require(id))
+    }
+
+    // R-DSR-1, R-DSR-3, R-DSR-4, R-DSR-5: staff carry requests out (the system does the work) or refuse them with a reason.
+    @Test("R-DSR-1: the privacy officer's queue flags due dates; disclosure is downloaded by the person, erasure erases, refusal mails the reason",
+          arguments: TestDatabase.available)
+    func staffQueue(_ kind: TestDatabase) async throws {
+        try await withServer(kind) { installation, client in
+            _ = try await Self.post(client, "/api/v1/inquiries",
+                #"{"service":"agent","fields":{"name":"山田 太郎","email":"taro@example.jp","topic":"service","message":"相談です"}}"#)
+            _ = try await Self.deliver(installation)
+            let disclosure = try await Self.openRequest(client, installation, #"{"type":"disclosure","email":"taro@example.jp","name":"山田 太郎","delivery":"csv"}"#)
+            let refused = try await Self.openRequest(client, installation, #"{"type":"correction","email":"taro@example.jp","name":"山田 太郎","details":"社名を変えて"}"#)
+            _ = try await Self.deliver(installation)
+
+            let operatorBrowser = try await StaffBrowser.signIn(client, installation, email: "op@mirai-career.example", role: .operator)
+            #expect(try await operatorBrowser.get(client, "/console/requests").status == .forbidden, "operators do not handle requests")
+            #expect(try await operatorBrowser.post(client, "/console/requests/\(disclosure.id)/complete", [:]).status == .forbidden)
+            let officer = try await StaffBrowser.signIn(client, installation, email: "dpo@mirai-career.example", role: .privacyOfficer)
+            let list = try await officer.get(client, "/console/requests")
+            #expect(list.status == .ok)
+            #expect(list.text.contains(disclosure.number) && list.text.contains(refused.number))
+            let page = "/console/requests/\(disclosure.id)"
+            let detail = try await officer.get(client, page)
+            #expect(detail.text.contains("taro@example.jp") && detail.text.contains("CSV"))
+
+            // Disclosure: a link by mail; the person downloads the CSV.
+            let done = try await officer.post(client, "/console/requests/\(disclosure.id)/complete", [:], page: page)
+            #expect(done.status == .seeOther)
+            let notice = try #require(try await Self.deliver(installation).first { $0.subject.contains(disclosure.number) })
+            #expect(notice.to == "taro@example.jp" && notice.body.contains(installation.policy.officer.email))
+            let link = try #require(notice.body.split(separator: "\n").first { $0.contains("/download?token=") })
+            let path = String(link[link.range(of: "/requests/")!.lowerBound...])
+            let download = try await client.execute(uri: path, method: .get)
+            #expect(download.status == .ok)
+            #expect(download.headers[.contentType] == "text/csv; charset=utf-8")
+            #expect(download.text.contains("field.message,相談です"))
+            #expect(try await client.execute(uri: path + "0", method: .get).status == .notFound, "a changed token is refused")
+            #expect(try await officer.post(client, "/console/requests/\(disclosure.id)/complete", [:], page: page).status == .conflict,
+                    "a request is carried out once")
+
+            // Refusal: the reason is required and is sent to the person.
+            let refusePage = "/console/requests/\(refused.id)"
+            #expect(try await officer.post(client, "/console/requests/\(refused.id)/refuse", ["reason": " "], page: refusePage).status
+                == .unprocessableContent)
+            #expect(try await officer.post(client, "/console/requests/\(refused.id)/refuse", ["reason": "ご登録の社名は変更できません。"],
+                                           page: refusePage).status == .seeOther)
+            let refusal = try #require(try await Self.deliver(installation).first { $0.subject.contains(refused.number) })
+            #expect(refusal.body.contains("ご登録の社名は変更できません。"))
+            #expect(try await officer.post(client, "/console/requests/\(refused.id)/complete", [:], page: refusePage).status == .conflict)
+
+            // Erasure: the person's key is gone after the officer carries it out.
+            let erasure = try await Self.openRequest(client, installation, #"{"type":"erasure","email":"taro@example.jp","name":"山田太郎"}"#)
+            _ = try await Self.deliver(installation)
+            let subjectID = try #require(try await installation.database.read { db in
+                try await db.select().column("subject_id").from("requests").where("id", .equal, erasure.id)
+                    .first(decodingColumn: "subject_id", as: String.self)
+            })
+            #expect(try await officer.post(client, "/console/requests/\(erasure.id)/complete", [:], page: "/console/requests/\(erasure.id)").status
+                == .seeOther)
+            #expect(try await installation.vault.keys.key(subjectID: subjectID) == nil)
+            let erased = try #require(try await Self.deliver(installation).first { $0.subject.contains(erasure.number) })
+            #expect(erased.body.contains("監査ログ") && erased.body.contains("audit log"), "the person is told what is kept")
+            #expect(try await AuditLog.verify(installation.database) == .intact(entries: try await AuditLog.entries(in: installation.database).count))
         }
     }
 }

@@ -16,6 +16,8 @@ public enum StaffRole: String, Sendable, Hashable, Codable, CaseIterable {
     public var seesAllInquiries: Bool { self != .department }
     /// Reads the audit log.
     public var readsAudit: Bool { self == .admin || self == .privacyOfficer }
+    /// Requests about personal data are the privacy officer's (and administrators') work.
+    public var handlesRequests: Bool { self == .admin || self == .privacyOfficer }
 }
 
 /// A staff account. The e-mail address is the sign-in name.

@@ -82,6 +82,12 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
         case provisionRecords = "provision_records", informativeData = "informative_data"
     }
 
+    /// The document for a person about whom nothing is held.
+    public static func empty(at now: Date = Date()) -> DisclosureDocument {
+        DisclosureDocument(schema: schema, generatedAt: now.formatted(.iso8601), subjectID: "", inquiries: [], consents: [],
+                           suspensions: [], requests: [], provisionRecords: [], informativeData: [])
+    }
+
     public func json() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -23,6 +23,8 @@ public struct SubjectRights: Sendable {
 
     /// Purpose id meaning "every purpose".
     public static let allPurposes = "*"
+    /// Purpose id recording that the person stopped provision to third parties (R-DSR-1).
+    public static let provisionPurpose = "third-party-provision"
 
     public static let migration = Migration(version: 5, name: "suspensions and erasures", portable: [
         """
@@ -103,6 +105,40 @@ public struct SubjectRights: Sendable {
                 .ignoringConflicts(with: "subject_id").run()
             try await AuditLog.append(AuditEvent(actor: actor, action: "subject.erase", subjectID: subjectID,
                                                  detail: "source=\(source) inquiries=\(inquiries.count)"), in: db, kind: kind, at: now)
+        }
+    }
+
+    /// Sets one field of one of the person's inquiries to a new value, validated by the field's rules and sealed
+    /// again under the person's key; an empty value deletes the field (R-SELF-1, R-DSR-1).
+    public func correct(subjectID: String, _ correction: RequestDesk.Correction, policy: Policy, actor: String, source: String,
+                        at now: Date = Date()) async throws {
+        let database = vault.database
+        let kind = database.kind
+        guard let field = policy.fields.first(where: { $0.id == correction.fieldID }) else {
+            throw RequestActionError.unknownField(correction.fieldID)
+        }
+        guard let inquiryID = try await database.read({ db in
+            try await db.select().column("id").from("inquiries").where("number", .equal, correction.inquiryNumber)
+                .where("subject_id", .equal, subjectID).first(decodingColumn: "id", as: String.self)
+        }) else { throw RequestActionError.unknownInquiry(correction.inquiryNumber) }
+        var value = ""
+        if !correction.value.isEmpty {
+            switch FieldRules.normalise(correction.value, for: field) {
+            case let .success(normal): value = normal
+            case let .failure(problem): throw RequestActionError.invalidValue(problem)
+            }
+        }
+        guard let key = try await vault.keys.key(subjectID: subjectID) else { throw RequestActionError.notOpen }
+        let sealed = value.isEmpty ? nil : try SealedField.seal(value, key: key, context: "inquiry/\(inquiryID)/\(field.id)")
+        try await database.transaction { db in
+            try await db.delete(from: "inquiry_fields").where("inquiry_id", .equal, inquiryID).where("field_id", .equal, field.id).run()
+            if let sealed {
+                try await db.insert(into: "inquiry_fields").columns("inquiry_id", "field_id", "sealed")
+                    .values(SQLBind(inquiryID), SQLBind(field.id), SQLBind(sealed)).run()
+            }
+            try await AuditLog.append(AuditEvent(actor: actor, action: sealed == nil ? "field.delete" : "field.correct", subjectID: subjectID,
+                                                 record: "inquiry:\(inquiryID)", detail: "field=\(field.id) source=\(source)"),
+                                      in: db, kind: kind, at: now)
         }
     }
 

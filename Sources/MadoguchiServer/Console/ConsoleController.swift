@@ -11,6 +11,7 @@ struct ConsoleController {
     let site: PolicySite
     let staff: StaffDirectory
     let desk: InquiryDesk
+    let requests: RequestDesk
     let csrf: CSRFTokens
     let limiter: RateLimiter
     let baseURL: String
@@ -147,6 +148,7 @@ struct ConsoleController {
             try await visible { try await desk.setStatus(id, to: status, by: session.user) }
             return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries/\(id)", language)])
         }
+        addRequestRoutes(to: router)
         router.get("/console/audit") { request, _ in
             let language = try requestedLanguage(request)
             let session = try await requireSession(request)
@@ -202,13 +204,13 @@ struct ConsoleController {
         return response
     }
 
-    private func consolePage(_ template: String, _ model: Any) throws -> Response {
+    func consolePage(_ template: String, _ model: Any) throws -> Response {
         try site.resources.page(template, model, cacheControl: "no-store")
     }
 
     // MARK: Helpers
 
-    private func requireSession(_ request: Request) async throws -> StaffSession {
+    func requireSession(_ request: Request) async throws -> StaffSession {
         guard let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty,
               let session = try await staff.session(token: token)
         else {
@@ -230,7 +232,7 @@ struct ConsoleController {
         return (language, session, id, form)
     }
 
-    private func verifyCSRF(_ form: [String: String], _ session: StaffSession) throws {
+    func verifyCSRF(_ form: [String: String], _ session: StaffSession) throws {
         guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: session.csrfNonce) else {
             throw PublicError(.forbidden, LocalizedText(
                 ja: "フォームの有効期限が切れたか、正しくない送信です。ページを再読み込みしてください。",
@@ -238,7 +240,7 @@ struct ConsoleController {
         }
     }
 
-    private func forbidden() -> PublicError {
+    func forbidden() -> PublicError {
         PublicError(.forbidden, LocalizedText(ja: "この操作を行う権限がありません。", en: "You are not allowed to do this."))
     }
 
@@ -251,7 +253,7 @@ struct ConsoleController {
         }
     }
 
-    private func cookie(_ name: String, _ value: String, path: String, maxAge: Int?) -> String {
+    func cookie(_ name: String, _ value: String, path: String, maxAge: Int?) -> String {
         var text = "\(name)=\(value); Path=\(path); HttpOnly; SameSite=Strict"
         if let maxAge { text += "; Max-Age=\(maxAge)" }
         if secureCookies { text += "; Secure" }

@@ -25,14 +25,17 @@ enum ConsoleFormat {
 
 /// The signed-in member, for the console header.
 struct StaffView {
-    let signedInAs, inquiriesHref, auditHref, csrfToken: String
+    let signedInAs, inquiriesHref, auditHref, requestsHref, csrfToken: String
     let readsAudit: Bool
+    let handlesRequests: Bool
 
     init(_ session: StaffSession, language: Language, t: [String: String], csrfToken: String) {
         signedInAs = t.format("signed_in_as", ["email": session.user.email, "role": session.user.role.rawValue])
         inquiriesHref = PageChrome.href("/console/inquiries", language)
         auditHref = PageChrome.href("/console/audit", language)
+        requestsHref = PageChrome.href("/console/requests", language)
         readsAudit = session.user.role.readsAudit
+        handlesRequests = session.user.role.handlesRequests
         self.csrfToken = csrfToken
     }
 }
