@@ -150,6 +150,12 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
         addressLimiter: RateLimiter(.init(capacity: 5, window: 3_600)),
         baseURL: baseURL).addRoutes(to: router)
+    SelfServiceController(
+        policy: installation.policy, site: installation.site, access: SelfService(vault: installation.vault),
+        csrf: CSRFTokens(key: installation.ring.csrfKey),
+        limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
+        addressLimiter: RateLimiter(.init(capacity: 5, window: 3_600)),
+        secureCookies: baseURL.hasPrefix("https://")).addRoutes(to: router)
     ConsoleController(
         policy: installation.policy, site: installation.site, staff: installation.staff,
         desk: InquiryDesk(guardian: installation.guardian), requests: RequestDesk(vault: installation.vault),

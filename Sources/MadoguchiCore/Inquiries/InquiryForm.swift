@@ -175,3 +175,14 @@ enum FieldRules {
         text.utf8.allSatisfy { $0 < 0x80 } ? text : text.precomposedStringWithCompatibilityMapping
     }
 }
+
+extension EmailAddress {
+    /// An address as a person typed it, checked and normalised by the form rules (full-width → ASCII, trimmed), or
+    /// nil when it is not one.
+    public static func normalised(_ raw: String) -> String? {
+        let field = Field(id: "email", label: LocalizedText("email"), type: .email, required: true, purposes: [], maxLength: 254,
+                          choices: [], services: [])
+        guard case let .success(value) = FieldRules.normalise(raw, for: field), !value.isEmpty else { return nil }
+        return value
+    }
+}

@@ -52,6 +52,7 @@ public enum Migrations {
         StaffDirectory.migration,
         SubjectRights.migration,
         RequestDesk.migration,
+        SelfService.migration,
     ]
 
     /// What `apply` did.

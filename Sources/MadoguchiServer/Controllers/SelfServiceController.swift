@@ -1,0 +1,285 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MadoguchiCore
+
+/// `/me`: a person sees everything held about them and changes, adds and deletes it at any time (R-SELF-1), after
+/// a one-time code proves control of their address. Works without JavaScript; every form is CSRF-protected.
+struct SelfServiceController {
+    static let sessionCookie = "mdg_me"
+    let policy: Policy
+    let site: PolicySite
+    let access: SelfService
+    let csrf: CSRFTokens
+    let limiter: RateLimiter
+    let addressLimiter: RateLimiter
+    let secureCookies: Bool
+
+    func addRoutes(to router: Router<SiteRequestContext>) {
+        router.get("/me") { request, _ in
+            let language = try requestedLanguage(request)
+            if let (token, subjectID) = try await session(request) {
+                return try await overview(language, token: token, subjectID: subjectID, message: nil, status: .ok)
+            }
+            return try start(request, language, message: nil, status: .ok)
+        }
+        router.post("/me/code") { request, context in
+            let language = try requestedLanguage(request)
+            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+            let form = try await FormInput.read(request, context)
+            let t = site.resources.text(language)
+            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
+                return try start(request, language, message: t.format("inquiry_expired"), status: .forbidden)
+            }
+            guard let email = EmailAddress.normalised(form["email"] ?? "") else {
+                return try start(request, language, message: t.format("me_bad_email"), status: .unprocessableContent)
+            }
+            let addressKey = "me:" + BlindIndex.of(email: email, key: access.vault.keys.ring.blindIndexKey)
+            if let wait = addressLimiter.acquire(addressKey) { throw TooManyRequests(retryAfter: wait) }
+            let issued = try await access.issueCode(email: email) { code in codeMail(to: email, code: code) }
+            return Response(status: .seeOther, headers: [
+                .location: PageChrome.href("/me/verify", language) + (language == .ja ? "?" : "&") + "ticket=\(issued.ticket)",
+                .cacheControl: "no-store"])
+        }
+        router.get("/me/verify") { request, _ in
+            let language = try requestedLanguage(request)
+            let ticket = request.uri.queryParameters["ticket"].map(String.init) ?? ""
+            return try codePage(request, language, ticket: ticket, message: nil, status: .ok)
+        }
+        router.post("/me/verify") { request, context in
+            let language = try requestedLanguage(request)
+            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+            let form = try await FormInput.read(request, context)
+            let t = site.resources.text(language)
+            let ticket = String((form["ticket"] ?? "").prefix(64))
+            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
+                return try codePage(request, language, ticket: ticket, message: t.format("inquiry_expired"), status: .forbidden)
+            }
+            let code = (form["code"] ?? "").trimmingCharacters(in: .whitespaces)
+            guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                return try codePage(request, language, ticket: ticket, message: t.format("me_code_format"), status: .unprocessableContent)
+            }
+            switch try await access.enter(ticket: ticket, code: code) {
+            case let .signedIn(token):
+                var response = Response(status: .seeOther, headers: [.location: PageChrome.href("/me", language), .cacheControl: "no-store"])
+                response.headers[.setCookie] = cookie(token, maxAge: Int(SelfService.sessionLifetime))
+                return response
+            case let .wrongCode(left):
+                return try codePage(request, language, ticket: ticket, message: t.format("me_code_wrong", ["left": "\(left)"]),
+                                    status: .unprocessableContent)
+            case .notValid:
+                return try start(request, language, message: t.format("me_code_gone"), status: .gone)
+            }
+        }
+        router.post("/me/inquiries/:number") { request, context in
+            let (language, token, subjectID, form) = try await action(request, context)
+            let number = try context.parameters.require("number")
+            let t = site.resources.text(language)
+            let rights = SubjectRights(vault: access.vault)
+            guard let current = try await rights.disclosure(subjectID: subjectID, actor: "person", source: "self-service")?
+                .inquiries.first(where: { $0.number == number }) else {
+                throw PublicError(.notFound, LocalizedText(ja: "そのお問い合わせはありません。", en: "There is no such inquiry."))
+            }
+            for field in policy.fields {
+                guard let value = form["field_" + field.id], value != (current.fields[field.id] ?? "") else { continue }
+                do {
+                    try await rights.correct(subjectID: subjectID, RequestDesk.Correction(inquiryNumber: number, fieldID: field.id, value: value),
+                                             policy: policy, actor: "person", source: "self-service")
+                } catch let RequestActionError.invalidValue(problem) {
+                    return try await overview(language, token: token, subjectID: subjectID,
+                                              message: InquiryFormModel.message(problem, label: field.label[language], t), status: .unprocessableContent)
+                }
+            }
+            return Response(status: .seeOther, headers: [.location: PageChrome.href("/me", language)])
+        }
+        router.post("/me/inquiries/:number/delete") { request, context in
+            let (language, _, subjectID, _) = try await action(request, context)
+            guard try await access.deleteInquiry(subjectID: subjectID, number: try context.parameters.require("number")) else {
+                throw PublicError(.notFound, LocalizedText(ja: "そのお問い合わせはありません。", en: "There is no such inquiry."))
+            }
+            return Response(status: .seeOther, headers: [.location: PageChrome.href("/me", language)])
+        }
+        router.post("/me/erase") { request, context in
+            let (language, token, subjectID, form) = try await action(request, context)
+            let t = site.resources.text(language)
+            guard form["confirm"] == "yes" else {
+                return try await overview(language, token: token, subjectID: subjectID, message: t.format("me_erase_confirm_missing"),
+                                          status: .unprocessableContent)
+            }
+            try await SubjectRights(vault: access.vault).erase(subjectID: subjectID, actor: "person", source: "self-service")
+            try await access.signOut(token: token)
+            var response = try site.resources.page("me-erased", MeErasedModel(policy: policy, language: language, t: t), cacheControl: "no-store")
+            response.headers[.setCookie] = cookie("", maxAge: 0)
+            return response
+        }
+        router.get("/me/export") { request, _ in
+            let language = try requestedLanguage(request)
+            guard let (_, subjectID) = try await session(request) else {
+                throw RedirectError(location: PageChrome.href("/me", language))
+            }
+            let document = try await SubjectRights(vault: access.vault).disclosure(subjectID: subjectID, actor: "person", source: "self-service")
+                ?? DisclosureDocument.empty()
+            let csv = request.uri.queryParameters["format"] == "csv"
+            return Response(status: .ok, headers: [
+                .contentType: csv ? "text/csv; charset=utf-8" : "application/json", .cacheControl: "no-store",
+                .contentDisposition: "attachment; filename=\"my-data.\(csv ? "csv" : "json")\"",
+            ], body: .init(byteBuffer: .init(bytes: csv ? Data(document.csv().utf8) : try document.json())))
+        }
+        router.post("/me/sign-out") { request, context in
+            let (language, token, _, _) = try await action(request, context)
+            try await access.signOut(token: token)
+            var response = Response(status: .seeOther, headers: [.location: PageChrome.href("/me", language)])
+            response.headers[.setCookie] = cookie("", maxAge: 0)
+            return response
+        }
+    }
+
+    // MARK: Helpers
+
+    private func session(_ request: Request) async throws -> (String, String)? {
+        guard let token = request.cookies[Self.sessionCookie]?.value, token.count == 64,
+              let subjectID = try await access.person(token: token) else { return nil }
+        return (token, subjectID)
+    }
+
+    /// A signed-in action: the session (or a redirect to sign in), a person with data, and a CSRF token bound to the session.
+    private func action(_ request: Request, _ context: SiteRequestContext) async throws -> (Language, String, String, [String: String]) {
+        let language = try requestedLanguage(request)
+        guard let (token, subjectID) = try await session(request) else {
+            throw RedirectError(location: PageChrome.href("/me", language))
+        }
+        let form = try await FormInput.read(request, context)
+        guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: token) else {
+            throw PublicError(.forbidden, LocalizedText(ja: "フォームの有効期限が切れました。ページを再読み込みしてください。",
+                                                        en: "The form expired. Please reload the page."))
+        }
+        guard !subjectID.isEmpty else {
+            throw PublicError(.notFound, LocalizedText(ja: "このメールアドレスで保有している個人データはありません。",
+                                                       en: "We hold no personal data under this address."))
+        }
+        return (language, token, subjectID, form)
+    }
+
+    private func cookie(_ value: String, maxAge: Int) -> String {
+        "\(Self.sessionCookie)=\(value); Path=/me; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)\(secureCookies ? "; Secure" : "")"
+    }
+
+    private func start(_ request: Request, _ language: Language, message: String?, status: HTTPResponse.Status) throws -> Response {
+        let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
+        let t = site.resources.text(language)
+        var response = try site.resources.page("me-start", MeFormModel(policy: policy, language: language, t: t, path: "/me", message: message,
+                                                                       csrfToken: issued.token, ticket: ""), cacheControl: "no-store")
+        response.status = status
+        response.headers[.setCookie] = "\(CSRFTokens.cookieName)=\(issued.nonce); Path=/; HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
+        return response
+    }
+
+    private func codePage(_ request: Request, _ language: Language, ticket: String, message: String?, status: HTTPResponse.Status) throws -> Response {
+        let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
+        let t = site.resources.text(language)
+        var response = try site.resources.page("me-code", MeFormModel(policy: policy, language: language, t: t, path: "/me/verify",
+                                                                      message: message, csrfToken: issued.token, ticket: ticket), cacheControl: "no-store")
+        response.status = status
+        response.headers[.setCookie] = "\(CSRFTokens.cookieName)=\(issued.nonce); Path=/; HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
+        return response
+    }
+
+    private func overview(_ language: Language, token: String, subjectID: String, message: String?, status: HTTPResponse.Status) async throws -> Response {
+        let document = subjectID.isEmpty ? nil
+            : try await SubjectRights(vault: access.vault).disclosure(subjectID: subjectID, actor: "person", source: "self-service")
+        let model = MeModel(policy: policy, language: language, t: site.resources.text(language), document: document, message: message,
+                            csrfToken: csrf.issue(nonce: token).token)
+        var response = try site.resources.page("me", model, cacheControl: "no-store")
+        response.status = status
+        return response
+    }
+
+    private func codeMail(to address: String, code: String) -> OutgoingMail {
+        let ja = site.resources.text(.ja), en = site.resources.text(.en)
+        func values(_ language: Language) -> [String: String] {
+            ["company": policy.company.name[language], "code": code, "officer": policy.officer.title[language],
+             "officer_email": policy.officer.email, "requests_email": policy.requests.email]
+        }
+        return OutgoingMail(to: address, subject: ja.format("me_code_subject", values(.ja)),
+                            body: ja.format("me_code_body", values(.ja)) + "\n----------------------------------------\n\n"
+                                + en.format("me_code_body", values(.en)))
+    }
+}
+
+struct MeFormModel {
+    let chrome: PageChrome
+    let t: [String: String]
+    let message: String?
+    let csrfToken, ticket, codeAction, startAction: String
+
+    init(policy: Policy, language: Language, t: [String: String], path: String, message: String?, csrfToken: String, ticket: String) {
+        chrome = PageChrome(language: language, title: t.format("me_title"), strings: t, operatorName: policy.company.name[language], path: path)
+        self.t = t
+        self.message = message
+        self.csrfToken = csrfToken
+        self.ticket = ticket
+        codeAction = PageChrome.href("/me/verify", language)
+        startAction = PageChrome.href("/me/code", language)
+    }
+}
+
+struct MeErasedModel {
+    struct Kept { let item, reason: String }
+    let chrome: PageChrome
+    let t: [String: String]
+    let kept: [Kept]
+
+    init(policy: Policy, language: Language, t: [String: String]) {
+        chrome = PageChrome(language: language, title: t.format("me_erased_title"), strings: t, operatorName: policy.company.name[language], path: "/me")
+        self.t = t
+        kept = ErasureRetention.kept.map { Kept(item: $0.item[language], reason: $0.reason[language]) }
+    }
+}
+
+struct MeModel {
+    struct FieldRow { let id, label, value: String; let isTextarea: Bool; let maxLength: Int }
+    struct InquiryView { let number, service, created, action, deleteAction: String; let fields: [FieldRow]; let answers: [String] }
+    struct Line { let text: String }
+    struct Kept { let item, reason: String }
+    let chrome: PageChrome
+    let t: [String: String]
+    let message: String?
+    let known: Bool
+    let inquiries: [InquiryView]
+    let consents, suspensions, requests: [Line]
+    let kept: [Kept]
+    let csrfToken, eraseAction, signOutAction, jsonHref, csvHref: String
+
+    init(policy: Policy, language: Language, t: [String: String], document: DisclosureDocument?, message: String?, csrfToken: String) {
+        chrome = PageChrome(language: language, title: t.format("me_title"), strings: t, operatorName: policy.company.name[language], path: "/me")
+        self.t = t
+        self.message = message
+        known = document != nil
+        inquiries = (document?.inquiries ?? []).map { inquiry in
+            let service = policy.service(id: inquiry.service)
+            let fields = service.map { policy.fields(for: $0) } ?? policy.fields
+            return InquiryView(
+                number: inquiry.number, service: service?.name[language] ?? inquiry.service, created: String(inquiry.createdAt.prefix(10)),
+                action: PageChrome.href("/me/inquiries/\(inquiry.number)", language),
+                deleteAction: PageChrome.href("/me/inquiries/\(inquiry.number)/delete", language),
+                fields: fields.map { FieldRow(id: $0.id, label: $0.label[language], value: inquiry.fields[$0.id] ?? "",
+                                              isTextarea: $0.type == .textarea, maxLength: $0.maxLength) },
+                answers: inquiry.answers.map(\.text))
+        }
+        func purposeName(_ id: String) -> String {
+            id == SubjectRights.allPurposes ? t.format("all_purposes") : (policy.purpose(id: id)?.text[language] ?? id)
+        }
+        consents = (document?.consents ?? []).map { Line(text: "\(purposeName($0.purpose)): \(t.format($0.granted ? "me_granted" : "me_withdrawn")) (\($0.createdAt.prefix(10)))") }
+        suspensions = (document?.suspensions ?? []).map { Line(text: "\(purposeName($0.purpose)) (\($0.createdAt.prefix(10)))") }
+        requests = (document?.requests ?? []).map { request in
+            Line(text: "\(request.number) \(RequestType(rawValue: request.type)?.name[language] ?? request.type): \(t.format("request_status_\(request.status)"))")
+        }
+        kept = ErasureRetention.kept.map { Kept(item: $0.item[language], reason: $0.reason[language]) }
+        self.csrfToken = csrfToken
+        eraseAction = PageChrome.href("/me/erase", language)
+        signOutAction = PageChrome.href("/me/sign-out", language)
+        let suffix = language == .en ? "&lang=en" : ""
+        jsonHref = "/me/export?format=json" + suffix
+        csvHref = "/me/export?format=csv" + suffix
+    }
+}

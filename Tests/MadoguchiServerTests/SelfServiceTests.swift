@@ -1,0 +1,107 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MadoguchiCore
+import MadoguchiServer
+import MadoguchiTesting
+import NIOCore
+import SQLKit
+import Testing
+
+@Suite("Self-service /me")
+struct SelfServiceTests {
+    static func csrf(_ html: String) -> String {
+        let marker = "name=\"_csrf\" value=\""
+        return html.range(of: marker).map { String(html[$0.upperBound...].prefix { $0 != "\"" }) } ?? ""
+    }
+
+    /// Signs in at /me with the mailed code; returns the session cookie.
+    static func signIn(_ client: any TestClientProtocol, _ installation: Installation, email: String) async throws -> String {
+        let start = try await FormSession.open(client, "/me")
+        let sent = try await start.post(client, ["email": email], path: "/me/code")
+        #expect(sent.status == .seeOther)
+        let location = try #require(sent.headers[.location])
+        let mail = try #require(try await RequestHTTPTests.deliver(installation).last)
+        #expect(mail.to == email)
+        let code = String(try #require(mail.body.split(separator: "\n").first { $0.hasPrefix("確認コード: ") }).dropFirst("確認コード: ".count))
+        let form = try await FormSession.open(client, location)
+        let ticket = String(location.split(separator: "=").last ?? "")
+        let wrong = try await form.post(client, ["ticket": ticket, "code": code == "000000" ? "111111" : "000000"], path: "/me/verify")
+        #expect(wrong.status == .unprocessableContent)
+        #expect(wrong.text.contains("あと4回"))
+        let entered = try await form.post(client, ["ticket": ticket, "code": code], path: "/me/verify")
+        #expect(entered.status == .seeOther)
+        let setCookie = try #require(entered.headers[.setCookie])
+        #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict") && setCookie.contains("Path=/me"))
+        #expect(try await form.post(client, ["ticket": ticket, "code": code], path: "/me/verify").status == .gone, "a code works once")
+        return String(setCookie.split(separator: ";")[0])
+    }
+
+    // R-SELF-1: the person sees everything and changes, adds and deletes it at once, audited.
+    @Test("R-SELF-1: after the mailed code the person sees everything, changes and adds fields, deletes an inquiry, then everything",
+          arguments: TestDatabase.available)
+    func selfService(_ kind: TestDatabase) async throws {
+        try await withServer(kind) { installation, client in
+            let first = try await submitInquiry(client, email: "taro@example.jp")
+            let second = try await submitInquiry(client, service: "executive", email: "taro@example.jp")
+            let cookie = try await Self.signIn(client, installation, email: "taro@example.jp")
+            func get(_ path: String) async throws -> TestResponse { try await client.execute(uri: path, method: .get, headers: [.cookie: cookie]) }
+            func post(_ path: String, _ fields: [String: String], token: String? = nil) async throws -> TestResponse {
+                var all = fields
+                if let token { all["_csrf"] = token } else { all["_csrf"] = Self.csrf(try await get("/me").text) }
+                return try await client.execute(uri: path, method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                                                body: ByteBuffer(string: formEncode(all)))
+            }
+            let overview = try await get("/me")
+            #expect(overview.status == .ok && overview.headers[.cacheControl] == "no-store")
+            #expect(overview.text.contains(first) && overview.text.contains(second) && overview.text.contains("山田 太郎"))
+
+            // Change the name and add a phone number: at once, audited.
+            #expect(try await post("/me/inquiries/\(first)", ["field_name": "山田 次郎", "field_phone": "03-1234-5678"]).status == .seeOther)
+            let changed = try await get("/me").text
+            #expect(changed.contains("山田 次郎") && changed.contains("03-1234-5678"))
+            let actions = try await AuditLog.entries(in: installation.database).map(\.event.action)
+            #expect(actions.filter { $0 == "field.correct" }.count == 2)
+            let bad = try await post("/me/inquiries/\(first)", ["field_email": "not-an-address"])
+            #expect(bad.status == .unprocessableContent && bad.text.contains("role=\"alert\""))
+            #expect(try await post("/me/inquiries/Q20000101-AAAAAA", ["field_name": "x"]).status == .notFound)
+            #expect(try await post("/me/inquiries/\(first)", ["field_name": "x"], token: "forged").status == .forbidden)
+
+            let export = try await get("/me/export?format=json")
+            #expect(export.status == .ok && export.text.contains("山田 次郎") && export.text.contains("madoguchi.disclosure.v1"))
+            #expect(try await get("/me/export?format=csv").text.hasPrefix("section,record,field,value"))
+
+            #expect(try await post("/me/inquiries/\(second)/delete", [:]).status == .seeOther)
+            #expect(!(try await get("/me").text.contains(second)))
+
+            #expect(try await post("/me/erase", [:]).status == .unprocessableContent, "erasing needs the confirmation box")
+            let erased = try await post("/me/erase", ["confirm": "yes"])
+            #expect(erased.status == .ok && erased.text.contains("監査ログ"))
+            #expect(try await get("/me").text.contains("name=\"email\""), "signed out: back to the start")
+            #expect(try await installation.database.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM inquiries").first(decodingColumn: "n", as: Int.self)
+            } == 0)
+        }
+    }
+
+    @Test("an unknown address gets the same code page and then sees that nothing is held; bad input is refused")
+    func unknownAndBad() async throws {
+        try await withServer { installation, client in
+            let cookie = try await Self.signIn(client, installation, email: "nobody@example.jp")
+            let page = try await client.execute(uri: "/me", method: .get, headers: [.cookie: cookie])
+            #expect(page.text.contains("保有している個人データはありません"))
+            let start = try await FormSession.open(client, "/me")
+            #expect(try await start.post(client, ["email": "not an address"], path: "/me/code").status == .unprocessableContent)
+            #expect(try await start.post(client, ["email": "a@b.jp"], path: "/me/code", token: "forged").status == .forbidden)
+            let form = try await FormSession.open(client, "/me/verify?ticket=nothing")
+            #expect(try await form.post(client, ["ticket": "nothing", "code": "12345a"], path: "/me/verify").status == .unprocessableContent)
+            #expect(try await form.post(client, ["ticket": "nothing", "code": "123456"], path: "/me/verify").status == .gone)
+            let anonymous = try await client.execute(uri: "/me/erase", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                                     body: ByteBuffer(string: "confirm=yes"))
+            #expect(anonymous.status == .seeOther, "no session: sent to sign in, nothing erased")
+            for _ in 0..<5 { _ = try await start.post(client, ["email": "flood@example.jp"], path: "/me/code") }
+            #expect(try await start.post(client, ["email": "flood@example.jp"], path: "/me/code").status == .tooManyRequests)
+        }
+    }
+}
