@@ -149,7 +149,8 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         policy: installation.policy, site: installation.site, desk: RequestDesk(vault: installation.vault),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
         addressLimiter: RateLimiter(.init(capacity: 5, window: 3_600)),
-        baseURL: baseURL).addRoutes(to: router)
+        baseURL: baseURL, csrf: CSRFTokens(key: installation.ring.csrfKey),
+        secureCookies: baseURL.hasPrefix("https://")).addRoutes(to: router)
     SelfServiceController(
         policy: installation.policy, site: installation.site, access: SelfService(vault: installation.vault),
         csrf: CSRFTokens(key: installation.ring.csrfKey),

@@ -194,3 +194,33 @@ extension RequestHTTPTests {
         }
     }
 }
+
+extension RequestHTTPTests {
+    @Test("R-DSR-1: the request form works without JavaScript: errors beside the input kept, the mailed link fills in the code")
+    func pages() async throws {
+        try await withServer { installation, client in
+            let form = try await FormSession.open(client, "/requests/new")
+            let page = try await client.execute(uri: "/requests/new?lang=en", method: .get)
+            #expect(page.text.contains("Requests about your personal data") && page.text.contains(installation.policy.officer.email))
+            let invalid = try await form.post(client, ["type": "suspension", "email": "taro@example", "name": "山田"], path: "/requests/new")
+            #expect(invalid.status == .unprocessableContent)
+            #expect(invalid.text.contains("value=\"山田\"") && invalid.text.contains("#f-email") && invalid.text.contains("#f-purposes"))
+            #expect(try await form.post(client, ["type": "disclosure", "email": "a@b.jp", "name": "A"], path: "/requests/new", token: "x").status
+                == .forbidden)
+            let sent = try await form.post(client, ["type": "suspension", "email": "taro@example.jp", "name": "山田", "purpose_marketing": "yes"],
+                                           path: "/requests/new")
+            #expect(sent.status == .seeOther)
+            let location = try #require(sent.headers[.location])
+            let mail = try #require(try await Self.deliver(installation).first)
+            let link = try #require(mail.body.split(separator: "\n").first { $0.contains("/verify?code=") })
+            let path = String(link[link.range(of: "/requests/")!.lowerBound...])
+            #expect(path.hasPrefix(location))
+            let filled = try await FormSession.open(client, path)
+            let html = try await client.execute(uri: path, method: .get).text
+            #expect(html.contains("value=\"\(try Self.code(in: mail))\""), "the link fills the code in; only the POST uses it")
+            let done = try await filled.post(client, ["code": try Self.code(in: mail)], path: location)
+            #expect(done.status == .ok && done.text.contains("ご請求を受け付けました"))
+            #expect(try await client.execute(uri: "/requests/not-a-number/verify", method: .get).status == .notFound)
+        }
+    }
+}

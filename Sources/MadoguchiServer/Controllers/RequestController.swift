@@ -14,8 +14,11 @@ struct RequestController {
     /// Per e-mail address, so that nobody can flood one mailbox with codes from many clients.
     let addressLimiter: RateLimiter
     let baseURL: String
+    let csrf: CSRFTokens
+    let secureCookies: Bool
 
     func addRoutes(to router: Router<SiteRequestContext>) {
+        addPageRoutes(to: router)
         router.post("/api/v1/requests") { request, context in
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let input: APIRequest = try await decodeJSON(request, context, expected: Self.requestShape)
@@ -156,15 +159,15 @@ struct RequestController {
         return values
     }
 
-    private func codeMail(to address: String, number: String, code: String) -> OutgoingMail {
+    func codeMail(to address: String, number: String, code: String) -> OutgoingMail {
         let ja = site.resources.text(.ja), en = site.resources.text(.en)
-        let extra = ["number": number, "code": code]
+        let extra = ["number": number, "code": code, "link": baseURL + "/requests/\(number)/verify?code=\(code)"]
         return OutgoingMail(to: address, subject: ja.format("req_code_subject", values(.ja, extra)),
                             body: ja.format("req_code_body", values(.ja, extra)) + "\n----------------------------------------\n\n"
                                 + en.format("req_code_body", values(.en, extra)))
     }
 
-    private func receivedMail(to address: String, number: String, due: LocalDate, type: RequestType) -> OutgoingMail {
+    func receivedMail(to address: String, number: String, due: LocalDate, type: RequestType) -> OutgoingMail {
         let ja = site.resources.text(.ja), en = site.resources.text(.en)
         func extra(_ language: Language) -> [String: String] {
             ["number": number, "due": language == .ja ? due.japanese : due.english, "type": type.name[language]]
