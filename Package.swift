@@ -112,3 +112,20 @@ let package = Package(
         ),
     ]
 )
+
+// Benchmarks (ordo-one/benchmark) are built only when asked for, so the server and its tests never wait for them:
+//   MADOGUCHI_BENCHMARKS=1 swift package benchmark
+if Context.environment["MADOGUCHI_BENCHMARKS"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1"))
+    package.targets.append(.executableTarget(
+        name: "SubjectRightsBenchmarks",
+        dependencies: [
+            "MadoguchiCore",
+            .product(name: "Benchmark", package: "benchmark"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        path: "Benchmarks/SubjectRights",
+        swiftSettings: swiftSettings,
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+}

@@ -26,9 +26,10 @@ MADOGUCHI_LOG_LEVEL=warning .build/release/madoguchi serve --port "$port" --data
 server=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
-rate() { # route ("POST /path" uses scripts/bench-inquiry.lua) -> requests/s, p99 latency
+rate() { # route ("POST /api/v1/inquiries" and "POST /api/v1/requests" use scripts/bench-*.lua) -> requests/s, p99 latency
   local script=() path=$1
-  if [[ $1 == POST\ * ]]; then script=(-s scripts/bench-inquiry.lua); path=${1#POST }; fi
+  if [[ $1 == "POST /api/v1/inquiries" ]]; then script=(-s scripts/bench-inquiry.lua); path=${1#POST }; fi
+  if [[ $1 == "POST /api/v1/requests" ]]; then script=(-s scripts/bench-request.lua); path=${1#POST }; fi
   wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "${script[@]}" "http://127.0.0.1:$port$path" |
     awk '/Requests\/sec/ {r=$2} /^ +99%/ {p=$2} END {print r, p}'
 }
