@@ -116,7 +116,7 @@ let package = Package(
 // Benchmarks (ordo-one/benchmark) are built only when asked for, so the server and its tests never wait for them:
 //   MADOGUCHI_BENCHMARKS=1 swift package benchmark
 if Context.environment["MADOGUCHI_BENCHMARKS"] != nil {
-    package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1"))
+    package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
     package.targets.append(.executableTarget(
         name: "SubjectRightsBenchmarks",
         dependencies: [
@@ -124,6 +124,7 @@ if Context.environment["MADOGUCHI_BENCHMARKS"] != nil {
             .product(name: "Benchmark", package: "benchmark"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "SQLKit", package: "sql-kit"),
         ],
         path: "Benchmarks/SubjectRights",
         swiftSettings: swiftSettings,
