@@ -123,3 +123,31 @@ struct RequestTests {
         }
     }
 }
+
+extension RequestTests {
+    @Test("R-DSR-4: a download token is refused once expired, when changed, or for a request that is not a completed disclosure",
+          arguments: TestDatabase.available)
+    func downloadTokens(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            let desk = RequestDesk(vault: fixture.vault)
+            let receipt = try await desk.submit(try validated(fixture, submission()), mail: { number, code in
+                OutgoingMail(to: "taro@example.jp", subject: number, body: code)
+            })
+            let future = Date().addingTimeInterval(3_600)
+            let token = desk.disclosureToken(number: receipt.number, expires: future)
+            #expect(try await desk.disclosureSubject(number: receipt.number, token: token) == nil, "not completed yet")
+            let past = desk.disclosureToken(number: receipt.number, expires: Date().addingTimeInterval(-1))
+            #expect(try await desk.disclosureSubject(number: receipt.number, token: past) == nil)
+            #expect(try await desk.disclosureSubject(number: receipt.number, token: token.replacingOccurrences(of: ".", with: ".0")) == nil)
+            #expect(try await desk.disclosureSubject(number: "R20000101-AAAAAA", token: token) == nil, "bound to its number")
+            _ = try await desk.verify(number: receipt.number, code: receipt.code, calendar: BusinessCalendar(), answerDays: 3)
+            let detail = try #require(try await desk.open(id: receipt.id, actor: "staff:1"))
+            try await desk.complete(detail, policy: fixture.policy, actor: "staff:1") { content in
+                OutgoingMail(to: content.email, subject: "done", body: "done")
+            }
+            let found = try #require(try await desk.disclosureSubject(number: receipt.number, token: token))
+            #expect(found.format == .json && found.subjectID.isEmpty, "no inquiry was sent from this address")
+            #expect(try await desk.disclosureSubject(number: receipt.number, token: past) == nil, "still refused once expired")
+        }
+    }
+}
