@@ -67,6 +67,13 @@ public struct RequestContent: Sendable, Hashable, Codable {
     public var delivery: DisclosureFormat
 }
 
+extension RequestContent {
+    /// The content sealed in a request row.
+    static func open(_ sealed: Data, key: SymmetricKey, requestID: String) throws -> RequestContent {
+        try JSONDecoder().decode(RequestContent.self, from: Data(try SealedField.open(sealed, key: key, context: "request/\(requestID)").utf8))
+    }
+}
+
 /// A request that passed validation.
 public struct ValidatedRequest: Sendable, Hashable {
     public let type: RequestType
@@ -297,8 +304,7 @@ public struct RequestDesk: Sendable {
         // The address is proven. Is the person known, and does one more item match?
         let keyID = try row.decode(column: "key_id", as: String.self)
         guard let requestKey = try await vault.keys.key(subjectID: keyID) else { return .notValid }
-        let content = try JSONDecoder().decode(RequestContent.self, from: Data(try SealedField.open(
-            try row.decode(column: "sealed", as: Data.self), key: requestKey, context: "request/\(id)").utf8))
+        let content = try RequestContent.open(try row.decode(column: "sealed", as: Data.self), key: requestKey, requestID: id)
         let emailIndex = try row.decode(column: "email_index", as: String.self)
         let subjectID = try await vault.database.read { db in
             try await db.select().column("id").from("subjects").where("email_index", .equal, emailIndex)
@@ -453,8 +459,7 @@ extension RequestDesk {
                 .from("requests").where("id", .equal, id).first()
         }) else { return nil }
         guard let key = try await vault.keys.key(subjectID: try row.decode(column: "key_id", as: String.self)) else { return nil }
-        let content = try JSONDecoder().decode(RequestContent.self, from: Data(try SealedField.open(
-            try row.decode(column: "sealed", as: Data.self), key: key, context: "request/\(id)").utf8))
+        let content = try RequestContent.open(try row.decode(column: "sealed", as: Data.self), key: key, requestID: id)
         let subjectID = try row.decode(column: "subject_id", as: String?.self) ?? ""
         let numbers = subjectID.isEmpty ? [] : try await vault.database.read { db in
             try await db.select().column("number").from("inquiries").where("subject_id", .equal, subjectID).orderBy("created_at")
@@ -568,8 +573,7 @@ extension RequestDesk {
               let key = try await vault.keys.key(subjectID: try row.decode(column: "key_id", as: String.self))
         else { return nil }
         let id = try row.decode(column: "id", as: String.self)
-        let content = try JSONDecoder().decode(RequestContent.self, from: Data(try SealedField.open(
-            try row.decode(column: "sealed", as: Data.self), key: key, context: "request/\(id)").utf8))
+        let content = try RequestContent.open(try row.decode(column: "sealed", as: Data.self), key: key, requestID: id)
         return (try row.decode(column: "subject_id", as: String?.self) ?? "", content.delivery)
     }
 }

@@ -262,21 +262,14 @@ struct ConsoleController {
 
     private func answerMail(_ answer: String) -> (InquiryRecord) -> OutgoingMail? {
         let policy = policy
-        let ja = site.resources.text(.ja)
-        let en = site.resources.text(.en)
+        let resources = site.resources
         let base = baseURL
         return { record in
             guard let email = record.values.first(where: { key, _ in policy.fields.first { $0.id == key }?.type == .email })?.value
             else { return nil }
-            func body(_ t: [String: String], _ language: Language) -> String {
-                t.format("mail_answer_body", [
-                    "company": policy.company.name[language], "number": record.number, "answer": answer,
-                    "privacy": base + PageChrome.href("/privacy", language), "officer": policy.officer.title[language],
-                    "officer_email": policy.officer.email,
-                ])
+            return resources.mail(to: email, subject: "mail_answer_subject", body: "mail_answer_body", policy: policy, baseURL: base) { _ in
+                ["number": record.number, "answer": answer]
             }
-            return OutgoingMail(to: email, subject: ja.format("mail_answer_subject", ["company": policy.company.name.ja, "number": record.number]),
-                                body: body(ja, .ja) + "\n----------------------------------------\n\n" + body(en, .en))
         }
     }
 }

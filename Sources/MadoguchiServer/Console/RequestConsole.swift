@@ -114,17 +114,10 @@ extension ConsoleController {
     // MARK: Mail to the person (Japanese first, English second; officer and contact named, R-CON-1)
 
     private func requestMail(_ detail: RequestDetail, content: RequestContent, subjectKey: String, bodyKey: String,
-                             extra: (Language) -> [String: String]) -> OutgoingMail {
-        let ja = site.resources.text(.ja), en = site.resources.text(.en)
-        func values(_ language: Language) -> [String: String] {
-            var values = ["company": policy.company.name[language], "number": detail.entry.number, "type": detail.entry.type.name[language],
-                          "officer": policy.officer.title[language], "officer_email": policy.officer.email,
-                          "requests_email": policy.requests.email, "privacy": baseURL + PageChrome.href("/privacy", language)]
-            values.merge(extra(language)) { $1 }
-            return values
+                             extra: @escaping (Language) -> [String: String]) -> OutgoingMail {
+        site.resources.mail(to: content.email, subject: subjectKey, body: bodyKey, policy: policy, baseURL: baseURL) { language in
+            ["number": detail.entry.number, "type": detail.entry.type.name[language]].merging(extra(language)) { $1 }
         }
-        return OutgoingMail(to: content.email, subject: ja.format(subjectKey, values(.ja)),
-                            body: ja.format(bodyKey, values(.ja)) + "\n----------------------------------------\n\n" + en.format(bodyKey, values(.en)))
     }
 
     private func completionMail(_ detail: RequestDetail, content: RequestContent) -> OutgoingMail {

@@ -148,7 +148,7 @@ struct InquiryController {
         response.status = status
         response.headers[.cacheControl] = "no-store"
         response.headers[.contentLanguage] = model.chrome.lang
-        response.headers[.setCookie] = "\(CSRFTokens.cookieName)=\(nonce); Path=/; HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
+        response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: nonce, secure: secureCookies)
         return response
     }
 
@@ -176,23 +176,13 @@ struct InquiryController {
 
     /// The confirmation e-mail, Japanese first and English second; it names the officer and the contact (R-CON-1).
     private func confirmationMail(_ inquiry: ValidatedInquiry) -> (String) -> OutgoingMail {
+        let resources = site.resources
         let policy = policy
-        let ja = site.resources.text(.ja)
-        let en = site.resources.text(.en)
         let base = baseURL
         return { number in
-            func body(_ t: [String: String], _ language: Language) -> String {
-                t.format("mail_body", [
-                    "company": policy.company.name[language], "number": number, "service": inquiry.service.name[language],
-                    "privacy": base + PageChrome.href("/privacy", language),
-                    "officer": policy.officer.title[language], "officer_email": policy.officer.email,
-                    "requests_email": policy.requests.email,
-                ])
+            resources.mail(to: inquiry.email, subject: "mail_subject", body: "mail_body", policy: policy, baseURL: base) { language in
+                ["number": number, "service": inquiry.service.name[language]]
             }
-            return OutgoingMail(
-                to: inquiry.email,
-                subject: ja.format("mail_subject", ["company": policy.company.name.ja, "number": number]),
-                body: body(ja, .ja) + "\n----------------------------------------\n\n" + body(en, .en))
         }
     }
 }

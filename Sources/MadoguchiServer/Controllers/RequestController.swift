@@ -151,29 +151,15 @@ struct RequestController {
 
     // MARK: Mail (Japanese first, English second; naming the officer and the contact, R-CON-1)
 
-    private func values(_ language: Language, _ extra: [String: String]) -> [String: String] {
-        var values = ["company": policy.company.name[language], "officer": policy.officer.title[language],
-                      "officer_email": policy.officer.email, "requests_email": policy.requests.email,
-                      "privacy": baseURL + PageChrome.href("/privacy", language)]
-        values.merge(extra) { $1 }
-        return values
-    }
-
     func codeMail(to address: String, number: String, code: String) -> OutgoingMail {
-        let ja = site.resources.text(.ja), en = site.resources.text(.en)
-        let extra = ["number": number, "code": code, "link": baseURL + "/requests/\(number)/verify?code=\(code)"]
-        return OutgoingMail(to: address, subject: ja.format("req_code_subject", values(.ja, extra)),
-                            body: ja.format("req_code_body", values(.ja, extra)) + "\n----------------------------------------\n\n"
-                                + en.format("req_code_body", values(.en, extra)))
+        site.resources.mail(to: address, subject: "req_code_subject", body: "req_code_body", policy: policy, baseURL: baseURL) { _ in
+            ["number": number, "code": code, "link": baseURL + "/requests/\(number)/verify?code=\(code)"]
+        }
     }
 
     func receivedMail(to address: String, number: String, due: LocalDate, type: RequestType) -> OutgoingMail {
-        let ja = site.resources.text(.ja), en = site.resources.text(.en)
-        func extra(_ language: Language) -> [String: String] {
+        site.resources.mail(to: address, subject: "req_open_subject", body: "req_open_body", policy: policy, baseURL: baseURL) { language in
             ["number": number, "due": language == .ja ? due.japanese : due.english, "type": type.name[language]]
         }
-        return OutgoingMail(to: address, subject: ja.format("req_open_subject", values(.ja, extra(.ja))),
-                            body: ja.format("req_open_body", values(.ja, extra(.ja))) + "\n----------------------------------------\n\n"
-                                + en.format("req_open_body", values(.en, extra(.en))))
     }
 }

@@ -81,10 +81,6 @@ extension RequestController {
         PublicError(.notFound, LocalizedText(ja: "その受付番号のご請求はありません。", en: "There is no request with that number."))
     }
 
-    private func csrfCookie(_ nonce: String) -> String {
-        "\(CSRFTokens.cookieName)=\(nonce); Path=/; HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
-    }
-
     private func formPage(_ request: Request, _ language: Language, values: [String: String], problems: [FieldProblem],
                           status: HTTPResponse.Status, expired: Bool = false) throws -> Response {
         let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
@@ -92,7 +88,7 @@ extension RequestController {
                                      problems: problems, csrfToken: issued.token, expired: expired)
         var response = try site.resources.page("request-form", model, cacheControl: "no-store")
         response.status = status
-        response.headers[.setCookie] = csrfCookie(issued.nonce)
+        response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: issued.nonce, secure: secureCookies)
         return response
     }
 
@@ -104,7 +100,7 @@ extension RequestController {
                                      csrfToken: issued.token, action: PageChrome.href("/requests/\(number)/verify", language))
         var response = try site.resources.page("request-code", model, cacheControl: "no-store")
         response.status = status
-        response.headers[.setCookie] = csrfCookie(issued.nonce)
+        response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: issued.nonce, secure: secureCookies)
         return response
     }
 }

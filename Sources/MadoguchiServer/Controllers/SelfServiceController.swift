@@ -170,7 +170,7 @@ struct SelfServiceController {
         var response = try site.resources.page("me-start", MeFormModel(policy: policy, language: language, t: t, path: "/me", message: message,
                                                                        csrfToken: issued.token, ticket: ""), cacheControl: "no-store")
         response.status = status
-        response.headers[.setCookie] = "\(CSRFTokens.cookieName)=\(issued.nonce); Path=/; HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
+        response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: issued.nonce, secure: secureCookies)
         return response
     }
 
@@ -180,7 +180,7 @@ struct SelfServiceController {
         var response = try site.resources.page("me-code", MeFormModel(policy: policy, language: language, t: t, path: "/me/verify",
                                                                       message: message, csrfToken: issued.token, ticket: ticket), cacheControl: "no-store")
         response.status = status
-        response.headers[.setCookie] = "\(CSRFTokens.cookieName)=\(issued.nonce); Path=/; HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
+        response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: issued.nonce, secure: secureCookies)
         return response
     }
 
@@ -195,14 +195,7 @@ struct SelfServiceController {
     }
 
     private func codeMail(to address: String, code: String) -> OutgoingMail {
-        let ja = site.resources.text(.ja), en = site.resources.text(.en)
-        func values(_ language: Language) -> [String: String] {
-            ["company": policy.company.name[language], "code": code, "officer": policy.officer.title[language],
-             "officer_email": policy.officer.email, "requests_email": policy.requests.email]
-        }
-        return OutgoingMail(to: address, subject: ja.format("me_code_subject", values(.ja)),
-                            body: ja.format("me_code_body", values(.ja)) + "\n----------------------------------------\n\n"
-                                + en.format("me_code_body", values(.en)))
+        site.resources.mail(to: address, subject: "me_code_subject", body: "me_code_body", policy: policy, baseURL: "") { _ in ["code": code] }
     }
 }
 

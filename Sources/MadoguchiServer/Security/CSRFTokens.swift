@@ -43,6 +43,11 @@ struct CSRFTokens: Sendable {
         Data(SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) }).base64URLEncoded
     }
 
+    /// The `Set-Cookie` value that carries a form's nonce (HttpOnly, SameSite=Strict, Secure on https).
+    static func cookieHeader(nonce: String, secure: Bool) -> String {
+        "\(cookieName)=\(nonce); Path=/; HttpOnly; SameSite=Strict\(secure ? "; Secure" : "")"
+    }
+
     static func isNonce(_ text: String) -> Bool {
         (22...64).contains(text.count) && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
     }

@@ -41,6 +41,22 @@ public struct SiteResources: Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: .init(string: try render(template, model))))
     }
 
+    /// A mail to a person: the subject in Japanese, the body in Japanese then English, each filled with the policy's
+    /// names (company, officer, contacts, policy link) and `values` (R-CON-1: every mail names the officer and contact).
+    func mail(to address: String, subject subjectKey: String, body bodyKey: String, policy: Policy, baseURL: String,
+              values: (Language) -> [String: String] = { _ in [:] }) -> OutgoingMail {
+        func filled(_ language: Language) -> [String: String] {
+            var all = ["company": policy.company.name[language], "officer": policy.officer.title[language],
+                       "officer_email": policy.officer.email, "requests_email": policy.requests.email,
+                       "privacy": baseURL + PageChrome.href("/privacy", language)]
+            all.merge(values(language)) { $1 }
+            return all
+        }
+        let ja = text(.ja), en = text(.en)
+        return OutgoingMail(to: address, subject: ja.format(subjectKey, filled(.ja)),
+                            body: ja.format(bodyKey, filled(.ja)) + "\n----------------------------------------\n\n" + en.format(bodyKey, filled(.en)))
+    }
+
     /// Renders `template` with `model`; a missing template is a packaging bug, reported as an error.
     public func render(_ template: String, _ model: Any) throws -> String {
         guard let html = templates.render(model, withTemplate: template) else {
