@@ -45,6 +45,11 @@ struct SelfServiceTests {
         try await withServer(kind) { installation, client in
             let first = try await submitInquiry(client, email: "taro@example.jp")
             let second = try await submitInquiry(client, service: "executive", email: "taro@example.jp")
+            let someoneElse = try await submitInquiry(client, email: "hanako@example.jp")
+            let staff = try await installation.staff.add(email: "op@mirai-career.example", role: .operator, departmentID: nil,
+                                                        policy: installation.policy, actor: "test").user
+            try await InquiryDesk(guardian: installation.guardian).forward(try await inquiryID(number: first, installation), to: "agent-support",
+                                                                           note: "", by: staff, policy: installation.policy)
             let cookie = try await Self.signIn(client, installation, email: "taro@example.jp")
             func get(_ path: String) async throws -> TestResponse { try await client.execute(uri: path, method: .get, headers: [.cookie: cookie]) }
             func post(_ path: String, _ fields: [String: String], token: String? = nil) async throws -> TestResponse {
@@ -56,6 +61,8 @@ struct SelfServiceTests {
             let overview = try await get("/me")
             #expect(overview.status == .ok && overview.headers[.cacheControl] == "no-store")
             #expect(overview.text.contains(first) && overview.text.contains(second) && overview.text.contains("山田 太郎"))
+            #expect(!overview.text.contains(someoneElse), "only the person's own data")
+            #expect(overview.text.contains("エージェント事業部 サポート課"), "forwarding records are shown")
 
             // Change the name and add a phone number: at once, audited.
             #expect(try await post("/me/inquiries/\(first)", ["field_name": "山田 次郎", "field_phone": "03-1234-5678"]).status == .seeOther)
@@ -66,6 +73,8 @@ struct SelfServiceTests {
             let bad = try await post("/me/inquiries/\(first)", ["field_email": "not-an-address"])
             #expect(bad.status == .unprocessableContent && bad.text.contains("role=\"alert\""))
             #expect(try await post("/me/inquiries/Q20000101-AAAAAA", ["field_name": "x"]).status == .notFound)
+            #expect(try await post("/me/inquiries/\(someoneElse)", ["field_name": "x"]).status == .notFound, "someone else's inquiry")
+            #expect(try await post("/me/inquiries/\(someoneElse)/delete", [:]).status == .notFound)
             #expect(try await post("/me/inquiries/\(first)", ["field_name": "x"], token: "forged").status == .forbidden)
 
             let export = try await get("/me/export?format=json")
@@ -81,7 +90,7 @@ struct SelfServiceTests {
             #expect(try await get("/me").text.contains("name=\"email\""), "signed out: back to the start")
             #expect(try await installation.database.read { db in
                 try await db.raw("SELECT COUNT(*) AS n FROM inquiries").first(decodingColumn: "n", as: Int.self)
-            } == 0)
+            } == 1, "only the other person's inquiry remains")
         }
     }
 

@@ -231,7 +231,7 @@ struct MeErasedModel {
 
 struct MeModel {
     struct FieldRow { let id, label, value: String; let isTextarea: Bool; let maxLength: Int }
-    struct InquiryView { let number, service, created, action, deleteAction: String; let fields: [FieldRow]; let answers: [String] }
+    struct InquiryView { let number, service, created, action, deleteAction: String; let fields: [FieldRow]; let answers, forwards: [String] }
     struct Line { let text: String }
     struct Kept { let item, reason: String }
     let chrome: PageChrome
@@ -257,7 +257,13 @@ struct MeModel {
                 deleteAction: PageChrome.href("/me/inquiries/\(inquiry.number)/delete", language),
                 fields: fields.map { FieldRow(id: $0.id, label: $0.label[language], value: inquiry.fields[$0.id] ?? "",
                                               isTextarea: $0.type == .textarea, maxLength: $0.maxLength) },
-                answers: inquiry.answers.map(\.text))
+                answers: inquiry.answers.map(\.text),
+                forwards: inquiry.forwards.map { forward in
+                    let department = policy.departments.first { $0.id == forward.department }?.name[language] ?? forward.department
+                    let items = forward.items.map { id in policy.fields.first { $0.id == id }?.label[language] ?? id }
+                    return t.format("me_forward", ["department": department, "date": String(forward.createdAt.prefix(10)),
+                                                   "items": items.joined(separator: language == .ja ? "、" : ", ")])
+                })
         }
         func purposeName(_ id: String) -> String {
             id == SubjectRights.allPurposes ? t.format("all_purposes") : (policy.purpose(id: id)?.text[language] ?? id)
