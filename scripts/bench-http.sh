@@ -22,7 +22,7 @@ trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm
 database=${MADOGUCHI_BENCH_DATABASE:-sqlite:$work/bench.sqlite}
 MADOGUCHI_LOG_LEVEL=warning .build/release/madoguchi serve --port "$port" --database "$database" \
   --keystore "sqlite:$work/keys/keystore.sqlite" --key-file "$work/keys/master.key" --outbox "$work/outbox" \
-  --rate-limit 1000000000/1 $([ "${MADOGUCHI_BENCH_DELIVER:-0}" = 1 ] || echo --hold-mail) &
+  --rate-limit 1000000000/1 --event-rate-limit 1000000000/1 $([ "${MADOGUCHI_BENCH_DELIVER:-0}" = 1 ] || echo --hold-mail) &
 server=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var baseURL: String?
     /// Form and API submissions allowed per client: `capacity` at once, refilled over `windowSeconds`.
     public var submissionLimit: (capacity: Int, windowSeconds: Double)
+    /// Consent events (`POST /api/v1/events`) and preference changes per client.
+    public var eventLimit: (capacity: Int, windowSeconds: Double) = (120, 60)
     /// Where outgoing mail is written as `.eml` files.
     public var outboxDirectory: String
     /// The sender of every e-mail; the policy's request contact when nil.
@@ -150,6 +152,12 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
         addressLimiter: RateLimiter(.init(capacity: 5, window: 3_600)),
         baseURL: baseURL, csrf: CSRFTokens(key: installation.ring.csrfKey),
+        secureCookies: baseURL.hasPrefix("https://")).addRoutes(to: router)
+    ConsentController(
+        policy: installation.policy, site: installation.site, ledger: ConsentLedger(database: installation.database),
+        csrf: CSRFTokens(key: installation.ring.csrfKey),
+        limiter: RateLimiter(.init(capacity: installation.configuration.eventLimit.capacity,
+                                   window: installation.configuration.eventLimit.windowSeconds)),
         secureCookies: baseURL.hasPrefix("https://")).addRoutes(to: router)
     SelfServiceController(
         policy: installation.policy, site: installation.site, access: SelfService(vault: installation.vault),

@@ -131,6 +131,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("rate-limit"), help: "Submissions per client as COUNT/SECONDS (form and API). Env: MADOGUCHI_RATE_LIMIT. Default: 10/600")
     var rateLimit: String?
 
+    @Option(name: .customLong("event-rate-limit"), help: "Consent events and preference changes per client as COUNT/SECONDS. Env: MADOGUCHI_EVENT_RATE_LIMIT. Default: 120/60")
+    var eventRateLimit: String?
+
     @Option(help: "Folder where outgoing e-mail is written as .eml files. Env: MADOGUCHI_OUTBOX. Default: var/outbox")
     var outbox: String?
 
@@ -167,11 +170,8 @@ struct Serve: AsyncParsableCommand {
         } else {
             keyStoreLocation = nil
         }
-        let limitText = rateLimit ?? Environment.value("MADOGUCHI_RATE_LIMIT") ?? "10/600"
-        let limitParts = limitText.split(separator: "/")
-        guard limitParts.count == 2, let count = Int(limitParts[0]), let seconds = Double(limitParts[1]), count > 0, seconds > 0 else {
-            throw ValidationError("--rate-limit: '\(limitText)' is not COUNT/SECONDS, e.g. 10/600")
-        }
+        let (count, seconds) = try Self.limit(rateLimit ?? Environment.value("MADOGUCHI_RATE_LIMIT") ?? "10/600", option: "--rate-limit")
+        let events = try Self.limit(eventRateLimit ?? Environment.value("MADOGUCHI_EVENT_RATE_LIMIT") ?? "120/60", option: "--event-rate-limit")
         if let base = baseURL ?? Environment.value("MADOGUCHI_BASE_URL"),
            !(base.hasPrefix("http://") || base.hasPrefix("https://")) || URL(string: base)?.host == nil {
             throw ValidationError("--base-url: '\(base)' is not an http(s) address")
@@ -198,7 +198,16 @@ struct Serve: AsyncParsableCommand {
             mailFrom: try sender())
         configuration.smtp = smtpConfiguration
         configuration.holdMail = try holdMail || Environment.flag("MADOGUCHI_HOLD_MAIL")
+        configuration.eventLimit = events
         return configuration
+    }
+
+    static func limit(_ text: String, option: String) throws -> (Int, Double) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let count = Int(parts[0]), let seconds = Double(parts[1]), count > 0, seconds > 0 else {
+            throw ValidationError("\(option): '\(text)' is not COUNT/SECONDS, e.g. 10/600")
+        }
+        return (count, seconds)
     }
 
     private func sender() throws -> String? {

@@ -53,6 +53,7 @@ public enum Migrations {
         SubjectRights.migration,
         RequestDesk.migration,
         SelfService.migration,
+        ConsentLedger.migration,
     ]
 
     /// What `apply` did.

@@ -16,13 +16,14 @@ enum FormInput {
     }
 
     /// The raw body, refused with 413 past `context.maxUploadSize`.
-    static func collect(_ request: Request, _ context: SiteRequestContext) async throws -> ByteBuffer {
+    static func collect(_ request: Request, _ context: SiteRequestContext, limit: Int? = nil) async throws -> ByteBuffer {
+        let limit = limit ?? context.maxUploadSize
         do {
-            return try await request.body.collect(upTo: context.maxUploadSize)
+            return try await request.body.collect(upTo: limit)
         } catch {
             throw PublicError(.contentTooLarge, LocalizedText(
-                ja: "送信内容が大きすぎます(上限 \(context.maxUploadSize / 1024) KiB)。",
-                en: "The body is too large (at most \(context.maxUploadSize / 1024) KiB)."))
+                ja: "送信内容が大きすぎます(上限 \(limit / 1024) KiB)。",
+                en: "The body is too large (at most \(limit / 1024) KiB)."))
         }
     }
 

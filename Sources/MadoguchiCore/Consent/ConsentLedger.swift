@@ -1,0 +1,149 @@
+import Crypto
+import Foundation
+import SQLKit
+
+/// The version of the vendor declarations a choice was made against: a digest of the consent mode and of each
+/// vendor's id, category and hosts. When it changes, the person is asked again (issue #5).
+public enum VendorList {
+    public static func version(of policy: Policy) -> String {
+        var text = "mode=\(policy.informativeData.consentMode.rawValue)\n"
+        for vendor in policy.vendors.sorted(by: { $0.id < $1.id }) {
+            text += "\(vendor.id)|\(vendor.category.rawValue)|\(vendor.hosts.sorted().joined(separator: ","))\n"
+        }
+        return "v" + Hex.encode(SHA256.hash(data: Data(text.utf8))).prefix(16)
+    }
+}
+
+/// What happened in a browser, as the site snippet or `/preferences` reports it.
+public enum ConsentEventKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The person chose (per vendor or category).
+    case choice
+    /// The notice was shown.
+    case notice
+    /// The person reset the site's cookies and identifier.
+    case reset
+}
+
+/// One entry of the consent ledger: the server-side proof of what a browser was shown and chose.
+public struct ConsentEvent: Sendable, Hashable {
+    public var identifier: String
+    public var kind: ConsentEventKind
+    /// Vendor id → allowed, for every declared vendor (choices only).
+    public var vendors: [String: Bool]
+    /// Global Privacy Control was signalled.
+    public var gpc: Bool
+    public var vendorListVersion: String
+    public var policyVersion: String
+
+    public init(identifier: String, kind: ConsentEventKind, vendors: [String: Bool], gpc: Bool, vendorListVersion: String,
+                policyVersion: String) {
+        self.identifier = identifier
+        self.kind = kind
+        self.vendors = vendors
+        self.gpc = gpc
+        self.vendorListVersion = vendorListVersion
+        self.policyVersion = policyVersion
+    }
+
+    /// The first-party identifier's form: 22–64 URL-safe characters.
+    public static func isIdentifier(_ text: String) -> Bool {
+        (22...64).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }
+    }
+
+    /// A new identifier (128 random bits, base64url).
+    public static func newIdentifier() -> String {
+        SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// Why an event was refused, naming the part at fault.
+public struct ConsentEventProblem: Error, Sendable, Hashable, CustomStringConvertible {
+    public let field: String
+    public let reason: String
+    public var description: String { "\(field): \(reason)" }
+}
+
+/// The consent ledger (R-OPT-1, R-OPT-4, R-INF-1): append-only, written through the group commit, one row per event.
+public struct ConsentLedger: Sendable {
+    public let database: Database
+
+    public static let migration = Migration(version: 8, name: "consent ledger", portable: [
+        """
+        CREATE TABLE consent_events (
+            id TEXT PRIMARY KEY,
+            identifier TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            vendors TEXT NOT NULL,
+            gpc {bool} NOT NULL,
+            vendor_list_version TEXT NOT NULL,
+            policy_version TEXT NOT NULL,
+            created_at {timestamp} NOT NULL
+        )
+        """,
+        "CREATE INDEX consent_events_identifier ON consent_events (identifier, created_at)",
+    ])
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Checks an event against the policy: a well-formed identifier, only declared vendors (every one of them for a
+    /// choice), the current vendor list.
+    public static func validate(_ event: ConsentEvent, policy: Policy) -> Result<ConsentEvent, ConsentEventProblem> {
+        guard ConsentEvent.isIdentifier(event.identifier) else {
+            return .failure(ConsentEventProblem(field: "id", reason: "not an identifier (22–64 URL-safe characters)"))
+        }
+        let declared = Set(policy.vendors.map(\.id))
+        if let unknown = event.vendors.keys.sorted().first(where: { !declared.contains($0) }) {
+            return .failure(ConsentEventProblem(field: "vendors", reason: "'\(unknown)' is not a declared vendor"))
+        }
+        if event.kind == .choice, Set(event.vendors.keys) != declared {
+            return .failure(ConsentEventProblem(field: "vendors", reason: "a choice names every declared vendor: \(declared.sorted().joined(separator: ", "))"))
+        }
+        if event.kind != .choice, !event.vendors.isEmpty {
+            return .failure(ConsentEventProblem(field: "vendors", reason: "only a choice carries vendors"))
+        }
+        return .success(event)
+    }
+
+    /// Appends `event`, returning after the (shared) commit.
+    public func record(_ event: ConsentEvent, at now: Date = Date()) async throws {
+        let vendors = String(decoding: try JSONEncoder.sorted.encode(event.vendors), as: UTF8.self)
+        var writes = WriteSet(at: now)
+        writes.insert(into: "consent_events",
+                      columns: ["id", "identifier", "kind", "vendors", "gpc", "vendor_list_version", "policy_version", "created_at"],
+                      values: [SQLBind(RecordID.make(at: now)), SQLBind(event.identifier), SQLBind(event.kind.rawValue), SQLBind(vendors),
+                               SQLBind(event.gpc), SQLBind(event.vendorListVersion), SQLBind(event.policyVersion),
+                               Timestamp.bind(now, database.kind)])
+        try await database.commit(writes)
+    }
+
+    /// The events of `identifier`, oldest first.
+    public func events(identifier: String) async throws -> [ConsentEvent] {
+        try await database.read { db in
+            try await db.select().columns("kind", "vendors", "gpc", "vendor_list_version", "policy_version").from("consent_events")
+                .where("identifier", .equal, identifier).orderBy("created_at").orderBy("id").all()
+                .map { row in
+                    ConsentEvent(identifier: identifier,
+                                 kind: ConsentEventKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .notice,
+                                 vendors: try JSONDecoder().decode([String: Bool].self, from: Data(try row.decode(column: "vendors", as: String.self).utf8)),
+                                 gpc: try row.decode(column: "gpc", as: Bool.self),
+                                 vendorListVersion: try row.decode(column: "vendor_list_version", as: String.self),
+                                 policyVersion: try row.decode(column: "policy_version", as: String.self))
+                }
+        }
+    }
+}
+
+extension JSONEncoder {
+    /// Keys in order, so equal content is equal text.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}

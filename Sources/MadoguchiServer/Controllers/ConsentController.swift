@@ -1,0 +1,181 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MadoguchiCore
+
+/// The consent ledger's intake (`POST /api/v1/events`, for the site snippet's sendBeacon) and `/preferences`, the
+/// same switches as a page that works without JavaScript (R-OPT-1, R-OPT-2, R-OPT-4, R-INF-1).
+struct ConsentController {
+    static let eventLimit = 4 * 1_024
+    let policy: Policy
+    let site: PolicySite
+    let ledger: ConsentLedger
+    let csrf: CSRFTokens
+    let limiter: RateLimiter
+    let secureCookies: Bool
+
+    var vendorList: String { VendorList.version(of: policy) }
+
+    func addRoutes(to router: Router<SiteRequestContext>) {
+        router.post("/api/v1/events") { request, context in
+            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+            // sendBeacon sends text/plain (no CORS preflight from the operator's pages); both carry JSON.
+            let type = request.headers[.contentType]?.lowercased() ?? ""
+            guard type.hasPrefix("application/json") || type.hasPrefix("text/plain") else {
+                throw PublicError(.unsupportedMediaType, LocalizedText(ja: "JSON を送ってください。", en: "Send JSON."))
+            }
+            let body = try await FormInput.collect(request, context, limit: Self.eventLimit)
+            let input: APIEvent
+            do {
+                input = try JSONDecoder().decode(APIEvent.self, from: Data(body.readableBytesView))
+            } catch {
+                throw PublicError(.badRequest, LocalizedText(
+                    ja: "JSON を読み取れません。id、kind(choice・notice・reset)、vendors(ベンダーID→真偽)、vendor_list が必要です。",
+                    en: "The body is not JSON of the expected shape: id, kind (choice, notice, reset), vendors (vendor id → boolean), vendor_list."))
+            }
+            guard let kind = ConsentEventKind(rawValue: input.kind) else { return problem(.unprocessableContent, "kind", "not one of choice, notice, reset") }
+            guard input.vendorList == vendorList else {
+                return problem(.conflict, "vendor_list", "the vendor list changed (now \(vendorList)); ask the person again")
+            }
+            let gpc = (input.gpc ?? false) || request.headers[HTTPField.Name("Sec-GPC")!] == "1"
+            let event = ConsentEvent(identifier: input.id, kind: kind, vendors: input.vendors ?? [:], gpc: gpc,
+                                     vendorListVersion: vendorList, policyVersion: policy.version)
+            switch ConsentLedger.validate(event, policy: policy) {
+            case let .failure(failure):
+                return problem(.unprocessableContent, failure.field, failure.reason)
+            case let .success(valid):
+                try await ledger.record(valid)
+                return Response(status: .noContent, headers: [.cacheControl: "no-store"])
+            }
+        }
+        router.get("/preferences") { request, _ in
+            let language = try requestedLanguage(request)
+            return try await preferencesPage(request, language, message: nil, status: .ok)
+        }
+        router.post("/preferences") { request, context in
+            let language = try requestedLanguage(request)
+            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+            let form = try await FormInput.read(request, context)
+            let t = site.resources.text(language)
+            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
+                return try await preferencesPage(request, language, message: t.format("inquiry_expired"), status: .forbidden)
+            }
+            let existing = identifier(in: request)
+            let identifier = existing ?? ConsentEvent.newIdentifier()
+            var vendors: [String: Bool] = [:]
+            for vendor in policy.vendors { vendors[vendor.id] = form["vendor_\(vendor.id)"] == "on" }
+            try await ledger.record(ConsentEvent(identifier: identifier, kind: .choice, vendors: vendors,
+                                                 gpc: request.headers[HTTPField.Name("Sec-GPC")!] == "1",
+                                                 vendorListVersion: vendorList, policyVersion: policy.version))
+            var response = Response(status: .seeOther, headers: [
+                .location: PageChrome.href("/preferences", language) + (language == .ja ? "?" : "&") + "saved=1", .cacheControl: "no-store"])
+            response.headers[.setCookie] = identifierCookie(identifier, maxAge: policy.informativeData.cookieLifetimeDays * 86_400)
+            return response
+        }
+        router.post("/preferences/reset") { request, context in
+            let language = try requestedLanguage(request)
+            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+            let form = try await FormInput.read(request, context)
+            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
+                return try await preferencesPage(request, language, message: site.resources.text(language).format("inquiry_expired"), status: .forbidden)
+            }
+            if let identifier = identifier(in: request) {
+                try await ledger.record(ConsentEvent(identifier: identifier, kind: .reset, vendors: [:], gpc: false,
+                                                     vendorListVersion: vendorList, policyVersion: policy.version))
+            }
+            // The identifier goes, and no new one is issued until the person chooses again on a later visit (R-OPT-2).
+            var response = Response(status: .seeOther, headers: [
+                .location: PageChrome.href("/preferences", language) + (language == .ja ? "?" : "&") + "reset=1", .cacheControl: "no-store"])
+            response.headers[.setCookie] = identifierCookie("", maxAge: 0)
+            return response
+        }
+    }
+
+    struct APIEvent: Decodable {
+        let id: String
+        let kind: String
+        let vendors: [String: Bool]?
+        let gpc: Bool?
+        let vendorList: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, kind, vendors, gpc
+            case vendorList = "vendor_list"
+        }
+    }
+
+    private func problem(_ status: HTTPResponse.Status, _ field: String, _ reason: String) -> Response {
+        let body: [String: Any] = ["status": Int(status.code), "field": field, "detail": "\(field): \(reason)",
+                                   "vendor_list": vendorList]
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/problem+json", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: .init(bytes: data)))
+    }
+
+    /// The site identifier the browser holds, if it is well-formed.
+    private func identifier(in request: Request) -> String? {
+        guard let value = request.cookies[policy.informativeData.cookieName]?.value, ConsentEvent.isIdentifier(String(value)) else { return nil }
+        return String(value)
+    }
+
+    private func identifierCookie(_ value: String, maxAge: Int) -> String {
+        "\(policy.informativeData.cookieName)=\(value); Path=/; SameSite=Lax; Max-Age=\(maxAge)\(secureCookies ? "; Secure" : "")"
+    }
+
+    /// The switches, set from the ledger's latest choice for this browser's identifier on the current vendor list,
+    /// otherwise from the consent mode (notice: on, opt-in: off) with advertising off under GPC (R-OPT-4).
+    private func preferencesPage(_ request: Request, _ language: Language, message: String?, status: HTTPResponse.Status) async throws -> Response {
+        let identifier = identifier(in: request)
+        let gpc = request.headers[HTTPField.Name("Sec-GPC")!] == "1"
+        var state: [String: Bool] = [:]
+        for vendor in policy.vendors {
+            state[vendor.id] = policy.informativeData.consentMode == .notice && !(gpc && vendor.category == .advertising)
+        }
+        if let identifier {
+            let events = try await ledger.events(identifier: identifier)
+            if let last = events.last, last.kind == .choice, last.vendorListVersion == vendorList { state = last.vendors }
+        }
+        let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
+        let query = request.uri.queryParameters
+        let model = PreferencesModel(policy: policy, language: language, t: site.resources.text(language), state: state, gpc: gpc,
+                                     saved: query["saved"] == "1", reset: query["reset"] == "1", message: message, csrfToken: issued.token)
+        var response = try site.resources.page("preferences", model, cacheControl: "no-store")
+        response.status = status
+        response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: issued.nonce, secure: secureCookies)
+        return response
+    }
+}
+
+struct PreferencesModel {
+    struct VendorSwitch { let id, name, purpose, items: String; let on: Bool; let optOut: String? }
+    struct Group { let name: String; let vendors: [VendorSwitch] }
+    let chrome: PageChrome
+    let t: [String: String]
+    let groups: [Group]
+    let gpc, saved, reset: Bool
+    let message: String?
+    let csrfToken, action, resetAction: String
+
+    init(policy: Policy, language: Language, t: [String: String], state: [String: Bool], gpc: Bool, saved: Bool, reset: Bool,
+         message: String?, csrfToken: String) {
+        chrome = PageChrome(language: language, title: t.format("prefs_title"), strings: t, operatorName: policy.company.name[language],
+                            path: "/preferences")
+        self.t = t
+        groups = VendorCategory.allCases.compactMap { category in
+            let vendors = policy.vendors.filter { $0.category == category }
+            guard !vendors.isEmpty else { return nil }
+            return Group(name: t.format("cat_\(category.rawValue)"), vendors: vendors.map { vendor in
+                VendorSwitch(id: vendor.id, name: "\(vendor.company[language]) \(vendor.service[language])", purpose: vendor.purpose[language],
+                             items: vendor.items.map { $0[language] }.joined(separator: language == .ja ? "、" : ", "),
+                             on: state[vendor.id] ?? false, optOut: vendor.optOutURL)
+            })
+        }
+        self.gpc = gpc
+        self.saved = saved
+        self.reset = reset
+        self.message = message
+        self.csrfToken = csrfToken
+        action = PageChrome.href("/preferences", language)
+        resetAction = PageChrome.href("/preferences/reset", language)
+    }
+}

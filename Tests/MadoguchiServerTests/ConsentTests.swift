@@ -1,0 +1,92 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MadoguchiCore
+import MadoguchiServer
+import MadoguchiTesting
+import NIOCore
+import Testing
+
+@Suite("Consent ledger and preferences")
+struct ConsentTests {
+    static func event(_ client: any TestClientProtocol, _ body: String, type: String = "text/plain;charset=UTF-8",
+                      gpc: Bool = false) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: type]
+        if gpc { headers[HTTPField.Name("Sec-GPC")!] = "1" }
+        return try await client.execute(uri: "/api/v1/events", method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    // R-OPT-1, R-OPT-4, R-INF-1: the ledger keeps identifier, choice, vendor-list and policy version, time, GPC.
+    @Test("R-OPT-1: events from sendBeacon are validated and kept in the ledger; GPC is recorded; a stale vendor list is refused",
+          arguments: TestDatabase.available)
+    func events(_ kind: TestDatabase) async throws {
+        try await withServer(kind) { installation, client in
+            let list = VendorList.version(of: installation.policy)
+            let id = ConsentEvent.newIdentifier()
+            let vendors = installation.policy.vendors.map { "\"\($0.id)\":\($0.category == .advertising ? "false" : "true")" }.joined(separator: ",")
+            #expect(try await Self.event(client, #"{"id":"\#(id)","kind":"notice","vendor_list":"\#(list)"}"#).status == .noContent)
+            #expect(try await Self.event(client, #"{"id":"\#(id)","kind":"choice","vendors":{\#(vendors)},"vendor_list":"\#(list)"}"#,
+                                         type: "application/json", gpc: true).status == .noContent)
+            let ledger = ConsentLedger(database: installation.database)
+            let stored = try await ledger.events(identifier: id)
+            #expect(stored.map(\.kind) == [.notice, .choice])
+            #expect(stored.last?.gpc == true && stored.last?.vendorListVersion == list && stored.last?.policyVersion == installation.policy.version)
+            #expect(stored.last?.vendors.count == installation.policy.vendors.count)
+
+            func status(_ body: String) async throws -> HTTPResponse.Status { try await Self.event(client, body).status }
+            #expect(try await status(#"{"id":"short","kind":"notice","vendor_list":"\#(list)"}"#) == .unprocessableContent)
+            #expect(try await status(#"{"id":"\#(id)","kind":"sell","vendor_list":"\#(list)"}"#) == .unprocessableContent)
+            #expect(try await status(#"{"id":"\#(id)","kind":"choice","vendors":{"evil-tracker":true},"vendor_list":"\#(list)"}"#)
+                == .unprocessableContent, "undeclared vendors are never recorded as allowed")
+            #expect(try await status(#"{"id":"\#(id)","kind":"choice","vendors":{},"vendor_list":"\#(list)"}"#) == .unprocessableContent)
+            let stale = try await Self.event(client, #"{"id":"\#(id)","kind":"notice","vendor_list":"v0000"}"#)
+            #expect(stale.status == .conflict && stale.text.contains(list))
+            #expect(try await status("{not json") == .badRequest)
+            #expect(try await Self.event(client, "{}", type: "application/x-www-form-urlencoded").status == .unsupportedMediaType)
+            #expect(try await status(#"{"id":"\#(id)","kind":"notice","vendor_list":"\#(list)","pad":""# + String(repeating: "x", count: 5_000) + #""}"#)
+                == .contentTooLarge)
+            #expect(try await ledger.events(identifier: id).count == 2, "nothing refused was stored")
+        }
+    }
+
+    // R-OPT-1, R-OPT-2, R-OPT-4: the switches work without JavaScript.
+    @Test("R-OPT-2: /preferences saves a choice under a new identifier, shows it again, honours GPC, and reset removes the identifier",
+          arguments: TestDatabase.available)
+    func preferences(_ kind: TestDatabase) async throws {
+        try await withServer(kind) { installation, client in
+            let cookieName = installation.policy.informativeData.cookieName
+            let fresh = try await client.execute(uri: "/preferences", method: .get, headers: [HTTPField.Name("Sec-GPC")!: "1"])
+            #expect(fresh.status == .ok && fresh.text.contains("GPC"))
+            let advertising = try #require(installation.policy.vendors.first { $0.category == .advertising })
+            let analytics = try #require(installation.policy.vendors.first { $0.category == .analytics })
+            #expect(!fresh.text.contains("name=\"vendor_\(advertising.id)\" value=\"on\" checked"), "GPC turns advertising off")
+            #expect(fresh.text.contains("name=\"vendor_\(analytics.id)\" value=\"on\" checked"), "notice mode: the rest is on")
+            #expect(!(fresh.headers[.setCookie] ?? "").contains(cookieName + "="), "no identifier before a choice")
+
+            let form = try await FormSession.open(client, "/preferences")
+            let saved = try await form.post(client, ["vendor_\(analytics.id)": "on"], path: "/preferences")
+            #expect(saved.status == .seeOther)
+            let setCookie = try #require(saved.headers[.setCookie])
+            #expect(setCookie.hasPrefix(cookieName + "=") && setCookie.contains("SameSite=Lax")
+                && setCookie.contains("Max-Age=\(installation.policy.informativeData.cookieLifetimeDays * 86_400)"))
+            let identifier = String(setCookie.split(separator: ";")[0].dropFirst(cookieName.count + 1))
+            #expect(ConsentEvent.isIdentifier(identifier))
+            let choice = try #require(try await ConsentLedger(database: installation.database).events(identifier: identifier).last)
+            #expect(choice.kind == .choice && choice.vendors[analytics.id] == true && choice.vendors[advertising.id] == false)
+
+            let again = try await client.execute(uri: "/preferences", method: .get, headers: [.cookie: "\(cookieName)=\(identifier)"])
+            #expect(again.text.contains("name=\"vendor_\(analytics.id)\" value=\"on\" checked"))
+            #expect(!again.text.contains("name=\"vendor_\(advertising.id)\" value=\"on\" checked"))
+
+            #expect(try await form.post(client, [:], path: "/preferences", token: "forged").status == .forbidden)
+            let reset = try await client.execute(
+                uri: "/preferences/reset", method: .post,
+                headers: [.cookie: "\(form.cookie); \(cookieName)=\(identifier)", .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: formEncode(["_csrf": form.token])))
+            #expect(reset.status == .seeOther)
+            #expect(reset.headers[.setCookie]?.hasPrefix("\(cookieName)=;") == true && reset.headers[.setCookie]?.contains("Max-Age=0") == true)
+            #expect(try await ConsentLedger(database: installation.database).events(identifier: identifier).last?.kind == .reset)
+        }
+    }
+}
