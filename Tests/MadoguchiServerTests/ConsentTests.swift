@@ -6,6 +6,7 @@ import MadoguchiCore
 import MadoguchiServer
 import MadoguchiTesting
 import NIOCore
+import SQLKit
 import Testing
 
 @Suite("Consent ledger and preferences")
@@ -87,6 +88,55 @@ struct ConsentTests {
             #expect(reset.status == .seeOther)
             #expect(reset.headers[.setCookie]?.hasPrefix("\(cookieName)=;") == true && reset.headers[.setCookie]?.contains("Max-Age=0") == true)
             #expect(try await ConsentLedger(database: installation.database).events(identifier: identifier).last?.kind == .reset)
+        }
+    }
+}
+
+extension ConsentTests {
+    // R-INF-1, R-INF-2: once linked, the identifier's events are the person's data.
+    @Test("R-INF-2: an inquiry from a browser links its identifier; the events are disclosed and erased with the person; a reset cuts the link",
+          arguments: TestDatabase.available)
+    func linking(_ kind: TestDatabase) async throws {
+        try await withServer(kind) { installation, client in
+            let cookieName = installation.policy.informativeData.cookieName
+            let list = VendorList.version(of: installation.policy)
+            let id = ConsentEvent.newIdentifier(), other = ConsentEvent.newIdentifier()
+            for identifier in [id, other] {
+                #expect(try await Self.event(client, #"{"id":"\#(identifier)","kind":"notice","vendor_list":"\#(list)"}"#).status == .noContent)
+            }
+            func inquiry(_ email: String, _ identifier: String) async throws {
+                let response = try await client.execute(
+                    uri: "/api/v1/inquiries", method: .post, headers: [.contentType: "application/json", .cookie: "\(cookieName)=\(identifier)"],
+                    body: ByteBuffer(string: #"{"service":"agent","fields":{"name":"山田 太郎","email":"\#(email)","topic":"service","message":"相談"}}"#))
+                #expect(response.status == .created)
+            }
+            try await inquiry("taro@example.jp", id)
+            try await inquiry("hanako@example.jp", other)
+            try await inquiry("jiro@example.jp", id) // a shared browser: the identifier stays Taro's
+            let rights = SubjectRights(vault: installation.vault)
+            func subject(_ email: String) async throws -> String {
+                let index = BlindIndex.of(email: email, key: installation.ring.blindIndexKey)
+                return try await installation.database.read { db in
+                    try await db.select().column("id").from("subjects").where("email_index", .equal, index).first(decodingColumn: "id", as: String.self)
+                } ?? ""
+            }
+            let taro = try await subject("taro@example.jp")
+            let document = try #require(try await rights.disclosure(subjectID: taro, actor: "test", source: "test"))
+            #expect(document.informativeData.map { $0["identifier"] } == [id])
+            #expect(document.informativeData.first?["event"] == "notice")
+            #expect(document.csv().contains("informative_data,1,identifier,\(id)"))
+            let jiro = try #require(try await rights.disclosure(subjectID: try await subject("jiro@example.jp"), actor: "test", source: "test"))
+            #expect(jiro.informativeData.isEmpty, "an identifier is never linked to a second person")
+
+            // Hanako resets her cookies: the link is cut, her disclosure no longer carries the identifier's events.
+            let hanako = try await subject("hanako@example.jp")
+            #expect(try await Self.event(client, #"{"id":"\#(other)","kind":"reset","vendor_list":"\#(list)"}"#).status == .noContent)
+            #expect(try #require(try await rights.disclosure(subjectID: hanako, actor: "test", source: "test")).informativeData.isEmpty)
+
+            // Taro is erased: the events of his identifier go with him.
+            try await rights.erase(subjectID: taro, actor: "test", source: "test")
+            #expect(try await ConsentLedger(database: installation.database).events(identifier: id).isEmpty)
+            #expect(try await ConsentLedger(database: installation.database).events(identifier: other).count == 2, "others' events stay")
         }
     }
 }

@@ -87,8 +87,38 @@ public struct ConsentLedger: Sendable {
         "CREATE INDEX consent_events_identifier ON consent_events (identifier, created_at)",
     ])
 
+    /// An identifier linked to a registered person (R-INF-1, R-INF-2): from then on its events are that person's data.
+    public static let linkMigration = Migration(version: 9, name: "identifier links", portable: [
+        """
+        CREATE TABLE identifier_links (
+            identifier TEXT PRIMARY KEY,
+            subject_id TEXT NOT NULL,
+            created_at {timestamp} NOT NULL
+        )
+        """,
+        "CREATE INDEX identifier_links_subject ON identifier_links (subject_id)",
+    ])
+
     public init(database: Database) {
         self.database = database
+    }
+
+    /// Cuts the link between `identifier` and any person (cookie reset, R-OPT-2).
+    public func unlink(identifier: String, at now: Date = Date()) async throws {
+        let kind = database.kind
+        try await database.transaction { db in
+            guard let subjectID = try await db.select().column("subject_id").from("identifier_links")
+                .where("identifier", .equal, identifier).first(decodingColumn: "subject_id", as: String.self) else { return }
+            try await db.delete(from: "identifier_links").where("identifier", .equal, identifier).run()
+            try await AuditLog.append(AuditEvent(actor: "person", action: "identifier.unlink", subjectID: subjectID, detail: "source=reset"),
+                                      in: db, kind: kind, at: now)
+        }
+    }
+
+    /// The identifiers linked to a person.
+    public static func linkedIdentifiers(subjectID: String, in db: any SQLDatabase) async throws -> [String] {
+        try await db.select().column("identifier").from("identifier_links").where("subject_id", .equal, subjectID)
+            .orderBy("created_at").all(decodingColumn: "identifier", as: String.self)
     }
 
     /// Checks an event against the policy: a well-formed identifier, only declared vendors (every one of them for a

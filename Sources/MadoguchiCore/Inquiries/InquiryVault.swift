@@ -97,14 +97,15 @@ public struct InquiryVault: Sendable {
     }
 
     /// Stores a validated inquiry; `confirmation` (if any) is queued in the same transaction.
+    /// `identifier` is the browser's site identifier, if it sent one: it is linked to the person (R-INF-1, R-INF-2).
     public func submit(_ inquiry: ValidatedInquiry, policy: Policy, confirmation: ((String) -> OutgoingMail)? = nil,
-                       at now: Date = Date()) async throws -> InquiryReceipt {
+                       identifier: String? = nil, at now: Date = Date()) async throws -> InquiryReceipt {
         // A conflict means two first inquiries from one new address raced (the loser now finds the winner's
         // subject), or the random inquiry number was taken (the next attempt draws another).
         var attempt = 1
         while true {
             do {
-                return try await attemptSubmit(inquiry, policy: policy, confirmation: confirmation, at: now)
+                return try await attemptSubmit(inquiry, policy: policy, confirmation: confirmation, identifier: identifier, at: now)
             } catch is WriteConflict where attempt < 4 {
                 attempt += 1
             }
@@ -112,7 +113,7 @@ public struct InquiryVault: Sendable {
     }
 
     private func attemptSubmit(_ inquiry: ValidatedInquiry, policy: Policy, confirmation: ((String) -> OutgoingMail)?,
-                               at now: Date) async throws -> InquiryReceipt {
+                               identifier: String?, at now: Date) async throws -> InquiryReceipt {
         let kind = database.kind
         let emailIndex = BlindIndex.of(email: inquiry.email, key: keys.ring.blindIndexKey)
         // The person and how many inquiries they sent before, in one read.
@@ -166,6 +167,11 @@ public struct InquiryVault: Sendable {
         if let confirmation {
             Outbox.add(try Outbox.seal(confirmation(number), key: subjectKey), subjectID: subjectID,
                        kind: "inquiry-confirmation", to: &writes, dialect: kind)
+        }
+        if let identifier, ConsentEvent.isIdentifier(identifier) {
+            // The first person an identifier is linked to keeps it (a shared browser does not merge two people).
+            writes.insert(into: "identifier_links", columns: ["identifier", "subject_id", "created_at"],
+                          values: [SQLBind(identifier), SQLBind(subjectID), stamp], ignoringConflictsOn: "identifier")
         }
         writes.audit(AuditEvent(
             actor: "person", action: "inquiry.create", subjectID: subjectID, record: "inquiry:\(inquiryID)",

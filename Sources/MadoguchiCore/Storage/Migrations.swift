@@ -54,6 +54,7 @@ public enum Migrations {
         RequestDesk.migration,
         SelfService.migration,
         ConsentLedger.migration,
+        ConsentLedger.linkMigration,
     ]
 
     /// What `apply` did.

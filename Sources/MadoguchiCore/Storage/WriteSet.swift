@@ -22,6 +22,8 @@ public struct WriteSet: Sendable {
         public let table: String
         public let columns: [String]
         public let values: [SQLBind]
+        /// When set, a row whose value in this column is already taken is skipped instead of failing the batch.
+        public let ignoringConflictsOn: String?
     }
 
     public private(set) var claims: [Claim] = []
@@ -42,9 +44,9 @@ public struct WriteSet: Sendable {
     }
 
     /// Adds a row. Rows of one table are written in the order added, tables in the order first used.
-    public mutating func insert(into table: String, columns: [String], values: [SQLBind]) {
+    public mutating func insert(into table: String, columns: [String], values: [SQLBind], ignoringConflictsOn column: String? = nil) {
         precondition(columns.count == values.count, "\(table): \(columns.count) columns, \(values.count) values")
-        rows.append(Row(table: table, columns: columns, values: values))
+        rows.append(Row(table: table, columns: columns, values: values, ignoringConflictsOn: column))
     }
 
     /// Adds an audit entry, appended to the chain in the same commit as the rows.
@@ -97,12 +99,13 @@ extension WriteSet {
         let accepted = sets.indices.filter { if case .success = outcomes[$0] { true } else { false } }
 
         let rowGroups = Self.grouped(accepted.map { index in sets[index].rows.map { row in
-            (RowShape(table: row.table, columns: row.columns), row)
+            (RowShape(table: row.table, columns: row.columns, ignoringConflictsOn: row.ignoringConflictsOn), row)
         } }).map { (row: $0.members[0], rows: $0.members) }
         for group in rowGroups {
             for chunk in Self.chunks(group.rows, columns: group.row.columns.count) {
                 let insert = db.insert(into: group.row.table).columns(group.row.columns)
                 for row in chunk { _ = insert.values(row.values) }
+                if let column = group.row.ignoringConflictsOn { _ = insert.ignoringConflicts(with: column) }
                 try await insert.run()
             }
         }
@@ -123,6 +126,7 @@ extension WriteSet {
     private struct RowShape: Hashable {
         let table: String
         let columns: [String]
+        let ignoringConflictsOn: String?
     }
 
     /// Groups the items of all sets by shape (one statement each), ordering the groups so that every set's own

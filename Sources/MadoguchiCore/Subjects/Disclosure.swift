@@ -73,7 +73,7 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
     public var requests: [Request]
     /// Records of provision to third parties (APPI Art. 29, R-TPP-2). None are made yet.
     public var provisionRecords: [[String: String]]
-    /// Site identifiers linked to the person and their events (R-INF-2). None are linked yet.
+    /// Site identifiers linked to the person and their events (R-INF-2): identifier, event, vendors, gpc, created_at.
     public var informativeData: [[String: String]]
 
     enum CodingKeys: String, CodingKey {
@@ -125,6 +125,9 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
             rows += [["request", request.number, "type", request.type], ["request", request.number, "status", request.status]]
             if let due = request.dueOn { rows.append(["request", request.number, "due_on", due]) }
         }
+        for (index, entry) in informativeData.enumerated() {
+            rows += entry.keys.sorted().map { ["informative_data", "\(index + 1)", $0, entry[$0]!] }
+        }
         return rows.map { $0.map(Self.csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
     }
 
@@ -148,7 +151,7 @@ extension SubjectRights {
         func time(_ row: any SQLRow, _ column: String) throws -> String {
             try Timestamp.decode(row, column: column, kind).formatted(.iso8601)
         }
-        let (inquiryRows, fieldRows, answerRows, forwardRows, consentRows, suspensionRows, requestRows) = try await database.read { db in
+        let (inquiryRows, fieldRows, answerRows, forwardRows, consentRows, suspensionRows, requestRows, linkedRows) = try await database.read { db in
             let inquiries = try await db.select().columns("id", "number", "service_id", "status", "policy_version", "created_at")
                 .from("inquiries").where("subject_id", .equal, subjectID).orderBy("created_at").all()
             let fields = try await db.raw("""
@@ -171,7 +174,12 @@ extension SubjectRights {
                 .from("suspensions").where("subject_id", .equal, subjectID).orderBy("created_at").all()
             let requests = try await db.select().columns("number", "type", "status", "due_on")
                 .from("requests").where("subject_id", .equal, subjectID).orderBy("created_at").all()
-            return (inquiries, fields, answers, forwards, consents, suspensions, requests)
+            let linked = try await db.raw("""
+                SELECT e.identifier AS identifier, e.kind AS kind, e.vendors AS vendors, e.gpc AS gpc, e.created_at AS created_at
+                FROM consent_events e JOIN identifier_links l ON l.identifier = e.identifier
+                WHERE l.subject_id = \(bind: subjectID) ORDER BY e.created_at
+                """).all()
+            return (inquiries, fields, answers, forwards, consents, suspensions, requests, linked)
         }
         var fields: [String: [String: String]] = [:]
         for row in fieldRows {
@@ -218,7 +226,12 @@ extension SubjectRights {
                                            status: try row.decode(column: "status", as: String.self),
                                            dueOn: try row.decode(column: "due_on", as: String?.self))
             },
-            provisionRecords: [], informativeData: [])
+            provisionRecords: [],
+            informativeData: try linkedRows.map { row in
+                ["identifier": try row.decode(column: "identifier", as: String.self), "event": try row.decode(column: "kind", as: String.self),
+                 "vendors": try row.decode(column: "vendors", as: String.self),
+                 "gpc": try row.decode(column: "gpc", as: Bool.self) ? "true" : "false", "created_at": try time(row, "created_at")]
+            })
         try await database.transaction { db in
             try await AuditLog.append(AuditEvent(actor: actor, action: "subject.disclose", subjectID: subjectID,
                                                  detail: "source=\(source) inquiries=\(document.inquiries.count)"), in: db, kind: kind, at: now)

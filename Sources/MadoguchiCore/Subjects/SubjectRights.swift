@@ -86,7 +86,8 @@ public struct SubjectRights: Sendable {
 
     /// Erases the person: first their key is destroyed, which makes every sealed field of theirs unreadable in this
     /// database and in every copy of it; then their rows go (inquiries with their fields, answers and forwarding
-    /// notes; consents; suspensions; queued mail; the blind index). What `ErasureRetention.kept` lists stays.
+    /// notes; consents; suspensions; queued mail; linked site identifiers and their events; the blind index). What
+    /// `ErasureRetention.kept` lists stays.
     /// Running it again finishes an erasure that was interrupted.
     public func erase(subjectID: String, actor: String, source: String, at now: Date = Date()) async throws {
         try await vault.keys.destroy(subjectID: subjectID)
@@ -96,7 +97,11 @@ public struct SubjectRights: Sendable {
                 .all(decodingColumn: "id", as: String.self)
             // Answers, fields and forwarding notes go with their inquiry (ON DELETE CASCADE).
             try await db.delete(from: "inquiries").where("subject_id", .equal, subjectID).run()
-            for table in ["consents", "suspensions", "outbox"] {
+            // Events of the person's linked identifiers are their data (R-INF-2): they go too.
+            for identifier in try await ConsentLedger.linkedIdentifiers(subjectID: subjectID, in: db) {
+                try await db.delete(from: "consent_events").where("identifier", .equal, identifier).run()
+            }
+            for table in ["consents", "suspensions", "outbox", "identifier_links"] {
                 try await db.delete(from: table).where("subject_id", .equal, subjectID).run()
             }
             try await db.delete(from: "subjects").where("id", .equal, subjectID).run()

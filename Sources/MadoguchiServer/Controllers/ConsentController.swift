@@ -45,6 +45,7 @@ struct ConsentController {
                 return problem(.unprocessableContent, failure.field, failure.reason)
             case let .success(valid):
                 try await ledger.record(valid)
+                if valid.kind == .reset { try await ledger.unlink(identifier: valid.identifier) }
                 return Response(status: .noContent, headers: [.cacheControl: "no-store"])
             }
         }
@@ -82,6 +83,7 @@ struct ConsentController {
             if let identifier = identifier(in: request) {
                 try await ledger.record(ConsentEvent(identifier: identifier, kind: .reset, vendors: [:], gpc: false,
                                                      vendorListVersion: vendorList, policyVersion: policy.version))
+                try await ledger.unlink(identifier: identifier)
             }
             // The identifier goes, and no new one is issued until the person chooses again on a later visit (R-OPT-2).
             var response = Response(status: .seeOther, headers: [

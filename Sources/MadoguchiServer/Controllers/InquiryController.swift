@@ -57,7 +57,8 @@ struct InquiryController {
             case .failure(.unknownService):
                 throw ServiceListError()
             case let .success(valid):
-                let receipt = try await vault.submit(valid, policy: policy, confirmation: confirmationMail(valid))
+                let receipt = try await vault.submit(valid, policy: policy, confirmation: confirmationMail(valid),
+                                                   identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) })
                 let location = PageChrome.href("/inquiry/\(service.id)/received", language)
                     + (language == .ja ? "?" : "&") + "number=\(receipt.number)"
                 return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
@@ -106,7 +107,8 @@ struct InquiryController {
             case let .failure(.invalidFields(problems)):
                 return problemsResponse(problems, service: policy.service(id: input.service))
             case let .success(valid):
-                let receipt = try await vault.submit(valid, policy: policy, confirmation: confirmationMail(valid))
+                let receipt = try await vault.submit(valid, policy: policy, confirmation: confirmationMail(valid),
+                                                   identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) })
                 let json = try JSONEncoder().encode(["number": receipt.number])
                 return Response(status: .created, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                                 body: .init(byteBuffer: .init(bytes: json)))
