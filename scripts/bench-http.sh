@@ -30,9 +30,13 @@ rate() { # route ("POST /api/v1/inquiries" and "POST /api/v1/requests" use scrip
   local script=() path=$1
   if [[ $1 == "POST /api/v1/inquiries" ]]; then script=(-s scripts/bench-inquiry.lua); path=${1#POST }; fi
   if [[ $1 == "POST /api/v1/requests" ]]; then script=(-s scripts/bench-request.lua); path=${1#POST }; fi
+  if [[ $1 == "POST /api/v1/events" ]]; then script=(-s scripts/bench-event.lua); path=${1#POST }; fi
   wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "${script[@]}" "http://127.0.0.1:$port$path" |
     awk '/Requests\/sec/ {r=$2} /^ +99%/ {p=$2} END {print r, p}'
 }
+config=$(curl -fs "http://127.0.0.1:$port/api/v1/consent-config")
+export MADOGUCHI_VENDOR_LIST=$(printf '%s' "$config" | python3 -c 'import json,sys; print(json.load(sys.stdin)["vendor_list"])')
+export MADOGUCHI_VENDORS=$(printf '%s' "$config" | python3 -c 'import json,sys; print(json.dumps({v["id"]: v["category"] != "advertising" for v in json.load(sys.stdin)["vendors"]}))')
 rate /healthz >/dev/null # warm-up
 printf '%-34s %12s %10s %14s %10s %8s\n' route "req/s" p99 "healthz req/s" "p99" ratio
 for route in "${routes[@]}"; do

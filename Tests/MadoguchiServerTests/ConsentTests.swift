@@ -24,6 +24,9 @@ struct ConsentTests {
     func events(_ kind: TestDatabase) async throws {
         try await withServer(kind) { installation, client in
             let list = VendorList.version(of: installation.policy)
+            let config = try #require(try JSONSerialization.jsonObject(with: Data(try await client.execute(uri: "/api/v1/consent-config", method: .get).text.utf8)) as? [String: Any])
+            #expect(config["vendor_list"] as? String == list && config["cookie_name"] as? String == installation.policy.informativeData.cookieName)
+            #expect((config["vendors"] as? [[String: Any]])?.count == installation.policy.vendors.count, "the snippet reads the same declarations")
             let id = ConsentEvent.newIdentifier()
             let vendors = installation.policy.vendors.map { "\"\($0.id)\":\($0.category == .advertising ? "false" : "true")" }.joined(separator: ",")
             #expect(try await Self.event(client, #"{"id":"\#(id)","kind":"notice","vendor_list":"\#(list)"}"#).status == .noContent)

@@ -140,9 +140,15 @@ public struct ConsentLedger: Sendable {
         return .success(event)
     }
 
+    /// `{"id":true,…}` with the keys in order, so equal choices are equal text. Vendor ids are validated ids
+    /// (letters, digits, `-`, `_`), so they need no escaping.
+    static func json(_ vendors: [String: Bool]) -> String {
+        "{" + vendors.keys.sorted().map { "\"\($0)\":\(vendors[$0]! ? "true" : "false")" }.joined(separator: ",") + "}"
+    }
+
     /// Appends `event`, returning after the (shared) commit.
     public func record(_ event: ConsentEvent, at now: Date = Date()) async throws {
-        let vendors = String(decoding: try JSONEncoder.sorted.encode(event.vendors), as: UTF8.self)
+        let vendors = Self.json(event.vendors)
         var writes = WriteSet(at: now)
         writes.insert(into: "consent_events",
                       columns: ["id", "identifier", "kind", "vendors", "gpc", "vendor_list_version", "policy_version", "created_at"],
@@ -169,11 +175,3 @@ public struct ConsentLedger: Sendable {
     }
 }
 
-extension JSONEncoder {
-    /// Keys in order, so equal content is equal text.
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }
-}

@@ -13,10 +13,40 @@ struct ConsentController {
     let csrf: CSRFTokens
     let limiter: RateLimiter
     let secureCookies: Bool
+    /// Computed once: every event is checked against it.
+    let vendorList: String
 
-    var vendorList: String { VendorList.version(of: policy) }
+    init(policy: Policy, site: PolicySite, ledger: ConsentLedger, csrf: CSRFTokens, limiter: RateLimiter, secureCookies: Bool) {
+        self.policy = policy
+        self.site = site
+        self.ledger = ledger
+        self.csrf = csrf
+        self.limiter = limiter
+        self.secureCookies = secureCookies
+        vendorList = VendorList.version(of: policy)
+    }
+
+    /// What the site snippet needs, from the same declarations as the external-transmission page.
+    var configurationJSON: Data {
+        let body: [String: Any] = [
+            "vendor_list": vendorList, "policy_version": policy.version, "mode": policy.informativeData.consentMode.rawValue,
+            "cookie_name": policy.informativeData.cookieName, "cookie_lifetime_days": policy.informativeData.cookieLifetimeDays,
+            "vendors": policy.vendors.map { vendor -> [String: Any] in
+                var entry: [String: Any] = ["id": vendor.id, "category": vendor.category.rawValue, "hosts": vendor.hosts,
+                                            "name_ja": "\(vendor.company.ja) \(vendor.service.ja)", "name_en": "\(vendor.company.en) \(vendor.service.en)"]
+                if let url = vendor.optOutURL { entry["opt_out_url"] = url }
+                return entry
+            },
+        ]
+        return (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+    }
 
     func addRoutes(to router: Router<SiteRequestContext>) {
+        let configuration = configurationJSON
+        router.get("/api/v1/consent-config") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
+                     body: .init(byteBuffer: .init(bytes: configuration)))
+        }
         router.post("/api/v1/events") { request, context in
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             // sendBeacon sends text/plain (no CORS preflight from the operator's pages); both carry JSON.
