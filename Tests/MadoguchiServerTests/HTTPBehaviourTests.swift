@@ -11,7 +11,8 @@ import Testing
 struct HTTPBehaviourTests {
     static let publicPaths = ["/privacy", "/privacy?lang=en", "/privacy/external-transmission", "/privacy.json",
                               "/privacy/versions/2025-02-18", "/healthz", "/readyz", "/assets/site.css", "/openapi.yaml",
-                              "/no-such-page", "/privacy?lang=xx"]
+                              "/no-such-page", "/privacy?lang=xx", "/me", "/me/verify?ticket=x", "/requests/new", "/requests/new?lang=en",
+                              "/preferences", "/preferences?lang=en", "/api/v1/consent-config"]
 
     // R-SEC-2 (headers part)
     @Test("every response carries the security headers")
@@ -34,7 +35,8 @@ struct HTTPBehaviourTests {
     func noExternalResourcesAndFooter() async throws {
         try await withServer { _, client in
             for path in ["/privacy", "/privacy?lang=en", "/privacy/external-transmission", "/privacy/versions/2025-02-18",
-                         "/no-such-page", "/no-such-page?lang=en", "/privacy?lang=xx"] {
+                         "/no-such-page", "/no-such-page?lang=en", "/privacy?lang=xx", "/me", "/me?lang=en", "/requests/new",
+                         "/requests/new?lang=en", "/preferences", "/preferences?lang=en"] {
                 let html = try await client.execute(uri: path, method: .get).text
                 #expect(!html.contains("<script"), "\(path)")
                 #expect(!html.contains("<img"), "\(path)")
