@@ -6,8 +6,13 @@ import Foundation
 public enum RecordID {
     public static func make(at date: Date = Date()) -> String {
         var bytes = [UInt8](repeating: 0, count: 16)
+        // Two 64-bit draws (two system calls) rather than one per byte.
         var generator = SystemRandomNumberGenerator()
-        for index in 6..<16 { bytes[index] = generator.next() }
+        let high: UInt64 = generator.next(), low: UInt64 = generator.next()
+        for index in 6..<16 {
+            let word = index < 8 ? high : low
+            bytes[index] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(index % 8)))
+        }
         let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1_000))
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - UInt64(index)))) }
         bytes[6] = (bytes[6] & 0x0F) | 0x70 // version 7
