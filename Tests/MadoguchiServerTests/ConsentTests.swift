@@ -146,3 +146,33 @@ extension ConsentTests {
         }
     }
 }
+
+extension ConsentTests {
+    @Test("R-INF-1: a verified request from a browser links its identifier to the person; an unverified one links nothing")
+    func linkingByRequest() async throws {
+        try await withServer { installation, client in
+            let cookieName = installation.policy.informativeData.cookieName
+            let id = ConsentEvent.newIdentifier()
+            #expect(try await Self.event(client, #"{"id":"\#(id)","kind":"notice","vendor_list":"\#(VendorList.version(of: installation.policy))"}"#)
+                .status == .noContent)
+            _ = try await RequestHTTPTests.post(client, "/api/v1/inquiries",
+                #"{"service":"agent","fields":{"name":"山田 太郎","email":"taro@example.jp","topic":"service","message":"相談"}}"#)
+            _ = try await RequestHTTPTests.deliver(installation)
+            let sent = try await client.execute(uri: "/api/v1/requests", method: .post,
+                                                headers: [.contentType: "application/json", .cookie: "\(cookieName)=\(id)"],
+                                                body: ByteBuffer(string: #"{"type":"disclosure","email":"taro@example.jp","name":"山田 太郎"}"#))
+            let number = try #require(try RequestHTTPTests.object(sent)["number"] as? String)
+            let index = BlindIndex.of(email: "taro@example.jp", key: installation.ring.blindIndexKey)
+            let taro = try await installation.database.read { db in
+                try await db.select().column("id").from("subjects").where("email_index", .equal, index).first(decodingColumn: "id", as: String.self)
+            } ?? ""
+            let rights = SubjectRights(vault: installation.vault)
+            #expect(try await rights.disclosure(subjectID: taro, actor: "test", source: "test")?.informativeData.isEmpty == true,
+                    "nothing is linked before the code")
+            let mail = try #require(try await RequestHTTPTests.deliver(installation).first { $0.subject.contains(number) })
+            #expect(try await RequestHTTPTests.post(client, "/api/v1/requests/\(number)/verify", #"{"code":"\#(try RequestHTTPTests.code(in: mail))"}"#)
+                .status == .ok)
+            #expect(try await rights.disclosure(subjectID: taro, actor: "test", source: "test")?.informativeData.map { $0["identifier"] } == [id])
+        }
+    }
+}

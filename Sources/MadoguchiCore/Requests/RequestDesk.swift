@@ -44,9 +44,11 @@ public struct RequestSubmission: Sendable, Hashable {
     public var details: String?
     public var purposes: [String]?
     public var delivery: String?
+    /// The browser's site identifier, if it sent one: linked to the person once the request is verified (R-INF-1).
+    public var identifier: String?
 
     public init(type: String, email: String, name: String, phone: String? = nil, details: String? = nil,
-                purposes: [String]? = nil, delivery: String? = nil) {
+                purposes: [String]? = nil, delivery: String? = nil, identifier: String? = nil) {
         self.type = type
         self.email = email
         self.name = name
@@ -54,6 +56,7 @@ public struct RequestSubmission: Sendable, Hashable {
         self.details = details
         self.purposes = purposes
         self.delivery = delivery
+        self.identifier = identifier
     }
 }
 
@@ -65,6 +68,7 @@ public struct RequestContent: Sendable, Hashable, Codable {
     public var details: String?
     public var purposes: [String]
     public var delivery: DisclosureFormat
+    public var identifier: String?
 }
 
 extension RequestContent {
@@ -138,7 +142,8 @@ public enum RequestForm {
         }
         guard problems.isEmpty, let type, let email, let name else { return .failure(RequestProblems(problems: problems)) }
         return .success(ValidatedRequest(type: type, content: RequestContent(
-            email: email, name: name, phone: phone, details: details, purposes: purposes, delivery: delivery)))
+            email: email, name: name, phone: phone, details: details, purposes: purposes, delivery: delivery,
+            identifier: submission.identifier.flatMap { ConsentEvent.isIdentifier($0) ? $0 : nil })))
     }
 }
 
@@ -328,6 +333,12 @@ public struct RequestDesk: Sendable {
             guard changed != nil else { return false }
             if let mail {
                 try await Outbox.insert(mail, subjectID: keyID, kind: "request-received", in: db, dialect: kind, at: now)
+            }
+            if let subjectID, let identifier = content.identifier {
+                // A verified request from a browser links its identifier to the person, unless it is someone else's.
+                try await db.insert(into: "identifier_links").columns("identifier", "subject_id", "created_at")
+                    .values(SQLBind(identifier), SQLBind(subjectID), Timestamp.bind(now, kind))
+                    .ignoringConflicts(with: "identifier").run()
             }
             try await AuditLog.append(AuditEvent(actor: "person", action: "request.verify", subjectID: subjectID, record: "request:\(id)",
                                                  detail: "due=\(due) known=\(subjectID != nil)"), in: db, kind: kind, at: now)

@@ -23,7 +23,8 @@ struct RequestController {
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let input: APIRequest = try await decodeJSON(request, context, expected: Self.requestShape)
             let submission = RequestSubmission(type: input.type, email: input.email ?? "", name: input.name ?? "", phone: input.phone,
-                                               details: input.details, purposes: input.purposes, delivery: input.delivery)
+                                               details: input.details, purposes: input.purposes, delivery: input.delivery,
+                                               identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) })
             switch RequestForm.validate(submission, policy: policy) {
             case let .failure(failure):
                 return problemsResponse(failure.problems)

@@ -22,7 +22,8 @@ extension RequestController {
                                                phone: form["phone"], details: form["details"],
                                                purposes: form["type"] == RequestType.suspension.rawValue ? purposes : nil,
                                                delivery: form["type"] == RequestType.disclosure.rawValue || form["type"] == RequestType.provisionRecords.rawValue
-                                                   ? form["delivery"] : nil)
+                                                   ? form["delivery"] : nil,
+                                               identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) })
             switch RequestForm.validate(submission, policy: policy) {
             case let .failure(failure):
                 return try formPage(request, language, values: form, problems: failure.problems, status: .unprocessableContent)
