@@ -51,14 +51,7 @@ struct CalendarCommand: AsyncParsableCommand {
             guard let received = LocalDate(iso: date) else {
                 throw ValidationError("'\(date)' is not a date; write YYYY-MM-DD")
             }
-            let path = policy ?? Environment.value("MADOGUCHI_POLICY") ?? "examples/policy.yaml"
-            let loaded: Policy
-            do {
-                loaded = try PolicyLoader.load(path: path)
-            } catch {
-                report(error)
-                throw ExitCode(1)
-            }
+            let loaded = try loadPolicy(policy)
             do {
                 print(try loaded.requests.calendar.due(received: received, businessDays: days ?? loaded.requests.answerBusinessDays))
             } catch {

@@ -98,6 +98,17 @@ enum Environment {
     }
 }
 
+/// Loads the policy file named by `option`, `MADOGUCHI_POLICY` or the example; an invalid file prints every problem
+/// and ends the command with exit status 1.
+func loadPolicy(_ option: String?) throws -> Policy {
+    do {
+        return try PolicyLoader.load(path: option ?? Environment.value("MADOGUCHI_POLICY") ?? "examples/policy.yaml")
+    } catch {
+        report(error)
+        throw ExitCode(1)
+    }
+}
+
 /// Prints every problem of an invalid policy file in `FILE:LINE:COLUMN: message` form.
 func report(_ error: PolicyFileError) {
     for diagnostic in error.diagnostics {
@@ -332,14 +343,7 @@ struct PolicyCommand: AsyncParsableCommand {
         var page: Page = .full
 
         func run() async throws {
-            let path = policy ?? Environment.value("MADOGUCHI_POLICY") ?? "examples/policy.yaml"
-            let loaded: Policy
-            do {
-                loaded = try PolicyLoader.load(path: path)
-            } catch {
-                report(error)
-                throw ExitCode(1)
-            }
+            let loaded = try loadPolicy(policy)
             let kind: PolicyPageKind = format == .json ? .json : (page == .full ? .full : .externalTransmission)
             let output = kind == .json
                 ? loaded.publishedJSON(pretty: true)
@@ -413,13 +417,7 @@ struct UserCommand: AsyncParsableCommand {
             guard let staffRole = StaffRole(rawValue: role) else {
                 throw ValidationError("--role: '\(role)' is not one of \(StaffRole.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let loaded: Policy
-            do {
-                loaded = try PolicyLoader.load(path: policy ?? Environment.value("MADOGUCHI_POLICY") ?? "examples/policy.yaml")
-            } catch {
-                report(error)
-                throw ExitCode(1)
-            }
+            let loaded = try loadPolicy(policy)
             let added: (user: StaffUser, setupToken: String)
             do {
                 added = try await Database.using(try database.location(), logger: try logging.makeLogger(label: "madoguchi.user")) { db in
