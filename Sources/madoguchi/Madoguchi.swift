@@ -249,6 +249,9 @@ struct Serve: AsyncParsableCommand {
             "policy": "\(configuration.policyPath)", "policy.version": "\(installation.policy.version)",
         ])
         let app = buildApplication(installation, configuration: configuration, logger: logger)
+        let housekeeping = Housekeeping(database: installation.database, logger: logger)
+        let cleaning = Task { await housekeeping.run(every: .seconds(600)) }
+        defer { cleaning.cancel() }
         let delivery: Task<Void, Never>
         if configuration.holdMail {
             logger.notice("mail is held: queued in the outbox, not delivered (--hold-mail)")

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MadoguchiCore
 import MadoguchiTesting
 import SQLKit
@@ -148,6 +149,31 @@ extension RequestTests {
             let found = try #require(try await desk.disclosureSubject(number: receipt.number, token: token))
             #expect(found.format == .json && found.subjectID.isEmpty, "no inquiry was sent from this address")
             #expect(try await desk.disclosureSubject(number: receipt.number, token: past) == nil, "still refused once expired")
+        }
+    }
+}
+
+extension RequestTests {
+    @Test("housekeeping removes spent codes and ended sessions and lapses requests whose code was never entered",
+          arguments: TestDatabase.available)
+    func housekeeping(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            let start = try Date("2026-11-29T00:00:00Z", strategy: .iso8601)
+            let access = SelfService(vault: fixture.vault)
+            let issued = try await access.issueCode(email: "taro@example.jp", mail: { OutgoingMail(to: "taro@example.jp", subject: "c", body: $0) },
+                                                    at: start)
+            guard case .signedIn = try await access.enter(ticket: issued.ticket, code: issued.code, at: start) else {
+                Issue.record("the code must sign in"); return
+            }
+            let desk = RequestDesk(vault: fixture.vault)
+            let waiting = try await desk.submit(try validated(fixture, submission()), mail: { OutgoingMail(to: "taro@example.jp", subject: $0, body: $1) },
+                                                at: start)
+            let keeper = Housekeeping(database: fixture.data, logger: .init(label: "test"))
+            #expect(try await keeper.run(now: start.addingTimeInterval(60)) == Housekeeping.Pass(), "nothing is due yet")
+            let later = start.addingTimeInterval(2 * 86_400)
+            #expect(try await keeper.run(now: later) == Housekeeping.Pass(codes: 1, sessions: 1, lapsedRequests: 1))
+            #expect(try await desk.queue(statuses: [.lapsed]).map(\.number) == [waiting.number])
+            #expect(try await keeper.run(now: later) == Housekeeping.Pass(), "a second pass finds nothing")
         }
     }
 }

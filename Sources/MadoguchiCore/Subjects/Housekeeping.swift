@@ -1,0 +1,61 @@
+import Foundation
+import Logging
+import SQLKit
+
+/// Periodic clean-up of short-lived records: used or expired self-service codes, ended sessions, and requests whose
+/// code was never entered (they lapse). None holds personal plaintext, but nothing is kept longer than it serves.
+public struct Housekeeping: Sendable {
+    public let database: Database
+    public let logger: Logger
+    /// How long a spent code, or a request never verified, is kept (for the audit trail of attempts).
+    public var grace: TimeInterval = 86_400
+
+    public init(database: Database, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    /// What one pass removed or closed.
+    public struct Pass: Sendable, Equatable {
+        public var codes = 0
+        public var sessions = 0
+        public var lapsedRequests = 0
+
+        public init(codes: Int = 0, sessions: Int = 0, lapsedRequests: Int = 0) {
+            self.codes = codes
+            self.sessions = sessions
+            self.lapsedRequests = lapsedRequests
+        }
+    }
+
+    @discardableResult
+    public func run(now: Date = Date()) async throws -> Pass {
+        let kind = database.kind
+        let cutoff = Timestamp.bind(now.addingTimeInterval(-grace), kind)
+        return try await database.transaction { db in
+            var pass = Pass()
+            pass.codes = try await db.delete(from: "access_codes").where("expires_at", .lessThan, cutoff).returning("id").all().count
+            pass.sessions = try await db.delete(from: "access_sessions").where("expires_at", .lessThan, Timestamp.bind(now, kind))
+                .returning("token_hash").all().count
+            pass.lapsedRequests = try await db.update("requests").set("status", to: RequestStatus.lapsed.rawValue)
+                .set("closed_at", to: Timestamp.bind(now, kind))
+                .where("status", .equal, RequestStatus.unverified.rawValue).where("code_expires_at", .lessThan, cutoff)
+                .returning("id").all().count
+            return pass
+        }
+    }
+
+    /// Runs a pass every `interval` until the task is cancelled.
+    public func run(every interval: Duration) async {
+        while !Task.isCancelled {
+            do {
+                try await run()
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("housekeeping pass failed", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}
