@@ -278,3 +278,18 @@ struct WriteSetTests {
         }
     }
 }
+
+@Suite("Published version stability")
+struct PublishedVersionStabilityTests {
+    // R-VER-1: an upgrade must never make an already-published version look changed (the server would refuse to start).
+    @Test("R-VER-1: the example policy hashes as it did when first published; keys added later are written only when used")
+    func exampleHashIsStable() throws {
+        let policy = try PolicyLoader.parse(yaml: try Fixtures.examplePolicyText(), file: "example")
+        // Stored by installations since the first release; new optional keys must not change it.
+        #expect(PolicyVersionStore.contentHash(policy) == "fb104628c54e4b2e0511e6ddfbdbe8e4b1f660a790596976f314fbf4e503466d")
+        #expect(!String(decoding: PolicyVersionStore.canonicalJSON(policy), as: UTF8.self).contains("closed_days"))
+        var closed = policy
+        closed.requests.closedDays = [LocalDate(iso: "2027-06-15")!]
+        #expect(String(decoding: PolicyVersionStore.canonicalJSON(closed), as: UTF8.self).contains("\"closed_days\":[\"2027-06-15\"]"))
+    }
+}

@@ -245,6 +245,15 @@ public struct AdvertisingIDReset: Hashable, Sendable, Codable {
 }
 
 extension RequestContact {
+    /// `closed_days` is written only when there are some, so a policy without them encodes — and hashes, as a stored
+    /// version — exactly as before the key existed (an upgrade never makes a published version look changed).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(email, forKey: .email)
+        try container.encode(answerBusinessDays, forKey: .answerBusinessDays)
+        if !closedDays.isEmpty { try container.encode(closedDays, forKey: .closedDays) }
+    }
+
     /// Versions stored before `closed_days` existed decode with none.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
