@@ -160,9 +160,21 @@ public struct ConsentLedger: Sendable {
 
     /// The events of `identifier`, oldest first.
     public func events(identifier: String) async throws -> [ConsentEvent] {
+        try await events(identifier: identifier, latestOnly: false)
+    }
+
+    /// The newest event of `identifier`.
+    public func latest(identifier: String) async throws -> ConsentEvent? {
+        try await events(identifier: identifier, latestOnly: true).first
+    }
+
+    private func events(identifier: String, latestOnly: Bool) async throws -> [ConsentEvent] {
         try await database.read { db in
-            try await db.select().columns("kind", "vendors", "gpc", "vendor_list_version", "policy_version").from("consent_events")
-                .where("identifier", .equal, identifier).orderBy("created_at").orderBy("id").all()
+            let order: SQLDirection = latestOnly ? .descending : .ascending
+            var select = db.select().columns("kind", "vendors", "gpc", "vendor_list_version", "policy_version").from("consent_events")
+                .where("identifier", .equal, identifier).orderBy("created_at", order).orderBy("id", order)
+            if latestOnly { select = select.limit(1) }
+            return try await select.all()
                 .map { row in
                     ConsentEvent(identifier: identifier,
                                  kind: ConsentEventKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .notice,

@@ -122,6 +122,29 @@ public struct SelfService: Sendable {
         }
     }
 
+    /// The current fields of one of the person's inquiries (for an edit), or nil when it is not theirs. Audited.
+    public func inquiryFields(subjectID: String, number: String, at now: Date = Date()) async throws -> [String: String]? {
+        let database = vault.database
+        guard let inquiryID = try await database.read({ db in
+            try await db.select().column("id").from("inquiries").where("number", .equal, number)
+                .where("subject_id", .equal, subjectID).first(decodingColumn: "id", as: String.self)
+        }), let key = try await vault.keys.key(subjectID: subjectID) else { return nil }
+        let rows = try await database.read { db in
+            try await db.select().columns("field_id", "sealed").from("inquiry_fields").where("inquiry_id", .equal, inquiryID).all()
+        }
+        var fields: [String: String] = [:]
+        for row in rows {
+            let fieldID = try row.decode(column: "field_id", as: String.self)
+            fields[fieldID] = try SealedField.open(try row.decode(column: "sealed", as: Data.self), key: key, context: "inquiry/\(inquiryID)/\(fieldID)")
+        }
+        let kind = database.kind
+        try await database.transaction { db in
+            try await AuditLog.append(AuditEvent(actor: "person", action: "inquiry.read", subjectID: subjectID, record: "inquiry:\(inquiryID)",
+                                                 detail: "source=self-service"), in: db, kind: kind, at: now)
+        }
+        return fields
+    }
+
     /// Deletes one of the person's inquiries with everything attached to it.
     public func deleteInquiry(subjectID: String, number: String, at now: Date = Date()) async throws -> Bool {
         let kind = vault.database.kind

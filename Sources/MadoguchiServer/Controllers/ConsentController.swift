@@ -180,8 +180,9 @@ struct ConsentController {
             state[vendor.id] = policy.informativeData.consentMode == .notice && !(gpc && vendor.category == .advertising)
         }
         if let identifier {
-            let events = try await ledger.events(identifier: identifier)
-            if let last = events.last, last.kind == .choice, last.vendorListVersion == vendorList { state = last.vendors }
+            if let last = try await ledger.latest(identifier: identifier), last.kind == .choice, last.vendorListVersion == vendorList {
+                state = last.vendors
+            }
         }
         let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
         let query = request.uri.queryParameters

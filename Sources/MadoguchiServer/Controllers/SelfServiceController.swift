@@ -76,12 +76,11 @@ struct SelfServiceController {
             let number = try context.parameters.require("number")
             let t = site.resources.text(language)
             let rights = SubjectRights(vault: access.vault)
-            guard let current = try await rights.disclosure(subjectID: subjectID, actor: "person", source: "self-service")?
-                .inquiries.first(where: { $0.number == number }) else {
+            guard let current = try await access.inquiryFields(subjectID: subjectID, number: number) else {
                 throw PublicError(.notFound, LocalizedText(ja: "そのお問い合わせはありません。", en: "There is no such inquiry."))
             }
             for field in policy.fields {
-                guard let value = form["field_" + field.id], value != (current.fields[field.id] ?? "") else { continue }
+                guard let value = form["field_" + field.id], value != (current[field.id] ?? "") else { continue }
                 do {
                     try await rights.correct(subjectID: subjectID, RequestDesk.Correction(inquiryNumber: number, fieldID: field.id, value: value),
                                              policy: policy, actor: "person", source: "self-service")
