@@ -158,7 +158,7 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         csrf: CSRFTokens(key: installation.ring.csrfKey),
         limiter: RateLimiter(.init(capacity: installation.configuration.eventLimit.capacity,
                                    window: installation.configuration.eventLimit.windowSeconds)),
-        secureCookies: baseURL.hasPrefix("https://")).addRoutes(to: router)
+        baseURL: baseURL, secureCookies: baseURL.hasPrefix("https://")).addRoutes(to: router)
     SelfServiceController(
         policy: installation.policy, site: installation.site, access: SelfService(vault: installation.vault),
         csrf: CSRFTokens(key: installation.ring.csrfKey),

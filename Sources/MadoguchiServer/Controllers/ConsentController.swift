@@ -15,8 +15,10 @@ struct ConsentController {
     let secureCookies: Bool
     /// Computed once: every event is checked against it.
     let vendorList: String
+    let snippet: SiteSnippet
 
-    init(policy: Policy, site: PolicySite, ledger: ConsentLedger, csrf: CSRFTokens, limiter: RateLimiter, secureCookies: Bool) {
+    init(policy: Policy, site: PolicySite, ledger: ConsentLedger, csrf: CSRFTokens, limiter: RateLimiter, baseURL: String,
+         secureCookies: Bool) {
         self.policy = policy
         self.site = site
         self.ledger = ledger
@@ -24,6 +26,7 @@ struct ConsentController {
         self.limiter = limiter
         self.secureCookies = secureCookies
         vendorList = VendorList.version(of: policy)
+        snippet = SiteSnippet(policy: policy, resources: site.resources, baseURL: baseURL)
     }
 
     /// What the site snippet needs, from the same declarations as the external-transmission page.
@@ -33,7 +36,9 @@ struct ConsentController {
             "cookie_name": policy.informativeData.cookieName, "cookie_lifetime_days": policy.informativeData.cookieLifetimeDays,
             "vendors": policy.vendors.map { vendor -> [String: Any] in
                 var entry: [String: Any] = ["id": vendor.id, "category": vendor.category.rawValue, "hosts": vendor.hosts,
-                                            "name_ja": "\(vendor.company.ja) \(vendor.service.ja)", "name_en": "\(vendor.company.en) \(vendor.service.en)"]
+                                            "name_ja": "\(vendor.company.ja) \(vendor.service.ja)", "name_en": "\(vendor.company.en) \(vendor.service.en)",
+                                            "purpose": ["ja": vendor.purpose.ja, "en": vendor.purpose.en],
+                                            "items": ["ja": vendor.items.map(\.ja), "en": vendor.items.map(\.en)]]
                 if let url = vendor.optOutURL { entry["opt_out_url"] = url }
                 return entry
             },
@@ -43,8 +48,28 @@ struct ConsentController {
 
     func addRoutes(to router: Router<SiteRequestContext>) {
         let configuration = configurationJSON
+        /// The snippet for the operator's pages: five minutes' cache, so a new policy reaches every page soon.
+        router.get("/snippet.js") { request, _ in
+            snippetResponse(request, cacheControl: "public, max-age=300")
+        }
+        /// The same snippet at a URL that changes with its content, cached for a year.
+        router.get("/snippet/:file") { request, context in
+            guard try context.parameters.require("file") == snippet.versionedPath.dropFirst("/snippet/".count) else {
+                // An outdated versioned URL gets the current declarations, never the old ones.
+                return Response(status: .found, headers: [.location: "/snippet.js", .cacheControl: "no-store"])
+            }
+            return snippetResponse(request, cacheControl: "public, max-age=31536000, immutable")
+        }
+        router.get("/snippet.css") { request, _ in
+            var response = cachedResponse(snippet.stylesheet, request: request, language: nil, cacheControl: "public, max-age=3600")
+            response.headers[.accessControlAllowOrigin] = "*"
+            response.headers[.crossOriginResourcePolicy] = "cross-origin"
+            return response
+        }
         router.get("/api/v1/consent-config") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
+            // Read by the snippet from the operator's pages, so any origin may read these public declarations.
+            Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300",
+                                            .accessControlAllowOrigin: "*", .crossOriginResourcePolicy: "cross-origin"],
                      body: .init(byteBuffer: .init(bytes: configuration)))
         }
         router.post("/api/v1/events") { request, context in
@@ -64,7 +89,7 @@ struct ConsentController {
             guard input.vendorList == vendorList else {
                 return problem(.conflict, "vendor_list", "the vendor list changed (now \(vendorList)); ask the person again")
             }
-            let gpc = (input.gpc ?? false) || request.headers[HTTPField.Name("Sec-GPC")!] == "1"
+            let gpc = (input.gpc ?? false) || request.headers[.secGPC] == "1"
             let event = ConsentEvent(identifier: input.id, kind: kind, vendors: input.vendors ?? [:], gpc: gpc,
                                      vendorListVersion: vendorList, policyVersion: policy.version)
             switch ConsentLedger.validate(event, policy: policy) {
@@ -93,11 +118,15 @@ struct ConsentController {
             var vendors: [String: Bool] = [:]
             for vendor in policy.vendors { vendors[vendor.id] = form["vendor_\(vendor.id)"] == "on" }
             try await ledger.record(ConsentEvent(identifier: identifier, kind: .choice, vendors: vendors,
-                                                 gpc: request.headers[HTTPField.Name("Sec-GPC")!] == "1",
+                                                 gpc: request.headers[.secGPC] == "1",
                                                  vendorListVersion: vendorList, policyVersion: policy.version))
             var response = Response(status: .seeOther, headers: [
                 .location: PageChrome.href("/preferences", language) + (language == .ja ? "?" : "&") + "saved=1", .cacheControl: "no-store"])
-            response.headers[.setCookie] = identifierCookie(identifier, maxAge: policy.informativeData.cookieLifetimeDays * 86_400)
+            let lifetime = policy.informativeData.cookieLifetimeDays * 86_400
+            // The snippet reads the same state cookie, so a choice made here holds on the operator's pages too.
+            response.headers.append(HTTPField(name: .setCookie, value: cookie(policy.informativeData.cookieName, identifier, maxAge: lifetime)))
+            response.headers.append(HTTPField(name: .setCookie, value: cookie(
+                ConsentCookie.name(policy), ConsentCookie(allowed: vendors, explicit: true).value(policy, vendorList: vendorList), maxAge: lifetime)))
             return response
         }
         router.post("/preferences/reset") { request, context in
@@ -115,9 +144,21 @@ struct ConsentController {
             // The identifier goes, and no new one is issued until the person chooses again on a later visit (R-OPT-2).
             var response = Response(status: .seeOther, headers: [
                 .location: PageChrome.href("/preferences", language) + (language == .ja ? "?" : "&") + "reset=1", .cacheControl: "no-store"])
-            response.headers[.setCookie] = identifierCookie("", maxAge: 0)
+            response.headers.append(HTTPField(name: .setCookie, value: cookie(policy.informativeData.cookieName, "", maxAge: 0)))
+            response.headers.append(HTTPField(name: .setCookie, value: cookie(ConsentCookie.name(policy), "", maxAge: 0)))
             return response
         }
+    }
+
+    /// The snippet variant for the request (`Sec-GPC: 1` gets the one that honours GPC), loadable from any site.
+    private func snippetResponse(_ request: Request, cacheControl: String) -> Response {
+        let page = request.headers[.secGPC] == "1" ? snippet.gpc : snippet.plain
+        var response = cachedResponse(page, request: request, language: nil, cacheControl: cacheControl)
+        response.headers[.vary] = "Sec-GPC"
+        response.headers[.contentLocation] = snippet.versionedPath
+        response.headers[.accessControlAllowOrigin] = "*"
+        response.headers[.crossOriginResourcePolicy] = "cross-origin"
+        return response
     }
 
     /// The event as sent. Read with JSONSerialization: for this small, fixed shape it costs a fraction of a
@@ -166,23 +207,23 @@ struct ConsentController {
         return String(value)
     }
 
-    private func identifierCookie(_ value: String, maxAge: Int) -> String {
-        "\(policy.informativeData.cookieName)=\(value); Path=/; SameSite=Lax; Max-Age=\(maxAge)\(secureCookies ? "; Secure" : "")"
+    private func cookie(_ name: String, _ value: String, maxAge: Int) -> String {
+        "\(name)=\(value); Path=/; SameSite=Lax; Max-Age=\(maxAge)\(secureCookies ? "; Secure" : "")"
     }
 
-    /// The switches, set from the ledger's latest choice for this browser's identifier on the current vendor list,
+    /// The switches, set from the state cookie the snippet shares, else the ledger's latest choice for this identifier on the current vendor list,
     /// otherwise from the consent mode (notice: on, opt-in: off) with advertising off under GPC (R-OPT-4).
     private func preferencesPage(_ request: Request, _ language: Language, message: String?, status: HTTPResponse.Status) async throws -> Response {
         let identifier = identifier(in: request)
-        let gpc = request.headers[HTTPField.Name("Sec-GPC")!] == "1"
-        var state: [String: Bool] = [:]
-        for vendor in policy.vendors {
-            state[vendor.id] = policy.informativeData.consentMode == .notice && !(gpc && vendor.category == .advertising)
-        }
-        if let identifier {
-            if let last = try await ledger.latest(identifier: identifier), last.kind == .choice, last.vendorListVersion == vendorList {
-                state = last.vendors
-            }
+        let gpc = request.headers[.secGPC] == "1"
+        var state = ConsentCookie.defaults(policy, gpc: gpc)
+        if let raw = request.cookies[ConsentCookie.name(policy)]?.value,
+           let stored = ConsentCookie.parse(String(raw), policy: policy, vendorList: vendorList) {
+            // An acknowledged notice is no choice: GPC still turns advertising off (R-OPT-4).
+            state = stored.explicit ? stored.allowed : stored.allowed.merging(ConsentCookie.defaults(policy, gpc: gpc)) { $0 && $1 }
+        } else if let identifier, let last = try await ledger.latest(identifier: identifier), last.kind == .choice,
+                  last.vendorListVersion == vendorList {
+            state = last.vendors
         }
         let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
         let query = request.uri.queryParameters
@@ -227,4 +268,9 @@ struct PreferencesModel {
         action = PageChrome.href("/preferences", language)
         resetAction = PageChrome.href("/preferences/reset", language)
     }
+}
+
+extension HTTPField.Name {
+    static let secGPC = Self("Sec-GPC")!
+    static let crossOriginResourcePolicy = Self("Cross-Origin-Resource-Policy")!
 }

@@ -10,6 +10,9 @@ public struct SiteResources: Sendable {
     public let strings: [Language: [String: String]]
     public let stylesheet: Data
     public let openAPI: Data
+    /// `public/snippet.js` before the policy's declarations are filled in, and its stylesheet.
+    public let snippet: Data
+    public let snippetStylesheet: Data
 
     /// Loads the resources bundled with the server.
     public static func bundled() async throws -> SiteResources {
@@ -26,7 +29,9 @@ public struct SiteResources: Sendable {
             templates: templates,
             strings: strings,
             stylesheet: try Data(contentsOf: root.appendingPathComponent("public/site.css")),
-            openAPI: try Data(contentsOf: root.appendingPathComponent("public/openapi.yaml")))
+            openAPI: try Data(contentsOf: root.appendingPathComponent("public/openapi.yaml")),
+            snippet: try Data(contentsOf: root.appendingPathComponent("public/snippet.js")),
+            snippetStylesheet: try Data(contentsOf: root.appendingPathComponent("public/snippet.css")))
     }
 
     /// The strings of `language`; every key exists in both languages (a test checks it).
