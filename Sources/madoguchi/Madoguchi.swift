@@ -15,7 +15,7 @@ struct MadoguchiCommand: AsyncParsableCommand {
         Every option can also come from an environment variable (named in its help); a flag on the command line wins.
         With no configuration, `madoguchi serve` runs on the SQLite file var/madoguchi.sqlite with examples/policy.yaml.
         """,
-        subcommands: [Serve.self, Migrate.self, PolicyCommand.self, AuditCommand.self, UserCommand.self, CalendarCommand.self, RequestsCommand.self])
+        subcommands: [Serve.self, Migrate.self, PolicyCommand.self, AuditCommand.self, UserCommand.self, CalendarCommand.self, RequestsCommand.self, ScanCommand.self])
 }
 
 extension Database {
