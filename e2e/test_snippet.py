@@ -249,3 +249,33 @@ def test_a_changed_vendor_list_asks_again(servers, site, browser):
     assert dialog_open(b)
     hosts = settle(b, 1.5)
     assert contacted_vendors(server, hosts) == set(server.vendors()), "notice mode defaults apply to the new list"
+
+
+def test_a_person_who_suspended_every_use_gets_no_vendor_from_the_linked_browser(servers, site, browser):
+    # R-INF-2: once linked, the identifier is covered by the person's suspension of use (利用停止).
+    server, b = servers["notice"], browser()
+    open_page(b, site, "notice")
+    click(b, "accept")
+    identifier = b.cookies()[server.config["cookie_name"]]
+    b.driver.get(server.base + "/inquiry/agent")
+    b.driver.find_element(By.ID, "f-name").send_keys("停止 花子")
+    b.driver.find_element(By.ID, "f-email").send_keys("e2e-suspend@example.jp")
+    Select(b.driver.find_element(By.ID, "f-topic")).select_by_value("other")
+    b.driver.find_element(By.ID, "f-message").send_keys("利用停止のテスト")
+    b.driver.find_element(By.CSS_SELECTOR, "form button[type='submit']").click()
+    b.wait(lambda: server.query("SELECT subject_id FROM identifier_links WHERE identifier = ?", identifier), message="the link")
+    subject, created = server.query("SELECT subject_id, created_at FROM identifier_links WHERE identifier = ?", identifier)[0]
+    # The privacy officer carried out a suspension of every use (what RequestDesk.complete writes).
+    server.query("INSERT INTO suspensions (subject_id, purpose_id, source, created_at) VALUES (?, '*', 'e2e', ?)", subject, created)
+    open_page(b, site, "notice")
+    b.driver.execute_script("sessionStorage.clear()")  # the answer is kept per browser session; this page asks again
+    b.requested()
+    open_page(b, site, "notice")
+    hosts = settle(b, 1.5)
+    assert b.driver.execute_script("return sessionStorage.getItem('mdg_suspended')") == identifier + ":1", b.driver.get_log("browser")
+    assert contacted_vendors(server, hosts) == set(), hosts
+    b.driver.find_element(By.ID, "settings").click()
+    notes = [e.text for e in b.driver.find_elements(By.CSS_SELECTOR, ".mdg-gpc") if e.is_displayed()]
+    assert any("利用を停止" in note for note in notes), notes
+    layer = b.driver.execute_script("return window.dataLayer.map(a => Array.from(a))")
+    assert all(entry[2]["analytics_storage"] == "denied" for entry in layer if entry[0] == "consent")

@@ -6,6 +6,7 @@ import MadoguchiCore
 import MadoguchiServer
 import MadoguchiTesting
 import NIOCore
+import SQLKit
 import Testing
 
 @Suite("Site snippet")
@@ -139,4 +140,43 @@ struct SnippetTests {
 
 extension HTTPField.Name {
     static let secGPC = Self("Sec-GPC")!
+}
+
+extension SnippetTests {
+    // R-INF-2: a linked identifier is covered by the person's suspension of every use.
+    @Test("R-INF-2: /api/v1/identifier-state tells the snippet when the linked person suspended every use; bad identifiers are refused",
+          arguments: TestDatabase.available)
+    func suspension(_ kind: TestDatabase) async throws {
+        try await withServer(kind) { installation, client in
+            let cookieName = installation.policy.informativeData.cookieName
+            let linked = ConsentEvent.newIdentifier(), other = ConsentEvent.newIdentifier()
+            func state(_ id: String) async throws -> TestResponse {
+                try await client.execute(uri: "/api/v1/identifier-state?id=\(id)", method: .get)
+            }
+            let sent = try await client.execute(
+                uri: "/api/v1/inquiries", method: .post, headers: [.contentType: "application/json", .cookie: "\(cookieName)=\(linked)"],
+                body: ByteBuffer(string: #"{"service":"agent","fields":{"name":"山田 太郎","email":"taro@example.jp","topic":"service","message":"相談"}}"#))
+            #expect(sent.status == .created)
+            let before = try await state(linked)
+            #expect(before.status == .ok && before.text == #"{"suspended":false}"# && before.headers[.accessControlAllowOrigin] == "*")
+            #expect(before.headers[.cacheControl] == "no-store")
+
+            let index = BlindIndex.of(email: "taro@example.jp", key: installation.ring.blindIndexKey)
+            let taro = try await installation.database.read { db in
+                try await db.select().column("id").from("subjects").where("email_index", .equal, index).first(decodingColumn: "id", as: String.self)
+            } ?? ""
+            let rights = SubjectRights(vault: installation.vault)
+            try await rights.suspend(subjectID: taro, purpose: "marketing", actor: "test", source: "test")
+            #expect(try await state(linked).text == #"{"suspended":false}"#, "one purpose suspended is not every use")
+            try await rights.suspend(subjectID: taro, purpose: SubjectRights.allPurposes, actor: "test", source: "test")
+            #expect(try await state(linked).text == #"{"suspended":true}"#)
+            #expect(try await state(other).text == #"{"suspended":false}"#, "an unlinked identifier is nobody's")
+
+            for bad in ["", "short", String(repeating: "a", count: 65), "%3Cscript%3E%3C%2Fscript%3Eaaaaaaaaaaaaaaaaaa", "a'%20OR%201=1--aaaaaaaaaaaaa"] {
+                let response = try await state(bad)
+                #expect(response.status == .badRequest && response.text.contains("\"field\":\"id\""), "\(bad)")
+            }
+            #expect(try await client.execute(uri: "/api/v1/identifier-state", method: .get).status == .badRequest)
+        }
+    }
 }

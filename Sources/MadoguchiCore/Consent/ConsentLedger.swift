@@ -115,6 +115,18 @@ public struct ConsentLedger: Sendable {
         }
     }
 
+    /// Whether `identifier` is linked to a person who suspended every use of their data (利用停止, R-INF-2): the
+    /// snippet then sends nothing to any vendor from that browser.
+    public func isSuspended(identifier: String) async throws -> Bool {
+        try await database.read { db in
+            try await db.select().column(SQLLiteral.numeric("1"), as: "hit").from("identifier_links")
+                .join("suspensions", on: SQLColumn("subject_id", table: "identifier_links"), .equal, SQLColumn("subject_id", table: "suspensions"))
+                .where(SQLColumn("identifier", table: "identifier_links"), .equal, SQLBind(identifier))
+                .where(SQLColumn("purpose_id", table: "suspensions"), .equal, SQLBind(SubjectRights.allPurposes))
+                .limit(1).first() != nil
+        }
+    }
+
     /// The identifiers linked to a person.
     public static func linkedIdentifiers(subjectID: String, in db: any SQLDatabase) async throws -> [String] {
         try await db.select().column("identifier").from("identifier_links").where("subject_id", .equal, subjectID)

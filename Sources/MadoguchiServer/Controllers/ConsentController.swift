@@ -101,6 +101,18 @@ struct ConsentController {
                 return Response(status: .noContent, headers: [.cacheControl: "no-store"])
             }
         }
+        /// Asked by the snippet once per browser session: is this browser linked to a person who suspended every use
+        /// of their data? The identifier travels in the query, which request logs never record.
+        router.get("/api/v1/identifier-state") { request, context in
+            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+            guard let id = request.uri.queryParameters["id"].map(String.init), ConsentEvent.isIdentifier(id) else {
+                return problem(.badRequest, "id", "give the site identifier (22–64 URL-safe characters)")
+            }
+            let suspended = try await ledger.isSuspended(identifier: id)
+            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store",
+                                                   .accessControlAllowOrigin: "*", .crossOriginResourcePolicy: "cross-origin"],
+                            body: .init(byteBuffer: .init(string: suspended ? #"{"suspended":true}"# : #"{"suspended":false}"#)))
+        }
         router.get("/preferences") { request, _ in
             let language = try requestedLanguage(request)
             return try await preferencesPage(request, language, message: nil, status: .ok)

@@ -14,6 +14,9 @@
   var stateName = C.cookie + "_c";
   var gpc = nav.globalPrivacyControl === true || C.gpc === true;
   var resetNow = false; // after a cookie reset: nothing loads and no identifier is issued until the next visit
+  var suspended = false; // the person this browser is linked to suspended every use of their data
+  var ready = false; // tags wait until the suspension check has answered (or timed out)
+  function halted() { return resetNow || suspended; }
   var origBeacon = nav.sendBeacon ? nav.sendBeacon.bind(nav) : null, origFetch = w.fetch;
 
   function cookie(name) {
@@ -77,7 +80,7 @@
   // A request is blocked when its host belongs to declared vendors none of which may receive data now.
   function blocked(url) {
     var host = hostOf(url), owners = V.filter(function (v) { return owns(v, host); });
-    return owners.length > 0 && (resetNow || !owners.some(function (v) { return state[v.id]; }));
+    return owners.length > 0 && (halted() || !owners.some(function (v) { return state[v.id]; }));
   }
 
   // Guard: an opt-out takes effect at once, also for tags that are already running on this page.
@@ -112,7 +115,7 @@
     function cat(c, none) {
       var vs = V.filter(function (v) { return v.cat === c; });
       if (!vs.length) return none;
-      return !resetNow && vs.every(function (v) { return state[v.id]; }) ? "granted" : "denied";
+      return !halted() && vs.every(function (v) { return state[v.id]; }) ? "granted" : "denied";
     }
     var ads = cat("advertising", "denied");
     return { ad_storage: ads, ad_user_data: ads, ad_personalization: ads, analytics_storage: cat("analytics", "denied"),
@@ -122,11 +125,11 @@
   gtag("consent", "default", { ad_storage: "denied", ad_user_data: "denied", ad_personalization: "denied",
     analytics_storage: "denied", functionality_storage: "denied", personalization_storage: "denied",
     security_storage: "granted", wait_for_update: 500 });
-  gtag("consent", "update", signals());
 
   // Tag gating: <script type="text/plain" data-vendor="ID" data-src="…"> runs only for a declared vendor whose
   // state allows it, and only from that vendor's declared hosts; anything undeclared never runs (R-EXT-2).
   function activate() {
+    if (!ready) return;
     var tags = d.querySelectorAll("[data-vendor]:not([data-madoguchi])");
     for (var i = 0; i < tags.length; i++) {
       var el = tags[i], v = byId[el.getAttribute("data-vendor")], src = el.getAttribute("data-src");
@@ -135,7 +138,7 @@
         if (w.console) console.warn("Madoguchi: not loaded, undeclared vendor or host:", el.getAttribute("data-vendor"), src || "");
         continue;
       }
-      if (resetNow || !state[v.id]) continue;
+      if (halted() || !state[v.id]) continue;
       setAttr.call(el, "data-madoguchi", "loaded");
       if (el.tagName === "SCRIPT") {
         var s = d.createElement("script");
@@ -178,7 +181,7 @@
   }
 
   // The notice: a dialog with per-category and per-vendor switches, operable by keyboard alone.
-  var root, dialog, status, opener, switches = {}, details = {}, cats = [];
+  var root, dialog, status, opener, suspendedNote, switches = {}, details = {}, cats = [];
   function el(tag, cls, text) {
     var e = d.createElement(tag);
     if (cls) e.className = cls;
@@ -230,6 +233,8 @@
     dialog.appendChild(h);
     dialog.appendChild(intro);
     if (gpc) dialog.appendChild(el("p", "mdg-gpc", T.gpc));
+    suspendedNote = dialog.appendChild(el("p", "mdg-gpc", T.suspended));
+    suspendedNote.hidden = !suspended;
     var list = el("div", "mdg-list");
     C.cats.forEach(function (c) {
       var vs = V.filter(function (v) { return v.cat === c.id; });
@@ -322,6 +327,7 @@
     });
   }
   function refresh() {
+    suspendedNote.hidden = !suspended;
     V.forEach(function (v) { switches[v.id].box.checked = state[v.id]; });
     words();
   }
@@ -342,6 +348,30 @@
     if (opener && opener.focus && d.contains(opener)) opener.focus();
   }
 
+  // Once per browser session, a browser with an identifier asks whether its person suspended every use (R-INF-2);
+  // tags wait for the answer, for two seconds at most.
+  function checkSuspension(done) {
+    var id = identifier(false), key = "mdg_suspended", cached = null, finished = false;
+    function finish() { if (!finished) { finished = true; done(); } }
+    if (!id || !origFetch) return finish();
+    try { cached = sessionStorage.getItem(key); } catch (e) {}
+    if (cached === id + ":0") return finish();
+    if (cached === id + ":1") { suspended = true; return finish(); }
+    setTimeout(finish, 2000);
+    origFetch.call(w, base + "/api/v1/identifier-state?id=" + encodeURIComponent(id), { credentials: "omit" })
+      .then(function (r) { return r.json(); }).then(function (answer) {
+        suspended = answer.suspended === true;
+        try { sessionStorage.setItem(key, id + ":" + (suspended ? "1" : "0")); } catch (e) {}
+        if (suspended) gtag("consent", "update", signals());
+        finish();
+      }).catch(finish);
+  }
+  function begin() {
+    ready = true;
+    gtag("consent", "update", signals());
+    activate();
+  }
+
   function start() {
     activate();
     new MutationObserver(activate).observe(d.documentElement, { childList: true, subtree: true });
@@ -353,7 +383,7 @@
     }
   }
 
-  w.Madoguchi = { version: C.v, open: open, reset: reset, allowed: function (id) { return !resetNow && state[id] === true; } };
-  activate();
+  w.Madoguchi = { version: C.v, open: open, reset: reset, allowed: function (id) { return ready && !halted() && state[id] === true; } };
+  checkSuspension(begin);
   if (d.body) start(); else d.addEventListener("DOMContentLoaded", start);
 })();
