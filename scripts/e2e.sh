@@ -17,7 +17,7 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 
 venv=${MADOGUCHI_E2E_VENV:-${TMPDIR:-/tmp}/madoguchi-e2e-venv}
-if ! "$venv/bin/python" -c "import selenium, pytest" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import selenium, pytest, openapi_spec_validator" 2>/dev/null; then
   echo "==> creating $venv with selenium and pytest from PyPI"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q -r e2e/requirements.txt
