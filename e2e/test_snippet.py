@@ -31,6 +31,18 @@ def click(b, action):
     b.driver.find_element(By.CSS_SELECTOR, f".mdg-dialog button[data-action='{action}']").click()
 
 
+def send_inquiry(b, server, name, email, identifier):
+    """Sends an inquiry on Madoguchi's own form from this browser, which links its identifier to the person."""
+    b.driver.get(server.base + "/inquiry/agent")
+    b.driver.find_element(By.ID, "f-name").send_keys(name)
+    b.driver.find_element(By.ID, "f-email").send_keys(email)
+    Select(b.driver.find_element(By.ID, "f-topic")).select_by_value("other")
+    b.driver.find_element(By.ID, "f-message").send_keys("ブラウザからのテストです")
+    b.driver.find_element(By.CSS_SELECTOR, "form button[type='submit']").click()
+    b.wait(lambda: server.query("SELECT count(*) FROM identifier_links WHERE identifier = ?", identifier)[0][0] == 1,
+           message="the inquiry to link the identifier")
+
+
 def settle(b, seconds=1.0):
     time.sleep(seconds)
     return b.hosts()
@@ -143,14 +155,7 @@ def test_cookie_reset_removes_cookies_and_the_link_and_issues_no_identifier_unti
     identifier = b.cookies()[name]
     assert any(c.startswith("_v_") for c in b.cookies()), "the stub tags set first-party cookies"
     # An inquiry sent from this browser, on Madoguchi's own form, links the identifier to the person.
-    b.driver.get(server.base + "/inquiry/agent")
-    b.driver.find_element(By.ID, "f-name").send_keys("試験 太郎")
-    b.driver.find_element(By.ID, "f-email").send_keys("e2e-reset@example.jp")
-    Select(b.driver.find_element(By.ID, "f-topic")).select_by_value("other")
-    b.driver.find_element(By.ID, "f-message").send_keys("テストです")
-    b.driver.find_element(By.CSS_SELECTOR, "form button[type='submit']").click()
-    b.wait(lambda: "/done" in b.driver.current_url or "Q" in b.driver.find_element(By.TAG_NAME, "body").text, message="the receipt")
-    assert server.query("SELECT count(*) FROM identifier_links WHERE identifier = ?", identifier)[0][0] == 1
+    send_inquiry(b, server, "試験 太郎", "e2e-reset@example.jp", identifier)
     open_page(b, site, "notice")
     b.driver.find_element(By.ID, "settings").click()
     click(b, "reset")
@@ -257,13 +262,7 @@ def test_a_person_who_suspended_every_use_gets_no_vendor_from_the_linked_browser
     open_page(b, site, "notice")
     click(b, "accept")
     identifier = b.cookies()[server.config["cookie_name"]]
-    b.driver.get(server.base + "/inquiry/agent")
-    b.driver.find_element(By.ID, "f-name").send_keys("停止 花子")
-    b.driver.find_element(By.ID, "f-email").send_keys("e2e-suspend@example.jp")
-    Select(b.driver.find_element(By.ID, "f-topic")).select_by_value("other")
-    b.driver.find_element(By.ID, "f-message").send_keys("利用停止のテスト")
-    b.driver.find_element(By.CSS_SELECTOR, "form button[type='submit']").click()
-    b.wait(lambda: server.query("SELECT subject_id FROM identifier_links WHERE identifier = ?", identifier), message="the link")
+    send_inquiry(b, server, "停止 花子", "e2e-suspend@example.jp", identifier)
     subject, created = server.query("SELECT subject_id, created_at FROM identifier_links WHERE identifier = ?", identifier)[0]
     # The privacy officer carried out a suspension of every use (what RequestDesk.complete writes).
     server.query("INSERT INTO suspensions (subject_id, purpose_id, source, created_at) VALUES (?, '*', 'e2e', ?)", subject, created)

@@ -120,12 +120,7 @@ extension ConsentTests {
             try await inquiry("hanako@example.jp", other)
             try await inquiry("jiro@example.jp", id) // a shared browser: the identifier stays Taro's
             let rights = SubjectRights(vault: installation.vault)
-            func subject(_ email: String) async throws -> String {
-                let index = BlindIndex.of(email: email, key: installation.ring.blindIndexKey)
-                return try await installation.database.read { db in
-                    try await db.select().column("id").from("subjects").where("email_index", .equal, index).first(decodingColumn: "id", as: String.self)
-                } ?? ""
-            }
+            func subject(_ email: String) async throws -> String { try await installation.subjectID(email: email) }
             let taro = try await subject("taro@example.jp")
             let document = try #require(try await rights.disclosure(subjectID: taro, actor: "test", source: "test"))
             #expect(document.informativeData.map { $0["identifier"] } == [id])
@@ -162,10 +157,7 @@ extension ConsentTests {
                                                 headers: [.contentType: "application/json", .cookie: "\(cookieName)=\(id)"],
                                                 body: ByteBuffer(string: #"{"type":"disclosure","email":"taro@example.jp","name":"山田 太郎"}"#))
             let number = try #require(try RequestHTTPTests.object(sent)["number"] as? String)
-            let index = BlindIndex.of(email: "taro@example.jp", key: installation.ring.blindIndexKey)
-            let taro = try await installation.database.read { db in
-                try await db.select().column("id").from("subjects").where("email_index", .equal, index).first(decodingColumn: "id", as: String.self)
-            } ?? ""
+            let taro = try await installation.subjectID(email: "taro@example.jp")
             let rights = SubjectRights(vault: installation.vault)
             #expect(try await rights.disclosure(subjectID: taro, actor: "test", source: "test")?.informativeData.isEmpty == true,
                     "nothing is linked before the code")

@@ -7,6 +7,7 @@ import MadoguchiCore
 import MadoguchiServer
 import MadoguchiTesting
 import NIOCore
+import SQLKit
 
 let quietLogger: Logger = {
     var logger = Logger(label: "madoguchi.test")
@@ -110,5 +111,15 @@ final class LogCapture: @unchecked Sendable {
             let all = metadata.merging(event.metadata ?? [:]) { $1 }
             capture.append("\(event.level) \(event.message) \(all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
         }
+    }
+}
+
+extension Installation {
+    /// The subject id of the person with `email`, found as the server finds them: by the blind index.
+    func subjectID(email: String) async throws -> String {
+        let index = BlindIndex.of(email: email, key: ring.blindIndexKey)
+        return try await database.read { db in
+            try await db.select().column("id").from("subjects").where("email_index", .equal, index).first(decodingColumn: "id", as: String.self)
+        } ?? ""
     }
 }

@@ -161,10 +161,7 @@ extension SnippetTests {
             #expect(before.status == .ok && before.text == #"{"suspended":false}"# && before.headers[.accessControlAllowOrigin] == "*")
             #expect(before.headers[.cacheControl] == "no-store")
 
-            let index = BlindIndex.of(email: "taro@example.jp", key: installation.ring.blindIndexKey)
-            let taro = try await installation.database.read { db in
-                try await db.select().column("id").from("subjects").where("email_index", .equal, index).first(decodingColumn: "id", as: String.self)
-            } ?? ""
+            let taro = try await installation.subjectID(email: "taro@example.jp")
             let rights = SubjectRights(vault: installation.vault)
             try await rights.suspend(subjectID: taro, purpose: "marketing", actor: "test", source: "test")
             #expect(try await state(linked).text == #"{"suspended":false}"#, "one purpose suspended is not every use")
