@@ -139,11 +139,12 @@ public struct ConsentLedger: Sendable {
         guard ConsentEvent.isIdentifier(event.identifier) else {
             return .failure(ConsentEventProblem(field: "id", reason: "not an identifier (22–64 URL-safe characters)"))
         }
-        let declared = Set(policy.vendors.map(\.id))
-        if let unknown = event.vendors.keys.sorted().first(where: { !declared.contains($0) }) {
+        if event.vendors.keys.contains(where: { policy.vendor(id: $0) == nil }),
+           let unknown = event.vendors.keys.sorted().first(where: { policy.vendor(id: $0) == nil }) {
             return .failure(ConsentEventProblem(field: "vendors", reason: "'\(unknown)' is not a declared vendor"))
         }
-        if event.kind == .choice, Set(event.vendors.keys) != declared {
+        if event.kind == .choice, event.vendors.count != policy.vendors.count {
+            let declared = Set(policy.vendors.map(\.id))
             return .failure(ConsentEventProblem(field: "vendors", reason: "a choice names every declared vendor: \(declared.sorted().joined(separator: ", "))"))
         }
         if event.kind != .choice, !event.vendors.isEmpty {
