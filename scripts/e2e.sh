@@ -6,14 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+# openssl makes the vendor stub's throwaway certificate.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v openssl >/dev/null; then
   if [ "$(id -u)" != 0 ]; then
-    echo "error: install Debian's chromium and chromium-driver first (apt-get install chromium chromium-driver)" >&2
+    echo "error: install Debian's chromium, chromium-driver and openssl first (apt-get install chromium chromium-driver openssl)" >&2
     exit 1
   fi
-  echo "==> installing chromium and chromium-driver from Debian"
+  echo "==> installing chromium, chromium-driver and openssl from Debian"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver openssl >/dev/null
 fi
 
 venv=${MADOGUCHI_E2E_VENV:-${TMPDIR:-/tmp}/madoguchi-e2e-venv}
