@@ -24,7 +24,7 @@ struct SnippetTests {
             let policy = installation.policy
             let plain = try await client.execute(uri: "/snippet.js", method: .get)
             #expect(plain.status == .ok && plain.headers[.contentType] == "text/javascript; charset=utf-8")
-            #expect(plain.headers[.cacheControl] == "public, max-age=300" && plain.headers[.vary] == "Sec-GPC")
+            #expect(plain.headers[.cacheControl] == "public, max-age=300" && plain.headers[.vary] == "Sec-GPC, Accept-Encoding")
             #expect(plain.headers[.accessControlAllowOrigin] == "*")
             #expect(!plain.text.contains("/*MADOGUCHI_CONFIG*/null"), "the declarations are filled in")
             #expect(!plain.text.contains("eval(") && !plain.text.contains("innerHTML") && !plain.text.contains(".style."), "CSP-friendly")
@@ -174,6 +174,29 @@ extension SnippetTests {
                 #expect(response.status == .badRequest && response.text.contains("\"field\":\"id\""), "\(bad)")
             }
             #expect(try await client.execute(uri: "/api/v1/identifier-state", method: .get).status == .badRequest)
+        }
+    }
+}
+
+extension SnippetTests {
+    @Test("/snippet.js is sent gzipped to clients that accept it, under 8 KB, with its own ETag")
+    func gzip() async throws {
+        try await withServer { _, client in
+            let plain = try await client.execute(uri: "/snippet.js", method: .get)
+            let zipped = try await client.execute(uri: "/snippet.js", method: .get, headers: [.acceptEncoding: "br, gzip;q=0.8"])
+            #expect(zipped.headers[.contentEncoding] == "gzip" && zipped.headers[.vary] == "Sec-GPC, Accept-Encoding")
+            let bytes = Array(zipped.body.readableBytesView)
+            #expect(bytes.starts(with: [0x1F, 0x8B]) && bytes.count <= 8 * 1_024 && bytes.count < plain.body.readableBytes / 2)
+            let etag = try #require(zipped.headers[.eTag])
+            #expect(etag != plain.headers[.eTag])
+            #expect(try await client.execute(uri: "/snippet.js", method: .get, headers: [.acceptEncoding: "gzip", .ifNoneMatch: etag]).status
+                == .notModified)
+            let versioned = try #require(plain.headers[.contentLocation])
+            #expect(try await client.execute(uri: versioned, method: .get, headers: [.acceptEncoding: "gzip"]).headers[.contentEncoding] == "gzip")
+            for refused in ["gzip;q=0", "identity", "deflate", "br", "", "gzip; q=0.0"] {
+                #expect(try await client.execute(uri: "/snippet.js", method: .get, headers: [.acceptEncoding: refused]).headers[.contentEncoding] == nil,
+                        "\(refused)")
+            }
         }
     }
 }

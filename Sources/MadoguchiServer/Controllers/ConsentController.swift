@@ -164,13 +164,27 @@ struct ConsentController {
 
     /// The snippet variant for the request (`Sec-GPC: 1` gets the one that honours GPC), loadable from any site.
     private func snippetResponse(_ request: Request, cacheControl: String) -> Response {
-        let page = request.headers[.secGPC] == "1" ? snippet.gpc : snippet.plain
-        var response = cachedResponse(page, request: request, language: nil, cacheControl: cacheControl)
-        response.headers[.vary] = "Sec-GPC"
+        let gpc = request.headers[.secGPC] == "1"
+        let compressed = Self.acceptsGzip(request.headers[.acceptEncoding]) ? (gpc ? snippet.gpcGzip : snippet.plainGzip) : nil
+        var response = cachedResponse(compressed ?? (gpc ? snippet.gpc : snippet.plain), request: request, language: nil,
+                                      cacheControl: cacheControl)
+        if compressed != nil { response.headers[.contentEncoding] = "gzip" }
+        response.headers[.vary] = "Sec-GPC, Accept-Encoding"
         response.headers[.contentLocation] = snippet.versionedPath
         response.headers[.accessControlAllowOrigin] = "*"
         response.headers[.crossOriginResourcePolicy] = "cross-origin"
         return response
+    }
+
+    /// Whether an `Accept-Encoding` value accepts gzip (a `gzip` or `*` entry whose q is not 0).
+    static func acceptsGzip(_ value: String?) -> Bool {
+        guard let value else { return false }
+        return value.split(separator: ",").contains { entry in
+            let parts = entry.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let coding = parts.first, coding == "gzip" || coding == "x-gzip" || coding == "*" else { return false }
+            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+            return quality > 0
+        }
     }
 
     /// The event as sent: by `EventBodyScanner` when the body is plain, else with JSONSerialization (for this small,

@@ -1,6 +1,8 @@
+import CompressNIO
 import Crypto
 import Foundation
 import MadoguchiCore
+import NIOCore
 
 /// `/snippet.js` for the operator's pages, filled with the policy file's declarations once at start: the same vendors,
 /// hosts, items and purposes as `/privacy/external-transmission` (R-EXT-1, R-EXT-2). Two variants, because a request
@@ -9,6 +11,9 @@ struct SiteSnippet: Sendable {
     static let placeholder = "/*MADOGUCHI_CONFIG*/null"
     let plain: RenderedPage
     let gpc: RenderedPage
+    /// The same two, gzipped once at start, for clients that accept it (nil if compression failed: served plain).
+    let plainGzip: RenderedPage?
+    let gpcGzip: RenderedPage?
     let stylesheet: RenderedPage
     /// The versioned path (`/snippet/DIGEST.js`), served with a year-long immutable cache.
     let versionedPath: String
@@ -23,6 +28,13 @@ struct SiteSnippet: Sendable {
         let plainBytes = script(gpc: false), gpcBytes = script(gpc: true)
         plain = RenderedPage(plainBytes, contentType: "text/javascript; charset=utf-8")
         gpc = RenderedPage(gpcBytes, contentType: "text/javascript; charset=utf-8")
+        func gzipped(_ bytes: [UInt8]) -> RenderedPage? {
+            var buffer = ByteBuffer(bytes: bytes)
+            guard let compressed = try? buffer.compress(with: .gzip()) else { return nil }
+            return RenderedPage(compressed.readableBytesView, contentType: "text/javascript; charset=utf-8")
+        }
+        plainGzip = gzipped(plainBytes)
+        gpcGzip = gzipped(gpcBytes)
         stylesheet = RenderedPage(resources.snippetStylesheet, contentType: "text/css; charset=utf-8")
         // One digest for both variants and the stylesheet: any change to them is a new URL.
         var digest = SHA256()
