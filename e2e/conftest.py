@@ -3,8 +3,8 @@
 What runs:
 - two Madoguchi servers built from this checkout (`swift build`), one on examples/policy.yaml (notice mode) and
   one on a copy switched to opt-in mode, each on its own SQLite files;
-- the operator's site (e2e/site/*.html) on a third port, pages under /notice/ or /opt-in/ embedding that server's
-  snippet;
+- the operator's site (e2e/site/*.html, and en.html: index.html in English) on a third port, pages under /notice/ or
+  /opt-in/ embedding that server's snippet;
 - a vendor stub (stub.py) that every other host resolves to (--host-resolver-rules), over HTTPS.
 Requests are read from Chromium's performance log, where a request shows up even when nothing answers it.
 """
@@ -122,10 +122,15 @@ def site(servers):
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             parts = self.path.split("?")[0].strip("/").split("/")
-            if len(parts) != 2 or parts[0] not in servers or not (SITE / parts[1]).is_file():
+            # en.html is index.html with <html lang="en">: the snippet then speaks English.
+            page = "index.html" if len(parts) == 2 and parts[1] == "en.html" else parts[-1]
+            if len(parts) != 2 or parts[0] not in servers or not (SITE / page).is_file():
                 self.send_error(404)
                 return
-            body = (SITE / parts[1]).read_text().replace("MADOGUCHI_BASE", servers[parts[0]].base).encode()
+            text = (SITE / page).read_text().replace("MADOGUCHI_BASE", servers[parts[0]].base)
+            if page != parts[1]:
+                text = text.replace('<html lang="ja">', '<html lang="en">', 1)
+            body = text.encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Cache-Control", "no-store")

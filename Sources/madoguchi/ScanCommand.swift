@@ -38,7 +38,6 @@ struct ScanCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        guard !urls.isEmpty else { throw ValidationError("name at least one page to scan") }
         for url in urls {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
                 throw ValidationError("'\(url)' is not an http or https URL")

@@ -18,6 +18,14 @@ struct ConsentTests {
         return try await client.execute(uri: "/api/v1/events", method: .post, headers: headers, body: ByteBuffer(string: body))
     }
 
+    /// Sends an inquiry through the JSON API from a browser holding `identifier`, which links it to the person.
+    static func inquiry(_ client: any TestClientProtocol, cookieName: String, email: String, identifier: String) async throws {
+        let response = try await client.execute(
+            uri: "/api/v1/inquiries", method: .post, headers: [.contentType: "application/json", .cookie: "\(cookieName)=\(identifier)"],
+            body: ByteBuffer(string: #"{"service":"agent","fields":{"name":"山田 太郎","email":"\#(email)","topic":"service","message":"相談"}}"#))
+        #expect(response.status == .created)
+    }
+
     // R-OPT-1, R-OPT-4, R-INF-1: the ledger keeps identifier, choice, vendor-list and policy version, time, GPC.
     @Test("R-OPT-1: events from sendBeacon are validated and kept in the ledger; GPC is recorded; a stale vendor list is refused",
           arguments: TestDatabase.available)
@@ -111,10 +119,7 @@ extension ConsentTests {
                 #expect(try await Self.event(client, #"{"id":"\#(identifier)","kind":"notice","vendor_list":"\#(list)"}"#).status == .noContent)
             }
             func inquiry(_ email: String, _ identifier: String) async throws {
-                let response = try await client.execute(
-                    uri: "/api/v1/inquiries", method: .post, headers: [.contentType: "application/json", .cookie: "\(cookieName)=\(identifier)"],
-                    body: ByteBuffer(string: #"{"service":"agent","fields":{"name":"山田 太郎","email":"\#(email)","topic":"service","message":"相談"}}"#))
-                #expect(response.status == .created)
+                try await Self.inquiry(client, cookieName: cookieName, email: email, identifier: identifier)
             }
             try await inquiry("taro@example.jp", id)
             try await inquiry("hanako@example.jp", other)

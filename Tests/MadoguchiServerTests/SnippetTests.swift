@@ -153,10 +153,7 @@ extension SnippetTests {
             func state(_ id: String) async throws -> TestResponse {
                 try await client.execute(uri: "/api/v1/identifier-state?id=\(id)", method: .get)
             }
-            let sent = try await client.execute(
-                uri: "/api/v1/inquiries", method: .post, headers: [.contentType: "application/json", .cookie: "\(cookieName)=\(linked)"],
-                body: ByteBuffer(string: #"{"service":"agent","fields":{"name":"山田 太郎","email":"taro@example.jp","topic":"service","message":"相談"}}"#))
-            #expect(sent.status == .created)
+            try await ConsentTests.inquiry(client, cookieName: cookieName, email: "taro@example.jp", identifier: linked)
             let before = try await state(linked)
             #expect(before.status == .ok && before.text == #"{"suspended":false}"# && before.headers[.accessControlAllowOrigin] == "*")
             #expect(before.headers[.cacheControl] == "no-store")
