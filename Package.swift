@@ -142,4 +142,14 @@ if Context.environment["MADOGUCHI_BENCHMARKS"] != nil {
         path: "Benchmarks/SubjectRights",
         swiftSettings: swiftSettings,
         plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    package.targets.append(.executableTarget(
+        name: "ConsentLedgerBenchmarks",
+        dependencies: [
+            "MadoguchiCore",
+            .product(name: "Benchmark", package: "benchmark"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        path: "Benchmarks/ConsentLedger",
+        swiftSettings: swiftSettings,
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
 }
