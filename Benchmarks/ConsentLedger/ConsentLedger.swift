@@ -9,11 +9,12 @@ import MadoguchiCore
 //
 //   MADOGUCHI_BENCHMARKS=1 swift package benchmark --target ConsentLedgerBenchmarks
 //
-// The ledger starts empty in a fresh folder under $TMPDIR and grows by 64 rows per iteration of the second benchmark.
+// The ledger starts empty in a fresh folder under $TMPDIR (removed afterwards) and grows by 64 rows per iteration.
 
 final class Ledger: @unchecked Sendable {
     // Written once by the setup hook before any iteration runs, then only read (`next` only by the one running
     // benchmark).
+    var directory: URL?
     var database: Database?
     var ledger: ConsentLedger?
     var vendors: [String: Bool] = [:]
@@ -36,6 +37,7 @@ func prepare() async throws {
     let database = try await Database.open(.sqlite(path: directory.appendingPathComponent("data.sqlite").path), logger: logger)
     try await Migrations.apply(to: database)
     let policy = try PolicyLoader.parse(yaml: try String(contentsOfFile: "examples/policy.yaml", encoding: .utf8), file: "examples/policy.yaml")
+    shared.directory = directory
     shared.database = database
     shared.ledger = ConsentLedger(database: database)
     shared.vendors = Dictionary(uniqueKeysWithValues: policy.vendors.map { ($0.id, $0.category != .advertising) })
@@ -43,9 +45,18 @@ func prepare() async throws {
     shared.policyVersion = policy.version
 }
 
+/// Closes the database and removes its folder; the next benchmark starts from an empty ledger.
+func finish() async {
+    let shared = Ledger.instance
+    await shared.database?.close()
+    if let directory = shared.directory { try? FileManager.default.removeItem(at: directory) }
+    (shared.database, shared.ledger, shared.directory, shared.next) = (nil, nil, nil, 0)
+}
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput], warmupIterations: 10,
-                                           maxDuration: .seconds(10), maxIterations: 2_000, setup: { try await prepare() })
+                                           maxDuration: .seconds(10), maxIterations: 2_000, setup: { try await prepare() },
+                                           teardown: { await finish() })
 
     Benchmark("Baseline: 64 concurrent group commits of an empty write set") { benchmark in
         let database = Ledger.instance.database!
