@@ -55,6 +55,7 @@ public enum Migrations {
         SelfService.migration,
         ConsentLedger.migration,
         ConsentLedger.linkMigration,
+        ConsentLedger.lookupMigration,
     ]
 
     /// What `apply` did.
