@@ -1,6 +1,7 @@
 """The snippet in a real browser: R-EXT-2, R-OPT-1, R-OPT-2, R-OPT-4, R-INF-1 (issue #5)."""
 import gzip
 import json
+import re
 import time
 import urllib.request
 
@@ -79,6 +80,9 @@ def test_opt_in_nothing_before_consent_then_exactly_the_accepted_category(server
     assert contacted_vendors(server, hosts) == set(analytics), hosts
     assert not hosts & UNDECLARED
     identifier = b.cookies()[server.config["cookie_name"]]
+    # Issued as the server issues them: the issue time (ms, 12 hex digits), then 96 random bits in base64url.
+    assert re.fullmatch(r"[0-9a-f]{12}[A-Za-z0-9_-]{16}", identifier), identifier
+    assert abs(int(identifier[:12], 16) / 1000 - time.time()) < 120, identifier
     # The ledger holds the choice under that identifier: the server-side proof.
     rows = server.query("SELECT kind, vendors FROM consent_events WHERE identifier = ? ORDER BY created_at", identifier)
     assert rows and rows[-1][0] == "choice"

@@ -5,6 +5,7 @@
 #   scripts/bench-http.sh [DURATION_SECONDS] [CONNECTIONS] [ROUTE...]
 # The server queues mail without delivering it (--hold-mail), so the intake figure is the intake's own;
 # MADOGUCHI_BENCH_DELIVER=1 delivers the confirmations to .eml files during the run instead.
+# MADOGUCHI_BENCH_VISITORS=new|returning picks who sends the consent events (scripts/bench-event.lua; default new).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
@@ -15,6 +16,10 @@ routes=("$@")
 threads=2
 port=${MADOGUCHI_BENCH_PORT:-18080}
 
+case ${MADOGUCHI_BENCH_VISITORS:-new} in
+  new | returning) ;;
+  *) echo "MADOGUCHI_BENCH_VISITORS must be new or returning, not '$MADOGUCHI_BENCH_VISITORS'" >&2; exit 2 ;;
+esac
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 swift build -c release --product madoguchi >&2
 work=$(mktemp -d)
@@ -44,4 +49,4 @@ for route in "${routes[@]}"; do
   read -r r p99 < <(rate "$route")
   printf '%-34s %12s %10s %14s %10s %8s\n' "$route" "$r" "$p99" "$base" "$base_p99" "$(awk -v a="$r" -v b="$base" 'BEGIN { printf "%.2f", a / b }')"
 done
-echo "(wrk -t$threads -c$connections -d${duration}s on 127.0.0.1, release build, $(nproc) cores, database ${database%%:*}, mail $([ "${MADOGUCHI_BENCH_DELIVER:-0}" = 1 ] && echo delivered to files || echo held))"
+echo "(wrk -t$threads -c$connections -d${duration}s on 127.0.0.1, release build, $(nproc) cores, database ${database%%:*}, mail $([ "${MADOGUCHI_BENCH_DELIVER:-0}" = 1 ] && echo delivered to files || echo held), event senders ${MADOGUCHI_BENCH_VISITORS:-new})"

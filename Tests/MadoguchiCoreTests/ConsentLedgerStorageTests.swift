@@ -11,6 +11,22 @@ struct ConsentLedgerStorageTests {
                      vendorListVersion: "v0123456789abcdef", policyVersion: "2026-04-01")
     }
 
+    @Test("new identifiers: 28 URL-safe characters, the issue time first, so later ones sort later; never the same twice")
+    func identifiersSortByIssueTime() throws {
+        let start = Date(timeIntervalSince1970: 1_790_000_000.123)
+        // 5 ms apart: well clear of a rounding to the millisecond.
+        let issued = (0..<200).map { ConsentEvent.newIdentifier(at: start.addingTimeInterval(Double($0) * 0.005)) }
+        for identifier in issued {
+            #expect(identifier.utf8.count == 28 && ConsentEvent.isIdentifier(identifier), "\(identifier)")
+        }
+        #expect(issued.first?.prefix(12) == "01a0c4506c7b", "the issue time in milliseconds, 12 hex digits")
+        #expect(issued == issued.sorted(), "a later issue time sorts later, byte by byte (SQLite's and PostgreSQL's C order)")
+        #expect(Set(issued.map { $0.dropFirst(12) }).count == issued.count, "the random part differs")
+        let sameTime = (0..<200).map { _ in ConsentEvent.newIdentifier(at: start) }
+        #expect(Set(sameTime).count == sameTime.count)
+        #expect(ConsentEvent.newIdentifier(at: Date(timeIntervalSince1970: 0)).hasPrefix("000000000000"))
+    }
+
     @Test("migration 10 keeps every event of a ledger written under migration 9, in time order, and lookups use the identifier index",
           arguments: TestDatabase.available)
     func lookupIndexUpgrade(_ kind: TestDatabase) async throws {

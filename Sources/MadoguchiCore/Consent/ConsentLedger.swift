@@ -53,10 +53,17 @@ public struct ConsentEvent: Sendable, Hashable {
         }
     }
 
-    /// A new identifier (128 random bits, base64url).
-    public static func newIdentifier() -> String {
-        SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    /// A new identifier, as the site snippet issues them: the issue time in milliseconds as 12 hex digits, then 96
+    /// random bits in base64url (28 characters). Identifiers issued later sort later, so the ledger's appends for new
+    /// browsers — most of its traffic: a notice, then perhaps a choice — land at the end of its index by identifier
+    /// instead of on a random page of it (as record ids do, UUIDv7). The time says only when the cookie was set, which
+    /// the ledger holds anyway; the random part is what makes the identifier unguessable.
+    public static func newIdentifier(at date: Date = Date()) -> String {
+        let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1_000)) & 0xFFFF_FFFF_FFFF
+        let time = String(milliseconds, radix: 16)
+        let random = SymmetricKey(size: SymmetricKeySize(bitCount: 96)).withUnsafeBytes { Data($0) }.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        return String(repeating: "0", count: 12 - time.count) + time + random
     }
 }
 

@@ -51,9 +51,10 @@
     var id = cookie(C.cookie);
     if (id && /^[A-Za-z0-9_-]{22,64}$/.test(id)) return id;
     if (!issue || resetNow) return null;
-    var b = new Uint8Array(16);
+    // Issue time (ms, 12 hex digits) then 96 random bits: later identifiers sort later (the ledger appends in order).
+    var b = new Uint8Array(12);
     crypto.getRandomValues(b);
-    id = btoa(String.fromCharCode.apply(null, b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    id = ("00000000000" + Date.now().toString(16)).slice(-12) + btoa(String.fromCharCode.apply(null, b)).replace(/\+/g, "-").replace(/\//g, "_");
     setCookie(C.cookie, id, C.days * 86400);
     return id;
   }
