@@ -10,9 +10,13 @@ final class DedicatedExecutor: TaskExecutor, @unchecked Sendable {
     private var jobs: [UnownedJob] = []
     private var stopping = false
 
+    /// `name` shows in `top -H` and `perf`; Linux keeps 15 bytes of it and ignores a longer one.
     init(name: String) {
-        let thread = Thread { [self] in run() }
-        thread.name = name
+        // Named from inside: Foundation on Linux does not pass a name set before `start()` on to the system thread.
+        let thread = Thread { [self] in
+            Thread.current.name = name
+            run()
+        }
         thread.start()
     }
 

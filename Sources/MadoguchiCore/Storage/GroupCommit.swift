@@ -29,7 +29,7 @@ actor GroupCommitter {
 
     init(database: Database) {
         self.database = database
-        executor = DedicatedExecutor(name: "madoguchi-commit")
+        executor = DedicatedExecutor(name: "madoguchi-write")
     }
 
     func run<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
