@@ -107,9 +107,10 @@ public struct ConsentLedger: Sendable {
     ])
 
     /// The ledger's lookup by identifier on the identifier alone. The index of migration 8 also held `created_at`,
-    /// which doubled its entries; each append lands on a random page of this index (identifiers are random), so its
-    /// size is what an append costs once the ledger is large: measured ≈ 25 % less SQLite work per appended event at
-    /// 300,000 events. The few events of one identifier are sorted after the lookup.
+    /// which doubled its entries. An append from a returning browser lands on a random page of this index (its
+    /// identifier was issued long ago, or is of the earlier, random form), so the index's size is what such an append
+    /// costs once the ledger is large: measured ≈ 25 % less SQLite work per append at 300,000 events. The few events of
+    /// one identifier are sorted after the lookup.
     public static let lookupMigration = Migration(version: 10, name: "consent ledger lookup by identifier", portable: [
         "DROP INDEX consent_events_identifier",
         "CREATE INDEX consent_events_by_identifier ON consent_events (identifier)",
