@@ -61,8 +61,7 @@ public struct ConsentEvent: Sendable, Hashable {
     public static func newIdentifier(at date: Date = Date()) -> String {
         let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1_000)) & 0xFFFF_FFFF_FFFF
         let time = String(milliseconds, radix: 16)
-        let random = SymmetricKey(size: SymmetricKeySize(bitCount: 96)).withUnsafeBytes { Data($0) }.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        let random = SymmetricKey(size: SymmetricKeySize(bitCount: 96)).withUnsafeBytes { Data($0) }.base64URLEncoded
         return String(repeating: "0", count: 12 - time.count) + time + random
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MadoguchiCore
 
 /// Stateless CSRF protection for forms (R-SEC-2): a signed token in the form must match a nonce in a
 /// `SameSite=Strict` cookie, and must be younger than `lifetime`.
@@ -50,18 +51,5 @@ struct CSRFTokens: Sendable {
 
     static func isNonce(_ text: String) -> Bool {
         (22...64).contains(text.count) && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
-    }
-}
-
-extension Data {
-    var base64URLEncoded: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    init?(base64URL: String) {
-        var text = base64URL.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        self.init(base64Encoded: text)
     }
 }
