@@ -155,8 +155,9 @@ public struct ConsentLedger: Sendable {
         guard ConsentEvent.isIdentifier(event.identifier) else {
             return .failure(ConsentEventProblem(field: "id", reason: "not an identifier (22–64 URL-safe characters)"))
         }
-        if event.vendors.keys.contains(where: { policy.vendor(id: $0) == nil }),
-           let unknown = event.vendors.keys.sorted().first(where: { policy.vendor(id: $0) == nil }) {
+        let undeclared = { (id: String) in !policy.vendors.contains { $0.id == id } }
+        // Keys are sorted only to name the first unknown one, never for a valid event.
+        if event.vendors.keys.contains(where: undeclared), let unknown = event.vendors.keys.sorted().first(where: undeclared) {
             return .failure(ConsentEventProblem(field: "vendors", reason: "'\(unknown)' is not a declared vendor"))
         }
         if event.kind == .choice, event.vendors.count != policy.vendors.count {

@@ -48,7 +48,6 @@ public struct Policy: Hashable, Sendable, Codable {
 
     public func service(id: String) -> Service? { services.first { $0.id == id } }
     public func purpose(id: String) -> Purpose? { purposes.first { $0.id == id } }
-    public func vendor(id: String) -> Vendor? { vendors.first { $0.id == id } }
 }
 
 /// 事業者 — the company that runs the services and answers for the data.
