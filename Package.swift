@@ -130,26 +130,16 @@ let package = Package(
 //   MADOGUCHI_BENCHMARKS=1 swift package benchmark
 if Context.environment["MADOGUCHI_BENCHMARKS"] != nil {
     package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
-    package.targets.append(.executableTarget(
-        name: "SubjectRightsBenchmarks",
-        dependencies: [
-            "MadoguchiCore",
-            .product(name: "Benchmark", package: "benchmark"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "SQLKit", package: "sql-kit"),
-        ],
-        path: "Benchmarks/SubjectRights",
-        swiftSettings: swiftSettings,
-        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
-    package.targets.append(.executableTarget(
-        name: "ConsentLedgerBenchmarks",
-        dependencies: [
-            "MadoguchiCore",
-            .product(name: "Benchmark", package: "benchmark"),
-            .product(name: "Logging", package: "swift-log"),
-        ],
-        path: "Benchmarks/ConsentLedger",
-        swiftSettings: swiftSettings,
-        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    func benchmark(_ name: String, path: String, using products: [Target.Dependency]) -> Target {
+        .executableTarget(name: name, dependencies: ["MadoguchiCore", .product(name: "Benchmark", package: "benchmark")] + products,
+                          path: path, swiftSettings: swiftSettings, plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")])
+    }
+    package.targets.append(benchmark("SubjectRightsBenchmarks", path: "Benchmarks/SubjectRights", using: [
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "SQLKit", package: "sql-kit"),
+    ]))
+    package.targets.append(benchmark("ConsentLedgerBenchmarks", path: "Benchmarks/ConsentLedger", using: [
+        .product(name: "Logging", package: "swift-log"),
+    ]))
 }
