@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import SQLKit
 
 /// Something that touched personal data: who, what, for which purpose. Never holds personal data itself.
@@ -137,26 +138,139 @@ public enum AuditLog {
 
     /// Recomputes the whole chain and names the first entry that does not match.
     public static func verify(_ database: Database) async throws -> AuditVerification {
-        var expectedSequence = 1
-        var previous = genesis
-        var count = 0
+        try await verify(database, after: .genesis).verification
+    }
+
+    /// Checks the entries after `checkpoint`, the last entry an earlier check found intact: first that this entry is
+    /// still there, unchanged (a chain rewritten or cut back from there on fails here), then every later entry as the
+    /// whole-chain check does. Returns the outcome and the checkpoint to continue from next time (the last entry
+    /// checked; `checkpoint` itself when the chain is broken). Entries before the checkpoint are not read again, so
+    /// only a whole-chain check finds a change to them that leaves the checkpoint's own entry alone.
+    public static func verify(_ database: Database, after checkpoint: AuditCheckpoint) async throws
+        -> (verification: AuditVerification, checkpoint: AuditCheckpoint) {
+        var expectedSequence = checkpoint.sequence
+        var previous = checkpoint.hash
+        if checkpoint.sequence > 0 {
+            let anchor = try await entries(in: database, after: checkpoint.sequence - 1, limit: 1).first
+            guard let anchor, anchor.sequence == checkpoint.sequence else {
+                return (.broken(sequence: checkpoint.sequence, reason: "entry \(checkpoint.sequence) is missing"
+                            + (anchor.map { " (next is \($0.sequence))" } ?? "")), checkpoint)
+            }
+            guard anchor.hash == checkpoint.hash,
+                  digest(sequence: anchor.sequence, at: anchor.at, event: anchor.event, previous: anchor.previousHash) == anchor.hash else {
+                return (.broken(sequence: anchor.sequence, reason: "it changed after it was last verified"), checkpoint)
+            }
+        }
+        expectedSequence += 1
         while true {
             let page = try await entries(in: database, after: expectedSequence - 1)
-            if page.isEmpty { return .intact(entries: count) }
+            if page.isEmpty {
+                return (.intact(entries: expectedSequence - 1), AuditCheckpoint(sequence: expectedSequence - 1, hash: previous))
+            }
             for entry in page {
                 if entry.sequence != expectedSequence {
-                    return .broken(sequence: expectedSequence, reason: "entry \(expectedSequence) is missing (next is \(entry.sequence))")
+                    return (.broken(sequence: expectedSequence, reason: "entry \(expectedSequence) is missing (next is \(entry.sequence))"), checkpoint)
                 }
                 if entry.previousHash != previous {
-                    return .broken(sequence: entry.sequence, reason: "its link to the previous entry does not match")
+                    return (.broken(sequence: entry.sequence, reason: "its link to the previous entry does not match"), checkpoint)
                 }
                 if digest(sequence: entry.sequence, at: entry.at, event: entry.event, previous: entry.previousHash) != entry.hash {
-                    return .broken(sequence: entry.sequence, reason: "its content does not match its hash")
+                    return (.broken(sequence: entry.sequence, reason: "its content does not match its hash"), checkpoint)
                 }
                 previous = entry.hash
                 expectedSequence += 1
-                count += 1
             }
         }
+    }
+}
+
+/// A place in the chain up to which it was found intact: an entry's sequence number and hash.
+public struct AuditCheckpoint: Sendable, Hashable {
+    public let sequence: Int
+    public let hash: String
+
+    public init(sequence: Int, hash: String) {
+        self.sequence = sequence
+        self.hash = hash
+    }
+
+    /// Before the first entry.
+    public static let genesis = AuditCheckpoint(sequence: 0, hash: AuditLog.genesis)
+}
+
+/// Keeps the audit chain checked without reading all of it for every look: the console's audit page checks only the
+/// entries added since the last check (from its checkpoint), and the whole chain is recomputed at the first look
+/// after start, after a broken result, and on each `checkWholeChain` (the server runs one a day).
+public actor AuditWatch {
+    /// What a look at the chain found.
+    public struct Status: Sendable, Equatable {
+        public let verification: AuditVerification
+        /// When the whole chain was last recomputed and found intact; nil before that.
+        public let wholeChainCheckedAt: Date?
+
+        public init(verification: AuditVerification, wholeChainCheckedAt: Date?) {
+            self.verification = verification
+            self.wholeChainCheckedAt = wholeChainCheckedAt
+        }
+    }
+
+    public let database: Database
+    private var checkpoint: AuditCheckpoint?
+    private var wholeChainCheckedAt: Date?
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// The entries added since the last check (the whole chain when there is no intact checkpoint).
+    public func check(now: Date = Date()) async throws -> Status {
+        guard let start = checkpoint else { return try await checkWholeChain(now: now) }
+        let (verification, next) = try await AuditLog.verify(database, after: start)
+        record(verification, next, wholeChain: false, now: now)
+        return Status(verification: verification, wholeChainCheckedAt: wholeChainCheckedAt)
+    }
+
+    /// Recomputes every entry.
+    public func checkWholeChain(now: Date = Date()) async throws -> Status {
+        let (verification, next) = try await AuditLog.verify(database, after: .genesis)
+        record(verification, next, wholeChain: true, now: now)
+        return Status(verification: verification, wholeChainCheckedAt: wholeChainCheckedAt)
+    }
+
+    /// Recomputes the whole chain now and then every `interval` until the task is cancelled; a broken chain is logged
+    /// as an error (the entry's number and what failed, nothing else).
+    public func checkWholeChain(every interval: Duration, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                switch try await checkWholeChain().verification {
+                case let .intact(entries):
+                    logger.info("audit chain intact", metadata: ["audit.entries": "\(entries)"])
+                case let .broken(sequence, reason):
+                    logger.error("audit chain broken", metadata: ["audit.entry": "\(sequence)", "audit.reason": "\(reason)"])
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("audit chain check failed", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    private func record(_ verification: AuditVerification, _ next: AuditCheckpoint, wholeChain: Bool, now: Date) {
+        guard case .intact = verification else {
+            // Until the whole chain checks out again, every look recomputes it.
+            checkpoint = nil
+            wholeChainCheckedAt = nil
+            return
+        }
+        if wholeChain {
+            wholeChainCheckedAt = now
+        } else if checkpoint == nil {
+            // A look that overlapped this one found the chain broken: that stands until the whole chain checks out.
+            return
+        }
+        // Two looks can overlap; the further checkpoint wins.
+        if next.sequence >= checkpoint?.sequence ?? 0 { checkpoint = next }
     }
 }
