@@ -69,6 +69,8 @@ public struct Installation: Sendable {
     public let guardian: PurposeGuard
     public let staff: StaffDirectory
     public let storedNewVersion: Bool
+    /// Keeps the audit chain checked for the console (only new entries per look) and the daily whole-chain check.
+    public let auditWatch: AuditWatch
 
     /// The worker that delivers queued mail: to the SMTP server when one is configured, else to the outbox folder.
     public func outboxWorker(logger: Logger) throws -> OutboxWorker {
@@ -120,7 +122,7 @@ public struct Installation: Sendable {
             return Installation(configuration: configuration, database: database, keyStore: keyStore, ring: ring, policy: policy,
                                 site: site, vault: vault, guardian: PurposeGuard(vault: vault, versions: store),
                                 staff: StaffDirectory(database: database, bcryptCost: configuration.bcryptCost),
-                                storedNewVersion: outcome == .stored)
+                                storedNewVersion: outcome == .stored, auditWatch: AuditWatch(database: database))
         } catch {
             await database.close()
             await keyStore.close()
@@ -168,6 +170,7 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
     ConsoleController(
         policy: installation.policy, site: installation.site, staff: installation.staff,
         desk: InquiryDesk(guardian: installation.guardian), requests: RequestDesk(vault: installation.vault),
+        auditWatch: installation.auditWatch,
         csrf: CSRFTokens(key: installation.ring.csrfKey),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
         baseURL: baseURL,

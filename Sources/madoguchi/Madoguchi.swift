@@ -252,6 +252,9 @@ struct Serve: AsyncParsableCommand {
         let housekeeping = Housekeeping(database: installation.database, logger: logger)
         let cleaning = Task { await housekeeping.run(every: .seconds(600)) }
         defer { cleaning.cancel() }
+        // The console's audit page checks only new entries; the whole chain is recomputed at start and once a day.
+        let auditCheck = Task { [watch = installation.auditWatch] in await watch.checkWholeChain(every: .seconds(86_400), logger: logger) }
+        defer { auditCheck.cancel() }
         let delivery: Task<Void, Never>
         if configuration.holdMail {
             logger.notice("mail is held: queued in the outbox, not delivered (--hold-mail)")

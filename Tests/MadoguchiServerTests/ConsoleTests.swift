@@ -222,7 +222,15 @@ struct ConsoleTests {
                                           page: "/console/inquiries/\(forwardedID)").status == .forbidden)
             let audit = try await officer.get(client, "/console/audit?lang=en").text
             #expect(audit.contains("Hash chain: intact"))
+            #expect(audit.contains("The whole chain was last recomputed at"))
             #expect(audit.contains("inquiry.forward"))
+            // The page checks what was added since its last look: an entry changed after it is named on the next view.
+            let last = try #require(try await AuditLog.entries(in: installation.database, limit: 10_000).last)
+            try await installation.database.transaction { db in
+                try await db.update("audit_log").set("detail", to: "changed").where("seq", .equal, last.sequence).run()
+            }
+            let broken = try await officer.get(client, "/console/audit").text
+            #expect(broken.contains("ハッシュチェーン: 第\(last.sequence)項目で破損"))
         }
     }
 }

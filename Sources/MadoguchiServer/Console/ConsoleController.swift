@@ -12,6 +12,7 @@ struct ConsoleController {
     let staff: StaffDirectory
     let desk: InquiryDesk
     let requests: RequestDesk
+    let auditWatch: AuditWatch
     let csrf: CSRFTokens
     let limiter: RateLimiter
     let baseURL: String
@@ -156,10 +157,10 @@ struct ConsoleController {
             let after = request.uri.queryParameters["after"].flatMap { Int($0) } ?? 0
             guard after >= 0 else { throw PublicError(.badRequest, LocalizedText(ja: "番号が正しくありません。", en: "Invalid position.")) }
             let entries = try await AuditLog.entries(in: desk.guardian.vault.database, after: after, limit: 100)
-            let verification = try await AuditLog.verify(desk.guardian.vault.database)
+            let chain = try await auditWatch.check()
             let model = AuditPageModel(policy: policy, session: session, language: language, t: site.resources.text(language),
                                        csrfToken: csrf.issue(nonce: session.csrfNonce).token, entries: entries, after: after,
-                                       verification: verification)
+                                       chain: chain)
             return try consolePage("console-audit", model)
         }
     }

@@ -178,19 +178,22 @@ struct AuditPageModel {
     let t: [String: String]
     let staff: StaffView
     let chain: String
+    /// When the whole chain was last recomputed (the page itself checks only the entries added since).
+    let wholeChain: String
     let entries: [Row]
     let prevHref, nextHref: String?
 
     init(policy: Policy, session: StaffSession, language: Language, t: [String: String], csrfToken: String, entries: [AuditEntry],
-         after: Int, verification: AuditVerification) {
+         after: Int, chain status: AuditWatch.Status) {
         chrome = PageChrome(language: language, title: t.format("audit_title") + " | " + t.format("console_title"), strings: t,
                             operatorName: policy.company.name[language], path: "/console/audit")
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
-        switch verification {
+        switch status.verification {
         case let .intact(count): chain = t.format("chain_intact", ["count": "\(count)"])
         case let .broken(sequence, reason): chain = t.format("chain_broken", ["seq": "\(sequence)", "reason": reason])
         }
+        wholeChain = status.wholeChainCheckedAt.map { t.format("chain_whole_checked", ["at": ConsoleFormat.time($0)]) } ?? ""
         self.entries = entries.map {
             Row(sequence: $0.sequence, at: $0.at, actor: $0.event.actor, action: $0.event.action, record: $0.event.record ?? "",
                 purpose: $0.event.purpose ?? "", detail: $0.event.detail)
