@@ -142,4 +142,7 @@ if Context.environment["MADOGUCHI_BENCHMARKS"] != nil {
     package.targets.append(benchmark("ConsentLedgerBenchmarks", path: "Benchmarks/ConsentLedger", using: [
         .product(name: "Logging", package: "swift-log"),
     ]))
+    package.targets.append(benchmark("AuditLogBenchmarks", path: "Benchmarks/AuditLog", using: [
+        .product(name: "Logging", package: "swift-log"),
+    ]))
 }
