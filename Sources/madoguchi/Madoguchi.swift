@@ -251,10 +251,8 @@ struct Serve: AsyncParsableCommand {
         let app = buildApplication(installation, configuration: configuration, logger: logger)
         let housekeeping = Housekeeping(database: installation.database, logger: logger)
         let cleaning = Task { await housekeeping.run(every: .seconds(600)) }
-        defer { cleaning.cancel() }
         // The console's audit page checks only new entries; the whole chain is recomputed at start and once a day.
         let auditCheck = Task { [watch = installation.auditWatch] in await watch.checkWholeChain(every: .seconds(86_400), logger: logger) }
-        defer { auditCheck.cancel() }
         let delivery: Task<Void, Never>
         if configuration.holdMail {
             logger.notice("mail is held: queued in the outbox, not delivered (--hold-mail)")
@@ -263,17 +261,20 @@ struct Serve: AsyncParsableCommand {
             let worker = try installation.outboxWorker(logger: logger)
             delivery = Task { await worker.run() }
         }
+        // The background work ends before the databases close, so none of it runs into a closed connection.
+        let background = [cleaning, auditCheck, delivery]
+        func stop() async {
+            for task in background { task.cancel() }
+            for task in background { await task.value }
+            await installation.close()
+        }
         do {
             try await app.runService()
         } catch {
-            delivery.cancel()
-            await delivery.value
-            await installation.close()
+            await stop()
             throw error
         }
-        delivery.cancel()
-        await delivery.value
-        await installation.close()
+        await stop()
     }
 }
 

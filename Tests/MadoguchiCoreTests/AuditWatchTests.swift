@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MadoguchiCore
 import MadoguchiTesting
 import SQLKit
@@ -94,6 +95,28 @@ struct AuditWatchTests {
                 try await Self.tamper(other, sequence: 5)
                 #expect(try await fresh.check().verification == .broken(sequence: 5, reason: "its content does not match its hash"))
             }
+        }
+    }
+
+    @Test("a check ends when its task is cancelled (the server stopping), and so does the daily check's loop",
+          .timeLimit(.minutes(1)))
+    func cancellation() async throws {
+        try await TestDatabase.sqlite.withFresh { _, database in
+            _ = try await Migrations.apply(to: database)
+            try await Self.append(3, to: database)
+            let check = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await AuditLog.verify(database)
+            }
+            await #expect(throws: CancellationError.self) { try await check.value }
+            let watch = AuditWatch(database: database)
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let daily = Task { [logger] in await watch.checkWholeChain(every: .seconds(86_400), logger: logger) }
+            // Cancelled during its first check or the day's sleep after it: either way the loop ends.
+            try await Task.sleep(for: .milliseconds(200))
+            daily.cancel()
+            await daily.value
         }
     }
 }

@@ -163,6 +163,8 @@ public enum AuditLog {
         }
         expectedSequence += 1
         while true {
+            // A long chain is read a page at a time; a cancelled check (the server stopping) ends between pages.
+            try Task.checkCancellation()
             let page = try await entries(in: database, after: expectedSequence - 1)
             if page.isEmpty {
                 return (.intact(entries: expectedSequence - 1), AuditCheckpoint(sequence: expectedSequence - 1, hash: previous))
