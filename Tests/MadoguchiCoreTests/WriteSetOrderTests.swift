@@ -26,7 +26,7 @@ struct WriteSetOrderTests {
 
 @Suite("Record ids")
 struct RecordIDTests {
-    @Test("ids are version-7 UUIDs that sort by creation time and differ within one millisecond")
+    @Test("ids are version-7 UUIDs that sort by creation time, within a millisecond too, and differ at the same instant")
     func timeOrdered() throws {
         let earlier = try Date("2026-11-29T10:00:00Z", strategy: .iso8601)
         let ids = (0..<1_000).map { RecordID.make(at: earlier.addingTimeInterval(Double($0))) }
@@ -37,5 +37,9 @@ struct RecordIDTests {
         #expect(ids[0].hasPrefix("01a226bf-4900-7"), "2026-11-29T10:00Z is 0x01a226bf4900 milliseconds")
         let sameInstant = Set((0..<1_000).map { _ in RecordID.make(at: earlier) })
         #expect(sameInstant.count == 1_000)
+        // Within one millisecond, the fraction of it (12 bits after the version) keeps the order.
+        let withinOne = (0..<8).map { RecordID.make(at: earlier.addingTimeInterval(Double($0) * 0.000_12)) }
+        #expect(withinOne.allSatisfy { $0.hasPrefix("01a226bf-4900-7") })
+        #expect(withinOne == withinOne.sorted() && Set(withinOne.map { $0.prefix(18) }).count == 8, "\(withinOne)")
     }
 }
