@@ -46,18 +46,18 @@ struct AuditWatchTests {
 
             // A change after the checkpoint is found and named; the checkpoint stays where it was.
             try await Self.tamper(database, sequence: 7)
-            #expect(try await AuditLog.verify(database, after: checkpoint) == (.broken(sequence: 7, reason: "its content does not match its hash"), checkpoint))
+            #expect(try await AuditLog.verify(database, after: checkpoint) == (.broken(sequence: 7, reason: .content), checkpoint))
             // A change to the checkpoint's own entry.
             #expect(try await AuditLog.verify(database, after: seven).verification
-                    == .broken(sequence: 7, reason: "it changed after it was last verified"))
+                    == .broken(sequence: 7, reason: .changedSinceChecked))
             // A chain cut back behind the checkpoint.
             try await database.transaction { db in try await db.delete(from: "audit_log").where("seq", .greaterThan, 6).run() }
-            #expect(try await AuditLog.verify(database, after: later).verification == .broken(sequence: 8, reason: "entry 8 is missing"))
+            #expect(try await AuditLog.verify(database, after: later).verification == .broken(sequence: 8, reason: .missing(next: nil)))
             // A change before the checkpoint that leaves the checkpoint's entry alone needs the whole-chain check.
             try await Self.tamper(database, sequence: 2)
             let six = AuditCheckpoint(sequence: 6, hash: try #require(try await AuditLog.entries(in: database).last).hash)
             #expect(try await AuditLog.verify(database, after: six).verification == .intact(entries: 6))
-            #expect(try await AuditLog.verify(database) == .broken(sequence: 2, reason: "its content does not match its hash"))
+            #expect(try await AuditLog.verify(database) == .broken(sequence: 2, reason: .content))
         }
     }
 
@@ -80,10 +80,10 @@ struct AuditWatchTests {
             try await Self.tamper(database, sequence: 2)
             #expect(try await watch.check().verification == .intact(entries: 6))
             let daily = try await watch.checkWholeChain(now: started.addingTimeInterval(86_400))
-            #expect(daily == AuditWatch.Status(verification: .broken(sequence: 2, reason: "its content does not match its hash"), wholeChainCheckedAt: nil))
+            #expect(daily == AuditWatch.Status(verification: .broken(sequence: 2, reason: .content), wholeChainCheckedAt: nil))
             // From then on every look recomputes the whole chain, so the break keeps showing.
             try await Self.append(1, to: database, from: 7)
-            #expect(try await watch.check().verification == .broken(sequence: 2, reason: "its content does not match its hash"))
+            #expect(try await watch.check().verification == .broken(sequence: 2, reason: .content))
 
             // A new entry that is then changed is found by the next look.
             try await kind.withFresh { _, other in
@@ -93,7 +93,7 @@ struct AuditWatchTests {
                 #expect(try await fresh.check().verification == .intact(entries: 3))
                 try await Self.append(2, to: other, from: 4)
                 try await Self.tamper(other, sequence: 5)
-                #expect(try await fresh.check().verification == .broken(sequence: 5, reason: "its content does not match its hash"))
+                #expect(try await fresh.check().verification == .broken(sequence: 5, reason: .content))
             }
         }
     }

@@ -224,13 +224,14 @@ struct ConsoleTests {
             #expect(audit.contains("Hash chain: intact"))
             #expect(audit.contains("The whole chain was last recomputed at"))
             #expect(audit.contains("inquiry.forward"))
-            // The page checks what was added since its last look: an entry changed after it is named on the next view.
+            // The page checks on from where its last look ended, starting with that entry itself: changed after the
+            // view, it is named on the next one.
             let last = try #require(try await AuditLog.entries(in: installation.database, limit: 10_000).last)
             try await installation.database.transaction { db in
                 try await db.update("audit_log").set("detail", to: "changed").where("seq", .equal, last.sequence).run()
             }
             let broken = try await officer.get(client, "/console/audit").text
-            #expect(broken.contains("ハッシュチェーン: 第\(last.sequence)項目で破損"))
+            #expect(broken.contains("ハッシュチェーン: 第\(last.sequence)項目で破損 — 前回の確認の後に変更されています"))
         }
     }
 }

@@ -36,7 +36,29 @@ public struct AuditEntry: Sendable, Hashable {
 public enum AuditVerification: Sendable, Equatable {
     case intact(entries: Int)
     /// The first entry that does not match the chain, and why.
-    case broken(sequence: Int, reason: String)
+    case broken(sequence: Int, reason: AuditBreak)
+}
+
+/// Why an entry does not match the chain. The console words it in the page's language; `description` is the
+/// English of the command line and the log.
+public enum AuditBreak: Sendable, Equatable, CustomStringConvertible {
+    /// The entry is not there; `next` is the entry that follows the gap, nil when the chain ends before it.
+    case missing(next: Int?)
+    /// Its link to the previous entry does not match that entry's hash.
+    case link
+    /// Its content does not match its own hash.
+    case content
+    /// The entry a check started from is no longer what that check found.
+    case changedSinceChecked
+
+    public var description: String {
+        switch self {
+        case let .missing(next): "the entry is missing" + (next.map { " (next is \($0))" } ?? "")
+        case .link: "its link to the previous entry does not match"
+        case .content: "its content does not match its hash"
+        case .changedSinceChecked: "it changed after it was last verified"
+        }
+    }
 }
 
 /// The append-only, hash-chained audit log (R-AUD-1). Each entry's hash covers its content and the previous
@@ -153,12 +175,11 @@ public enum AuditLog {
         if checkpoint.sequence > 0 {
             let anchor = try await entries(in: database, after: checkpoint.sequence - 1, limit: 1).first
             guard let anchor, anchor.sequence == checkpoint.sequence else {
-                return (.broken(sequence: checkpoint.sequence, reason: "entry \(checkpoint.sequence) is missing"
-                            + (anchor.map { " (next is \($0.sequence))" } ?? "")), checkpoint)
+                return (.broken(sequence: checkpoint.sequence, reason: .missing(next: anchor?.sequence)), checkpoint)
             }
             guard anchor.hash == checkpoint.hash,
                   digest(sequence: anchor.sequence, at: anchor.at, event: anchor.event, previous: anchor.previousHash) == anchor.hash else {
-                return (.broken(sequence: anchor.sequence, reason: "it changed after it was last verified"), checkpoint)
+                return (.broken(sequence: anchor.sequence, reason: .changedSinceChecked), checkpoint)
             }
         }
         expectedSequence += 1
@@ -171,13 +192,13 @@ public enum AuditLog {
             }
             for entry in page {
                 if entry.sequence != expectedSequence {
-                    return (.broken(sequence: expectedSequence, reason: "entry \(expectedSequence) is missing (next is \(entry.sequence))"), checkpoint)
+                    return (.broken(sequence: expectedSequence, reason: .missing(next: entry.sequence)), checkpoint)
                 }
                 if entry.previousHash != previous {
-                    return (.broken(sequence: entry.sequence, reason: "its link to the previous entry does not match"), checkpoint)
+                    return (.broken(sequence: entry.sequence, reason: .link), checkpoint)
                 }
                 if digest(sequence: entry.sequence, at: entry.at, event: entry.event, previous: entry.previousHash) != entry.hash {
-                    return (.broken(sequence: entry.sequence, reason: "its content does not match its hash"), checkpoint)
+                    return (.broken(sequence: entry.sequence, reason: .content), checkpoint)
                 }
                 previous = entry.hash
                 expectedSequence += 1

@@ -191,7 +191,15 @@ struct AuditPageModel {
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         switch status.verification {
         case let .intact(count): chain = t.format("chain_intact", ["count": "\(count)"])
-        case let .broken(sequence, reason): chain = t.format("chain_broken", ["seq": "\(sequence)", "reason": reason])
+        case let .broken(sequence, reason):
+            let why = switch reason {
+            case let .missing(next?): t.format("chain_reason_missing_before", ["next": "\(next)"])
+            case .missing(nil): t.format("chain_reason_missing")
+            case .link: t.format("chain_reason_link")
+            case .content: t.format("chain_reason_content")
+            case .changedSinceChecked: t.format("chain_reason_changed")
+            }
+            chain = t.format("chain_broken", ["seq": "\(sequence)", "reason": why])
         }
         wholeChain = status.wholeChainCheckedAt.map { t.format("chain_whole_checked", ["at": ConsoleFormat.time($0)]) } ?? ""
         self.entries = entries.map {
