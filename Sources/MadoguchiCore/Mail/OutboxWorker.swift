@@ -176,17 +176,9 @@ public struct OutboxWorker: Sendable {
     /// Runs passes until the task is cancelled: the next pass starts at once while passes come back full (a burst
     /// of inquiries is mailed at the transport's pace), otherwise after `interval`.
     public func run(every interval: Duration = .seconds(5), batch: Int = 50) async {
-        while !Task.isCancelled {
-            var full = false
-            do {
-                let pass = try await deliverDue(limit: batch)
-                full = pass.sent + pass.retried + pass.failed + pass.discarded >= batch
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.error("outbox pass failed", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
-            }
-            if !full { try? await Task.sleep(for: interval) }
+        await Periodic.run(every: interval, logger: logger, failure: "outbox pass failed") {
+            let pass = try await deliverDue(limit: batch)
+            return pass.sent + pass.retried + pass.failed + pass.discarded >= batch
         }
     }
 }

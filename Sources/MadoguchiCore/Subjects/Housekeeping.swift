@@ -47,15 +47,9 @@ public struct Housekeeping: Sendable {
 
     /// Runs a pass every `interval` until the task is cancelled.
     public func run(every interval: Duration) async {
-        while !Task.isCancelled {
-            do {
-                try await run()
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.error("housekeeping pass failed", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
-            }
-            try? await Task.sleep(for: interval)
+        await Periodic.run(every: interval, logger: logger, failure: "housekeeping pass failed") {
+            try await run()
+            return false
         }
     }
 }
