@@ -169,8 +169,6 @@ public enum AuditLog {
     /// only a whole-chain check finds a change to them that leaves the checkpoint's own entry alone.
     public static func verify(_ database: Database, after checkpoint: AuditCheckpoint) async throws
         -> (verification: AuditVerification, checkpoint: AuditCheckpoint) {
-        var expectedSequence = checkpoint.sequence
-        var previous = checkpoint.hash
         if checkpoint.sequence > 0 {
             let anchor = try await entries(in: database, after: checkpoint.sequence - 1, limit: 1).first
             guard let anchor, anchor.sequence == checkpoint.sequence else {
@@ -181,7 +179,8 @@ public enum AuditLog {
                 return (.broken(sequence: anchor.sequence, reason: .changedSinceChecked), checkpoint)
             }
         }
-        expectedSequence += 1
+        var expectedSequence = checkpoint.sequence + 1
+        var previous = checkpoint.hash
         while true {
             // A long chain is read a page at a time; a cancelled check (the server stopping) ends between pages.
             try Task.checkCancellation()
