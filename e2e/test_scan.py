@@ -18,6 +18,9 @@ def test_a_page_that_loads_only_declared_vendors_passes(servers, site, vendor_st
     for state in ("first-visit", "first-visit-gpc", "all-refused", "all-allowed"):
         assert any(f" {state}: " in line and line.endswith("ok") for line in progress), run.stderr
     assert "[4/4]" in run.stderr and "4 page loads, 0 problems" in run.stderr
+    # Japanese first: each progress line says it in Japanese before " / " and English; the summary likewise, on two lines.
+    assert all(" / " in line and "通信 " in line.split(" / ")[0] for line in progress if line.startswith("[")), run.stderr
+    assert "ページ読み込み 4 回、問題 0 件\n4 page loads, 0 problems" in run.stderr
 
 
 def test_undeclared_hosts_and_vendors_against_the_choice_are_reported(servers, site, vendor_stub):
@@ -31,7 +34,7 @@ def test_undeclared_hosts_and_vendors_against_the_choice_are_reported(servers, s
     assert f"against {page} first-visit-gpc connect.facebook.net meta-ads" in lines, "GPC refuses advertising"
     assert not any(line.startswith(("undeclared", "against")) and "index.html" in line for line in lines)
     assert not any("127.0.0.1" in line.split()[-1] for line in lines), "the page's own host and Madoguchi are not vendors"
-    assert "8 page loads, 6 problems" in run.stderr
+    assert "ページ読み込み 8 回、問題 6 件\n8 page loads, 6 problems" in run.stderr
 
 
 def test_bad_input_is_refused_clearly():

@@ -22,7 +22,7 @@ struct CalendarCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard JapaneseHolidays.supportedYears.contains(year) else {
-                throw ValidationError("\(year) is outside the years the holiday table covers (1948–2099)")
+                throw Bilingual.refusal("\(year) 年は祝日表の対象(1948〜2099 年)の外です", "\(year) is outside the years the holiday table covers (1948–2099)")
             }
         }
 
@@ -49,7 +49,7 @@ struct CalendarCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let received = LocalDate(iso: date) else {
-                throw ValidationError("'\(date)' is not a date; write YYYY-MM-DD")
+                throw Bilingual.refusal("'\(date)' は日付ではありません。YYYY-MM-DD の形で書いてください", "'\(date)' is not a date; write YYYY-MM-DD")
             }
             let loaded = try loadPolicy(policy)
             do {

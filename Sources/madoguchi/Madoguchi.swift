@@ -44,7 +44,7 @@ struct DatabaseOptions: ParsableArguments {
         do {
             return try DatabaseLocation(parsing: text)
         } catch {
-            throw ValidationError("--database: \(error.description)")
+            throw Bilingual.refusal("--database: データベースの指定が正しくありません(\(error.description))", "--database: \(error.description)")
         }
     }
 }
@@ -56,7 +56,8 @@ struct LoggingOptions: ParsableArguments {
     func makeLogger(label: String) throws -> Logger {
         let text = level ?? Environment.value("MADOGUCHI_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: text) else {
-            throw ValidationError("--log-level: '\(text)' is not one of trace, debug, info, notice, warning, error, critical")
+            throw Bilingual.refusal("--log-level: '\(text)' は trace, debug, info, notice, warning, error, critical のどれでもありません",
+                                        "--log-level: '\(text)' is not one of trace, debug, info, notice, warning, error, critical")
         }
         LoggingBootstrap.once(level: level)
         var logger = Logger(label: label)
@@ -93,7 +94,8 @@ enum Environment {
         switch value.lowercased() {
         case "1", "true", "yes", "on": return true
         case "0", "false", "no", "off": return false
-        default: throw ValidationError("\(name): '\(value)' is not 1 or 0 (true/false, yes/no, on/off)")
+        default: throw Bilingual.refusal("\(name): '\(value)' は 1 でも 0 でもありません(true/false、yes/no、on/off も可)",
+                                         "\(name): '\(value)' is not 1 or 0 (true/false, yes/no, on/off)")
         }
     }
 }
@@ -109,7 +111,7 @@ func loadPolicy(_ option: String?) throws -> Policy {
     }
 }
 
-/// Prints every problem of an invalid policy file in `FILE:LINE:COLUMN: message` form.
+/// Prints every problem of an invalid policy file: `FILE:LINE:COLUMN: 日本語`, the English wording indented below.
 func report(_ error: PolicyFileError) {
     for diagnostic in error.diagnostics {
         FileHandle.standardError.write(Data("\(diagnostic)\n".utf8))
@@ -165,18 +167,22 @@ struct Serve: AsyncParsableCommand {
         if let port {
             portValue = port
         } else if let text = Environment.value("MADOGUCHI_PORT") {
-            guard let parsed = Int(text) else { throw ValidationError("MADOGUCHI_PORT: '\(text)' is not a port number") }
+            guard let parsed = Int(text) else {
+                throw Bilingual.refusal("MADOGUCHI_PORT: '\(text)' はポート番号ではありません", "MADOGUCHI_PORT: '\(text)' is not a port number")
+            }
             portValue = parsed
         } else {
             portValue = 8080
         }
-        guard (0...65535).contains(portValue) else { throw ValidationError("--port: \(portValue) is not between 0 and 65535") }
+        guard (0...65535).contains(portValue) else {
+            throw Bilingual.refusal("--port: \(portValue) は 0〜65535 の範囲にありません", "--port: \(portValue) is not between 0 and 65535")
+        }
         let keyStoreLocation: DatabaseLocation?
         if let text = keystore ?? Environment.value("MADOGUCHI_KEYSTORE_URL") {
             do {
                 keyStoreLocation = try DatabaseLocation(parsing: text)
             } catch {
-                throw ValidationError("--keystore: \(error.description)")
+                throw Bilingual.refusal("--keystore: 鍵ストアの指定が正しくありません(\(error.description))", "--keystore: \(error.description)")
             }
         } else {
             keyStoreLocation = nil
@@ -185,14 +191,14 @@ struct Serve: AsyncParsableCommand {
         let events = try Self.limit(eventRateLimit ?? Environment.value("MADOGUCHI_EVENT_RATE_LIMIT") ?? "120/60", option: "--event-rate-limit")
         if let base = baseURL ?? Environment.value("MADOGUCHI_BASE_URL"),
            !(base.hasPrefix("http://") || base.hasPrefix("https://")) || URL(string: base)?.host == nil {
-            throw ValidationError("--base-url: '\(base)' is not an http(s) address")
+            throw Bilingual.refusal("--base-url: '\(base)' は http(s) のアドレスではありません", "--base-url: '\(base)' is not an http(s) address")
         }
         var smtpConfiguration: SMTPConfiguration?
         if let text = smtp ?? Environment.value("MADOGUCHI_SMTP_URL") {
             do {
                 smtpConfiguration = try SMTPConfiguration(url: text)
             } catch {
-                throw ValidationError("--smtp: \(error.description)")
+                throw Bilingual.refusal("--smtp: SMTP の指定が正しくありません(\(error.description))", "--smtp: \(error.description)")
             }
         }
         var configuration = ServerConfiguration(
@@ -216,14 +222,16 @@ struct Serve: AsyncParsableCommand {
     static func limit(_ text: String, option: String) throws -> (Int, Double) {
         let parts = text.split(separator: "/")
         guard parts.count == 2, let count = Int(parts[0]), let seconds = Double(parts[1]), count > 0, seconds > 0 else {
-            throw ValidationError("\(option): '\(text)' is not COUNT/SECONDS, e.g. 10/600")
+            throw Bilingual.refusal("\(option): '\(text)' は「回数/秒数」の形ではありません(例: 10/600)", "\(option): '\(text)' is not COUNT/SECONDS, e.g. 10/600")
         }
         return (count, seconds)
     }
 
     private func sender() throws -> String? {
         guard let address = mailFrom ?? Environment.value("MADOGUCHI_MAIL_FROM") else { return nil }
-        guard EmailAddress.isValid(address) else { throw ValidationError("--mail-from: '\(address)' is not an e-mail address") }
+        guard EmailAddress.isValid(address) else {
+            throw Bilingual.refusal("--mail-from: '\(address)' はメールアドレスではありません", "--mail-from: '\(address)' is not an e-mail address")
+        }
         return address
     }
 
@@ -235,13 +243,13 @@ struct Serve: AsyncParsableCommand {
             installation = try await Installation.prepare(configuration, logger: logger)
         } catch let error as PolicyFileError {
             report(error)
-            FileHandle.standardError.write(Data("madoguchi: not starting: the policy file is invalid\n".utf8))
+            Bilingual.warn("madoguchi: ポリシーファイルに誤りがあるため起動しません", "madoguchi: not starting: the policy file is invalid")
             throw ExitCode(1)
         } catch let error as PolicyVersionConflict {
-            FileHandle.standardError.write(Data("madoguchi: not starting: \(error)\n".utf8))
+            Bilingual.warn("madoguchi: ポリシーの版が記録と食い違うため起動しません(\(error))", "madoguchi: not starting: \(error)")
             throw ExitCode(1)
         } catch let error as KeyRingError {
-            FileHandle.standardError.write(Data("madoguchi: not starting: \(error)\n".utf8))
+            Bilingual.warn("madoguchi: 暗号鍵を使えないため起動しません(\(error))", "madoguchi: not starting: \(error)")
             throw ExitCode(1)
         }
         logger.info("serving", metadata: [
@@ -290,9 +298,13 @@ struct Migrate: AsyncParsableCommand {
         let location = try database.location()
         let logger = try logging.makeLogger(label: "madoguchi.migrate")
         let report = try await Database.using(location, logger: logger) { try await Migrations.apply(to: $0) }
-        print(report.applied.isEmpty
-              ? "\(location): schema is up to date (version \(report.current))"
-              : "\(location): applied \(report.applied.map(String.init).joined(separator: ", ")); schema is at version \(report.current)")
+        let steps = report.applied.map(String.init).joined(separator: ", ")
+        if report.applied.isEmpty {
+            Bilingual.say("\(location): スキーマは最新です(版 \(report.current))", "\(location): schema is up to date (version \(report.current))")
+        } else {
+            Bilingual.say("\(location): \(steps) を適用しました。スキーマの版は \(report.current) です",
+                          "\(location): applied \(steps); schema is at version \(report.current)")
+        }
     }
 }
 
@@ -305,13 +317,13 @@ struct PolicyCommand: AsyncParsableCommand {
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate policy files.",
-            discussion: "Prints every problem as FILE:LINE:COLUMN: message. Exits 0 when all files are valid, 1 when any is not.")
+            discussion: "Prints every problem as FILE:LINE:COLUMN: and the problem in Japanese, then in English on an indented line. Exits 0 when all files are valid, 1 when any is not.")
 
         @Argument(help: "The policy files to check.")
         var files: [String]
 
         func validate() throws {
-            if files.isEmpty { throw ValidationError("name at least one policy file to check") }
+            if files.isEmpty { throw Bilingual.refusal("確認するポリシーファイルを一つ以上挙げてください", "name at least one policy file to check") }
         }
 
         func run() async throws {
@@ -319,7 +331,8 @@ struct PolicyCommand: AsyncParsableCommand {
             for file in files {
                 do {
                     let policy: Policy = try PolicyLoader.load(path: file)
-                    print("\(file): ok (version \(policy.version), \(policy.services.count) services, \(policy.purposes.count) purposes, \(policy.fields.count) fields, \(policy.vendors.count) vendors)")
+                    Bilingual.say("\(file): 正常(版 \(policy.version)、サービス \(policy.services.count)、利用目的 \(policy.purposes.count)、項目 \(policy.fields.count)、外部送信先 \(policy.vendors.count))",
+                                  "\(file): ok (version \(policy.version), \(policy.services.count) services, \(policy.purposes.count) purposes, \(policy.fields.count) fields, \(policy.vendors.count) vendors)")
                 } catch {
                     report(error)
                     failed = true
@@ -382,9 +395,10 @@ struct AuditCommand: AsyncParsableCommand {
             }
             switch result {
             case let .intact(entries):
-                print("audit log intact: \(entries) entries")
+                Bilingual.say("監査ログのハッシュチェーンは正常です(\(entries) 件)", "audit log intact: \(entries) entries")
             case let .broken(sequence, reason):
-                FileHandle.standardError.write(Data("audit log broken at entry \(sequence): \(reason)\n".utf8))
+                Bilingual.warn("監査ログのハッシュチェーンが \(sequence) 件目で途切れています: \(reason.worded(try await SiteResources.bundled().text(.ja)))",
+                               "audit log broken at entry \(sequence): \(reason)")
                 throw ExitCode(1)
             }
         }
@@ -422,7 +436,8 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let staffRole = StaffRole(rawValue: role) else {
-                throw ValidationError("--role: '\(role)' is not one of \(StaffRole.allCases.map(\.rawValue).joined(separator: ", "))")
+                let roles = StaffRole.allCases.map(\.rawValue).joined(separator: ", ")
+                throw Bilingual.refusal("--role: '\(role)' は \(roles) のどれでもありません", "--role: '\(role)' is not one of \(roles)")
             }
             let loaded = try loadPolicy(policy)
             let added: (user: StaffUser, setupToken: String)
@@ -433,13 +448,17 @@ struct UserCommand: AsyncParsableCommand {
                                                                       policy: loaded, actor: "cli")
                 }
             } catch let error as StaffError {
-                FileHandle.standardError.write(Data("madoguchi: \(error)\n".utf8))
+                Bilingual.warn("madoguchi: 職員を追加できません(\(error))", "madoguchi: \(error)")
                 throw ExitCode(1)
             }
             let base = (baseURL ?? Environment.value("MADOGUCHI_BASE_URL") ?? "http://127.0.0.1:8080")
                 .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            print("added \(added.user.email) as \(added.user.role.rawValue)\(added.user.departmentID.map { " of \($0)" } ?? "")")
-            print("set-up link (valid 24 hours, works once): \(base)/console/setup?token=\(added.setupToken)")
+            let user = added.user
+            Bilingual.say("\(user.email) を \(user.departmentID.map { "\($0) の " } ?? "")\(user.role.rawValue) として追加しました",
+                          "added \(user.email) as \(user.role.rawValue)\(user.departmentID.map { " of \($0)" } ?? "")")
+            // The link alone on its line, so it can be copied whole.
+            Bilingual.say("設定用リンク(24 時間有効、1 回限り):", "set-up link (valid 24 hours, works once):")
+            print("\(base)/console/setup?token=\(added.setupToken)")
         }
     }
 }

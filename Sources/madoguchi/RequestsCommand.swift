@@ -26,7 +26,10 @@ struct RequestsCommand: AsyncParsableCommand {
         func run() async throws {
             let day: LocalDate
             if let today {
-                guard let parsed = LocalDate(iso: today) else { throw ValidationError("--today: '\(today)' is not a date; write YYYY-MM-DD") }
+                guard let parsed = LocalDate(iso: today) else {
+                    throw Bilingual.refusal("--today: '\(today)' は日付ではありません。YYYY-MM-DD の形で書いてください",
+                                            "--today: '\(today)' is not a date; write YYYY-MM-DD")
+                }
                 day = parsed
             } else {
                 day = LocalDate(japanAt: Date())
@@ -36,7 +39,7 @@ struct RequestsCommand: AsyncParsableCommand {
             }
             let urgent = queue.filter { [.overdue, .dueToday].contains($0.urgency(on: day)) }
             if urgent.isEmpty {
-                print("no requests overdue or due on \(day)")
+                Bilingual.say("\(day) に期限切れ・期限当日の請求はありません", "no requests overdue or due on \(day)")
             }
             for entry in urgent {
                 print("\(entry.due.map(\.description) ?? "-") \(entry.urgency(on: day).rawValue) \(entry.number) \(entry.type.rawValue)")

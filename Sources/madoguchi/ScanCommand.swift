@@ -40,10 +40,10 @@ struct ScanCommand: AsyncParsableCommand {
     func validate() throws {
         for url in urls {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
-                throw ValidationError("'\(url)' is not an http or https URL")
+                throw Bilingual.refusal("'\(url)' は http・https の URL ではありません", "'\(url)' is not an http or https URL")
             }
         }
-        guard settle >= 0, settle <= 60 else { throw ValidationError("--settle: give 0 to 60 seconds") }
+        guard settle >= 0, settle <= 60 else { throw Bilingual.refusal("--settle: 0〜60 秒で指定してください", "--settle: give 0 to 60 seconds") }
     }
 
     func run() async throws {
@@ -53,13 +53,19 @@ struct ScanCommand: AsyncParsableCommand {
         let results: [PageScan]
         do {
             results = try await scanner.scan(urls.compactMap(URL.init(string:))) { done, total, scan in
-                var line = "[\(done)/\(total)] \(scan.url.absoluteString) \(scan.state.name): \(scan.requestCount) requests, "
-                line += scan.findings.isEmpty ? "ok" : "\(scan.findings.count) problem\(scan.findings.count == 1 ? "" : "s")"
-                if scan.loadTimedOut { line += " (the load event did not come; checked what was sent until then)" }
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+                // One line per page load, Japanese then English after " / ", so progress stays one line per load.
+                let head = "[\(done)/\(total)] \(scan.url.absoluteString) \(scan.state.name): "
+                var ja = "通信 \(scan.requestCount) 件、" + (scan.findings.isEmpty ? "問題なし" : "問題 \(scan.findings.count) 件")
+                var en = "\(scan.requestCount) requests, "
+                en += scan.findings.isEmpty ? "ok" : "\(scan.findings.count) problem\(scan.findings.count == 1 ? "" : "s")"
+                if scan.loadTimedOut {
+                    ja += "(load イベントが来ないため、それまでの送信を確認しました)"
+                    en += " (the load event did not come; checked what was sent until then)"
+                }
+                FileHandle.standardError.write(Data((head + ja + " / " + en + "\n").utf8))
             }
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            Bilingual.warn("エラー: 確認を続けられません(\(error))", "error: \(error)")
             throw ExitCode(2)
         }
         var problems = 0
@@ -72,7 +78,8 @@ struct ScanCommand: AsyncParsableCommand {
                 }
             }
         }
-        FileHandle.standardError.write(Data("\(results.count) page loads, \(problems) problem\(problems == 1 ? "" : "s")\n".utf8))
+        Bilingual.warn("ページ読み込み \(results.count) 回、問題 \(problems) 件",
+                       "\(results.count) page loads, \(problems) problem\(problems == 1 ? "" : "s")")
         if problems > 0 { throw ExitCode(1) }
     }
 }

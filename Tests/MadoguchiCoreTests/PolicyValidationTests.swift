@@ -44,6 +44,12 @@ struct PolicyValidationTests {
         let found = problems(yaml)
         let match = found.first { $0.message.contains(text) }
         #expect(match != nil, "expected a problem containing \"\(text)\", got: \(found.map(\.description))", sourceLocation: sourceLocation)
+        // Every problem is said in Japanese too (kana or kanji in its Japanese wording), and listed Japanese first.
+        if let match {
+            #expect(match.text.ja.unicodeScalars.contains { (0x3040...0x30FF).contains($0.value) || (0x4E00...0x9FFF).contains($0.value) },
+                    "no Japanese wording: \(match.text.ja)", sourceLocation: sourceLocation)
+            #expect(match.description.hasPrefix("\(match.file):\(match.line):\(match.column): \(match.text.ja)\n"), sourceLocation: sourceLocation)
+        }
         if let match, let needle {
             let expected = position(of: needle, in: yaml, after: after)
             #expect(match.line == expected.line && match.column == expected.column,
@@ -251,7 +257,9 @@ struct PolicyValidationTests {
         do {
             _ = try PolicyLoader.load(path: binary.path) as Policy
         } catch {
-            #expect(error.diagnostics.first?.description == "\(binary.path):1:1: the policy file is not valid UTF-8 text")
+            // Japanese first, in the compiler's FILE:LINE:COLUMN form; the English wording indented below it.
+            #expect(error.diagnostics.first?.description
+                    == "\(binary.path):1:1: ポリシーファイルが UTF-8 のテキストではありません\n    the policy file is not valid UTF-8 text")
         }
         do {
             _ = try PolicyLoader.load(path: directory.appendingPathComponent("missing.yaml").path) as Policy

@@ -65,28 +65,33 @@ struct CommandLineTests {
     func check() async throws {
         let ok = try await Command.run(["policy", "check", "examples/policy.yaml"])
         #expect(ok.status == 0)
-        #expect(ok.stdout.hasPrefix("examples/policy.yaml: ok (version 2025-02-18, 4 services, 3 purposes, 5 fields, 8 vendors)"))
+        #expect(ok.stdout == "examples/policy.yaml: 正常(版 2025-02-18、サービス 4、利用目的 3、項目 5、外部送信先 8)\n"
+                + "examples/policy.yaml: ok (version 2025-02-18, 4 services, 3 purposes, 5 fields, 8 vendors)\n")
 
         let broken = try temporaryPolicy(try Fixtures.examplePolicyText()
             .replacingOccurrences(of: "purposes: [answer-inquiries, match-history]\n", with: "purposes: [answer-inquiries, history]\n")
             .replacingOccurrences(of: "basic_policy_url: https://www.mirai-career.example/privacy/basic-policy", with: "basic_policy_url: nope"))
         let bad = try await Command.run(["policy", "check", "examples/policy.yaml", broken])
         #expect(bad.status == 1)
-        let lines = bad.stderr.split(separator: "\n")
-        #expect(lines.count == 2, "\(bad.stderr)")
+        // Each problem: `FILE:LINE:COLUMN: 日本語`, then its English wording indented on the next line.
+        let all = bad.stderr.split(separator: "\n")
+        let lines = all.filter { !$0.hasPrefix("    ") }
+        #expect(lines.count == 2 && all.count == 4, "\(bad.stderr)")
         for line in lines {
             #expect(line.hasPrefix("\(broken):"), "\(line)")
             let parts = line.split(separator: ":", maxSplits: 3)
             #expect(Int(parts[1]) != nil && Int(parts[2]) != nil, "\(line)")
         }
-        #expect(bad.stderr.contains("operator.basic_policy_url: 'nope' is not a valid http(s) URL"))
+        #expect(bad.stderr.contains("operator.basic_policy_url: 'nope' は http(s) の URL として正しくありません\n"
+                                    + "    operator.basic_policy_url: 'nope' is not a valid http(s) URL"))
         #expect(bad.stderr.contains("unknown purpose 'history'"))
 
         let none = try await Command.run(["policy", "check"])
         #expect(none.status != 0)
         let missing = try await Command.run(["policy", "check", "/nonexistent/policy.yaml"])
         #expect(missing.status == 1)
-        #expect(missing.stderr.hasPrefix("/nonexistent/policy.yaml:1:1: cannot read the policy file"))
+        #expect(missing.stderr.hasPrefix("/nonexistent/policy.yaml:1:1: ポリシーファイルを読めません"))
+        #expect(missing.stderr.contains("\n    cannot read the policy file"))
     }
 
     @Test("policy render prints the page or its JSON")
@@ -117,7 +122,7 @@ struct CommandLineTests {
         #expect(result.status == 1)
         #expect(result.stderr.contains("\(broken):"))
         #expect(result.stderr.contains("informative_data.cookie_lifetime_days: 500 is out of range; expected 1 to 400"))
-        #expect(result.stderr.contains("not starting"))
+        #expect(result.stderr.contains("ポリシーファイルに誤りがあるため起動しません\nmadoguchi: not starting"))
         // Nothing was created for an installation that never started.
         #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/db.sqlite"))
 
@@ -126,7 +131,7 @@ struct CommandLineTests {
         #expect(badURL.stderr.contains("unsupported database URL"))
         let badPort = try await Command.run(["serve", "--port", "70000"])
         #expect(badPort.status != 0)
-        #expect(badPort.stderr.contains("70000"))
+        #expect(badPort.stderr.contains("--port: 70000 は 0〜65535 の範囲にありません\n--port: 70000 is not between 0 and 65535"))
         let badSMTP = try await Command.run(["serve", "--smtp", "smtp://user:pw@mail.example.jp?security=none"])
         #expect(badSMTP.status != 0)
         #expect(badSMTP.stderr.contains("--smtp: refusing to send an SMTP password without TLS"))
@@ -145,7 +150,7 @@ struct CommandLineTests {
         // The environment variable is used when no flag is given.
         let second = try await Command.run(["migrate"], environment: ["MADOGUCHI_DATABASE_URL": fresh.url])
         #expect(second.status == 0)
-        #expect(second.stdout.contains("schema is up to date (version \(all.last!))"))
+        #expect(second.stdout.contains("スキーマは最新です(版 \(all.last!))\n\(fresh.location): schema is up to date (version \(all.last!))"))
         // A flag wins over the environment.
         let flagWins = try await Command.run(["migrate", "--database", fresh.url], environment: ["MADOGUCHI_DATABASE_URL": "mysql://nowhere"])
         #expect(flagWins.status == 0)
@@ -214,7 +219,7 @@ struct StaffAuditCommandTests {
         let added = try await Command.run(["user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url,
                                      "--base-url", "https://inquiry.mirai-career.example"])
         #expect(added.status == 0, "\(added.stderr)")
-        #expect(added.stdout.contains("added op@mirai-career.example as operator"))
+        #expect(added.stdout.hasPrefix("op@mirai-career.example を operator として追加しました\nadded op@mirai-career.example as operator\n"))
         #expect(added.stdout.contains("https://inquiry.mirai-career.example/console/setup?token="))
         let again = try await Command.run(["user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url])
         #expect(again.status == 1)
@@ -237,7 +242,7 @@ struct StaffAuditCommandTests {
         }
         let intact = try await Command.run(["audit", "verify", "--database", fresh.url])
         #expect(intact.status == 0)
-        #expect(intact.stdout.contains("audit log intact: 3 entries"))
+        #expect(intact.stdout == "監査ログのハッシュチェーンは正常です(3 件)\naudit log intact: 3 entries\n")
         let database = try await Database.open(fresh.location, logger: quietLogger)
         try await database.transaction { db in
             try await db.update("audit_log").set("actor", to: "cli ").where("seq", .equal, 2).run()
@@ -245,7 +250,9 @@ struct StaffAuditCommandTests {
         await database.close()
         let broken = try await Command.run(["audit", "verify", "--database", fresh.url])
         #expect(broken.status == 1)
-        #expect(broken.stderr.contains("audit log broken at entry 2: its content does not match its hash"))
+        // Said in the console's words: Japanese first, then English.
+        #expect(broken.stderr == "監査ログのハッシュチェーンが 2 件目で途切れています: 内容がハッシュと一致しません\n"
+                + "audit log broken at entry 2: its content does not match its hash\n")
         try await fresh.cleanUp()
     }
 }
@@ -318,7 +325,7 @@ extension CalendarCommandTests {
             #expect(dueToday.status == 0)
             #expect(dueToday.stdout == "2026-01-07 due-today \(receipt.number) erasure\n")
             let calm = try await Command.run(["requests", "due", "--today", "2026-01-06", "--check"] + database)
-            #expect(calm.status == 0 && calm.stdout == "no requests overdue or due on 2026-01-06\n")
+            #expect(calm.status == 0 && calm.stdout == "2026-01-06 に期限切れ・期限当日の請求はありません\nno requests overdue or due on 2026-01-06\n")
             let late = try await Command.run(["requests", "due", "--today", "2026-01-08", "--check"] + database)
             #expect(late.status == 2)
             #expect(late.stdout == "2026-01-07 overdue \(receipt.number) erasure\n")

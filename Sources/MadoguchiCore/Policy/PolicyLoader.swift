@@ -13,24 +13,25 @@ public enum PolicyLoader {
 
     /// Loads the file at `path` and keeps its source text, which is stored with each version.
     public static func load(path: String) throws(PolicyFileError) -> (policy: Policy, source: String) {
-        func fail(_ message: String) -> PolicyFileError {
-            PolicyFileError([PolicyDiagnostic(file: path, line: 1, column: 1, message: message)])
+        func fail(ja: String, en: String) -> PolicyFileError {
+            PolicyFileError([PolicyDiagnostic(file: path, line: 1, column: 1, text: LocalizedText(ja: ja, en: en))])
         }
         let url = URL(fileURLWithPath: path)
         let data: Data
         do {
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
             if let size = attributes[.size] as? Int, size > maximumFileSize {
-                throw fail("the policy file is \(size) bytes; at most \(maximumFileSize) bytes are accepted")
+                throw tooLarge(size, file: path)
             }
             data = try Data(contentsOf: url)
         } catch let error as PolicyFileError {
             throw error
         } catch {
-            throw fail("cannot read the policy file: \(error.localizedDescription)")
+            throw fail(ja: "ポリシーファイルを読めません: \(error.localizedDescription)",
+                       en: "cannot read the policy file: \(error.localizedDescription)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw fail("the policy file is not valid UTF-8 text")
+            throw fail(ja: "ポリシーファイルが UTF-8 のテキストではありません", en: "the policy file is not valid UTF-8 text")
         }
         return (try parse(yaml: text, file: path), text)
     }
@@ -38,9 +39,7 @@ public enum PolicyLoader {
     /// Parses policy YAML; `file` names the source in diagnostics.
     public static func parse(yaml: String, file: String) throws(PolicyFileError) -> Policy {
         if yaml.utf8.count > maximumFileSize {
-            throw PolicyFileError([PolicyDiagnostic(
-                file: file, line: 1, column: 1,
-                message: "the policy file is \(yaml.utf8.count) bytes; at most \(maximumFileSize) bytes are accepted")])
+            throw tooLarge(yaml.utf8.count, file: file)
         }
         let root: Node?
         do {
@@ -56,20 +55,32 @@ public enum PolicyLoader {
         return policy
     }
 
+    private static func tooLarge(_ size: Int, file: String) -> PolicyFileError {
+        PolicyFileError([PolicyDiagnostic(file: file, line: 1, column: 1, text: LocalizedText(
+            ja: "ポリシーファイルが \(size) バイトあります。受け付けるのは \(maximumFileSize) バイトまでです",
+            en: "the policy file is \(size) bytes; at most \(maximumFileSize) bytes are accepted"))])
+    }
+
+    /// YAML's own messages (libyaml's) are English; the Japanese line says what kind of problem it is around them.
     static func syntaxDiagnostic(_ error: any Error, file: String) -> PolicyDiagnostic {
         func diagnostic(_ mark: Mark, _ problem: String, _ context: YamlError.Context?) -> PolicyDiagnostic {
-            var message = "YAML syntax error: \(problem)"
-            if let context { message += " (\(context.text) at \(context.mark.line):\(context.mark.column))" }
-            return PolicyDiagnostic(file: file, line: mark.line, column: mark.column, message: message)
+            var ja = "YAML の構文の誤り: \(problem)"
+            var en = "YAML syntax error: \(problem)"
+            if let context {
+                ja += "(\(context.text)、\(context.mark.line) 行 \(context.mark.column) 列)"
+                en += " (\(context.text) at \(context.mark.line):\(context.mark.column))"
+            }
+            return PolicyDiagnostic(file: file, line: mark.line, column: mark.column, text: LocalizedText(ja: ja, en: en))
         }
         switch error as? YamlError {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
              let .composer(context, problem, mark, _):
             return diagnostic(mark, problem, context)
         case let .duplicatedKeysInMapping(duplicates, context):
-            return PolicyDiagnostic(
-                file: file, line: context.mark.line, column: context.mark.column,
-                message: "YAML error: key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) appears more than once in one mapping")
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            return PolicyDiagnostic(file: file, line: context.mark.line, column: context.mark.column, text: LocalizedText(
+                ja: "YAML の誤り: 一つのマッピングにキー \(keys) が二度以上あります",
+                en: "YAML error: key \(keys) appears more than once in one mapping"))
         case let .reader(problem, offset, _, yaml):
             var line = 1
             var column = 1
@@ -78,9 +89,11 @@ public enum PolicyLoader {
                 line = prefix.filter { $0 == "\n" }.count + 1
                 column = prefix.count - (prefix.lastIndex(of: "\n").map { prefix.distance(from: prefix.startIndex, to: $0) + 1 } ?? 0) + 1
             }
-            return PolicyDiagnostic(file: file, line: line, column: column, message: "YAML error: \(problem)")
+            return PolicyDiagnostic(file: file, line: line, column: column,
+                                    text: LocalizedText(ja: "YAML の誤り: \(problem)", en: "YAML error: \(problem)"))
         default:
-            return PolicyDiagnostic(file: file, line: 1, column: 1, message: "YAML error: \(error)")
+            return PolicyDiagnostic(file: file, line: 1, column: 1,
+                                    text: LocalizedText(ja: "YAML の誤り: \(error)", en: "YAML error: \(error)"))
         }
     }
 }

@@ -15,22 +15,44 @@ struct PolicyReader {
 
     // MARK: Reporting
 
-    private mutating func report(_ mark: Mark?, _ message: String) {
-        diagnostics.append(PolicyDiagnostic(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message))
+    private mutating func report(_ mark: Mark?, ja: String, en: String) {
+        diagnostics.append(PolicyDiagnostic(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1,
+                                            text: LocalizedText(ja: ja, en: en)))
+    }
+
+    /// A path as the Japanese message names it: key paths stay as written, the document itself is named in Japanese.
+    private static func ja(_ path: String) -> String {
+        path == "the policy file" ? "ポリシーファイル" : path
+    }
+
+    /// What a kind of declared id is called in Japanese.
+    private static func ja(kind: String) -> String {
+        switch kind {
+        case "service": "サービス"
+        case "purpose": "利用目的"
+        case "field": "項目"
+        case "department": "部署"
+        case "contractor": "委託先"
+        case "vendor": "外部送信先"
+        default: kind.hasPrefix("choice of ") ? "\(kind.dropFirst("choice of ".count)) の選択肢" : kind
+        }
     }
 
     // MARK: The document
 
     mutating func read(_ root: Node?) -> Policy? {
         guard let root else {
-            report(nil, "the policy file is empty; it must be a mapping with the keys \(Self.keyList(Policy.CodingKeys.self))")
+            report(nil, ja: "ポリシーファイルが空です。キー \(Self.keyList(Policy.CodingKeys.self)) を持つマッピングにしてください",
+                   en: "the policy file is empty; it must be a mapping with the keys \(Self.keyList(Policy.CodingKeys.self))")
             return nil
         }
         guard let map = mapping(root, "the policy file", allowed: Policy.CodingKeys.self) else { return nil }
         let k = Policy.CodingKeys.self
         let version = string(require(map, k.version, ""), "version")
         if let version, !Self.isVersionID(version) {
-            report(map[k.version.rawValue]?.mark, "version: '\(version)' is not a valid version id; use letters, digits, '.', '_' or '-' (at most 64)")
+            report(map[k.version.rawValue]?.mark,
+                   ja: "version: '\(version)' は版の ID に使えません。英数字と「.」「_」「-」で 64 文字以内にしてください",
+                   en: "version: '\(version)' is not a valid version id; use letters, digits, '.', '_' or '-' (at most 64)")
         }
         let effectiveDate = date(require(map, k.effectiveDate, ""), "effective_date")
         let revisions = list(map[k.revisions.rawValue], "revisions", allowEmpty: true).compactMap { node, path in
@@ -117,10 +139,12 @@ struct PolicyReader {
         }
         let services = list(map[K.services.rawValue], "\(path).services", allowEmpty: true).compactMap { string($0, $1) }
         if type == .choice, choices.isEmpty {
-            report(map.mark ?? node.mark, "\(path): a field of type 'choice' needs a non-empty 'choices' list")
+            report(map.mark ?? node.mark, ja: "\(path): 種類が 'choice' の項目には、空でない 'choices' の一覧が要ります",
+                   en: "\(path): a field of type 'choice' needs a non-empty 'choices' list")
         }
         if let type, type != .choice, map[K.choices.rawValue] != nil {
-            report(map[K.choices.rawValue]?.mark, "\(path).choices: only fields of type 'choice' take choices (this one is '\(type.rawValue)')")
+            report(map[K.choices.rawValue]?.mark, ja: "\(path).choices: choices を書けるのは種類が 'choice' の項目だけです(この項目は '\(type.rawValue)')",
+                   en: "\(path).choices: only fields of type 'choice' take choices (this one is '\(type.rawValue)')")
         }
         guard let id, let label, let type, let required, let maxLength else { return nil }
         return Field(id: id, label: label, type: type, required: required, purposes: purposes,
@@ -156,10 +180,12 @@ struct PolicyReader {
         let expires = date(require(map, K.ndaExpires, path), "\(path).nda_expires")
         let review = date(require(map, K.lastReview, path), "\(path).last_review")
         if let signed, let expires, expires <= signed {
-            report(map[K.ndaExpires.rawValue]?.mark, "\(path).nda_expires: the agreement expires (\(expires)) on or before it was signed (\(signed))")
+            report(map[K.ndaExpires.rawValue]?.mark, ja: "\(path).nda_expires: 契約の満了日(\(expires))が締結日(\(signed))以前になっています",
+                   en: "\(path).nda_expires: the agreement expires (\(expires)) on or before it was signed (\(signed))")
         }
         if let signed, let review, review < signed {
-            report(map[K.lastReview.rawValue]?.mark, "\(path).last_review: the review (\(review)) is before the agreement was signed (\(signed))")
+            report(map[K.lastReview.rawValue]?.mark, ja: "\(path).last_review: 見直し日(\(review))が契約の締結日(\(signed))より前です",
+                   en: "\(path).last_review: the review (\(review)) is before the agreement was signed (\(signed))")
         }
         pendingEntrusted.append(contentsOf: data)
         guard let id, let name, let task, let signed, let expires, let review else { return nil }
@@ -186,9 +212,11 @@ struct PolicyReader {
         for (node, path) in list(map[K.closedDays.rawValue], "requests.closed_days", allowEmpty: true) {
             guard let day = date(node, path) else { continue }
             if !JapaneseHolidays.supportedYears.contains(day.year) {
-                report(node.mark, "\(path): \(day) is outside the calendar's years \(JapaneseHolidays.supportedYears.lowerBound)–\(JapaneseHolidays.supportedYears.upperBound)")
+                let years = JapaneseHolidays.supportedYears
+                report(node.mark, ja: "\(path): \(day) は営業日カレンダーの対象(\(years.lowerBound)〜\(years.upperBound) 年)の外です",
+                       en: "\(path): \(day) is outside the calendar's years \(years.lowerBound)–\(years.upperBound)")
             } else if closed.contains(day) {
-                report(node.mark, "\(path): \(day) is listed twice")
+                report(node.mark, ja: "\(path): \(day) が二度書かれています", en: "\(path): \(day) is listed twice")
             } else {
                 closed.append(day)
             }
@@ -203,7 +231,9 @@ struct PolicyReader {
         typealias K = InformativeData.CodingKeys
         let cookie = string(require(map, K.cookieName, path), "\(path).cookie_name")
         if let cookie, !cookie.unicodeScalars.allSatisfy({ Self.cookieNameCharacters.contains($0) }) || cookie.count > 64 {
-            report(map[K.cookieName.rawValue]?.mark, "\(path).cookie_name: '\(cookie)' is not a valid cookie name; use ASCII letters, digits, '_' or '-' (at most 64)")
+            report(map[K.cookieName.rawValue]?.mark,
+                   ja: "\(path).cookie_name: '\(cookie)' は Cookie の名前に使えません。半角英数字と「_」「-」で 64 文字以内にしてください",
+                   en: "\(path).cookie_name: '\(cookie)' is not a valid cookie name; use ASCII letters, digits, '_' or '-' (at most 64)")
         }
         // Browsers cap a cookie's lifetime at 400 days; promising longer would be untrue.
         let lifetime = integer(require(map, K.cookieLifetimeDays, path), "\(path).cookie_lifetime_days", in: 1...400)
@@ -222,13 +252,14 @@ struct PolicyReader {
         let company = properName(require(map, K.company, path), "\(path).company")
         let service = properName(require(map, K.service, path), "\(path).service")
         let category = enumeration(require(map, K.category, path), "\(path).category", VendorCategory.self)
-        let itemsNode = require(map, K.items, path, hint: "list every information item the vendor receives")
+        let itemsNode = require(map, K.items, path, hint: LocalizedText(ja: "送信先が受け取る情報をすべて挙げてください",
+                                                                    en: "list every information item the vendor receives"))
         let items = list(itemsNode, "\(path).items").compactMap { localized($0, $1) }
         let purpose = localized(require(map, K.purpose, path), "\(path).purpose")
         let privacy = optionalURL(map[K.privacyPolicyURL.rawValue], "\(path).privacy_policy_url")
         let optOut = optionalURL(map[K.optOutURL.rawValue], "\(path).opt_out_url")
         let cookie = optionalURL(map[K.cookiePolicyURL.rawValue], "\(path).cookie_policy_url")
-        let hosts = list(require(map, K.hosts, path, hint: "list the hosts its tag contacts"), "\(path).hosts").compactMap { node, hostPath in
+        let hosts = list(require(map, K.hosts, path, hint: LocalizedText(ja: "タグが通信するホストを挙げてください", en: "list the hosts its tag contacts")), "\(path).hosts").compactMap { node, hostPath in
             hostName(node, hostPath)
         }
         guard let id, let company, let service, let category, let purpose, let privacy, let optOut, let cookie else { return nil }
@@ -260,7 +291,9 @@ struct PolicyReader {
         for (index, (mark, date)) in revisions.enumerated() {
             if let previous, date <= previous {
                 let what = index == 0 ? "the effective date (\(previous))" : "the revision before it (\(previous))"
-                report(mark, "revisions[\(index)]: \(date) is not after \(what); list revision dates in order, after effective_date")
+                let japanese = index == 0 ? "施行日(\(previous))" : "一つ前の改定日(\(previous))"
+                report(mark, ja: "revisions[\(index)]: \(date) が\(japanese)より後ではありません。改定日は effective_date より後に、古い順に書いてください",
+                       en: "revisions[\(index)]: \(date) is not after \(what); list revision dates in order, after effective_date")
             }
             previous = date
         }
@@ -277,24 +310,29 @@ struct PolicyReader {
             for (index, purposeNode) in (map["purposes"]?.sequence ?? []).enumerated() {
                 guard let id = purposeNode.string, !id.isEmpty else { continue }
                 if purposeIDs[id] == nil {
-                    report(purposeNode.mark, "\(path).purposes[\(index)]: unknown purpose '\(id)'; declared purposes: \(Self.names(purposeIDs))")
+                    report(purposeNode.mark, ja: "\(path).purposes[\(index)]: 利用目的 '\(id)' は宣言されていません。宣言されている利用目的: \(Self.names(purposeIDs))",
+                           en: "\(path).purposes[\(index)]: unknown purpose '\(id)'; declared purposes: \(Self.names(purposeIDs))")
                 } else {
                     used.insert(id)
                 }
             }
             for (index, serviceNode) in (map["services"]?.sequence ?? []).enumerated() {
                 guard let id = serviceNode.string, !id.isEmpty, serviceIDs[id] == nil else { continue }
-                report(serviceNode.mark, "\(path).services[\(index)]: unknown service '\(id)'; declared services: \(Self.names(serviceIDs))")
+                report(serviceNode.mark, ja: "\(path).services[\(index)]: サービス '\(id)' は宣言されていません。宣言されているサービス: \(Self.names(serviceIDs))",
+                       en: "\(path).services[\(index)]: unknown service '\(id)'; declared services: \(Self.names(serviceIDs))")
             }
         }
         for (id, mark) in purposeIDs.sorted(by: { $0.key < $1.key }) where !used.contains(id) {
-            report(mark, "purposes: purpose '\(id)' is declared but no field serves it; name it in a field's purposes or remove it")
+            report(mark, ja: "purposes: 利用目的 '\(id)' は宣言されていますが、どの項目もこの目的に使われていません。項目の purposes に挙げるか、宣言を消してください",
+                   en: "purposes: purpose '\(id)' is declared but no field serves it; name it in a field's purposes or remove it")
         }
         for (mark, path, id) in pendingEntrusted where fieldIDs[id] == nil {
-            report(mark, "\(path): unknown field '\(id)'; declared fields: \(Self.names(fieldIDs))")
+            report(mark, ja: "\(path): 項目 '\(id)' は宣言されていません。宣言されている項目: \(Self.names(fieldIDs))",
+                   en: "\(path): unknown field '\(id)'; declared fields: \(Self.names(fieldIDs))")
         }
         if !parsedFields.isEmpty, !parsedFields.contains(where: { $0.type == .email && $0.required && $0.services.isEmpty }) {
-            report(root.mapping?["fields"]?.mark, "fields: every form needs a required field of type 'email' asked on all services (answers are sent to it)")
+            report(root.mapping?["fields"]?.mark, ja: "fields: どのフォームにも、全サービスで尋ねる種類 'email' の必須項目が要ります(回答の送り先です)",
+                   en: "fields: every form needs a required field of type 'email' asked on all services (answers are sent to it)")
         }
     }
 
@@ -303,14 +341,16 @@ struct PolicyReader {
     private mutating func mapping(_ node: Node?, _ path: String, allowed keys: [String]) -> Node.Mapping? {
         guard let node else { return nil }
         guard let map = node.mapping else {
-            report(node.mark, "\(path): expected a mapping of keys (\(keys.joined(separator: ", ")))")
+            report(node.mark, ja: "\(Self.ja(path)): キー(\(keys.joined(separator: ", ")))のマッピングを書いてください",
+                   en: "\(path): expected a mapping of keys (\(keys.joined(separator: ", ")))")
             return nil
         }
         for (key, _) in map {
             let name = key.string ?? ""
             if !keys.contains(name) {
                 let label = path == "the policy file" ? "" : "\(path): "
-                report(key.mark, "\(label)unknown key '\(name)'; allowed keys: \(keys.joined(separator: ", "))")
+                report(key.mark, ja: "\(label)キー '\(name)' は使えません。使えるキー: \(keys.joined(separator: ", "))",
+                       en: "\(label)unknown key '\(name)'; allowed keys: \(keys.joined(separator: ", "))")
             }
         }
         return map
@@ -320,29 +360,30 @@ struct PolicyReader {
         mapping(node, path, allowed: K.allCases.map(\.stringValue))
     }
 
-    private mutating func require<K: CodingKey>(_ map: Node.Mapping, _ key: K, _ path: String, hint: String? = nil) -> Node? {
+    private mutating func require<K: CodingKey>(_ map: Node.Mapping, _ key: K, _ path: String, hint: LocalizedText? = nil) -> Node? {
         require(map, key.stringValue, path, hint: hint)
     }
 
-    private mutating func require(_ map: Node.Mapping, _ key: String, _ path: String, hint: String? = nil) -> Node? {
+    private mutating func require(_ map: Node.Mapping, _ key: String, _ path: String, hint: LocalizedText? = nil) -> Node? {
         if let value = map[key] { return value }
         let location = path.isEmpty ? "the policy file" : path
-        report(map.mark, "\(location): missing required key '\(key)'" + (hint.map { " (\($0))" } ?? ""))
+        report(map.mark, ja: "\(Self.ja(location)): 必須のキー '\(key)' がありません" + (hint.map { "(\($0.ja))" } ?? ""),
+               en: "\(location): missing required key '\(key)'" + (hint.map { " (\($0.en))" } ?? ""))
         return nil
     }
 
     private mutating func list(_ node: Node?, _ path: String, allowEmpty: Bool = false) -> [(Node, String)] {
         guard let node else { return [] }
         if node.scalar != nil, node.null != nil {
-            if !allowEmpty { report(node.mark, "\(path): must list at least one entry") }
+            if !allowEmpty { report(node.mark, ja: "\(path): 1 件以上挙げてください", en: "\(path): must list at least one entry") }
             return []
         }
         guard let sequence = node.sequence else {
-            report(node.mark, "\(path): expected a list")
+            report(node.mark, ja: "\(path): 一覧(リスト)を書いてください", en: "\(path): expected a list")
             return []
         }
         if sequence.isEmpty, !allowEmpty {
-            report(node.mark, "\(path): must list at least one entry")
+            report(node.mark, ja: "\(path): 1 件以上挙げてください", en: "\(path): must list at least one entry")
         }
         return sequence.enumerated().map { ($1, "\(path)[\($0)]") }
     }
@@ -350,16 +391,17 @@ struct PolicyReader {
     private mutating func string(_ node: Node?, _ path: String) -> String? {
         guard let node else { return nil }
         guard let scalar = node.scalar else {
-            report(node.mark, "\(path): expected a text value, found a \(node.mapping != nil ? "mapping" : "list")")
+            report(node.mark, ja: "\(path): 文字列を書いてください(\(node.mapping != nil ? "マッピング" : "一覧")が書かれています)",
+                   en: "\(path): expected a text value, found a \(node.mapping != nil ? "mapping" : "list")")
             return nil
         }
         let value = scalar.string.trimmingCharacters(in: .whitespacesAndNewlines)
         if value.isEmpty {
-            report(node.mark, "\(path): must not be empty")
+            report(node.mark, ja: "\(path): 空にはできません", en: "\(path): must not be empty")
             return nil
         }
         if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) {
-            report(node.mark, "\(path): contains a control character")
+            report(node.mark, ja: "\(path): 制御文字が含まれています", en: "\(path): contains a control character")
             return nil
         }
         return value
@@ -383,11 +425,13 @@ struct PolicyReader {
     private mutating func identifier(_ node: Node?, _ path: String, kind: String) -> String? {
         guard let value = string(node, path) else { return nil }
         guard Self.isIdentifier(value) else {
-            report(node?.mark, "\(path): '\(value)' is not a valid id; use lowercase letters, digits and '-', starting with a letter (at most 64)")
+            report(node?.mark, ja: "\(path): '\(value)' は ID に使えません。英小文字で始め、英小文字・数字・「-」で 64 文字以内にしてください",
+                   en: "\(path): '\(value)' is not a valid id; use lowercase letters, digits and '-', starting with a letter (at most 64)")
             return nil
         }
         if let first = declared[kind]?[value] {
-            report(node?.mark, "\(path): duplicate \(kind) id '\(value)' (first declared at line \(first.line))")
+            report(node?.mark, ja: "\(path): \(Self.ja(kind: kind))の ID '\(value)' が重複しています(最初の宣言は \(first.line) 行目)",
+                   en: "\(path): duplicate \(kind) id '\(value)' (first declared at line \(first.line))")
             return nil
         }
         if let mark = node?.mark { declared[kind, default: [:]][value] = mark }
@@ -397,11 +441,13 @@ struct PolicyReader {
     private mutating func integer(_ node: Node?, _ path: String, in range: ClosedRange<Int>) -> Int? {
         guard let node else { return nil }
         guard let scalar = node.scalar, let value = Int(scalar.string.trimmingCharacters(in: .whitespaces)) else {
-            report(node.mark, "\(path): expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            report(node.mark, ja: "\(path): \(range.lowerBound)〜\(range.upperBound) の整数を書いてください",
+                   en: "\(path): expected a whole number from \(range.lowerBound) to \(range.upperBound)")
             return nil
         }
         guard range.contains(value) else {
-            report(node.mark, "\(path): \(value) is out of range; expected \(range.lowerBound) to \(range.upperBound)")
+            report(node.mark, ja: "\(path): \(value) は範囲外です。\(range.lowerBound)〜\(range.upperBound) にしてください",
+                   en: "\(path): \(value) is out of range; expected \(range.lowerBound) to \(range.upperBound)")
             return nil
         }
         return value
@@ -412,7 +458,7 @@ struct PolicyReader {
         case "true": return true
         case "false": return false
         default:
-            report(node.mark, "\(path): expected true or false")
+            report(node.mark, ja: "\(path): true か false を書いてください", en: "\(path): expected true or false")
             return nil
         }
     }
@@ -420,7 +466,8 @@ struct PolicyReader {
     private mutating func date(_ node: Node?, _ path: String) -> LocalDate? {
         guard let node, let raw = string(node, path) else { return nil }
         guard let value = LocalDate(iso: raw) else {
-            report(node.mark, "\(path): '\(raw)' is not a date; write YYYY-MM-DD")
+            report(node.mark, ja: "\(path): '\(raw)' は日付ではありません。YYYY-MM-DD の形で書いてください",
+                   en: "\(path): '\(raw)' is not a date; write YYYY-MM-DD")
             return nil
         }
         return value
@@ -430,7 +477,8 @@ struct PolicyReader {
     where E.RawValue == String {
         guard let raw = string(node, path) else { return nil }
         guard let value = E(rawValue: raw) else {
-            report(node?.mark, "\(path): '\(raw)' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            let names = E.allCases.map(\.rawValue).joined(separator: ", ")
+            report(node?.mark, ja: "\(path): '\(raw)' は \(names) のどれでもありません", en: "\(path): '\(raw)' is not one of \(names)")
             return nil
         }
         return value
@@ -439,7 +487,7 @@ struct PolicyReader {
     private mutating func url(_ node: Node?, _ path: String) -> String? {
         guard let raw = string(node, path) else { return nil }
         guard Self.isWebURL(raw) else {
-            report(node?.mark, "\(path): '\(raw)' is not a valid http(s) URL")
+            report(node?.mark, ja: "\(path): '\(raw)' は http(s) の URL として正しくありません", en: "\(path): '\(raw)' is not a valid http(s) URL")
             return nil
         }
         return raw
@@ -454,7 +502,7 @@ struct PolicyReader {
     private mutating func emailAddress(_ node: Node?, _ path: String) -> String? {
         guard let raw = string(node, path) else { return nil }
         guard Self.isEmailAddress(raw) else {
-            report(node?.mark, "\(path): '\(raw)' is not a valid e-mail address")
+            report(node?.mark, ja: "\(path): '\(raw)' はメールアドレスとして正しくありません", en: "\(path): '\(raw)' is not a valid e-mail address")
             return nil
         }
         return raw
@@ -463,7 +511,8 @@ struct PolicyReader {
     private mutating func hostName(_ node: Node, _ path: String) -> String? {
         guard let raw = string(node, path) else { return nil }
         guard Self.isHostPattern(raw) else {
-            report(node.mark, "\(path): '\(raw)' is not a host name (write e.g. 'www.example.com' or '*.example.com', no scheme or path)")
+            report(node.mark, ja: "\(path): '\(raw)' はホスト名ではありません('www.example.com' や '*.example.com' のように、スキームやパスを付けずに書いてください)",
+                   en: "\(path): '\(raw)' is not a host name (write e.g. 'www.example.com' or '*.example.com', no scheme or path)")
             return nil
         }
         return raw.lowercased()

@@ -192,14 +192,7 @@ struct AuditPageModel {
         switch status.verification {
         case let .intact(count): chain = t.format("chain_intact", ["count": "\(count)"])
         case let .broken(sequence, reason):
-            let why = switch reason {
-            case let .missing(next?): t.format("chain_reason_missing_before", ["next": "\(next)"])
-            case .missing(nil): t.format("chain_reason_missing")
-            case .link: t.format("chain_reason_link")
-            case .content: t.format("chain_reason_content")
-            case .changedSinceChecked: t.format("chain_reason_changed")
-            }
-            chain = t.format("chain_broken", ["seq": "\(sequence)", "reason": why])
+            chain = t.format("chain_broken", ["seq": "\(sequence)", "reason": reason.worded(t)])
         }
         wholeChain = status.wholeChainCheckedAt.map { t.format("chain_whole_checked", ["at": ConsoleFormat.time($0)]) } ?? ""
         self.entries = entries.map {
@@ -209,5 +202,19 @@ struct AuditPageModel {
         let suffix = language == .en ? "&lang=en" : ""
         prevHref = after > 0 ? "/console/audit?after=\(max(0, after - 100))\(suffix)" : nil
         nextHref = entries.count == 100 ? "/console/audit?after=\(entries.last!.sequence)\(suffix)" : nil
+    }
+}
+
+extension AuditBreak {
+    /// Why the entry breaks the chain, in the language of `strings` (`SiteResources.text`); the console page and
+    /// `madoguchi audit verify` say it in the same words.
+    public func worded(_ strings: [String: String]) -> String {
+        switch self {
+        case let .missing(next?): strings.format("chain_reason_missing_before", ["next": "\(next)"])
+        case .missing(nil): strings.format("chain_reason_missing")
+        case .link: strings.format("chain_reason_link")
+        case .content: strings.format("chain_reason_content")
+        case .changedSinceChecked: strings.format("chain_reason_changed")
+        }
     }
 }
