@@ -235,6 +235,11 @@ struct Serve: AsyncParsableCommand {
         return address
     }
 
+    /// Refuses bad options and environment values before anything starts, with `serve`'s own usage below the error.
+    func validate() throws {
+        _ = try configuration()
+    }
+
     func run() async throws {
         let configuration = try configuration()
         let logger = try logging.makeLogger(label: "madoguchi")
