@@ -44,7 +44,7 @@ struct DatabaseOptions: ParsableArguments {
         do {
             return try DatabaseLocation(parsing: text)
         } catch {
-            throw Bilingual.refusal("--database: データベースの指定が正しくありません(\(error.description))", "--database: \(error.description)")
+            throw Bilingual.refusal("--database: \(error.text.ja)", "--database: \(error.text.en)")
         }
     }
 }
@@ -182,7 +182,7 @@ struct Serve: AsyncParsableCommand {
             do {
                 keyStoreLocation = try DatabaseLocation(parsing: text)
             } catch {
-                throw Bilingual.refusal("--keystore: 鍵ストアの指定が正しくありません(\(error.description))", "--keystore: \(error.description)")
+                throw Bilingual.refusal("--keystore: \(error.text.ja)", "--keystore: \(error.text.en)")
             }
         } else {
             keyStoreLocation = nil
@@ -198,7 +198,7 @@ struct Serve: AsyncParsableCommand {
             do {
                 smtpConfiguration = try SMTPConfiguration(url: text)
             } catch {
-                throw Bilingual.refusal("--smtp: SMTP の指定が正しくありません(\(error.description))", "--smtp: \(error.description)")
+                throw Bilingual.refusal("--smtp: \(error.text.ja)", "--smtp: \(error.text.en)")
             }
         }
         var configuration = ServerConfiguration(
@@ -251,10 +251,10 @@ struct Serve: AsyncParsableCommand {
             Bilingual.warn("madoguchi: ポリシーファイルに誤りがあるため起動しません", "madoguchi: not starting: the policy file is invalid")
             throw ExitCode(1)
         } catch let error as PolicyVersionConflict {
-            Bilingual.warn("madoguchi: ポリシーの版が記録と食い違うため起動しません(\(error))", "madoguchi: not starting: \(error)")
+            Bilingual.warn("madoguchi: 起動しません: \(error.text.ja)", "madoguchi: not starting: \(error.text.en)")
             throw ExitCode(1)
         } catch let error as KeyRingError {
-            Bilingual.warn("madoguchi: 暗号鍵を使えないため起動しません(\(error))", "madoguchi: not starting: \(error)")
+            Bilingual.warn("madoguchi: 起動しません: \(error.text.ja)", "madoguchi: not starting: \(error.text.en)")
             throw ExitCode(1)
         }
         logger.info("serving", metadata: [
@@ -453,7 +453,7 @@ struct UserCommand: AsyncParsableCommand {
                                                                       policy: loaded, actor: "cli")
                 }
             } catch let error as StaffError {
-                Bilingual.warn("madoguchi: 職員を追加できません(\(error))", "madoguchi: \(error)")
+                Bilingual.warn("madoguchi: \(error.text.ja)", "madoguchi: \(error.text.en)")
                 throw ExitCode(1)
             }
             let base = (baseURL ?? Environment.value("MADOGUCHI_BASE_URL") ?? "http://127.0.0.1:8080")

@@ -128,13 +128,15 @@ struct CommandLineTests {
 
         let badURL = try await Command.run(["serve", "--database", "mysql://x"])
         #expect(badURL.status != 0)
-        #expect(badURL.stderr.contains("unsupported database URL"))
+        #expect(badURL.stderr.contains("--database: 使えないデータベース URL です。"))
+        #expect(badURL.stderr.contains("\n--database: unsupported database URL"))
         let badPort = try await Command.run(["serve", "--port", "70000"])
         #expect(badPort.status != 0)
         #expect(badPort.stderr.contains("--port: 70000 は 0〜65535 の範囲にありません\n--port: 70000 is not between 0 and 65535"))
         let badSMTP = try await Command.run(["serve", "--smtp", "smtp://user:pw@mail.example.jp?security=none"])
         #expect(badSMTP.status != 0)
-        #expect(badSMTP.stderr.contains("--smtp: refusing to send an SMTP password without TLS"))
+        #expect(badSMTP.stderr.contains("--smtp: TLS なしで SMTP のパスワードは送りません。"))
+        #expect(badSMTP.stderr.contains("\n--smtp: refusing to send an SMTP password without TLS"))
         let badEnvPort = try await Command.run(["serve"], environment: ["MADOGUCHI_PORT": "eighty"])
         #expect(badEnvPort.status != 0)
         #expect(badEnvPort.stderr.contains("MADOGUCHI_PORT"))
@@ -228,7 +230,8 @@ struct StaffAuditCommandTests {
         #expect(badRole.status != 0 && badRole.stderr.contains("root"))
         let badDepartment = try await Command.run(["user", "add", "--email", "x@mirai-career.example", "--role", "department",
                                              "--department", "nowhere", "--database", fresh.url])
-        #expect(badDepartment.status == 1 && badDepartment.stderr.contains("no department 'nowhere'"))
+        #expect(badDepartment.status == 1 && badDepartment.stderr == "madoguchi: 部署 'nowhere' はポリシーファイルで宣言されていません\n"
+                + "madoguchi: no department 'nowhere' is declared in the policy file\n")
         let badEmail = try await Command.run(["user", "add", "--email", "not an address", "--role", "admin", "--database", fresh.url])
         #expect(badEmail.status == 1)
         try await fresh.cleanUp()

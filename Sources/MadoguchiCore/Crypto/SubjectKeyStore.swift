@@ -93,7 +93,8 @@ public struct SubjectKeyStore: Sendable {
             let subjectID = try row.decode(column: "subject_id", as: String.self)
             let masterID = try row.decode(column: "master_key_id", as: String.self)
             guard let master = ring.masterKey(id: masterID) else {
-                throw KeyRingError("subject key wrapped by master key \(masterID), which is not in the key file")
+                throw KeyRingError(ja: "本人の鍵がマスター鍵 \(masterID) で包まれていますが、その鍵が鍵ファイルにありません",
+                                  en: "subject key wrapped by master key \(masterID), which is not in the key file")
             }
             let encoded = try SealedField.open(try row.decode(column: "wrapped", as: Data.self), key: master.key,
                                                context: "subject-key/\(subjectID)")
@@ -126,7 +127,7 @@ actor KeyPool {
 
     func take() async throws -> NewSubjectKey {
         if size == 0 {
-            guard let made = try await make(1).first else { throw KeyRingError("no key was made") }
+            guard let made = try await make(1).first else { throw KeyRingError(ja: "鍵を作れませんでした", en: "no key was made") }
             return made
         }
         if ready.count <= size / 2 { refill() }

@@ -22,12 +22,14 @@ public struct SMTPConfiguration: Sendable, Hashable, CustomStringConvertible {
     public init(url text: String, heloName: String = "madoguchi.localhost") throws(MailConfigurationError) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
               scheme == "smtp" || scheme == "smtps", let host = components.host, !host.isEmpty
-        else { throw MailConfigurationError("the SMTP URL must look like smtp://user:password@host:587?security=starttls") }
+        else { throw MailConfigurationError(ja: "SMTP の URL は smtp://ユーザー:パスワード@ホスト:587?security=starttls の形で書いてください",
+                                           en: "the SMTP URL must look like smtp://user:password@host:587?security=starttls") }
         self.host = host
         security = scheme == "smtps" ? .implicitTLS : .startTLS
         for item in components.queryItems ?? [] {
             guard item.name == "security", let value = item.value, let parsed = Security(rawValue: value) else {
-                throw MailConfigurationError("unknown SMTP URL option '\(item.name)=\(item.value ?? "")'; use security=none|starttls|tls")
+                throw MailConfigurationError(ja: "SMTP の URL のオプション '\(item.name)=\(item.value ?? "")' は使えません。security=none|starttls|tls を使ってください",
+                                             en: "unknown SMTP URL option '\(item.name)=\(item.value ?? "")'; use security=none|starttls|tls")
             }
             security = parsed
         }
@@ -35,7 +37,8 @@ public struct SMTPConfiguration: Sendable, Hashable, CustomStringConvertible {
         username = components.user?.removingPercentEncoding
         password = components.password?.removingPercentEncoding
         if username != nil, security == .none {
-            throw MailConfigurationError("refusing to send an SMTP password without TLS; use security=starttls or smtps://")
+            throw MailConfigurationError(ja: "TLS なしで SMTP のパスワードは送りません。security=starttls か smtps:// を使ってください",
+                                         en: "refusing to send an SMTP password without TLS; use security=starttls or smtps://")
         }
         self.heloName = heloName
     }
@@ -45,9 +48,9 @@ public struct SMTPConfiguration: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// An SMTP configuration that cannot be used.
-public struct MailConfigurationError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+public struct MailConfigurationError: BilingualError, Sendable {
+    public var text: LocalizedText
+    public init(ja: String, en: String) { text = LocalizedText(ja: ja, en: en) }
 }
 
 /// The server refused a step of the conversation.

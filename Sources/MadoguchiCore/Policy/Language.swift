@@ -32,3 +32,13 @@ public struct LocalizedText: Hashable, Sendable, Codable {
         }
     }
 }
+
+/// An error a person reads — an operator at the command line, mostly — worded in Japanese and English. Its
+/// `description` is the English, which logs and scripts match on; what is shown to a person leads with `text.ja`.
+public protocol BilingualError: Error, CustomStringConvertible {
+    var text: LocalizedText { get }
+}
+
+extension BilingualError {
+    public var description: String { text.en }
+}

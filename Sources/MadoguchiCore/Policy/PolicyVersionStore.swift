@@ -20,10 +20,12 @@ public enum PolicyStoreOutcome: Sendable, Equatable {
 
 /// A policy file that reuses a stored version id for different content. Published versions never change:
 /// give the changed policy a new `version`.
-public struct PolicyVersionConflict: Error, Sendable, CustomStringConvertible {
+public struct PolicyVersionConflict: BilingualError, Sendable {
     public var version: String
-    public var description: String {
-        "policy version '\(version)' is already stored with different content; published versions never change, so give the edited policy a new 'version' (and add its revision date)"
+    public var text: LocalizedText {
+        LocalizedText(
+            ja: "ポリシーの版 '\(version)' は別の内容ですでに記録されています。公開した版は変えられないので、編集したポリシーには新しい 'version' を付けてください(改定日も revisions に加えてください)",
+            en: "policy version '\(version)' is already stored with different content; published versions never change, so give the edited policy a new 'version' (and add its revision date)")
     }
 }
 

@@ -38,7 +38,7 @@ public struct StaffSession: Sendable, Hashable {
 }
 
 /// Why an account operation was refused.
-public enum StaffError: Error, Sendable, Hashable, CustomStringConvertible {
+public enum StaffError: BilingualError, Sendable, Hashable {
     case invalidEmail
     case duplicateEmail
     case departmentRequired
@@ -47,15 +47,17 @@ public enum StaffError: Error, Sendable, Hashable, CustomStringConvertible {
     case passwordTooLong
     case invalidToken
 
-    public var description: String {
+    public var text: LocalizedText {
         switch self {
-        case .invalidEmail: "that is not a valid e-mail address"
-        case .duplicateEmail: "a staff account with that e-mail address already exists"
-        case .departmentRequired: "department members need --department"
-        case let .unknownDepartment(id): "no department '\(id)' is declared in the policy file"
-        case .weakPassword: "the password must be at least 12 characters"
-        case .passwordTooLong: "the password must be at most 72 bytes"
-        case .invalidToken: "the link is invalid, used or expired"
+        case .invalidEmail: LocalizedText(ja: "メールアドレスとして正しくありません", en: "that is not a valid e-mail address")
+        case .duplicateEmail: LocalizedText(ja: "そのメールアドレスの職員アカウントはすでにあります",
+                                            en: "a staff account with that e-mail address already exists")
+        case .departmentRequired: LocalizedText(ja: "部署の職員には --department が要ります", en: "department members need --department")
+        case let .unknownDepartment(id): LocalizedText(ja: "部署 '\(id)' はポリシーファイルで宣言されていません",
+                                                       en: "no department '\(id)' is declared in the policy file")
+        case .weakPassword: LocalizedText(ja: "パスワードは 12 文字以上にしてください", en: "the password must be at least 12 characters")
+        case .passwordTooLong: LocalizedText(ja: "パスワードは 72 バイト以内にしてください", en: "the password must be at most 72 bytes")
+        case .invalidToken: LocalizedText(ja: "リンクが正しくないか、使用済みか、期限切れです", en: "the link is invalid, used or expired")
         }
     }
 }
