@@ -10,9 +10,13 @@ import MadoguchiServer
 struct MadoguchiCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "madoguchi",
-        abstract: "Madoguchi (窓口): the inquiry site behind a privacy policy, which publishes the policy and keeps it.",
+        abstract: "窓口(Madoguchi): プライバシーポリシーを公開し、その約束を守る問い合わせサイト。 / Madoguchi (窓口): the inquiry site behind a privacy policy, which publishes the policy and keeps it.",
         discussion: """
-        Every option can also come from an environment variable (named in its help); a flag on the command line wins.
+        どのオプションも環境変数(名前は各オプションの説明にあります)で渡せます。
+        コマンドラインのフラグが優先します。設定がなければ、madoguchi serve は
+        SQLite のファイル var/madoguchi.sqlite と examples/policy.yaml で動きます。
+
+        Every option can also come from an environment variable (named in its help); a flag on the command line wins. \
         With no configuration, `madoguchi serve` runs on the SQLite file var/madoguchi.sqlite with examples/policy.yaml.
         """,
         subcommands: [Serve.self, Migrate.self, PolicyCommand.self, AuditCommand.self, UserCommand.self, CalendarCommand.self, RequestsCommand.self, ScanCommand.self])
@@ -36,7 +40,7 @@ extension Database {
 /// Options shared by the commands that open the database.
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("database"),
-            help: "Database URL: sqlite:PATH or postgres://user:password@host:port/db[?tlsmode=disable|prefer|require]. Env: MADOGUCHI_DATABASE_URL. Default: sqlite:var/madoguchi.sqlite")
+            help: "データベースの URL: sqlite:パス か postgres://ユーザー:パスワード@ホスト:ポート/DB[?tlsmode=disable|prefer|require]。環境変数: MADOGUCHI_DATABASE_URL。既定: sqlite:var/madoguchi.sqlite\nDatabase URL: sqlite:PATH or postgres://user:password@host:port/db[?tlsmode=disable|prefer|require]. Env: MADOGUCHI_DATABASE_URL. Default: sqlite:var/madoguchi.sqlite")
     var url: String?
 
     func location() throws -> DatabaseLocation {
@@ -50,7 +54,7 @@ struct DatabaseOptions: ParsableArguments {
 }
 
 struct LoggingOptions: ParsableArguments {
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: MADOGUCHI_LOG_LEVEL. Default: info")
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical のどれか。環境変数: MADOGUCHI_LOG_LEVEL。既定: info\ntrace, debug, info, notice, warning, error or critical. Env: MADOGUCHI_LOG_LEVEL. Default: info")
     var level: String?
 
     func makeLogger(label: String) throws -> Logger {
@@ -120,43 +124,43 @@ func report(_ error: PolicyFileError) {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the server.",
-        discussion: "Applies missing migrations, stores the policy file's version if it is new, and serves the published policy. Refuses to start on an invalid policy file.")
+        abstract: "サーバーを動かします。 / Run the server.",
+        discussion: "足りないマイグレーションを適用し、新しい版ならポリシーファイルを記録して、\n公開ポリシーを配信します。ポリシーファイルに誤りがあれば起動しません。\nApplies missing migrations, stores the policy file's version if it is new, and serves the published policy. Refuses to start on an invalid policy file.")
 
-    @Option(help: "Address to listen on. Env: MADOGUCHI_HOST. Default: 127.0.0.1")
+    @Option(help: "待ち受けるアドレス。環境変数: MADOGUCHI_HOST。既定: 127.0.0.1\nAddress to listen on. Env: MADOGUCHI_HOST. Default: 127.0.0.1")
     var host: String?
 
-    @Option(help: "Port to listen on. Env: MADOGUCHI_PORT. Default: 8080")
+    @Option(help: "待ち受けるポート。環境変数: MADOGUCHI_PORT。既定: 8080\nPort to listen on. Env: MADOGUCHI_PORT. Default: 8080")
     var port: Int?
 
-    @Option(help: "The policy file. Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
+    @Option(help: "ポリシーファイル。環境変数: MADOGUCHI_POLICY。既定: examples/policy.yaml\nThe policy file. Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
     var policy: String?
 
-    @Option(help: "Where person keys are kept, apart from the data: sqlite:PATH or postgres://…. Env: MADOGUCHI_KEYSTORE_URL. Default: sqlite:var/keys/keystore.sqlite")
+    @Option(help: "本人ごとの鍵の置き場所(データとは別): sqlite:パス か postgres://…。環境変数: MADOGUCHI_KEYSTORE_URL。既定: sqlite:var/keys/keystore.sqlite\nWhere person keys are kept, apart from the data: sqlite:PATH or postgres://…. Env: MADOGUCHI_KEYSTORE_URL. Default: sqlite:var/keys/keystore.sqlite")
     var keystore: String?
 
-    @Option(name: .customLong("key-file"), help: "The master key file (created 0600 if missing). Env: MADOGUCHI_KEY_FILE; or give the key itself (base64) in MADOGUCHI_MASTER_KEY. Default: var/keys/master.key")
+    @Option(name: .customLong("key-file"), help: "マスター鍵のファイル(無ければ 0600 で作ります)。環境変数: MADOGUCHI_KEY_FILE。鍵そのもの(base64)を MADOGUCHI_MASTER_KEY で渡すこともできます。既定: var/keys/master.key\nThe master key file (created 0600 if missing). Env: MADOGUCHI_KEY_FILE; or give the key itself (base64) in MADOGUCHI_MASTER_KEY. Default: var/keys/master.key")
     var keyFile: String?
 
-    @Option(name: .customLong("base-url"), help: "The site's public address, for links in e-mails. Env: MADOGUCHI_BASE_URL. Default: http://HOST:PORT")
+    @Option(name: .customLong("base-url"), help: "サイトの公開アドレス(メール内のリンク用)。環境変数: MADOGUCHI_BASE_URL。既定: http://HOST:PORT\nThe site's public address, for links in e-mails. Env: MADOGUCHI_BASE_URL. Default: http://HOST:PORT")
     var baseURL: String?
 
-    @Option(name: .customLong("rate-limit"), help: "Submissions per client as COUNT/SECONDS (form and API). Env: MADOGUCHI_RATE_LIMIT. Default: 10/600")
+    @Option(name: .customLong("rate-limit"), help: "送信元ごとの送信の上限(フォームと API)、回数/秒数。環境変数: MADOGUCHI_RATE_LIMIT。既定: 10/600\nSubmissions per client as COUNT/SECONDS (form and API). Env: MADOGUCHI_RATE_LIMIT. Default: 10/600")
     var rateLimit: String?
 
-    @Option(name: .customLong("event-rate-limit"), help: "Consent events and preference changes per client as COUNT/SECONDS. Env: MADOGUCHI_EVENT_RATE_LIMIT. Default: 120/60")
+    @Option(name: .customLong("event-rate-limit"), help: "送信元ごとの同意イベントと設定変更の上限、回数/秒数。環境変数: MADOGUCHI_EVENT_RATE_LIMIT。既定: 120/60\nConsent events and preference changes per client as COUNT/SECONDS. Env: MADOGUCHI_EVENT_RATE_LIMIT. Default: 120/60")
     var eventRateLimit: String?
 
-    @Option(help: "Folder where outgoing e-mail is written as .eml files. Env: MADOGUCHI_OUTBOX. Default: var/outbox")
+    @Option(help: "送信メールを .eml ファイルとして書き出すフォルダー。環境変数: MADOGUCHI_OUTBOX。既定: var/outbox\nFolder where outgoing e-mail is written as .eml files. Env: MADOGUCHI_OUTBOX. Default: var/outbox")
     var outbox: String?
 
-    @Option(help: "Send mail through this SMTP server: smtp://user:password@host:587?security=starttls (or none), or smtps://host:465. Env: MADOGUCHI_SMTP_URL. Default: write .eml files to --outbox")
+    @Option(help: "この SMTP サーバーでメールを送ります: smtp://ユーザー:パスワード@ホスト:587?security=starttls(または none)か smtps://ホスト:465。環境変数: MADOGUCHI_SMTP_URL。既定: --outbox に .eml ファイルを書き出す\nSend mail through this SMTP server: smtp://user:password@host:587?security=starttls (or none), or smtps://host:465. Env: MADOGUCHI_SMTP_URL. Default: write .eml files to --outbox")
     var smtp: String?
 
-    @Option(name: .customLong("mail-from"), help: "Sender address of every e-mail. Env: MADOGUCHI_MAIL_FROM. Default: the policy's request contact")
+    @Option(name: .customLong("mail-from"), help: "すべてのメールの差出人アドレス。環境変数: MADOGUCHI_MAIL_FROM。既定: ポリシーの請求窓口のアドレス\nSender address of every e-mail. Env: MADOGUCHI_MAIL_FROM. Default: the policy's request contact")
     var mailFrom: String?
 
-    @Flag(name: .customLong("hold-mail"), help: "Queue e-mail in the outbox but deliver none (a staging copy of production data, an SMTP migration); a later server without the flag sends the queue. Env: MADOGUCHI_HOLD_MAIL=1")
+    @Flag(name: .customLong("hold-mail"), help: "メールを送信待ちに積むだけで送りません(本番データの検証用コピー、SMTP の移行時など)。このフラグなしで後に起動したサーバーが送ります。環境変数: MADOGUCHI_HOLD_MAIL=1\nQueue e-mail in the outbox but deliver none (a staging copy of production data, an SMTP migration); a later server without the flag sends the queue. Env: MADOGUCHI_HOLD_MAIL=1")
     var holdMail = false
 
     @OptionGroup var database: DatabaseOptions
@@ -293,8 +297,8 @@ struct Serve: AsyncParsableCommand {
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create or update the database schema.",
-        discussion: "Applies every missing step in order, each in a transaction; running it again changes nothing.")
+        abstract: "データベースのスキーマを作る・更新します。 / Create or update the database schema.",
+        discussion: "足りない段階を順に、それぞれ一つのトランザクションで適用します。もう一度実行しても何も変わりません。\nApplies every missing step in order, each in a transaction; running it again changes nothing.")
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
@@ -316,15 +320,15 @@ struct Migrate: AsyncParsableCommand {
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
-        abstract: "Check or render a policy file.",
+        abstract: "ポリシーファイルを確認する・描きます。 / Check or render a policy file.",
         subcommands: [Check.self, Render.self])
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Validate policy files.",
-            discussion: "Prints every problem as FILE:LINE:COLUMN: and the problem in Japanese, then in English on an indented line. Exits 0 when all files are valid, 1 when any is not.")
+            abstract: "ポリシーファイルを検証します。 / Validate policy files.",
+            discussion: "問題ごとに FILE:LINE:COLUMN: と日本語の説明を、次の字下げした行に英語を出します。すべて正しければ終了コード 0、一つでも誤りがあれば 1。\nPrints every problem as FILE:LINE:COLUMN: and the problem in Japanese, then in English on an indented line. Exits 0 when all files are valid, 1 when any is not.")
 
-        @Argument(help: "The policy files to check.")
+        @Argument(help: "確認するポリシーファイル。\nThe policy files to check.")
         var files: [String]
 
         func validate() throws {
@@ -349,22 +353,22 @@ struct PolicyCommand: AsyncParsableCommand {
 
     struct Render: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the published policy page or its JSON.",
-            discussion: "Renders without a database, so the page lists no earlier versions.")
+            abstract: "公開ポリシーのページか、その JSON を出します。 / Print the published policy page or its JSON.",
+            discussion: "データベースなしで描くので、過去の版の一覧は出ません。\nRenders without a database, so the page lists no earlier versions.")
 
         enum Format: String, ExpressibleByArgument, CaseIterable { case html, json }
         enum Page: String, ExpressibleByArgument, CaseIterable { case full, external }
 
-        @Option(help: "The policy file. Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
+        @Option(help: "ポリシーファイル。環境変数: MADOGUCHI_POLICY。既定: examples/policy.yaml\nThe policy file. Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
         var policy: String?
 
-        @Option(help: "ja or en.")
+        @Option(help: "ja か en。\nja or en.")
         var lang: Language = .ja
 
-        @Option(help: "html or json.")
+        @Option(help: "html か json。\nhtml or json.")
         var format: Format = .html
 
-        @Option(help: "full (the whole policy) or external (the external-transmission table alone).")
+        @Option(help: "full(ポリシー全体)か external(外部送信の表だけ)。\nfull (the whole policy) or external (the external-transmission table alone).")
         var page: Page = .full
 
         func run() async throws {
@@ -382,13 +386,13 @@ struct PolicyCommand: AsyncParsableCommand {
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "Work with the audit log.",
+        abstract: "監査ログを扱います。 / Work with the audit log.",
         subcommands: [Verify.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the audit log's hash chain.",
-            discussion: "Recomputes every entry's hash; exits 0 when the chain is intact, 1 naming the first broken entry otherwise.")
+            abstract: "監査ログのハッシュチェーンを確かめます。 / Check the audit log's hash chain.",
+            discussion: "すべての項目のハッシュを計算し直します。チェーンが正常なら終了コード 0、そうでなければ最初に途切れた項目を示して 1。\nRecomputes every entry's hash; exits 0 when the chain is intact, 1 naming the first broken entry otherwise.")
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var logging: LoggingOptions
@@ -413,27 +417,27 @@ struct AuditCommand: AsyncParsableCommand {
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user",
-        abstract: "Manage staff accounts.",
+        abstract: "職員のアカウントを管理します。 / Manage staff accounts.",
         subcommands: [Add.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a staff account and print its one-time set-up link (valid 24 hours).",
-            discussion: "Roles: admin, privacy-officer, operator (all inquiries), department (only inquiries forwarded to --department).")
+            abstract: "職員のアカウントを加え、1 回限りの設定用リンク(24 時間有効)を出します。 / Add a staff account and print its one-time set-up link (valid 24 hours).",
+            discussion: "役割: admin、privacy-officer、operator(すべての問い合わせ)、department(--department に回された問い合わせだけ)。\nRoles: admin, privacy-officer, operator (all inquiries), department (only inquiries forwarded to --department).")
 
-        @Option(help: "The staff member's e-mail address (their sign-in name).")
+        @Option(help: "職員のメールアドレス(サインイン名)。\nThe staff member's e-mail address (their sign-in name).")
         var email: String
 
-        @Option(help: "admin, privacy-officer, operator or department.")
+        @Option(help: "admin、privacy-officer、operator、department のどれか。\nadmin, privacy-officer, operator or department.")
         var role: String
 
-        @Option(help: "The department id from the policy file (required for the department role).")
+        @Option(help: "ポリシーファイルの部署 ID(department の役割では必須)。\nThe department id from the policy file (required for the department role).")
         var department: String?
 
-        @Option(help: "The policy file (for department ids). Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
+        @Option(help: "ポリシーファイル(部署 ID のため)。環境変数: MADOGUCHI_POLICY。既定: examples/policy.yaml\nThe policy file (for department ids). Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
         var policy: String?
 
-        @Option(name: .customLong("base-url"), help: "The site's public address, for the link. Env: MADOGUCHI_BASE_URL. Default: http://127.0.0.1:8080")
+        @Option(name: .customLong("base-url"), help: "サイトの公開アドレス(リンク用)。環境変数: MADOGUCHI_BASE_URL。既定: http://127.0.0.1:8080\nThe site's public address, for the link. Env: MADOGUCHI_BASE_URL. Default: http://127.0.0.1:8080")
         var baseURL: String?
 
         @OptionGroup var database: DatabaseOptions

@@ -164,6 +164,14 @@ struct CommandLineTests {
     func help() async throws {
         let top = try await Command.run(["--help"])
         for subcommand in ["serve", "migrate", "policy"] { #expect(top.stdout.contains(subcommand)) }
+        // Japanese first: each command's summary, then the English; each option's help, a Japanese line above the English.
+        #expect(top.stdout.contains("サーバーを動かします。 / Run the server."))
+        let helpJapaneseFirst = try await Command.run(["serve", "--help"]).stdout
+        if let japanese = helpJapaneseFirst.range(of: "待ち受けるポート。"), let english = helpJapaneseFirst.range(of: "Port to listen on.") {
+            #expect(japanese.lowerBound < english.lowerBound)
+        } else {
+            Issue.record("serve --help lacks the port option's help in both languages: \(helpJapaneseFirst)")
+        }
         let serve = try await Command.run(["serve", "--help"])
         for option in ["--host", "--port", "--database", "--policy", "--log-level", "MADOGUCHI_HOST", "MADOGUCHI_PORT",
                        "MADOGUCHI_DATABASE_URL", "MADOGUCHI_POLICY"] {
