@@ -149,6 +149,18 @@ extension RequestTests {
             let found = try #require(try await desk.disclosureSubject(number: receipt.number, token: token))
             #expect(found.format == .json && found.subjectID.isEmpty, "no inquiry was sent from this address")
             #expect(try await desk.disclosureSubject(number: receipt.number, token: past) == nil, "still refused once expired")
+
+            // R-SEC-3: hostile stamps are refused before any arithmetic (Int.max used to trap in the conversion).
+            let signature = String(token.split(separator: ".")[1])
+            for stamp in ["9223372036854775807", "99999999999999999999", "-1", "1e20", "nan", "", "+1", " 1", "0x10",
+                          String(Int(Date().timeIntervalSince1970) + 365 * 86_400)] {
+                #expect(try await desk.disclosureSubject(number: receipt.number, token: "\(stamp).\(signature)") == nil, "stamp \(stamp)")
+            }
+            for hostile in ["", ".", "..", "1.2.3", String(repeating: "9", count: 10_000), "\(Int.max).x"] {
+                #expect(try await desk.disclosureSubject(number: receipt.number, token: hostile) == nil)
+            }
+            let farFuture = desk.disclosureToken(number: receipt.number, expires: Date().addingTimeInterval(RequestDesk.downloadLifetime * 2))
+            #expect(try await desk.disclosureSubject(number: receipt.number, token: farFuture) == nil, "longer than a link ever lives")
         }
     }
 }

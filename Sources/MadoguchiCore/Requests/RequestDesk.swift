@@ -295,15 +295,23 @@ public struct RequestDesk: Sendable {
         let given = codeHash(code.trimmingCharacters(in: .whitespaces), requestID: id)
         let stored = try row.decode(column: "code_hash", as: String.self)
         guard Self.constantTimeEqual(given, stored) else {
-            let used = attempts + 1
-            try await vault.database.transaction { db in
-                var update = db.update("requests").set("attempts", to: used)
-                if used >= Self.maximumAttempts { update = update.set("status", to: RequestStatus.lapsed.rawValue) }
-                try await update.where("id", .equal, id).where("status", .equal, RequestStatus.unverified.rawValue).run()
+            // Counted in one statement (R-SEC-3): concurrent wrong codes each count, none past the limit, and the one
+            // that reaches it lapses the request. The outcome is decided from the row returned.
+            let maximum = Self.maximumAttempts
+            let counted = try await vault.database.transaction { db -> Int? in
+                guard let row = try await db.raw("""
+                    UPDATE requests SET attempts = attempts + 1,
+                        status = CASE WHEN attempts + 1 >= \(bind: maximum) THEN \(bind: RequestStatus.lapsed.rawValue) ELSE status END
+                    WHERE id = \(bind: id) AND status = \(bind: RequestStatus.unverified.rawValue) AND attempts < \(bind: maximum)
+                    RETURNING attempts
+                    """).first() else { return nil }
+                let used = try row.decode(column: "attempts", as: Int.self)
                 try await AuditLog.append(AuditEvent(actor: "person", action: "request.code-wrong", record: "request:\(id)",
                                                      detail: "attempt=\(used)"), in: db, kind: kind, at: now)
+                return used
             }
-            return used >= Self.maximumAttempts ? .notValid : .wrongCode(attemptsLeft: Self.maximumAttempts - used)
+            guard let counted, counted < Self.maximumAttempts else { return .notValid }
+            return .wrongCode(attemptsLeft: Self.maximumAttempts - counted)
         }
 
         // The address is proven. Is the person known, and does one more item match?
@@ -329,6 +337,7 @@ public struct RequestDesk: Sendable {
                 .set("subject_id", to: SQLBind(subjectID ?? ""))
                 .set("received_at", to: Timestamp.bind(now, kind)).set("due_on", to: due.description)
                 .where("id", .equal, id).where("status", .equal, RequestStatus.unverified.rawValue)
+                .where("attempts", .lessThan, Self.maximumAttempts)
                 .returning("id").first()
             guard changed != nil else { return false }
             if let mail {
@@ -459,6 +468,8 @@ public enum RequestActionError: Error, Sendable, Hashable {
     case unknownInquiry(String)
     case invalidValue(FieldProblem)
     case reasonMissing
+    /// The new e-mail address is already another person's (their blind index): the change is refused.
+    case emailInUse
 }
 
 extension RequestDesk {
@@ -560,20 +571,33 @@ extension RequestDesk {
         if !closed { throw RequestActionError.notOpen }
     }
 
-    /// A download token for a completed disclosure, valid until `expires`.
+    /// How long the download link of a completed disclosure works.
+    public static let downloadLifetime: TimeInterval = 14 * 86_400
+
+    /// A download token for a completed disclosure, valid until `expires` (whole seconds since 1970).
     public func disclosureToken(number: String, expires: Date) -> String {
-        let stamp = Int(expires.timeIntervalSince1970)
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("download:\(number):\(stamp)".utf8), using: vault.keys.ring.linkKey)
-        return "\(stamp).\(Hex.encode(mac))"
+        // `expires` is the server's own time; a value outside Int's range would be a bug, never a trap.
+        let stamp = Int(exactly: expires.timeIntervalSince1970.rounded(.down)) ?? 0
+        return "\(stamp).\(downloadMAC(number: number, stamp: String(stamp)))"
+    }
+
+    private func downloadMAC(number: String, stamp: String) -> String {
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Data("download:\(number):\(stamp)".utf8), using: vault.keys.ring.linkKey))
     }
 
     /// The person a valid, unexpired download token of a completed disclosure request is for ("" when unknown);
-    /// nil for anything else.
+    /// nil for anything else. The token comes from a URL: its parts are checked as text (digits only, a signature
+    /// of the right length) and its time against a window (now … now + the link's lifetime) before any arithmetic,
+    /// so no value a client sends can overflow a conversion (R-SEC-3).
     public func disclosureSubject(number: String, token: String, at now: Date = Date()) async throws -> (subjectID: String, format: DisclosureFormat)? {
-        let parts = token.split(separator: ".")
-        guard parts.count == 2, let stamp = Int(parts[0]), Double(stamp) > now.timeIntervalSince1970,
-              Self.constantTimeEqual(disclosureToken(number: number, expires: Date(timeIntervalSince1970: Double(stamp))), token)
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, (1...12).contains(parts[0].utf8.count), parts[0].utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+              parts[1].utf8.count == 64, number.utf8.count <= 64,
+              Self.constantTimeEqual(downloadMAC(number: number, stamp: String(parts[0])), String(parts[1])),
+              let stamp = Int(parts[0])  // at most 12 digits: always in range
         else { return nil }
+        let nowSeconds = Int(exactly: now.timeIntervalSince1970.rounded(.down)) ?? 0
+        guard stamp > nowSeconds, stamp <= nowSeconds + Int(Self.downloadLifetime) + 60 else { return nil }
         guard let row = try await vault.database.read({ db in
             try await db.select().columns("id", "type", "status", "subject_id", "key_id", "sealed").from("requests")
                 .where("number", .equal, number).first()

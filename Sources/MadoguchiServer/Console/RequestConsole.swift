@@ -6,7 +6,6 @@ import MadoguchiCore
 /// The request queue for the privacy officer and administrators (R-DSR-1, R-DSR-3): due dates in business days,
 /// overdue and due-today flags, and the actions that carry a request out or refuse it with a reason.
 extension ConsoleController {
-    static let downloadLifetime: TimeInterval = 14 * 86_400
 
     func addRequestRoutes(to router: Router<SiteRequestContext>) {
         router.get("/console/requests") { request, _ in
@@ -43,6 +42,7 @@ extension ConsoleController {
                 case let .unknownInquiry(number): t.format("request_unknown_inquiry", ["number": number])
                 case let .invalidValue(problem): InquiryFormModel.message(problem, label: problem.field, t)
                 case .reasonMissing: t.format("request_reason_missing")
+                case .emailInUse: t.format("email_in_use")
                 }
                 return try await requestDetail(detail.entry.id, session: session, language: language, message: message,
                                                status: error == .notOpen ? .conflict : .unprocessableContent)
@@ -127,7 +127,7 @@ extension ConsoleController {
         if !detail.entry.subjectKnown {
             outcome = { language in site.resources.text(language).format("request_done_unknown") }
         } else if detail.entry.type == .disclosure || detail.entry.type == .provisionRecords {
-            let expires = Date().addingTimeInterval(Self.downloadLifetime)
+            let expires = Date().addingTimeInterval(RequestDesk.downloadLifetime)
             let link = baseURL + "/requests/\(detail.entry.number)/download?token=" + requests.disclosureToken(number: detail.entry.number, expires: expires)
             outcome = { language in
                 site.resources.text(language).format("request_done_download", [
