@@ -3,6 +3,7 @@ import Foundation
 import HummingbirdBcrypt
 import NIOPosix
 import SQLKit
+import Synchronization
 
 /// What a staff member may see and do (R-SEC-2).
 public enum StaffRole: String, Sendable, Hashable, Codable, CaseIterable {
@@ -136,8 +137,9 @@ public struct StaffDirectory: Sendable {
         let token = Self.newToken()
         let kind = database.kind
         let lifetime = setupLifetime
-        // The unusable hash is a bcrypt of random bytes: no password matches it.
-        let placeholder = try await Self.hash(Self.newToken(), cost: 4)
+        // The unusable hash is a bcrypt of random bytes at the installation's cost: no password matches it, and
+        // checking it takes as long as checking a real one.
+        let placeholder = try await Self.hash(Self.newToken(), cost: bcryptCost)
         try await database.transaction { db in
             if try await db.select().column("id").from("staff_users").where("email", .equal, email).first() != nil {
                 throw StaffError.duplicateEmail
@@ -178,39 +180,70 @@ public struct StaffDirectory: Sendable {
         case locked(until: Date)
     }
 
-    public func signIn(email rawEmail: String, password: String, now: Date = Date()) async throws -> SignIn {
+    /// Failed sign-ins are counted per (address, client): after `maximumFailures` in a row that client is held off
+    /// that address for a minute, doubling with each further run of failures up to `lockout`. Another client — the
+    /// staff member at their own desk — is not locked out by someone else's guesses, and an address with no account
+    /// is counted and held off exactly like one with an account, so the answers never tell them apart (R-SEC-2,
+    /// R-SEC-3). The count changes in one statement in the database: concurrent guesses each count, none past the limit.
+    public func signIn(email rawEmail: String, password: String, client: String = "", now: Date = Date()) async throws -> SignIn {
         let email = BlindIndex.normalise(email: rawEmail)
         let kind = database.kind
+        let account = Self.digest("account:" + email)
+        let clientKey = String(client.prefix(64))
+        if let until = try await database.read({ db in try await Self.lockedUntil(account: account, client: clientKey, db: db, kind: kind) }),
+           until > now {
+            return .locked(until: until)
+        }
         let row = try await database.read { db in
-            try await db.select().columns("id", "password_hash", "failed_attempts", "locked_until").from("staff_users")
-                .where("email", .equal, email).first()
+            try await db.select().columns("id", "password_hash").from("staff_users").where("email", .equal, email).first()
         }
-        guard let row, password.utf8.count <= 72 else {
-            // Spend the same time as a real check, so timing does not tell whether the account exists.
-            _ = await Self.verify(password, hash: Self.dummyHash)
-            return .invalid
+        // The same bcrypt work whether or not the account exists, at the account's own cost.
+        let storedHash = try row?.decode(column: "password_hash", as: String.self)
+        let good: Bool
+        if let storedHash, password.utf8.count <= 72 {
+            good = await Self.verify(password, hash: storedHash)
+        } else {
+            _ = await Self.verify(password.utf8.count <= 72 ? password : "", hash: await Self.placeholderHash(cost: bcryptCost))
+            good = false
         }
-        let userID = try row.decode(column: "id", as: String.self)
-        let lockedUntil = try Timestamp.decode(row, column: "locked_until", kind)
-        if lockedUntil > now { return .locked(until: lockedUntil) }
-        let failures = try row.decode(column: "failed_attempts", as: Int.self)
-        let good = await Self.verify(password, hash: try row.decode(column: "password_hash", as: String.self))
-        let maximum = maximumFailures
-        let lockout = lockout
+        let userID = try row?.decode(column: "id", as: String.self)
+        let maximum = max(1, maximumFailures)
+        let longest = lockout
         let lifetime = sessionLifetime
         return try await database.transaction { db in
-            guard good else {
-                let count = failures + 1
-                var update = db.update("staff_users").set("failed_attempts", to: count >= maximum ? 0 : count)
-                let locks = count >= maximum
-                if locks { update = update.set("locked_until", to: Timestamp.bind(now.addingTimeInterval(lockout), kind)) }
-                try await update.where("id", .equal, userID).run()
-                try await AuditLog.append(AuditEvent(actor: "staff:\(userID)", action: locks ? "staff.locked" : "staff.sign-in-failed",
-                                                     record: "staff:\(userID)"), in: db, kind: kind, at: now)
-                return locks ? .locked(until: now.addingTimeInterval(lockout)) : .invalid
+            guard good, let userID else {
+                guard let row = try await db.raw("""
+                    INSERT INTO staff_sign_in_failures (account, client, failures, locked_until, updated_at)
+                    VALUES (\(bind: account), \(bind: clientKey), 1, \(Timestamp.bind(Date(timeIntervalSince1970: 0), kind)), \(Timestamp.bind(now, kind)))
+                    ON CONFLICT (account, client) DO UPDATE SET failures = staff_sign_in_failures.failures + 1, updated_at = excluded.updated_at
+                    WHERE staff_sign_in_failures.locked_until <= \(Timestamp.bind(now, kind))
+                    RETURNING failures
+                    """).first() else {
+                    // Locked meanwhile by a concurrent guess: this one does not count.
+                    let until = try await Self.lockedUntil(account: account, client: clientKey, db: db, kind: kind) ?? now
+                    return .locked(until: until)
+                }
+                let failures = try row.decode(column: "failures", as: Int.self)
+                let locks = failures % maximum == 0
+                var until = now
+                if locks {
+                    let runs = min(failures / maximum, 20)
+                    until = now.addingTimeInterval(min(longest, 60 * pow(2, Double(runs - 1))))
+                    try await db.update("staff_sign_in_failures").set("locked_until", to: Timestamp.bind(until, kind))
+                        .where("account", .equal, account).where("client", .equal, clientKey).run()
+                }
+                try await AuditLog.append(AuditEvent(actor: userID.map { "staff:\($0)" } ?? "anonymous",
+                                                     action: locks ? "staff.locked" : "staff.sign-in-failed",
+                                                     record: userID.map { "staff:\($0)" } ?? "staff:unknown", detail: "failures=\(failures)"),
+                                          in: db, kind: kind, at: now)
+                return locks ? .locked(until: until) : .invalid
+            }
+            // A right password counts only while this client is not held off, checked in the transaction.
+            if let until = try await Self.lockedUntil(account: account, client: clientKey, db: db, kind: kind), until > now {
+                return .locked(until: until)
             }
             guard let user = try await Self.user(id: userID, db: db) else { return .invalid }
-            try await db.update("staff_users").set("failed_attempts", to: 0).where("id", .equal, userID).run()
+            try await db.delete(from: "staff_sign_in_failures").where("account", .equal, account).where("client", .equal, clientKey).run()
             let token = Self.newToken()
             let nonce = Self.newToken()
             try await Self.insertToken(token, kind: "session", user: userID, nonce: nonce, expires: now.addingTimeInterval(lifetime),
@@ -219,6 +252,26 @@ public struct StaffDirectory: Sendable {
             return .signedIn(token: token, session: StaffSession(user: user, csrfNonce: nonce))
         }
     }
+
+    static func lockedUntil(account: String, client: String, db: any SQLDatabase, kind: SQLDialectKind) async throws -> Date? {
+        guard let row = try await db.select().column("locked_until").from("staff_sign_in_failures")
+            .where("account", .equal, account).where("client", .equal, client).first() else { return nil }
+        return try Timestamp.decode(row, column: "locked_until", kind)
+    }
+
+    /// Failed sign-ins per (address, client): migration 11.
+    public static let failureMigration = Migration(version: 11, name: "sign-in failures per client", portable: [
+        """
+        CREATE TABLE staff_sign_in_failures (
+            account TEXT NOT NULL,
+            client TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            locked_until {timestamp} NOT NULL,
+            updated_at {timestamp} NOT NULL,
+            PRIMARY KEY (account, client)
+        )
+        """,
+    ])
 
     /// The session of a session token, or nil when it is unknown or expired.
     public func session(token: String, now: Date = Date()) async throws -> StaffSession? {
@@ -295,7 +348,19 @@ public struct StaffDirectory: Sendable {
         Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
 
-    static let dummyHash = Bcrypt.hash("madoguchi-timing-equaliser", cost: 12)
+    /// A hash no password matches, at `cost`: what an address without an account is checked against, so it takes
+    /// the same time as a real account of the same cost. Made once per cost.
+    static func placeholderHash(cost: UInt8) async -> String {
+        if let made = placeholders.withLock({ $0[cost] }) { return made }
+        let made = (try? await hash(newToken(), cost: cost)) ?? Bcrypt.hash(newToken(), cost: cost)
+        return placeholders.withLock { stored in
+            if let existing = stored[cost] { return existing }
+            stored[cost] = made
+            return made
+        }
+    }
+
+    private static let placeholders = Mutex<[UInt8: String]>([:])
 
     /// bcrypt is slow on purpose; it runs on the thread pool, not on an event loop.
     static func hash(_ password: String, cost: UInt8) async throws -> String {

@@ -56,6 +56,7 @@ public enum Migrations {
         ConsentLedger.migration,
         ConsentLedger.linkMigration,
         ConsentLedger.lookupMigration,
+        StaffDirectory.failureMigration,
     ]
 
     /// What `apply` did.

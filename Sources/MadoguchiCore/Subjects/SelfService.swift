@@ -77,19 +77,30 @@ public struct SelfService: Sendable {
         guard try !row.decode(column: "used", as: Bool.self), attempts < Self.maximumAttempts,
               now < (try Timestamp.decode(row, column: "expires_at", kind)) else { return .notValid }
         guard RequestDesk.constantTimeEqual(hash("code:\(ticket):\(code)"), try row.decode(column: "code_hash", as: String.self)) else {
-            try await vault.database.transaction { db in
-                try await db.update("access_codes").set("attempts", to: attempts + 1).where("id", .equal, ticket).run()
-                try await AuditLog.append(AuditEvent(actor: "person", action: "access.code-wrong", record: "access:\(ticket)"),
-                                          in: db, kind: kind, at: now)
+            // The count changes in the database, in one statement: concurrent wrong codes each count, and none counts
+            // past the limit (R-SEC-3). The outcome comes from the row the statement returns, not from the read above.
+            let maximum = Self.maximumAttempts
+            let counted = try await vault.database.transaction { db -> Int? in
+                guard let row = try await db.raw("""
+                    UPDATE access_codes SET attempts = attempts + 1
+                    WHERE id = \(bind: ticket) AND attempts < \(bind: maximum) AND used = \(bind: false)
+                    RETURNING attempts
+                    """).first() else { return nil }
+                let attempts = try row.decode(column: "attempts", as: Int.self)
+                try await AuditLog.append(AuditEvent(actor: "person", action: "access.code-wrong", record: "access:\(ticket)",
+                                                     detail: "attempt=\(attempts)"), in: db, kind: kind, at: now)
+                return attempts
             }
-            let left = Self.maximumAttempts - attempts - 1
+            guard let counted else { return .notValid }
+            let left = Self.maximumAttempts - counted
             return left > 0 ? .wrongCode(attemptsLeft: left) : .notValid
         }
         let emailIndex = try row.decode(column: "email_index", as: String.self)
         let token = Hex.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
         let started = try await vault.database.transaction { db -> Bool in
+            // A right code counts only while the attempts are not used up, checked in the same statement.
             let claimed = try await db.update("access_codes").set("used", to: true).where("id", .equal, ticket)
-                .where("used", .equal, false).returning("id").first()
+                .where("used", .equal, false).where("attempts", .lessThan, Self.maximumAttempts).returning("id").first()
             guard claimed != nil else { return false }
             try await db.insert(into: "access_sessions").columns("token_hash", "email_index", "expires_at", "created_at")
                 .values(SQLBind(hash("session:\(token)")), SQLBind(emailIndex),
@@ -113,6 +124,13 @@ public struct SelfService: Sendable {
             try await db.select().column("id").from("subjects").where("email_index", .equal, emailIndex)
                 .first(decodingColumn: "id", as: String.self)
         } ?? ""
+    }
+
+    /// The nonce that binds the page's CSRF tokens to a session: derived from the session token by a keyed hash, so
+    /// the page carries a value of its own — the HttpOnly session token never appears in the HTML, and the nonce does
+    /// not lead back to it.
+    public func csrfNonce(sessionToken token: String) -> String {
+        Data(HMAC<SHA256>.authenticationCode(for: Data("me-csrf:\(token)".utf8), using: vault.keys.ring.sessionKey)).base64URLEncoded
     }
 
     /// Ends a session.

@@ -34,7 +34,7 @@ struct ConsoleController {
             guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
                 return try signInPage(request, language, message: t.format("inquiry_expired"), email: form["email"] ?? "", status: .forbidden)
             }
-            switch try await staff.signIn(email: form["email"] ?? "", password: form["password"] ?? "") {
+            switch try await staff.signIn(email: form["email"] ?? "", password: form["password"] ?? "", client: context.clientKey) {
             case .invalid:
                 return try signInPage(request, language, message: t.format("sign_in_failed"), email: form["email"] ?? "", status: .unauthorized)
             case let .locked(until):
