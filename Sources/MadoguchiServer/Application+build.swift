@@ -93,8 +93,6 @@ public struct Installation: Sendable {
     public static func prepare(_ configuration: ServerConfiguration, logger: Logger) async throws -> Installation {
         let (policy, source) = try PolicyLoader.load(path: configuration.policyPath)
         let resources = try await SiteResources.bundled()
-        let ring = try KeyRing.load(path: configuration.keyFile, environmentKey: configuration.masterKey,
-                                    createIfMissing: true, logger: logger)
         if case .postgres = configuration.database, case .sqlite = configuration.keyStore {
             logger.warning("the key store is a local SQLite file while the data is on PostgreSQL; with more than one server process, give every process the same --keystore postgres://… database")
         }
@@ -103,6 +101,14 @@ public struct Installation: Sendable {
         do {
             database = try await Database.open(configuration.database, logger: logger)
         } catch {
+            await keyStore.close()
+            throw error
+        }
+        let ring: KeyRing
+        do {
+            ring = try await loadKeyRing(configuration, database: database, keyStore: keyStore, logger: logger)
+        } catch {
+            await database.close()
             await keyStore.close()
             throw error
         }
@@ -129,6 +135,24 @@ public struct Installation: Sendable {
             throw error
         }
     }
+}
+
+/// The master key: from the environment, the key file, or — only for an installation that holds no data yet — a new
+/// key file. A missing key file beside stored data (a moved or lost file, a restored copy without its keys) is refused:
+/// a new key would make everything stored before unreadable, and mail queued under it unreadable once the right key
+/// is back.
+func loadKeyRing(_ configuration: ServerConfiguration, database: Database, keyStore: Database, logger: Logger) async throws -> KeyRing {
+    if configuration.masterKey == nil, !FileManager.default.fileExists(atPath: configuration.keyFile) {
+        let holding = try await ExistingData.tablesWithRows(ExistingData.keyStoreTables, in: keyStore)
+            + ExistingData.tablesWithRows(ExistingData.dataTables, in: database)
+        if !holding.isEmpty {
+            let path = configuration.keyFile
+            throw KeyRingError(
+                ja: "鍵ファイル \(path) がありません。データベースにはすでにデータがあるため(\(holding.joined(separator: ", ")))、新しいマスター鍵は作りません。元の鍵ファイルをこの場所に戻すか、--key-file / MADOGUCHI_KEY_FILE でその場所を指定してください",
+                en: "the key file \(path) does not exist, and the databases already hold data (\(holding.joined(separator: ", "))), so no new master key is made; put the original key file back at this path or name its place with --key-file / MADOGUCHI_KEY_FILE")
+        }
+    }
+    return try KeyRing.load(path: configuration.keyFile, environmentKey: configuration.masterKey, createIfMissing: true, logger: logger)
 }
 
 /// The router with every route and middleware; tests drive it in-process.

@@ -1,5 +1,10 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 
 /// The installation's master keys and the keys derived from them.
@@ -82,10 +87,9 @@ public struct KeyRing: Sendable {
                                         attributes: [.posixPermissions: 0o700])
             let text = "# Madoguchi master key. Back it up apart from the data; without it nothing can be decrypted.\n"
                 + generateKeyLine() + "\n"
-            guard manager.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw KeyRingError(ja: "鍵ファイル \(path) を作れません", en: "cannot create the key file \(path)")
+            if try createExclusively(path: path, contents: Data(text.utf8)) {
+                logger.notice("created a new master key file; back it up apart from the database", metadata: ["path": "\(path)"])
             }
-            logger.notice("created a new master key file; back it up apart from the database", metadata: ["path": "\(path)"])
         }
         let attributes = try manager.attributesOfItem(atPath: path)
         if let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
@@ -94,6 +98,36 @@ public struct KeyRing: Sendable {
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
         return try KeyRing(fileText: text)
+    }
+}
+
+extension KeyRing {
+    /// Writes `contents` to `path` (mode 0600) only if nothing is there: the file is written and flushed under a
+    /// temporary name, then linked into place, which fails when another process got there first. Returns false when
+    /// the file already existed (the other process's key is then the one used), so two instances starting at once on
+    /// one key path never end up with two keys.
+    static func createExclusively(path: String, contents: Data) throws -> Bool {
+        let temporary = path + ".new-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw KeyRingError(ja: "鍵ファイル \(path) を作れません", en: "cannot create the key file \(path)") }
+        defer { unlink(temporary) }
+        let written = contents.withUnsafeBytes { bytes in write(descriptor, bytes.baseAddress, bytes.count) }
+        let flushed = fsync(descriptor) == 0
+        close(descriptor)
+        guard written == contents.count, flushed else {
+            throw KeyRingError(ja: "鍵ファイル \(path) を書き込めません", en: "cannot write the key file \(path)")
+        }
+        if link(temporary, path) == 0 {
+            // The directory entry itself is made durable too.
+            let directory = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY)
+            if directory >= 0 {
+                _ = fsync(directory)
+                close(directory)
+            }
+            return true
+        }
+        if errno == EEXIST { return false }
+        throw KeyRingError(ja: "鍵ファイル \(path) を作れません", en: "cannot create the key file \(path)")
     }
 }
 

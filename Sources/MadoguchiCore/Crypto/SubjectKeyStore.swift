@@ -57,13 +57,14 @@ public struct SubjectKeyStore: Sendable {
     /// Destroys the person's key (crypto-shredding): every sealed field of theirs becomes unreadable wherever a copy
     /// of it lies. On SQLite the freed pages are overwritten (`secure_delete`) and the write-ahead log that still
     /// holds the old page is checkpointed and truncated at once.
-    public func destroy(subjectID: String) async throws {
+    /// Returns false when the write-ahead log could not be truncated yet (a long reader): the key row is gone, but an
+    /// old copy of its page may stay in the log until the next checkpoint; the caller records that.
+    @discardableResult
+    public func destroy(subjectID: String) async throws -> Bool {
         try await database.transaction { db in
             try await db.delete(from: "subject_keys").where("subject_id", .equal, subjectID).run()
         }
-        if database.kind == .sqlite {
-            try await database.checkpoint()
-        }
+        return try await database.checkpoint()
     }
 
     /// Deletes the stored keys that were made ahead and never given to a person (at shutdown).
@@ -80,28 +81,42 @@ public struct SubjectKeyStore: Sendable {
         try await keys(subjectIDs: [subjectID])[subjectID]
     }
 
-    /// The keys that exist among `subjectIDs`, in one read.
+    /// The keys that exist among `subjectIDs`, in one read. Throws when one of them cannot be unwrapped.
     public func keys(subjectIDs: [String]) async throws -> [String: SymmetricKey] {
+        let read = try await readableKeys(subjectIDs: subjectIDs)
+        if let failure = read.failures.first { throw failure.value }
+        return read.keys
+    }
+
+    /// The keys that exist among `subjectIDs`, in one read, and apart from them the ones that are stored but cannot be
+    /// unwrapped with this ring (wrapped by a master key it does not hold, or damaged), each with its error — so one
+    /// such key holds back nothing else (the outbox marks its message failed and sends the rest).
+    public func readableKeys(subjectIDs: [String]) async throws -> (keys: [String: SymmetricKey], failures: [String: any Error]) {
         let unique = Array(Set(subjectIDs))
-        guard !unique.isEmpty else { return [:] }
+        guard !unique.isEmpty else { return ([:], [:]) }
         let rows = try await database.read { db in
             try await db.select().columns("subject_id", "master_key_id", "wrapped").from("subject_keys")
                 .where("subject_id", .in, unique).all()
         }
         var found: [String: SymmetricKey] = [:]
+        var failures: [String: any Error] = [:]
         for row in rows {
             let subjectID = try row.decode(column: "subject_id", as: String.self)
-            let masterID = try row.decode(column: "master_key_id", as: String.self)
-            guard let master = ring.masterKey(id: masterID) else {
-                throw KeyRingError(ja: "本人の鍵がマスター鍵 \(masterID) で包まれていますが、その鍵が鍵ファイルにありません",
-                                  en: "subject key wrapped by master key \(masterID), which is not in the key file")
+            do {
+                let masterID = try row.decode(column: "master_key_id", as: String.self)
+                guard let master = ring.masterKey(id: masterID) else {
+                    throw KeyRingError(ja: "本人の鍵がマスター鍵 \(masterID) で包まれていますが、その鍵が鍵ファイルにありません",
+                                      en: "subject key wrapped by master key \(masterID), which is not in the key file")
+                }
+                let encoded = try SealedField.open(try row.decode(column: "wrapped", as: Data.self), key: master.key,
+                                                   context: "subject-key/\(subjectID)")
+                guard let raw = Data(base64Encoded: encoded), raw.count == 32 else { throw SealedFieldError.malformed }
+                found[subjectID] = SymmetricKey(data: raw)
+            } catch {
+                failures[subjectID] = error
             }
-            let encoded = try SealedField.open(try row.decode(column: "wrapped", as: Data.self), key: master.key,
-                                               context: "subject-key/\(subjectID)")
-            guard let raw = Data(base64Encoded: encoded) else { throw SealedFieldError.malformed }
-            found[subjectID] = SymmetricKey(data: raw)
         }
-        return found
+        return (found, failures)
     }
 }
 

@@ -64,7 +64,8 @@ public struct OutboxWorker: Sendable {
         let claimed = try await claim(now: now, limit: limit)
         guard !claimed.isEmpty else { return Pass() }
         // Every recipient's key in one read; a person erased meanwhile has none.
-        let keys = try await self.keys.keys(subjectIDs: claimed.map(\.subjectID))
+        // A key that cannot be unwrapped (another master key) fails its own message only.
+        let (keys, unreadable) = try await self.keys.readableKeys(subjectIDs: claimed.map(\.subjectID))
         var outcomes: [(Claimed, Outcome)] = []
         try await withThrowingTaskGroup(of: (Claimed, Outcome?).self) { group in
             var next = claimed.makeIterator()
@@ -72,7 +73,8 @@ public struct OutboxWorker: Sendable {
                 // A stopping server leaves the rest claimed; the claim expires and the next worker sends them.
                 guard !Task.isCancelled, let message = next.next() else { return false }
                 let key = keys[message.subjectID]
-                group.addTask { (message, await deliver(message, key: key, now: now)) }
+                let readable = unreadable[message.subjectID] == nil
+                group.addTask { (message, await deliver(message, key: key, readable: readable, now: now)) }
                 return true
             }
             for _ in 0..<max(1, parallelSends) where startNext() {}
@@ -117,12 +119,26 @@ public struct OutboxWorker: Sendable {
         }
     }
 
-    private func deliver(_ message: Claimed, key: SymmetricKey?, now: Date) async -> Outcome? {
+    private func deliver(_ message: Claimed, key: SymmetricKey?, readable: Bool, now: Date) async -> Outcome? {
+        guard readable else {
+            // Stored under a master key this installation does not hold: it can never be opened here. Failed at once,
+            // for staff to see, and it holds back nothing else.
+            logger.error("mail cannot be opened: its key is not readable with this master key", metadata: ["outbox.id": "\(message.id)"])
+            return .failed
+        }
         // The person was erased: the message can no longer be read, and must not be.
         guard let key else { return .discarded }
+        let mail: OutgoingMail
         do {
             let json = try SealedField.open(message.sealed, key: key, context: "outbox/\(message.id)")
-            let mail = try JSONDecoder().decode(OutgoingMail.self, from: Data(json.utf8))
+            mail = try JSONDecoder().decode(OutgoingMail.self, from: Data(json.utf8))
+        } catch {
+            // A message that does not open or decode will not on a later try either.
+            logger.error("mail cannot be opened", metadata: ["outbox.id": "\(message.id)",
+                                                             "error.type": "\(String(reflecting: type(of: error)))"])
+            return .failed
+        }
+        do {
             try await mailer.send(MailMessage(from: from, to: mail.to, subject: mail.subject, body: mail.body,
                                               messageID: "\(message.id)@\(messageDomain)", date: now))
             return .sent
