@@ -40,6 +40,12 @@ struct DisclosureTests {
             #expect(csv.contains("inquiry,\(first.number),field.name,山田 太郎\r\n"))
             #expect(csv.contains("\"'=HYPERLINK(\"\"x\"\"),\n2行目\""), "quoted, and never a formula")
             #expect(csv.contains("answer,\(first.number)#1,text,ご連絡ありがとうございます。\r\n"))
+            // A leading tab or carriage return (and full-width signs) starts a formula in some spreadsheet programs too.
+            var hostile = document
+            hostile.inquiries[0].fields = ["message": "\t=1+1", "name": "\r@SUM(A1)", "email": "＝1+1", "phone": "+81 3"]
+            let guarded = hostile.csv()
+            #expect(guarded.contains(",field.message,'\t=1+1\r\n") && guarded.contains(",field.name,\"'\r@SUM(A1)\"\r\n"))
+            #expect(guarded.contains(",field.email,'＝1+1\r\n") && guarded.contains(",field.phone,'+81 3\r\n"))
 
             #expect(try await AuditLog.entries(in: fixture.data).contains { $0.event.action == "subject.disclose" && $0.event.subjectID == first.subjectID })
             #expect(try await rights.disclosure(subjectID: "nobody", actor: "staff:x", source: "-") == nil)

@@ -184,17 +184,27 @@ public final class Database: Sendable {
     }
 
     /// SQLite: copies the write-ahead log into the database file and truncates it, so no earlier version of a page
-    /// (a destroyed key) stays in the log. A no-op on PostgreSQL.
-    public func checkpoint() async throws {
-        guard case let .sqlite(writer, _, gate, _) = backend else { return }
-        await gate.acquire()
-        do {
-            try await writer.sql(queryLogLevel: nil).raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
-            await gate.release()
-        } catch {
-            await gate.release()
-            throw error
+    /// (a destroyed key) stays in the log. A reader still on an older snapshot makes SQLite answer "busy" and leave the
+    /// log as it is; the checkpoint is then tried again for up to about two seconds. Returns false when the log could
+    /// still not be truncated (the caller reports it); true on PostgreSQL, where there is nothing to do.
+    @discardableResult
+    public func checkpoint(attempts: Int = 40) async throws -> Bool {
+        guard case let .sqlite(writer, _, gate, _) = backend else { return true }
+        for attempt in 0..<max(1, attempts) {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(50)) }
+            await gate.acquire()
+            let row: (any SQLRow)?
+            do {
+                row = try await writer.sql(queryLogLevel: nil).raw("PRAGMA wal_checkpoint(TRUNCATE)").first()
+                await gate.release()
+            } catch {
+                await gate.release()
+                throw error
+            }
+            // busy = 0: every frame was copied and the log truncated.
+            if let row, try row.decode(column: "busy", as: Int.self) == 0 { return true }
         }
+        return false
     }
 
     /// True when the database answers a trivial query.

@@ -131,11 +131,12 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
         return rows.map { $0.map(Self.csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
     }
 
-    /// Quotes a field when it holds a comma, quote or line break; a leading `=`, `+`, `-` or `@` is prefixed with `'`
-    /// so that spreadsheet programs never run a person's text as a formula.
+    /// Quotes a field when it holds a comma, quote or line break; a leading `=`, `+`, `-`, `@`, tab or carriage return
+    /// (their full-width forms too) is prefixed with `'` so that spreadsheet programs never run a person's text as a
+    /// formula (OWASP's CSV injection list).
     static func csvField(_ value: String) -> String {
         var text = value
-        if let first = text.unicodeScalars.first, "=+-@".unicodeScalars.contains(first) { text = "'" + text }
+        if let first = text.unicodeScalars.first, "=+-@\t\r＝＋－＠".unicodeScalars.contains(first) { text = "'" + text }
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
