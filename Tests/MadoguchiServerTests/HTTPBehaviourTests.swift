@@ -77,6 +77,22 @@ struct HTTPBehaviourTests {
         }
     }
 
+    @Test("R-SEC-3: an error page's language link is a path on this site, never another site's address")
+    func languageLinkStaysOnSite() async throws {
+        try await withServer { _, client in
+            for uri in ["//evil.example/x", "/%2F%2Fevil.example/x", "/\\evil.example/x", "/%5C%5Cevil.example", "///evil.example",
+                        "/\\/evil.example"] {
+                let response = try await client.execute(uri: uri, method: .get)
+                #expect(response.status == .notFound, "\(uri)")
+                let html = response.text
+                let links = html.components(separatedBy: "href=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+                let switchLink = try #require(links.first { $0.hasSuffix("lang=en") }, "\(uri): a language link")
+                #expect(switchLink.hasPrefix("/") && !switchLink.hasPrefix("//") && !switchLink.hasPrefix("/\\"), "\(uri) → \(switchLink)")
+                #expect(!links.contains { $0.hasPrefix("//") || $0.hasPrefix("/\\") || $0.hasPrefix("\\") }, "\(uri): no scheme-relative link")
+            }
+        }
+    }
+
     @Test("bad and hostile query values get a clear 400 that never echoes them")
     func badLanguage() async throws {
         try await withServer { _, client in

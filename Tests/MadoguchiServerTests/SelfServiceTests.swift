@@ -63,6 +63,8 @@ struct SelfServiceTests {
             #expect(overview.text.contains(first) && overview.text.contains(second) && overview.text.contains("山田 太郎"))
             #expect(!overview.text.contains(someoneElse), "only the person's own data")
             #expect(overview.text.contains("エージェント事業部 サポート課"), "forwarding records are shown")
+            let sessionToken = String(cookie.split(separator: "=").last ?? "")
+            #expect(sessionToken.count == 64 && !overview.text.contains(sessionToken), "the HttpOnly session token never appears in the page")
 
             // Change the name and add a phone number: at once, audited.
             #expect(try await post("/me/inquiries/\(first)", ["field_name": "山田 次郎", "field_phone": "03-1234-5678"]).status == .seeOther)
@@ -91,6 +93,40 @@ struct SelfServiceTests {
             #expect(try await installation.database.read { db in
                 try await db.raw("SELECT COUNT(*) AS n FROM inquiries").first(decodingColumn: "n", as: Int.self)
             } == 1, "only the other person's inquiry remains")
+        }
+    }
+
+    @Test("R-SELF-1: a changed e-mail address moves the person with it: a code to the new address finds them, the old one nothing; someone else's address is refused",
+          arguments: TestDatabase.available)
+    func emailChange(_ kind: TestDatabase) async throws {
+        try await withServer(kind) { installation, client in
+            let first = try await submitInquiry(client, email: "taro@example.jp")
+            _ = try await submitInquiry(client, email: "hanako@example.jp")
+            let cookie = try await Self.signIn(client, installation, email: "taro@example.jp")
+            func post(_ path: String, _ fields: [String: String]) async throws -> TestResponse {
+                let page = try await client.execute(uri: "/me", method: .get, headers: [.cookie: cookie]).text
+                var all = fields
+                all["_csrf"] = Self.csrf(page)
+                return try await client.execute(uri: path, method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                                                body: ByteBuffer(string: formEncode(all)))
+            }
+            let clash = try await post("/me/inquiries/\(first)", ["field_email": "hanako@example.jp"])
+            #expect(clash.status == .conflict && clash.text.contains("別の方のご登録に使われている"), "someone else's address is refused")
+            #expect(try await installation.subjectID(email: "hanako@example.jp") != installation.subjectID(email: "taro@example.jp"))
+
+            let subject = try await installation.subjectID(email: "taro@example.jp")
+            #expect(try await post("/me/inquiries/\(first)", ["field_email": "taro.new@example.jp"]).status == .seeOther)
+            #expect(try await installation.subjectID(email: "taro.new@example.jp") == subject, "the index follows the change")
+            #expect(try await installation.subjectID(email: "taro@example.jp").isEmpty, "the old address finds nothing")
+            let still = try await client.execute(uri: "/me", method: .get, headers: [.cookie: cookie])
+            #expect(still.text.contains(first), "the open session follows the address")
+
+            let renewed = try await Self.signIn(client, installation, email: "taro.new@example.jp")
+            let page = try await client.execute(uri: "/me", method: .get, headers: [.cookie: renewed]).text
+            #expect(page.contains(first) && page.contains("taro.new@example.jp"), "signed in with the new address, the person's data is there")
+            let old = try await Self.signIn(client, installation, email: "taro@example.jp")
+            #expect(try await client.execute(uri: "/me", method: .get, headers: [.cookie: old]).text.contains("保有している個人データはありません"))
+            #expect(try await AuditLog.entries(in: installation.database).contains { $0.event.action == "subject.email-change" && $0.event.subjectID == subject })
         }
     }
 

@@ -135,7 +135,23 @@ public struct SubjectRights: Sendable {
         }
         guard let key = try await vault.keys.key(subjectID: subjectID) else { throw RequestActionError.notOpen }
         let sealed = value.isEmpty ? nil : try SealedField.seal(value, key: key, context: "inquiry/\(inquiryID)/\(field.id)")
+        // A changed e-mail address moves the person's blind index with it, so a code sent to the new address finds
+        // them (and the old address no longer does); an address that is already someone else's is refused.
+        let newIndex = field.type == .email && !value.isEmpty ? BlindIndex.of(email: value, key: vault.keys.ring.blindIndexKey) : nil
         try await database.transaction { db in
+            if let newIndex {
+                let holder = try await db.select().column("id").from("subjects").where("email_index", .equal, newIndex)
+                    .first(decodingColumn: "id", as: String.self)
+                if let holder, holder != subjectID { throw RequestActionError.emailInUse }
+                if holder == nil, let oldIndex = try await db.select().column("email_index").from("subjects").where("id", .equal, subjectID)
+                    .first(decodingColumn: "email_index", as: String.self) {
+                    try await db.update("subjects").set("email_index", to: newIndex).where("id", .equal, subjectID).run()
+                    // The person's open /me sessions follow the address they now use.
+                    try await db.update("access_sessions").set("email_index", to: newIndex).where("email_index", .equal, oldIndex).run()
+                    try await AuditLog.append(AuditEvent(actor: actor, action: "subject.email-change", subjectID: subjectID,
+                                                         detail: "source=\(source)"), in: db, kind: kind, at: now)
+                }
+            }
             try await db.delete(from: "inquiry_fields").where("inquiry_id", .equal, inquiryID).where("field_id", .equal, field.id).run()
             if let sealed {
                 try await db.insert(into: "inquiry_fields").columns("inquiry_id", "field_id", "sealed")

@@ -87,6 +87,8 @@ struct SelfServiceController {
                 } catch let RequestActionError.invalidValue(problem) {
                     return try await overview(language, token: token, subjectID: subjectID,
                                               message: InquiryFormModel.message(problem, label: field.label[language], t), status: .unprocessableContent)
+                } catch RequestActionError.emailInUse {
+                    return try await overview(language, token: token, subjectID: subjectID, message: t.format("email_in_use"), status: .conflict)
                 }
             }
             return Response(status: .seeOther, headers: [.location: PageChrome.href("/me", language)])
@@ -148,7 +150,7 @@ struct SelfServiceController {
             throw RedirectError(location: PageChrome.href("/me", language))
         }
         let form = try await FormInput.read(request, context)
-        guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: token) else {
+        guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: access.csrfNonce(sessionToken: token)) else {
             throw PublicError(.forbidden, LocalizedText(ja: "フォームの有効期限が切れました。ページを再読み込みしてください。",
                                                         en: "The form expired. Please reload the page."))
         }
@@ -187,7 +189,7 @@ struct SelfServiceController {
         let document = subjectID.isEmpty ? nil
             : try await SubjectRights(vault: access.vault).disclosure(subjectID: subjectID, actor: "person", source: "self-service")
         let model = MeModel(policy: policy, language: language, t: site.resources.text(language), document: document, message: message,
-                            csrfToken: csrf.issue(nonce: token).token)
+                            csrfToken: csrf.issue(nonce: access.csrfNonce(sessionToken: token)).token)
         var response = try site.resources.page("me", model, cacheControl: "no-store")
         response.status = status
         return response

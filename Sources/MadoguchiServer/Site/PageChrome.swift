@@ -24,8 +24,20 @@ struct PageChrome {
         self.langSwitchHref = Self.href(path, other)
     }
 
-    /// Japanese is the default, so only English pages carry `?lang=en`.
+    /// Japanese is the default, so only English pages carry `?lang=en`. The link is always a path on this site:
+    /// `path` may come from the request (an error page's language link), and `//host/x` or `/\\host/x` would be read
+    /// by browsers as another site's address.
     static func href(_ path: String, _ language: Language) -> String {
-        language == .ja ? path : "\(path)?lang=\(language.rawValue)"
+        let local = localPath(path)
+        return language == .ja ? local : "\(local)?lang=\(language.rawValue)"
+    }
+
+    /// `path` as a path on this site: one leading slash, no backslashes, no control characters, no query or fragment.
+    static func localPath(_ path: String) -> String {
+        let cleaned = String(path.unicodeScalars.prefix { $0 != "?" && $0 != "#" }
+            .map { $0 == "\\" ? "/" : Character($0) }
+            .filter { !($0.unicodeScalars.first.map { $0.properties.generalCategory == .control } ?? false) })
+        let trimmed = cleaned.drop { $0 == "/" }
+        return "/" + trimmed
     }
 }
