@@ -276,6 +276,17 @@ struct Serve: AsyncParsableCommand {
             delivery = Task {}
         } else {
             let worker = try installation.outboxWorker(logger: logger)
+            if configuration.smtp == nil {
+                logger.notice("mail transport: files in the outbox folder (development only)", metadata: ["outbox": "\(configuration.outboxDirectory)"])
+                if !Self.isLoopback(configuration.host) {
+                    // Delivered .eml files hold people's addresses and messages in plain text, and an erasure does not
+                    // reach them: a server others can reach must deliver by SMTP.
+                    logger.warning("the file mail transport is for development only: it keeps delivered mail as plain .eml files that erasure does not reach; give --smtp for a server others can reach",
+                                   metadata: ["host": "\(configuration.host)"])
+                }
+            } else {
+                logger.notice("mail transport: SMTP")
+            }
             delivery = Task { await worker.run() }
         }
         // The background work ends before the databases close, so none of it runs into a closed connection.
@@ -292,6 +303,13 @@ struct Serve: AsyncParsableCommand {
             throw error
         }
         await stop()
+    }
+}
+
+extension Serve {
+    /// True for the loopback addresses and `localhost`: only this machine can reach the server.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }
 

@@ -43,7 +43,7 @@ struct ConsentLedgerStorageTests {
             try await ledger.record(Self.event(a, .choice, allowed: false), at: start.addingTimeInterval(120))
 
             let report = try await Migrations.apply(to: database)
-            #expect(report.applied == [ConsentLedger.lookupMigration.version])
+            #expect(report.applied.first == ConsentLedger.lookupMigration.version && report.applied == Migrations.all.map(\.version).filter { $0 >= 10 })
             #expect(try await ledger.events(identifier: a).map(\.kind) == [.notice, .choice, .choice])
             #expect(try await ledger.events(identifier: a).last?.vendors == ["analytics": false])
             #expect(try await ledger.latest(identifier: a)?.vendors == ["analytics": false])

@@ -115,7 +115,98 @@ struct SubjectRightsTests {
             let again = try await fixture.submit(fixture.submission(email: "taro@example.jp"))
             #expect(again.subjectID != taro.subjectID)
             #expect(again.earlierInquiries == 0)
-            #expect(ErasureRetention.kept.count == 3)
+            #expect(ErasureRetention.kept.count == ErasurePlan.kept.count)
         }
     }
+
+    @Test("R-DSR-5: erasure reaches the person's requests (personal fields destroyed with their keys, the record kept), code mail and every queued mail; an erasure request closes in the same commit",
+          arguments: TestDatabase.available)
+    func erasureReachesRequests(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            let taro = try await fixture.submit(fixture.submission(email: "taro@example.jp", name: "山田 太郎"))
+            let hanako = try await fixture.submit(fixture.submission(email: "hanako@example.jp", name: "佐藤 花子"))
+            let desk = RequestDesk(vault: fixture.vault)
+            func request(_ type: String, _ email: String, _ name: String) async throws -> RequestReceipt {
+                guard case let .success(valid) = RequestForm.validate(RequestSubmission(type: type, email: email, name: name, phone: "03-1234-5678",
+                                                                                                  details: type == "correction" ? "氏名の訂正" : nil),
+                                                                      policy: fixture.policy) else { throw TestDatabaseError("invalid request") }
+                return try await desk.submit(valid) { number, code in OutgoingMail(to: email, subject: number, body: code) }
+            }
+            let disclosure = try await request("disclosure", "taro@example.jp", "山田 太郎")
+            // Never verified: tied to Taro only by the address's blind index.
+            let pending = try await request("correction", "taro@example.jp", "山田 太郎")
+            let erasure = try await request("erasure", "taro@example.jp", "山田 太郎")
+            let others = try await request("disclosure", "hanako@example.jp", "佐藤 花子")
+            for receipt in [disclosure, erasure, others] {
+                let outcome = try await desk.verify(number: receipt.number, code: receipt.code, calendar: BusinessCalendar(), answerDays: 3)
+                guard case .verified(_, _, known: true) = outcome else {
+                    Issue.record("\(receipt.number) not verified: \(outcome)")
+                    return
+                }
+            }
+            let access = SelfService(vault: fixture.vault)
+            let code = try await access.issueCode(email: "taro@example.jp") { code in OutgoingMail(to: "taro@example.jp", subject: "code", body: code) }
+            let requestKeys = try await fixture.data.read { db in
+                try await db.select().column("key_id").from("requests").where("number", .in, [disclosure.number, pending.number, erasure.number])
+                    .all(decodingColumn: "key_id", as: String.self)
+            }
+            let codeKey = try #require(try await fixture.data.read { db in
+                try await db.select().column("key_id").from("access_codes").where("id", .equal, code.ticket).first(decodingColumn: "key_id", as: String?.self)
+            } ?? nil)
+
+            let detail = try #require(try await desk.open(id: erasure.id, actor: "staff:1"))
+            try await desk.complete(detail, policy: fixture.policy, actor: "staff:1") { content in
+                OutgoingMail(to: content.email, subject: "erased", body: "done")
+            }
+
+            // Every key that sealed something of Taro's is gone; Hanako's request still opens.
+            for key in [taro.subjectID, codeKey] + requestKeys {
+                #expect(try await fixture.vault.keys.key(subjectID: key) == nil, "key \(key) destroyed")
+            }
+            for receipt in [disclosure, pending, erasure] {
+                #expect(try await desk.open(id: receipt.id, actor: "staff:1") == nil, "staff can no longer open \(receipt.number)")
+            }
+            #expect(try await desk.open(id: others.id, actor: "staff:1")?.content.name == "佐藤 花子")
+            _ = hanako
+
+            // The records stay, without anything personal.
+            let rows = try await fixture.data.read { db in
+                try await db.select().columns("number", "type", "status", "email_index", "sealed").from("requests")
+                    .where("number", .in, [disclosure.number, pending.number, erasure.number]).all()
+            }
+            #expect(rows.count == 3)
+            for row in rows {
+                #expect(try row.decode(column: "email_index", as: String.self).isEmpty)
+                #expect(try row.decode(column: "sealed", as: Data.self) == Data([0]))
+            }
+            let statuses = try Dictionary(uniqueKeysWithValues: rows.map { (try $0.decode(column: "number", as: String.self), try $0.decode(column: "status", as: String.self)) })
+            #expect(statuses[erasure.number] == "completed", "the erasure request closed with the erasure")
+
+            // No code, session or mail of Taro's is left, except the notice of the completed erasure (under its own key).
+            #expect(try await fixture.data.read { db in
+                try await db.select().column("id").from("access_codes").where("id", .equal, code.ticket).first()
+            } == nil)
+            let mail = try await fixture.data.read { db in
+                try await db.select().columns("subject_id", "kind").from("outbox").all().map {
+                    (try $0.decode(column: "subject_id", as: String.self), try $0.decode(column: "kind", as: String.self))
+                }
+            }
+            let destroyed = Set([taro.subjectID, codeKey] + requestKeys)
+            #expect(!mail.contains { destroyed.contains($0.0) }, "no mail sealed under a destroyed key is left")
+            #expect(mail.filter { $0.1 == "request-completed" }.count == 1, "the completion notice is queued")
+            let worker = OutboxWorker(database: fixture.data, keys: fixture.vault.keys, mailer: RecordingMailer(), from: "privacy@mirai-career.example",
+                                      messageDomain: "example", logger: Logger(label: "test"))
+            let pass = try await worker.deliverDue()
+            #expect(pass.failed == 0 && pass.sent >= 1)
+            #expect(try await AuditLog.verify(fixture.data) == .intact(entries: try await AuditLog.entries(in: fixture.data).count))
+        }
+    }
+}
+
+/// A transport that records what it sends.
+final class RecordingMailer: Mailer, @unchecked Sendable {
+    private let lock = NSLock()
+    private var sentMessages: [MailMessage] = []
+    var sent: [MailMessage] { lock.withLock { sentMessages } }
+    func send(_ message: MailMessage) async throws { lock.withLock { sentMessages.append(message) } }
 }

@@ -190,6 +190,11 @@ extension RequestHTTPTests {
             #expect(try await installation.vault.keys.key(subjectID: subjectID) == nil)
             let erased = try #require(try await Self.deliver(installation).first { $0.subject.contains(erasure.number) })
             #expect(erased.body.contains("監査ログ") && erased.body.contains("audit log"), "the person is told what is kept")
+            // R-DSR-5: the person's requests no longer open for staff, and the disclosure link ends with them.
+            #expect(try await officer.get(client, page).status == .notFound, "the person's earlier request no longer opens")
+            let erasurePage = try await officer.get(client, "/console/requests/\(erasure.id)")
+            #expect(erasurePage.status == .notFound && !erasurePage.text.contains("taro@example.jp"))
+            #expect(try await client.execute(uri: path, method: .get).status == .notFound, "the download link ends with the erasure")
             #expect(try await AuditLog.verify(installation.database) == .intact(entries: try await AuditLog.entries(in: installation.database).count))
         }
     }

@@ -61,8 +61,19 @@ public struct SubjectKeyStore: Sendable {
     /// old copy of its page may stay in the log until the next checkpoint; the caller records that.
     @discardableResult
     public func destroy(subjectID: String) async throws -> Bool {
+        try await destroy(subjectIDs: [subjectID])
+    }
+
+    /// Destroys several keys in one transaction (an erasure: the person's key and the keys of their requests and
+    /// code mails), then checkpoints once.
+    @discardableResult
+    public func destroy(subjectIDs: [String]) async throws -> Bool {
+        let unique = Array(Set(subjectIDs))
+        guard !unique.isEmpty else { return true }
         try await database.transaction { db in
-            try await db.delete(from: "subject_keys").where("subject_id", .equal, subjectID).run()
+            for chunk in stride(from: 0, to: unique.count, by: 500).map({ Array(unique[$0..<min($0 + 500, unique.count)]) }) {
+                try await db.delete(from: "subject_keys").where("subject_id", .in, chunk).run()
+            }
         }
         return try await database.checkpoint()
     }

@@ -4,6 +4,20 @@ import SQLKit
 
 /// The outbox table: mail sealed with the recipient's key, inserted in the transaction of the change that causes it.
 enum Outbox {
+    /// What a row's `sealed` holds once its content is gone (sent, discarded, or erased with its person): one zero
+    /// byte, which no key opens (an empty value is not stored the same way by both databases' drivers).
+    static let emptied = Data([0])
+
+    /// Migration 12: the outbox keeps no content of mail already sent, and code mail is tied to its code so an
+    /// erasure can find it.
+    static let contentMigration = Migration(version: 12, name: "outbox content after sending; code mail keys", sqlite: [
+        "UPDATE outbox SET sealed = X'00' WHERE status IN ('sent', 'discarded')",
+        "ALTER TABLE access_codes ADD COLUMN key_id TEXT",
+    ], postgres: [
+        "UPDATE outbox SET sealed = '\\x00'::bytea WHERE status IN ('sent', 'discarded')",
+        "ALTER TABLE access_codes ADD COLUMN key_id TEXT",
+    ])
+
     /// A message sealed for the outbox, ready to insert.
     struct Sealed: Sendable {
         let id: String

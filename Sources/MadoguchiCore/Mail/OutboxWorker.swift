@@ -163,6 +163,9 @@ public struct OutboxWorker: Sendable {
                 guard !ids.isEmpty else { continue }
                 var update = db.update("outbox").set("status", to: status)
                 if status == "sent" { update = update.set("sent_at", to: Timestamp.bind(now, kind)) }
+                // Sent or discarded mail keeps no content: nothing of a person lingers readable in the outbox once
+                // it is delivered (a failed message keeps its content for staff to look at and re-queue).
+                if status != "failed" { update = update.set("sealed", to: Outbox.emptied) }
                 try await update.where("id", .in, ids.map(\.id)).run()
                 events += ids.map { message in
                     (AuditEvent(actor: "system", action: "mail.\(status)", subjectID: message.subjectID, record: "outbox:\(message.id)",

@@ -531,7 +531,18 @@ extension RequestDesk {
             case .stopProvision:
                 try await rights.suspend(subjectID: subjectID, purpose: SubjectRights.provisionPurpose, actor: actor, source: source, at: now)
             case .erasure:
-                try await rights.erase(subjectID: subjectID, actor: actor, source: source, at: now)
+                // The request's own key is destroyed with the person's, so the completion notice is sealed under a key
+                // of its own; the request closes in the erasure's commit.
+                let noticeKey = try await vault.keys.newSubject()
+                let sealed = try Outbox.seal(notice(detail.content), key: noticeKey.key)
+                let kind = vault.database.kind
+                let id = detail.entry.id
+                try await rights.erase(subjectID: subjectID, actor: actor, source: source, at: now) { db in
+                    guard try await Self.close(id: id, status: .completed, action: "request.complete", actor: actor, subjectID: subjectID,
+                                               detail: "", mail: sealed, mailKeyID: noticeKey.subjectID, in: db, kind: kind, at: now)
+                    else { throw RequestActionError.notOpen }
+                }
+                return
             case .correction:
                 if let correction { try await rights.correct(subjectID: subjectID, correction, policy: policy, actor: actor, source: source, at: now) }
             case .disclosure, .provisionRecords:
@@ -560,15 +571,22 @@ extension RequestDesk {
         let sealed = try Outbox.seal(mail, key: key)
         let subjectID = detail.subjectID
         let closed = try await vault.database.transaction { db -> Bool in
-            let changed = try await db.update("requests").set("status", to: status.rawValue).set("closed_at", to: Timestamp.bind(now, kind))
-                .where("id", .equal, id).where("status", .equal, RequestStatus.open.rawValue).returning("id").first()
-            guard changed != nil else { return false }
-            try await Outbox.insert(sealed, subjectID: keyID, kind: "request-\(status.rawValue)", in: db, dialect: kind, at: now)
-            try await AuditLog.append(AuditEvent(actor: actor, action: action, subjectID: subjectID.isEmpty ? nil : subjectID,
-                                                 record: "request:\(id)", detail: text), in: db, kind: kind, at: now)
-            return true
+            try await Self.close(id: id, status: status, action: action, actor: actor, subjectID: subjectID, detail: text, mail: sealed,
+                                 mailKeyID: keyID, in: db, kind: kind, at: now)
         }
         if !closed { throw RequestActionError.notOpen }
+    }
+
+    /// Closes an open request inside the caller's transaction and queues its notice; false when it was not open.
+    static func close(id: String, status: RequestStatus, action: String, actor: String, subjectID: String, detail text: String,
+                      mail: Outbox.Sealed, mailKeyID: String, in db: any SQLDatabase, kind: SQLDialectKind, at now: Date) async throws -> Bool {
+        let changed = try await db.update("requests").set("status", to: status.rawValue).set("closed_at", to: Timestamp.bind(now, kind))
+            .where("id", .equal, id).where("status", .equal, RequestStatus.open.rawValue).returning("id").first()
+        guard changed != nil else { return false }
+        try await Outbox.insert(mail, subjectID: mailKeyID, kind: "request-\(status.rawValue)", in: db, dialect: kind, at: now)
+        try await AuditLog.append(AuditEvent(actor: actor, action: action, subjectID: subjectID.isEmpty ? nil : subjectID,
+                                             record: "request:\(id)", detail: text), in: db, kind: kind, at: now)
+        return true
     }
 
     /// How long the download link of a completed disclosure works.

@@ -57,6 +57,7 @@ public enum Migrations {
         ConsentLedger.linkMigration,
         ConsentLedger.lookupMigration,
         StaffDirectory.failureMigration,
+        Outbox.contentMigration,
     ]
 
     /// What `apply` did.

@@ -49,10 +49,11 @@ public struct SelfService: Sendable {
         let ticket = RecordID.make(at: now)
         let code = RequestDesk.newCode()
         var writes = WriteSet(at: now)
-        writes.insert(into: "access_codes", columns: ["id", "email_index", "code_hash", "expires_at", "attempts", "used", "created_at"],
+        // The code mail's key is kept with the code, so an erasure of the address's person destroys it too.
+        writes.insert(into: "access_codes", columns: ["id", "email_index", "code_hash", "expires_at", "attempts", "used", "created_at", "key_id"],
                       values: [SQLBind(ticket), SQLBind(BlindIndex.of(email: email, key: vault.keys.ring.blindIndexKey)),
                                SQLBind(hash("code:\(ticket):\(code)")), Timestamp.bind(now.addingTimeInterval(Self.codeLifetime), kind),
-                               SQLBind(0), SQLBind(false), Timestamp.bind(now, kind)])
+                               SQLBind(0), SQLBind(false), Timestamp.bind(now, kind), SQLBind(sealKey.subjectID)])
         Outbox.add(try Outbox.seal(mail(code), key: sealKey.key), subjectID: sealKey.subjectID, kind: "access-code", to: &writes, dialect: kind)
         writes.audit(AuditEvent(actor: "person", action: "access.code", record: "access:\(ticket)"))
         try await vault.database.commit(writes)

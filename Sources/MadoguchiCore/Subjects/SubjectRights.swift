@@ -1,21 +1,6 @@
 import Foundation
 import SQLKit
 
-/// What an erasure keeps, and why (R-DSR-5). Shown to the person and in `docs/erasure.md`.
-public enum ErasureRetention {
-    public static let kept: [(item: LocalizedText, reason: LocalizedText)] = [
-        (LocalizedText(ja: "監査ログ(誰がいつ何のために操作したかの記録。氏名・メールアドレス・本文は含みません)",
-                       en: "The audit log (who did what, when and for which purpose; it holds no name, address or message)"),
-         LocalizedText(ja: "個人情報の安全管理措置(個人情報保護法第23条)として、取扱いの記録を改ざんできない形で残すため。",
-                       en: "Records of handling are kept tamper-evident as a security measure (APPI Art. 23).")),
-        (LocalizedText(ja: "消去の記録(消去した日と請求番号)", en: "The record of the erasure (its date and request number)"),
-         LocalizedText(ja: "ご請求に応じたことを示すため。", en: "To show that the request was carried out.")),
-        (LocalizedText(ja: "第三者提供の記録(提供日・提供先・項目)", en: "Records of provision to third parties (date, recipient, items)"),
-         LocalizedText(ja: "個人情報保護法第29条・第30条により、定められた期間(1〜3年)保存する義務があるため。",
-                       en: "APPI Art. 29 and 30 require them to be kept for the prescribed period (1–3 years).")),
-    ]
-}
-
 /// A person's rights over their data that the system enforces itself: suspension of use per purpose (R-PUR-2,
 /// R-DSR-1) and erasure by destroying the person's key (R-DSR-5).
 public struct SubjectRights: Sendable {
@@ -84,15 +69,51 @@ public struct SubjectRights: Sendable {
         })
     }
 
-    /// Erases the person: first their key is destroyed, which makes every sealed field of theirs unreadable in this
-    /// database and in every copy of it; then their rows go (inquiries with their fields, answers and forwarding
-    /// notes; consents; suspensions; queued mail; linked site identifiers and their events; the blind index). What
-    /// `ErasureRetention.kept` lists stays.
-    /// Running it again finishes an erasure that was interrupted.
-    public func erase(subjectID: String, actor: String, source: String, at now: Date = Date()) async throws {
-        try await vault.keys.destroy(subjectID: subjectID)
+    /// What an erasure did.
+    public struct Erasure: Sendable, Hashable {
+        public let inquiries: Int
+        public let requests: Int
+        /// Keys destroyed: the person's own, their requests' and their code mails'.
+        public let keys: Int
+        /// False when SQLite's write-ahead log could not be truncated at once (a long reader); the key rows are gone,
+        /// an old copy of their page stays in the log until the next checkpoint. Recorded in the audit entry.
+        public let logTruncated: Bool
+    }
+
+    /// Erases the person, following `ErasurePlan` (R-DSR-5):
+    ///
+    /// 1. every key that seals something of theirs is destroyed in the key store, in one transaction — the person's
+    ///    own, each of their requests' and each of their code mails' — which makes every sealed field of theirs
+    ///    unreadable in this database and in every copy of it;
+    /// 2. then, in one transaction of the data database, their rows go (inquiries with fields, answers and forwarding
+    ///    notes; consents; suspensions; queued mail; identifier links and their events; codes and sessions; the blind
+    ///    index), their requests are emptied of every personal field (number, type, dates and outcome stay), the
+    ///    erasure record and the audit entry are written, and `finishing` runs (a request that asked for the erasure
+    ///    is closed in the same commit).
+    ///
+    /// The two databases are separate, so the steps cannot share one transaction. A crash after step 1 leaves rows
+    /// that nobody can read any more; running the erasure again (the request is still open, `/me` still finds the
+    /// person) finishes it. A crash during either step leaves that step undone as a whole.
+    @discardableResult
+    public func erase(subjectID: String, actor: String, source: String, at now: Date = Date(),
+                      finishing: (@Sendable (any SQLDatabase) async throws -> Void)? = nil) async throws -> Erasure {
         let kind = vault.database.kind
-        try await vault.database.transaction { db in
+        // What seals something of theirs: their requests (matched to them, or sent from their address) and their
+        // one-time code mails.
+        let (emailIndex, requestKeys, codeKeys) = try await vault.database.read { db -> (String?, [String], [String]) in
+            let index = try await db.select().column("email_index").from("subjects").where("id", .equal, subjectID)
+                .first(decodingColumn: "email_index", as: String.self)
+            var requests = db.select().column("key_id").from("requests").where("subject_id", .equal, subjectID)
+            if let index { requests = requests.orWhere("email_index", .equal, index) }
+            let requestKeys = try await requests.all(decodingColumn: "key_id", as: String.self)
+            let codeKeys = index == nil ? [] : try await db.select().column("key_id").from("access_codes")
+                .where("email_index", .equal, index ?? "").where("key_id", .isNot, SQLLiteral.null)
+                .all(decodingColumn: "key_id", as: String.self)
+            return (index, requestKeys, codeKeys)
+        }
+        let keyIDs = [subjectID] + requestKeys + codeKeys.filter { !$0.isEmpty }
+        let truncated = try await vault.keys.destroy(subjectIDs: keyIDs)
+        let counts = try await vault.database.transaction { db -> (Int, Int) in
             let inquiries = try await db.select().column("id").from("inquiries").where("subject_id", .equal, subjectID)
                 .all(decodingColumn: "id", as: String.self)
             // Answers, fields and forwarding notes go with their inquiry (ON DELETE CASCADE).
@@ -101,16 +122,31 @@ public struct SubjectRights: Sendable {
             for identifier in try await ConsentLedger.linkedIdentifiers(subjectID: subjectID, in: db) {
                 try await db.delete(from: "consent_events").where("identifier", .equal, identifier).run()
             }
-            for table in ["consents", "suspensions", "outbox", "identifier_links"] {
+            for table in ["consents", "suspensions", "identifier_links"] {
                 try await db.delete(from: table).where("subject_id", .equal, subjectID).run()
+            }
+            // Mail sealed under any of the destroyed keys can never be read: it goes.
+            try await db.delete(from: "outbox").where("subject_id", .in, keyIDs).run()
+            // Their requests stay as records of what was asked and done, emptied of everything personal.
+            if !requestKeys.isEmpty {
+                try await db.update("requests").set("email_index", to: "").set("sealed", to: Outbox.emptied)
+                    .where("key_id", .in, requestKeys).run()
+            }
+            if let emailIndex {
+                try await db.delete(from: "access_codes").where("email_index", .equal, emailIndex).run()
+                try await db.delete(from: "access_sessions").where("email_index", .equal, emailIndex).run()
             }
             try await db.delete(from: "subjects").where("id", .equal, subjectID).run()
             try await db.insert(into: "erasures").columns("subject_id", "source", "erased_at")
                 .values(SQLBind(subjectID), SQLBind(source), Timestamp.bind(now, kind))
                 .ignoringConflicts(with: "subject_id").run()
             try await AuditLog.append(AuditEvent(actor: actor, action: "subject.erase", subjectID: subjectID,
-                                                 detail: "source=\(source) inquiries=\(inquiries.count)"), in: db, kind: kind, at: now)
+                                                 detail: "source=\(source) inquiries=\(inquiries.count) requests=\(requestKeys.count) keys=\(keyIDs.count) log-truncated=\(truncated)"),
+                                      in: db, kind: kind, at: now)
+            try await finishing?(db)
+            return (inquiries.count, requestKeys.count)
         }
+        return Erasure(inquiries: counts.0, requests: counts.1, keys: keyIDs.count, logTruncated: truncated)
     }
 
     /// Sets one field of one of the person's inquiries to a new value, validated by the field's rules and sealed
