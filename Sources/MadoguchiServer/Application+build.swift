@@ -31,6 +31,8 @@ public struct ServerConfiguration: Sendable {
     public var holdMail = false
     /// Deliver mail to this SMTP server instead of the outbox folder.
     public var smtp: SMTPConfiguration?
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`); none by default.
+    public var trustedProxies: [IPNetwork] = []
 
     public static let defaultKeyFile = "var/keys/master.key"
     public static let defaultKeyStore = DatabaseLocation.sqlite(path: "var/keys/keystore.sqlite")
@@ -159,6 +161,7 @@ func loadKeyRing(_ configuration: ServerConfiguration, database: Database, keySt
 public func buildRouter(_ installation: Installation) -> Router<SiteRequestContext> {
     let router = Router(context: SiteRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware first: it wraps the routes added after it, and the not-found responder.
+    router.add(middleware: ClientAddressMiddleware(resolver: ClientAddress(trusted: installation.configuration.trustedProxies)))
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorPageMiddleware(site: installation.site))

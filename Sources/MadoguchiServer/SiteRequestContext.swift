@@ -9,13 +9,13 @@ public struct SiteRequestContext: RequestContext, RemoteAddressRequestContext {
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        clientKey = ClientAddress.key(peer: remoteAddress?.ipAddress)
     }
 
     /// Bodies larger than this are refused with 413 before they are read further.
     public var maxUploadSize: Int { 64 * 1024 }
 
-    /// The client's address as a rate-limit key (the peer; a proxy in front should be configured to pass its own limits).
-    var clientKey: String {
-        remoteAddress?.ipAddress ?? "unknown"
-    }
+    /// The client as a rate-limit key: the peer (IPv6 by its /64), or the client a trusted proxy names
+    /// (`ClientAddressMiddleware`, `--trusted-proxy`).
+    var clientKey: String
 }

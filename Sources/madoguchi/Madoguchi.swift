@@ -163,8 +163,24 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("hold-mail"), help: "メールを送信待ちに積むだけで送りません(本番データの検証用コピー、SMTP の移行時など)。このフラグなしで後に起動したサーバーが送ります。環境変数: MADOGUCHI_HOLD_MAIL=1\nQueue e-mail in the outbox but deliver none (a staging copy of production data, an SMTP migration); a later server without the flag sends the queue. Env: MADOGUCHI_HOLD_MAIL=1")
     var holdMail = false
 
+    @Option(name: .customLong("trusted-proxy"), help: "X-Forwarded-For を信頼するリバースプロキシのアドレスまたは CIDR(複数可、カンマ区切りも可)。送信元ごとの上限は、そのヘッダーの右から見て最初の信頼しないアドレスに掛かります。環境変数: MADOGUCHI_TRUSTED_PROXIES。既定: なし(接続元アドレス)\nA reverse proxy's address or CIDR whose X-Forwarded-For is believed (repeat, or separate with commas); per-client limits then apply to the rightmost hop that is not trusted. Env: MADOGUCHI_TRUSTED_PROXIES. Default: none (the socket peer)")
+    var trustedProxy: [String] = []
+
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
+
+    /// The trusted proxies from the options or the environment; an entry that is not an address or CIDR is refused.
+    static func trustedProxies(_ given: [String], environment: String?) throws -> [IPNetwork] {
+        let entries = (given.isEmpty ? [environment ?? ""] : given).flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return try entries.map { entry in
+            guard let network = IPNetwork(entry) else {
+                throw Bilingual.refusal("--trusted-proxy: '\(entry)' は IP アドレスでも CIDR(例: 10.0.0.0/8, fd00::/8)でもありません",
+                                        "--trusted-proxy: '\(entry)' is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)")
+            }
+            return network
+        }
+    }
 
     func configuration() throws -> ServerConfiguration {
         let portValue: Int
@@ -218,6 +234,7 @@ struct Serve: AsyncParsableCommand {
             outboxDirectory: outbox ?? Environment.value("MADOGUCHI_OUTBOX") ?? "var/outbox",
             mailFrom: try sender())
         configuration.smtp = smtpConfiguration
+        configuration.trustedProxies = try Self.trustedProxies(trustedProxy, environment: Environment.value("MADOGUCHI_TRUSTED_PROXIES"))
         configuration.holdMail = try holdMail || Environment.flag("MADOGUCHI_HOLD_MAIL")
         configuration.eventLimit = events
         return configuration

@@ -16,30 +16,55 @@ final class RateLimiter: Sendable {
         var updated: TimeInterval
     }
 
-    private let rule: Rule
-    private let buckets = Mutex<[String: Bucket]>([:])
+    /// The buckets of the current generation and of the one before. Each call costs O(1): a bucket is looked up in
+    /// the current generation, then the previous one (and moved over); when a window has passed, or the current
+    /// generation holds `capacityOfClients` buckets, the previous one is dropped whole and the current becomes it.
+    /// A bucket older than a window is full again anyway, so dropping it changes nothing; memory stays bounded by
+    /// 2 × `capacityOfClients` buckets under address spraying.
+    private struct Generations {
+        var current: [String: Bucket] = [:]
+        var previous: [String: Bucket] = [:]
+        var rotatedAt: TimeInterval
+    }
 
-    init(_ rule: Rule) {
+    private let rule: Rule
+    let capacityOfClients: Int
+    private let state: Mutex<Generations>
+
+    init(_ rule: Rule, clients: Int = 50_000) {
         self.rule = rule
+        capacityOfClients = max(1, clients)
+        state = Mutex(Generations(rotatedAt: Date().timeIntervalSince1970))
+    }
+
+    /// How many clients' buckets are held (for tests of the bound).
+    var heldClients: Int {
+        state.withLock { $0.current.count + $0.previous.count }
     }
 
     /// nil when allowed; otherwise the seconds until the next request will be.
     func acquire(_ client: String, now: TimeInterval = Date().timeIntervalSince1970) -> Int? {
         let rate = Double(rule.capacity) / rule.window
-        return buckets.withLock { buckets in
-            if buckets.count > 50_000 {
-                // Forget clients whose buckets have refilled; bounds memory under address-spraying.
-                buckets = buckets.filter { now - $0.value.updated < rule.window }
+        let window = rule.window
+        let limit = capacityOfClients
+        return state.withLock { state in
+            if now - state.rotatedAt >= window || state.current.count >= limit {
+                state.previous = state.current
+                state.current = [:]
+                state.rotatedAt = now
             }
-            var bucket = buckets[client] ?? Bucket(tokens: Double(rule.capacity), updated: now)
-            bucket.tokens = min(Double(rule.capacity), bucket.tokens + (now - bucket.updated) * rate)
-            bucket.updated = now
-            defer { buckets[client] = bucket }
+            var bucket = state.current[client] ?? state.previous.removeValue(forKey: client)
+                ?? Bucket(tokens: Double(rule.capacity), updated: now)
+            let elapsed = max(0, now - bucket.updated)
+            bucket.tokens = min(Double(rule.capacity), bucket.tokens + elapsed * rate)
+            bucket.updated = max(bucket.updated, now)
+            defer { state.current[client] = bucket }
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
                 return nil
             }
-            return max(1, Int(((1 - bucket.tokens) / rate).rounded(.up)))
+            // At most a window: the wait is bounded before it becomes an Int.
+            return max(1, Int(min(window, 31_536_000, (1 - bucket.tokens) / rate).rounded(.up)))
         }
     }
 }
