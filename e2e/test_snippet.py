@@ -11,7 +11,7 @@ from selenium.webdriver.support.ui import Select
 
 from conftest import vendor_of
 
-UNDECLARED = {"analytics.tiktok.com", "cdn.undeclared-host.test"}
+UNDECLARED = {"analytics.tiktok.com", "cdn.undeclared-host.test", "src-attr.undeclared-host.test"}
 
 
 def open_page(b, site, mode, page="index.html"):
@@ -101,6 +101,10 @@ def test_accept_all_never_loads_undeclared_tags(servers, site, browser):
         "return Array.from(document.querySelectorAll('[data-vendor]')).map(e => [e.dataset.vendor, e.dataset.src || '', e.dataset.madoguchi || ''])")
     assert ["tiktok-pixel", "https://analytics.tiktok.com/i18n/pixel/events.js", "undeclared"] in marks
     assert ["google-analytics", "https://cdn.undeclared-host.test/ga.js", "undeclared"] in marks
+    # R-SEC-3: a URL in src instead of data-src is refused too (its host was never checked before).
+    assert b.driver.execute_script("return document.getElementById('src-bypass').dataset.madoguchi") == "undeclared"
+    assert b.driver.execute_script(
+        "return Array.from(document.scripts).filter(s => (s.src || '').includes('src-attr.undeclared-host.test') && s.type !== 'text/plain').length") == 0
 
 
 def test_per_vendor_opt_out_stops_now_and_on_reload(servers, site, browser):

@@ -129,12 +129,19 @@
 
   // Tag gating: <script type="text/plain" data-vendor="ID" data-src="…"> runs only for a declared vendor whose
   // state allows it, and only from that vendor's declared hosts; anything undeclared never runs (R-EXT-2).
+  // The URL may only be in data-src, where its host is checked: an inert tag with src (or any other URL
+  // attribute) is refused, never copied onto the live tag.
+  var urlAttr = /^(src|srcset|srcdoc|href|xlink:href|data|action|formaction|poster|background|ping|codebase|cite)$/i;
+  function foreignURL(el) {
+    for (var j = 0; j < el.attributes.length; j++) if (urlAttr.test(el.attributes[j].name)) return el.attributes[j].name;
+    return "";
+  }
   function activate() {
     if (!ready) return;
     var tags = d.querySelectorAll("[data-vendor]:not([data-madoguchi])");
     for (var i = 0; i < tags.length; i++) {
       var el = tags[i], v = byId[el.getAttribute("data-vendor")], src = el.getAttribute("data-src");
-      if (!v || (src && !owns(v, hostOf(src)))) {
+      if (!v || (src && !owns(v, hostOf(src))) || (el.tagName === "SCRIPT" && foreignURL(el))) {
         setAttr.call(el, "data-madoguchi", "undeclared");
         if (w.console) console.warn("Madoguchi: not loaded, undeclared vendor or host:", el.getAttribute("data-vendor"), src || "");
         continue;
@@ -145,7 +152,7 @@
         var s = d.createElement("script");
         for (var j = 0; j < el.attributes.length; j++) {
           var a = el.attributes[j].name;
-          if (a !== "type" && a !== "data-src" && a !== "data-madoguchi") setAttr.call(s, a, el.attributes[j].value);
+          if (a !== "type" && a !== "data-src" && a !== "data-madoguchi" && !urlAttr.test(a) && !/^on/i.test(a)) setAttr.call(s, a, el.attributes[j].value);
         }
         setAttr.call(s, "data-madoguchi", "loaded");
         if (el.nonce) s.nonce = el.nonce;
