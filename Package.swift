@@ -118,6 +118,7 @@ let package = Package(
                 "MadoguchiServer",
                 "MadoguchiTesting",
                 "madoguchi",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

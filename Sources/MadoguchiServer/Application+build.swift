@@ -109,6 +109,7 @@ public struct Installation: Sendable {
         let ring: KeyRing
         do {
             ring = try await loadKeyRing(configuration, database: database, keyStore: keyStore, logger: logger)
+            database.useAuditKey(ring.auditKey)
         } catch {
             await database.close()
             await keyStore.close()

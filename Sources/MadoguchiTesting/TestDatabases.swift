@@ -146,6 +146,7 @@ public struct VaultFixture: Sendable {
                 try await Migrations.apply(to: data)
                 try await Migrations.apply(to: keyStore, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
                 let ring = try KeyRing(keys: [SymmetricKey(size: .bits256)])
+                data.useAuditKey(ring.auditKey)
                 let versions = PolicyVersionStore(database: data)
                 try await versions.store(policy, source: "")
                 let vault = InquiryVault(database: data, keys: SubjectKeyStore(database: keyStore, ring: ring))

@@ -198,6 +198,27 @@ struct VaultTests {
         }
     }
 
+    @Test("R-AUD-1: the chain is keyed: entries are HMACs under the master key; without it or with another key they do not check out",
+          arguments: TestDatabase.available)
+    func keyedChain(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            for index in 0..<3 { _ = try await fixture.submit(fixture.submission(email: "p\(index)@example.jp")) }
+            let entries = try await AuditLog.entries(in: fixture.data)
+            #expect(entries.allSatisfy { $0.hash.hasPrefix("k1:") }, "every new entry is keyed")
+            #expect(try await AuditLog.verify(fixture.data) == .intact(entries: 3))
+            #expect(try await AuditLog.head(in: fixture.data) == AuditCheckpoint(sequence: 3, hash: entries[2].hash))
+            // Checked with another installation's key: the first entry does not match.
+            fixture.data.useAuditKey(SymmetricKey(size: .bits256))
+            #expect(try await AuditLog.verify(fixture.data) == .broken(sequence: 1, reason: .content))
+            fixture.data.useAuditKey(fixture.ring.auditKey)
+            #expect(try await AuditLog.verify(fixture.data) == .intact(entries: 3))
+            #expect(try await AuditLog.contains(AuditCheckpoint(sequence: 3, hash: entries[2].hash), in: fixture.data))
+            try await fixture.data.transaction { db in try await db.delete(from: "audit_log").where("seq", .equal, 3).run() }
+            #expect(try await AuditLog.verify(fixture.data) == .intact(entries: 2), "a cut tail leaves an intact chain…")
+            #expect(try await !AuditLog.contains(AuditCheckpoint(sequence: 3, hash: entries[2].hash), in: fixture.data), "…that the head kept outside exposes")
+        }
+    }
+
     @Test("R-AUD-1: a removed audit row is found", arguments: TestDatabase.available)
     func auditGap(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in

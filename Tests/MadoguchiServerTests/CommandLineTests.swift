@@ -1,4 +1,5 @@
 import FoundationNetworking
+import Crypto
 import Foundation
 import SQLKit
 import MadoguchiCore
@@ -229,25 +230,32 @@ struct CommandLineTests {
 
 @Suite("Command line: staff and audit", .serialized)
 struct StaffAuditCommandTests {
+    /// A master key given the way a deployment may give it; no key file is looked for.
+    static let key = ["MADOGUCHI_MASTER_KEY": KeyRing.generateKeyLine()]
+
     @Test("user add prints a one-time set-up link; bad roles and departments are refused")
     func userAdd() async throws {
         let fresh = try await TestDatabase.sqlite.makeLocation()
         let added = try await Command.run(["user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url,
-                                     "--base-url", "https://inquiry.mirai-career.example"])
+                                     "--base-url", "https://inquiry.mirai-career.example"], environment: Self.key)
         #expect(added.status == 0, "\(added.stderr)")
         #expect(added.stdout.hasPrefix("op@mirai-career.example を operator として追加しました\nadded op@mirai-career.example as operator\n"))
         #expect(added.stdout.contains("https://inquiry.mirai-career.example/console/setup?token="))
-        let again = try await Command.run(["user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url])
+        let again = try await Command.run(["user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url], environment: Self.key)
         #expect(again.status == 1)
         #expect(again.stderr.contains("already exists"))
-        let badRole = try await Command.run(["user", "add", "--email", "x@mirai-career.example", "--role", "root", "--database", fresh.url])
+        let badRole = try await Command.run(["user", "add", "--email", "x@mirai-career.example", "--role", "root", "--database", fresh.url], environment: Self.key)
         #expect(badRole.status != 0 && badRole.stderr.contains("root"))
         let badDepartment = try await Command.run(["user", "add", "--email", "x@mirai-career.example", "--role", "department",
-                                             "--department", "nowhere", "--database", fresh.url])
+                                             "--department", "nowhere", "--database", fresh.url], environment: Self.key)
         #expect(badDepartment.status == 1 && badDepartment.stderr == "madoguchi: 部署 'nowhere' はポリシーファイルで宣言されていません\n"
                 + "madoguchi: no department 'nowhere' is declared in the policy file\n")
-        let badEmail = try await Command.run(["user", "add", "--email", "not an address", "--role", "admin", "--database", fresh.url])
+        let badEmail = try await Command.run(["user", "add", "--email", "not an address", "--role", "admin", "--database", fresh.url], environment: Self.key)
         #expect(badEmail.status == 1)
+        // No key file: refused (exit 3), and none is made where the command happened to run.
+        let noKey = try await Command.run(["user", "add", "--email", "k@mirai-career.example", "--role", "admin", "--database", fresh.url,
+                                           "--key-file", "/nonexistent/master.key"])
+        #expect(noKey.status == 3 && noKey.stderr.contains("鍵ファイル /nonexistent/master.key がありません"))
         try await fresh.cleanUp()
     }
 
@@ -255,9 +263,9 @@ struct StaffAuditCommandTests {
     func auditVerify(_ kind: TestDatabase) async throws {
         let fresh = try await kind.makeLocation()
         for index in 0..<3 {
-            #expect(try await Command.run(["user", "add", "--email", "u\(index)@mirai-career.example", "--role", "admin", "--database", fresh.url]).status == 0)
+            #expect(try await Command.run(["user", "add", "--email", "u\(index)@mirai-career.example", "--role", "admin", "--database", fresh.url], environment: Self.key).status == 0)
         }
-        let intact = try await Command.run(["audit", "verify", "--database", fresh.url])
+        let intact = try await Command.run(["audit", "verify", "--database", fresh.url], environment: Self.key)
         #expect(intact.status == 0)
         #expect(intact.stdout == "監査ログのハッシュチェーンは正常です(3 件)\naudit log intact: 3 entries\n")
         let database = try await Database.open(fresh.location, logger: quietLogger)
@@ -265,11 +273,58 @@ struct StaffAuditCommandTests {
             try await db.update("audit_log").set("actor", to: "cli ").where("seq", .equal, 2).run()
         }
         await database.close()
-        let broken = try await Command.run(["audit", "verify", "--database", fresh.url])
+        let broken = try await Command.run(["audit", "verify", "--database", fresh.url], environment: Self.key)
         #expect(broken.status == 1)
         // Said in the console's words: Japanese first, then English.
         #expect(broken.stderr == "監査ログのハッシュチェーンが 2 件目で途切れています: 内容がハッシュと一致しません\n"
                 + "audit log broken at entry 2: its content does not match its hash\n")
+        try await fresh.cleanUp()
+    }
+
+    @Test("R-AUD-1: the chain is keyed: a tail re-hashed without the key, or cut back, is found (the latter with the head kept outside); no key, exit 3",
+          arguments: TestDatabase.available)
+    func auditHead(_ kind: TestDatabase) async throws {
+        let fresh = try await kind.makeLocation()
+        for index in 0..<4 {
+            #expect(try await Command.run(["user", "add", "--email", "u\(index)@mirai-career.example", "--role", "admin", "--database", fresh.url],
+                                          environment: Self.key).status == 0)
+        }
+        let head = try await Command.run(["audit", "head", "--database", fresh.url])
+        #expect(head.status == 0)
+        let anchor = head.stdout.trimmingCharacters(in: .newlines)
+        #expect(anchor.hasPrefix("4:k1:") && anchor.count == "4:k1:".count + 64, "SEQ:HASH of the newest, keyed entry: \(anchor)")
+        #expect(try await Command.run(["audit", "verify", "--database", fresh.url, "--expect", anchor], environment: Self.key).status == 0)
+
+        // Someone with the database alone rewrites the newest entry and re-hashes it: without the key it cannot be keyed.
+        let database = try await Database.open(fresh.location, logger: quietLogger)
+        let last = try #require(try await AuditLog.entries(in: database, after: 3).first)
+        let forged = AuditEvent(actor: "cli", action: "staff.add", record: last.event.record, detail: "role=operator department=-")
+        let fields: [String?] = ["4", last.at, forged.actor, forged.action, forged.subjectID, forged.record, forged.purpose, forged.detail, last.previousHash]
+        let rehashed = Hex.encode(SHA256.hash(data: try JSONEncoder().encode(fields)))
+        try await database.transaction { db in
+            try await db.update("audit_log").set("detail", to: forged.detail).set("hash", to: rehashed).where("seq", .equal, 4).run()
+        }
+        let rewritten = try await Command.run(["audit", "verify", "--database", fresh.url], environment: Self.key)
+        #expect(rewritten.status == 1 && rewritten.stderr.contains("entry 4: it was written without the chain key after keyed entries"))
+
+        // Cut back instead: the chain that is left checks out, but the head kept outside is gone.
+        try await database.transaction { db in try await db.delete(from: "audit_log").where("seq", .greaterThanOrEqual, 4).run() }
+        await database.close()
+        #expect(try await Command.run(["audit", "verify", "--database", fresh.url], environment: Self.key).status == 0)
+        let cut = try await Command.run(["audit", "verify", "--database", fresh.url, "--expect", anchor], environment: Self.key)
+        #expect(cut.status == 1)
+        #expect(cut.stderr == "控えておいた監査ログの項目 4 がないか、内容が変わっています(末尾が削られたか書き換えられています)\n"
+                + "the audit log entry 4 kept outside is gone or different (the chain was cut back or rewritten)\n")
+        let badExpect = try await Command.run(["audit", "verify", "--database", fresh.url, "--expect", "four"], environment: Self.key)
+        #expect(badExpect.status != 0 && badExpect.stderr.contains("--expect: 'four'"))
+
+        // Without the key the keyed chain cannot be checked: exit 3, naming the file; no key file is created.
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keyPath = directory.appendingPathComponent("master.key").path
+        let noKey = try await Command.run(["audit", "verify", "--database", fresh.url, "--key-file", keyPath])
+        #expect(noKey.status == 3 && noKey.stderr.contains(keyPath))
+        #expect(!FileManager.default.fileExists(atPath: keyPath))
         try await fresh.cleanUp()
     }
 }

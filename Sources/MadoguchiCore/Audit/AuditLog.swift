@@ -49,6 +49,10 @@ public enum AuditBreak: Sendable, Equatable, CustomStringConvertible {
     case content
     /// The entry a check started from is no longer what that check found.
     case changedSinceChecked
+    /// Written without the chain's key after keyed entries: a chain re-hashed by someone without the key.
+    case unkeyed
+    /// The entry is keyed, and the check was given no key to recompute it with.
+    case keyNeeded
 
     public var description: String {
         switch self {
@@ -56,6 +60,8 @@ public enum AuditBreak: Sendable, Equatable, CustomStringConvertible {
         case .link: "its link to the previous entry does not match"
         case .content: "its content does not match its hash"
         case .changedSinceChecked: "it changed after it was last verified"
+        case .unkeyed: "it was written without the chain key after keyed entries"
+        case .keyNeeded: "it is keyed and no master key was given to check it"
         }
     }
 }
@@ -83,6 +89,14 @@ public enum AuditLog {
 
     static let genesis = String(repeating: "0", count: 64)
 
+    /// The chain key of the transaction an entry is appended in (`Database` sets it from `KeyRing.auditKey`). With a
+    /// key, an entry's hash is an HMAC (`k1:` and hex): someone with the database alone cannot re-hash a changed or
+    /// cut chain. Entries written before the chain was keyed keep their plain SHA-256.
+    @TaskLocal public static var chainKey: SymmetricKey?
+
+    /// The prefix of a keyed entry's hash.
+    static let keyedPrefix = "k1:"
+
     /// Appends `event` inside the caller's transaction, so the entry commits with the change it records.
     @discardableResult
     public static func append(_ event: AuditEvent, in db: any SQLDatabase, kind: SQLDialectKind, at date: Date = Date()) async throws -> AuditEntry {
@@ -102,10 +116,11 @@ public enum AuditLog {
         var previous = try last?.decode(column: "hash", as: String.self) ?? genesis
         var entries: [AuditEntry] = []
         entries.reserveCapacity(events.count)
+        let key = chainKey
         for (event, date) in events {
             sequence += 1
             let at = date.formatted(timeFormat)
-            let hash = digest(sequence: sequence, at: at, event: event, previous: previous)
+            let hash = digest(sequence: sequence, at: at, event: event, previous: previous, key: key)
             entries.append(AuditEntry(sequence: sequence, at: at, event: event, previousHash: previous, hash: hash))
             previous = hash
         }
@@ -125,12 +140,42 @@ public enum AuditLog {
     private static let timeFormat: Date.ISO8601FormatStyle = .iso8601.year().month().day()
         .time(includingFractionalSeconds: true).timeZone(separator: .omitted)
 
-    static func digest(sequence: Int, at: String, event: AuditEvent, previous: String) -> String {
+    static func digest(sequence: Int, at: String, event: AuditEvent, previous: String, key: SymmetricKey?) -> String {
         // A JSON array keeps the fields unambiguous whatever characters they hold.
         let fields: [String?] = ["\(sequence)", at, event.actor, event.action, event.subjectID, event.record, event.purpose,
                                  event.detail, previous]
         let data = (try? JSONEncoder().encode(fields)) ?? Data()
-        return Hex.encode(SHA256.hash(data: data))
+        guard let key else { return Hex.encode(SHA256.hash(data: data)) }
+        return keyedPrefix + Hex.encode(HMAC<SHA256>.authenticationCode(for: data, using: key))
+    }
+
+    /// Why `entry` does not match its own hash, or nil when it does. `keyedBefore`: an earlier entry was keyed.
+    static func check(_ entry: AuditEntry, key: SymmetricKey?, keyedBefore: Bool) -> AuditBreak? {
+        if entry.hash.hasPrefix(keyedPrefix) {
+            guard let key else { return .keyNeeded }
+            return digest(sequence: entry.sequence, at: entry.at, event: entry.event, previous: entry.previousHash, key: key) == entry.hash
+                ? nil : .content
+        }
+        if keyedBefore { return .unkeyed }
+        return digest(sequence: entry.sequence, at: entry.at, event: entry.event, previous: entry.previousHash, key: nil) == entry.hash
+            ? nil : .content
+    }
+
+    /// The newest entry's place in the chain (sequence and hash), to keep outside the database: `madoguchi audit head`
+    /// prints it, `audit verify --expect SEQ:HASH` fails when that entry is gone or different. Nil for an empty log.
+    public static func head(in database: Database) async throws -> AuditCheckpoint? {
+        try await database.read { db in
+            guard let row = try await db.select().columns("seq", "hash").from("audit_log").orderBy("seq", .descending).limit(1).first()
+            else { return nil }
+            return AuditCheckpoint(sequence: try row.decode(column: "seq", as: Int.self), hash: try row.decode(column: "hash", as: String.self))
+        }
+    }
+
+    /// True when the entry at `anchor.sequence` is still there with `anchor.hash`.
+    public static func contains(_ anchor: AuditCheckpoint, in database: Database) async throws -> Bool {
+        guard anchor.sequence > 0 else { return true }
+        let entry = try await entries(in: database, after: anchor.sequence - 1, limit: 1).first
+        return entry?.sequence == anchor.sequence && entry?.hash == anchor.hash
     }
 
     /// Entries in order, `limit` at a time after `sequence`.
@@ -169,18 +214,20 @@ public enum AuditLog {
     /// only a whole-chain check finds a change to them that leaves the checkpoint's own entry alone.
     public static func verify(_ database: Database, after checkpoint: AuditCheckpoint) async throws
         -> (verification: AuditVerification, checkpoint: AuditCheckpoint) {
+        let key = database.auditKey
         if checkpoint.sequence > 0 {
             let anchor = try await entries(in: database, after: checkpoint.sequence - 1, limit: 1).first
             guard let anchor, anchor.sequence == checkpoint.sequence else {
                 return (.broken(sequence: checkpoint.sequence, reason: .missing(next: anchor?.sequence)), checkpoint)
             }
             guard anchor.hash == checkpoint.hash,
-                  digest(sequence: anchor.sequence, at: anchor.at, event: anchor.event, previous: anchor.previousHash) == anchor.hash else {
+                  check(anchor, key: key, keyedBefore: false) == nil else {
                 return (.broken(sequence: anchor.sequence, reason: .changedSinceChecked), checkpoint)
             }
         }
         var expectedSequence = checkpoint.sequence + 1
         var previous = checkpoint.hash
+        var keyedBefore = checkpoint.hash.hasPrefix(keyedPrefix)
         while true {
             // A long chain is read a page at a time; a cancelled check (the server stopping) ends between pages.
             try Task.checkCancellation()
@@ -195,9 +242,10 @@ public enum AuditLog {
                 if entry.previousHash != previous {
                     return (.broken(sequence: entry.sequence, reason: .link), checkpoint)
                 }
-                if digest(sequence: entry.sequence, at: entry.at, event: entry.event, previous: entry.previousHash) != entry.hash {
-                    return (.broken(sequence: entry.sequence, reason: .content), checkpoint)
+                if let reason = check(entry, key: key, keyedBefore: keyedBefore) {
+                    return (.broken(sequence: entry.sequence, reason: reason), checkpoint)
                 }
+                keyedBefore = keyedBefore || entry.hash.hasPrefix(keyedPrefix)
                 previous = entry.hash
                 expectedSequence += 1
             }

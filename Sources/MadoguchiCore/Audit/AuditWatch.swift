@@ -46,7 +46,10 @@ public actor AuditWatch {
         await Periodic.run(every: interval, logger: logger, failure: "audit chain check failed") {
             switch try await checkWholeChain().verification {
             case let .intact(entries):
-                logger.info("audit chain intact", metadata: ["audit.entries": "\(entries)"])
+                // The head goes to the log, outside the database: compare it with `madoguchi audit verify --expect`.
+                let head = try await AuditLog.head(in: database)
+                logger.info("audit chain intact", metadata: [
+                    "audit.entries": "\(entries)", "audit.head": "\(head.map { "\($0.sequence):\($0.hash)" } ?? "0:-")"])
             case let .broken(sequence, reason):
                 logger.error("audit chain broken", metadata: ["audit.entry": "\(sequence)", "audit.reason": "\(reason)"])
             }

@@ -28,6 +28,8 @@ public struct KeyRing: Sendable {
     public let linkKey: SymmetricKey
     /// Keys the hashes of one-time verification codes (a stolen database does not let codes be checked offline).
     public let codeKey: SymmetricKey
+    /// Keys the audit log's hash chain: someone with the database alone cannot re-hash a changed or cut chain.
+    public let auditKey: SymmetricKey
 
     /// Builds a ring from raw 32-byte keys, oldest first.
     public init(keys: [SymmetricKey]) throws(KeyRingError) {
@@ -46,6 +48,7 @@ public struct KeyRing: Sendable {
         sessionKey = derive("session v1")
         linkKey = derive("signed link v1")
         codeKey = derive("verification code v1")
+        auditKey = derive("audit chain v1")
     }
 
     /// Parses the key file's text: one base64 key per line, blank lines and `#` comments ignored.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import NIOCore
@@ -26,6 +27,19 @@ public final class Database: Sendable {
     private let nextReader = Mutex(0)
     /// Batches small write transactions into shared commits (`batchedTransaction`).
     private let committer = Mutex<GroupCommitter?>(nil)
+    /// The key of the audit chain (`KeyRing.auditKey`): entries appended in this database's transactions are keyed
+    /// with it, and `AuditLog.verify` checks them with it.
+    private let chainKey = Mutex<SymmetricKey?>(nil)
+
+    /// Keys the audit chain of this database from now on (set once the master key is loaded).
+    public func useAuditKey(_ key: SymmetricKey) {
+        chainKey.withLock { $0 = key }
+    }
+
+    /// The audit chain's key, when one was given.
+    public var auditKey: SymmetricKey? {
+        chainKey.withLock { $0 }
+    }
 
     private enum Backend: Sendable {
         case sqlite(writer: SQLiteConnection, readers: [SQLiteConnection], gate: WriterGate, pool: NIOThreadPool)
@@ -135,7 +149,7 @@ public final class Database: Sendable {
             do {
                 let sql = writer.sql(queryLogLevel: nil)
                 try await sql.raw("BEGIN IMMEDIATE").run()
-                let result = try await Self.finish(sql, body)
+                let result = try await self.finish(sql, body)
                 await gate.release()
                 return result
             } catch {
@@ -146,7 +160,7 @@ public final class Database: Sendable {
             return try await client.withConnection { connection in
                 let sql = connection.sql(queryLogLevel: nil)
                 try await sql.raw("BEGIN").run()
-                return try await Self.finish(sql, body)
+                return try await self.finish(sql, body)
             }
         }
     }
@@ -172,9 +186,10 @@ public final class Database: Sendable {
         }
     }
 
-    private static func finish<R: Sendable>(_ sql: any SQLDatabase, _ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+    private func finish<R: Sendable>(_ sql: any SQLDatabase, _ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         do {
-            let result = try await body(sql)
+            // Audit entries appended in the body are keyed with this database's chain key.
+            let result = try await AuditLog.$chainKey.withValue(auditKey) { try await body(sql) }
             try await sql.raw("COMMIT").run()
             return result
         } catch {

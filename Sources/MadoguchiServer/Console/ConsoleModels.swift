@@ -215,6 +215,8 @@ extension AuditBreak {
         case .link: strings.format("chain_reason_link")
         case .content: strings.format("chain_reason_content")
         case .changedSinceChecked: strings.format("chain_reason_changed")
+        case .unkeyed: strings.format("chain_reason_unkeyed")
+        case .keyNeeded: strings.format("chain_reason_key_needed")
         }
     }
 }
