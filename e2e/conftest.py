@@ -61,7 +61,7 @@ class Madoguchi:
             [str(binary()), "serve", "--port", str(self.port), "--policy", str(policy),
              "--database", f"sqlite:{self.database}", "--keystore", f"sqlite:{workdir / 'keystore.sqlite'}",
              "--key-file", str(workdir / "master.key"), "--outbox", str(workdir / "outbox"),
-             "--rate-limit", "1000/60", "--event-rate-limit", "100000/60", "--hold-mail"],
+             "--rate-limit", "1000/60", "--event-rate-limit", "100000/60"],
             cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -81,6 +81,21 @@ class Madoguchi:
 
     def vendors(self, category: str | None = None) -> list[str]:
         return [v["id"] for v in self.config["vendors"] if category is None or v["category"] == category]
+
+    def mail_to(self, address: str, containing: str, timeout: float = 20) -> str:
+        """The text of the delivered mail (the development transport's .eml files) to `address` that contains `containing`."""
+        import email
+        from email import policy as email_policy
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for path in sorted((self.workdir / "outbox").glob("*.eml")):
+                message = email.message_from_bytes(path.read_bytes(), policy=email_policy.default)
+                if address in str(message["To"]):
+                    body = message.get_body(preferencelist=("plain",)).get_content()
+                    if containing in body:
+                        return body
+            time.sleep(0.2)
+        raise AssertionError(f"no mail to {address} containing {containing!r}")
 
     def query(self, sql: str, *args):
         with sqlite3.connect(self.database) as db:

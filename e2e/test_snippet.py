@@ -33,15 +33,24 @@ def click(b, action):
 
 
 def send_inquiry(b, server, name, email, identifier):
-    """Sends an inquiry on Madoguchi's own form from this browser, which links its identifier to the person."""
+    """Sends an inquiry on Madoguchi's own form from this browser, then confirms it by the link in the receipt mail
+    (as its sender does); the confirmation links the browser's identifier to the person."""
     b.driver.get(server.base + "/inquiry/agent")
     b.driver.find_element(By.ID, "f-name").send_keys(name)
     b.driver.find_element(By.ID, "f-email").send_keys(email)
     Select(b.driver.find_element(By.ID, "f-topic")).select_by_value("other")
     b.driver.find_element(By.ID, "f-message").send_keys("ブラウザからのテストです")
     b.driver.find_element(By.CSS_SELECTOR, "form button[type='submit']").click()
+    b.wait(lambda: "number=Q" in b.driver.current_url, message="the receipt page")
+    number = b.driver.current_url.split("number=")[1][:16]
+    assert server.query("SELECT count(*) FROM identifier_links WHERE identifier = ?", identifier)[0][0] == 0, \
+        "an unconfirmed inquiry links nothing"
+    body = server.mail_to(email, number)
+    link = next(line for line in body.splitlines() if "/inquiry/confirm/" in line)
+    b.driver.get(link[link.index("http"):])
+    b.driver.find_element(By.CSS_SELECTOR, "form button[type='submit']").click()
     b.wait(lambda: server.query("SELECT count(*) FROM identifier_links WHERE identifier = ?", identifier)[0][0] == 1,
-           message="the inquiry to link the identifier")
+           message="the confirmed inquiry to link the identifier")
 
 
 def settle(b, seconds=1.0):

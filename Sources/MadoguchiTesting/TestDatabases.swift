@@ -169,4 +169,13 @@ public struct VaultFixture: Sendable {
         guard case let .success(valid) = policy.validate(submission) else { throw TestDatabaseError("invalid submission") }
         return try await vault.submit(valid, policy: policy)
     }
+
+    /// Submits and then confirms by the receipt mail's link, as the address's owner does.
+    public func submitConfirmed(_ submission: InquirySubmission) async throws -> InquiryReceipt {
+        let receipt = try await submit(submission)
+        guard case .confirmed = try await vault.confirm(number: receipt.number, token: vault.confirmationToken(number: receipt.number)) else {
+            throw TestDatabaseError("not confirmed")
+        }
+        return receipt
+    }
 }

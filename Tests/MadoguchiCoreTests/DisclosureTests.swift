@@ -11,7 +11,7 @@ struct DisclosureTests {
     func everything(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let rights = SubjectRights(vault: fixture.vault)
-            let first = try await fixture.submit(fixture.submission(email: "taro@example.jp", message: "=HYPERLINK(\"x\"),\n2行目", consent: true))
+            let first = try await fixture.submitConfirmed(fixture.submission(email: "taro@example.jp", message: "=HYPERLINK(\"x\"),\n2行目", consent: true))
             _ = try await fixture.submit(fixture.submission(service: "executive", email: "taro@example.jp"))
             _ = try await fixture.submit(fixture.submission(email: "hanako@example.jp", name: "佐藤 花子"))
             let staff = try await StaffDirectory(database: fixture.data, bcryptCost: 4)

@@ -104,8 +104,11 @@ struct RequestTests {
           arguments: TestDatabase.available)
     func itemMatching(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
-            _ = try await fixture.submit(InquirySubmission(serviceID: "agent", values: [
+            _ = try await fixture.submitConfirmed(InquirySubmission(serviceID: "agent", values: [
                 "name": "山田 太郎", "email": "taro@example.jp", "phone": "03-1234-5678", "topic": "service", "message": "相談"]))
+            // Someone else types Taro's address with their own name: never confirmed, it registers nothing.
+            _ = try await fixture.submit(InquirySubmission(serviceID: "agent", values: [
+                "name": "別人", "email": "taro@example.jp", "phone": "090-0000-0000", "topic": "service", "message": "なりすまし"]))
             let desk = RequestDesk(vault: fixture.vault)
             func run(_ submission: RequestSubmission) async throws -> VerificationOutcome {
                 let receipt = try await desk.submit(try validated(fixture, submission), mail: { number, code in
@@ -118,7 +121,10 @@ struct RequestTests {
             var byPhone = submission(name: "T. Yamada")
             byPhone.phone = "０３１２３４５６７８"
             if case .verified = try await run(byPhone) {} else { Issue.record("phone digits match") }
-            #expect(try await run(submission(name: "別人")) == .itemMismatch)
+            #expect(try await run(submission(name: "別人")) == .itemMismatch, "an unconfirmed inquiry's name is not registered")
+            var attackerPhone = submission(name: "別人")
+            attackerPhone.phone = "090-0000-0000"
+            #expect(try await run(attackerPhone) == .itemMismatch, "nor its phone")
             if case .verified(_, _, let known) = try await run(submission(email: "nobody@example.jp")) { #expect(!known) }
             else { Issue.record("an unknown address is verified too") }
         }

@@ -160,7 +160,7 @@ struct VaultTests {
     func purposeGuard(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let withoutConsent = try await fixture.submit(fixture.submission(email: "taro@example.jp"))
-            let withConsent = try await fixture.submit(fixture.submission(email: "hanako@example.jp", consent: true))
+            let withConsent = try await fixture.submitConfirmed(fixture.submission(email: "hanako@example.jp", consent: true))
 
             let answer = try #require(try await fixture.guardian.inquiry(id: withoutConsent.id, purpose: "answer-inquiries", actor: "staff:1"))
             #expect(answer.values["name"] == "山田 太郎")
@@ -180,9 +180,9 @@ struct VaultTests {
             #expect(try await fixture.guardian.inquiry(id: "missing", purpose: "answer-inquiries", actor: "staff:1") == nil)
 
             let actions = try await AuditLog.entries(in: fixture.data).map { "\($0.event.action)/\($0.event.purpose ?? "-")" }
-            #expect(actions == ["inquiry.create/-", "inquiry.create/-", "inquiry.read/answer-inquiries", "inquiry.read/match-history",
+            #expect(actions == ["inquiry.create/-", "inquiry.create/-", "inquiry.confirm/-", "inquiry.read/answer-inquiries", "inquiry.read/match-history",
                                 "purpose.refused/marketing", "inquiry.read/marketing", "purpose.refused/profiling"])
-            #expect(try await AuditLog.verify(fixture.data) == .intact(entries: 7))
+            #expect(try await AuditLog.verify(fixture.data) == .intact(entries: 8))
         }
     }
 

@@ -19,11 +19,18 @@ struct ConsentTests {
     }
 
     /// Sends an inquiry through the JSON API from a browser holding `identifier`, which links it to the person.
-    static func inquiry(_ client: any TestClientProtocol, cookieName: String, email: String, identifier: String) async throws {
+    /// Sends an inquiry from a browser with `identifier`; with `installation`, the sender then confirms it by the link
+    /// in the receipt mail (only then is the identifier linked).
+    static func inquiry(_ client: any TestClientProtocol, cookieName: String, email: String, identifier: String,
+                        confirmingWith installation: Installation? = nil) async throws {
         let response = try await client.execute(
             uri: "/api/v1/inquiries", method: .post, headers: [.contentType: "application/json", .cookie: "\(cookieName)=\(identifier)"],
             body: ByteBuffer(string: #"{"service":"agent","fields":{"name":"山田 太郎","email":"\#(email)","topic":"service","message":"相談"}}"#))
         #expect(response.status == .created)
+        if let installation {
+            let number = try #require(try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: String])["number"] ?? ""
+            #expect(try await confirmInquiry(client, installation, number: number) == .ok)
+        }
     }
 
     // R-OPT-1, R-OPT-4, R-INF-1: the ledger keeps identifier, choice, vendor-list and policy version, time, GPC.
@@ -119,8 +126,11 @@ extension ConsentTests {
                 #expect(try await Self.event(client, #"{"id":"\#(identifier)","kind":"notice","vendor_list":"\#(list)"}"#).status == .noContent)
             }
             func inquiry(_ email: String, _ identifier: String) async throws {
-                try await Self.inquiry(client, cookieName: cookieName, email: email, identifier: identifier)
+                try await Self.inquiry(client, cookieName: cookieName, email: email, identifier: identifier, confirmingWith: installation)
             }
+            // Before its sender confirms the inquiry, the browser is linked to nobody (anyone can type an address).
+            try await Self.inquiry(client, cookieName: cookieName, email: "taro@example.jp", identifier: id)
+            #expect(try await count("identifier_links", installation) == 0)
             try await inquiry("taro@example.jp", id)
             try await inquiry("hanako@example.jp", other)
             try await inquiry("jiro@example.jp", id) // a shared browser: the identifier stays Taro's

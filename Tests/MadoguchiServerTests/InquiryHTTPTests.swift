@@ -36,6 +36,23 @@ struct FormSession {
     }
 }
 
+/// Follows the confirmation link of an inquiry's receipt mail and presses the button, as the sender does.
+func confirmInquiry(_ client: any TestClientProtocol, mail: MailMessage) async throws -> HTTPResponse.Status {
+    let line = try #require(mail.body.split(separator: "\n").first { $0.contains("/inquiry/confirm/") })
+    let path = String(line[try #require(line.range(of: "/inquiry/confirm/")).lowerBound...])
+    let form = try await FormSession.open(client, path)
+    let token = String(path.split(separator: "=").last ?? "")
+    return try await form.post(client, ["token": token], path: String(path.prefix { $0 != "?" })).status
+}
+
+/// Confirms inquiry `number` through its link's page, with the token the receipt mail carries.
+func confirmInquiry(_ client: any TestClientProtocol, _ installation: Installation, number: String) async throws -> HTTPResponse.Status {
+    let path = "/inquiry/confirm/\(number)"
+    let token = installation.vault.confirmationToken(number: number)
+    let form = try await FormSession.open(client, path + "?token=\(token)")
+    return try await form.post(client, ["token": token], path: path).status
+}
+
 func formEncode(_ fields: [String: String]) -> String {
     fields.sorted { $0.key < $1.key }.map { key, value in
         "\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
@@ -102,12 +119,67 @@ struct InquiryHTTPTests {
             #expect(receipt.text.contains(String(location.suffix(16))))
             #expect(try await count("inquiries", installation) == 1)
             #expect(try await count("outbox", installation) == 1)
-            #expect(try await count("consents", installation) == 1)
+            #expect(try await count("consents", installation) == 0, "consent waits for the address's owner to confirm")
             #expect(try await AuditLog.verify(installation.database) == .intact(entries: 1))
             // The session's token works for a second inquiry from the same browser.
             let again = try await session.post(client, goodFields)
             #expect(again.status == .seeOther)
+            // The link in the receipt mail confirms the first inquiry: the consent counts from then.
+            let mail = try #require(try await RequestHTTPTests.deliver(installation).first { $0.subject.contains(String(location.suffix(16))) })
+            #expect(try await confirmInquiry(client, mail: mail) == .ok)
             #expect(try await count("consents", installation) == 1)
+        }
+    }
+
+    @Test("R-PUR-5, R-DSR-2: an inquiry typed with someone else's address grants no consent, registers nothing and links no browser until the link in the receipt mail is confirmed; a GET confirms nothing",
+          arguments: TestDatabase.available)
+    func confirmation(_ kind: TestDatabase) async throws {
+        try await withServer(kind) { installation, client in
+            // Taro's own inquiry, without consent.
+            let own = try await submitInquiry(client, email: "taro@example.jp")
+            #expect(try await confirmInquiry(client, installation, number: own) == .ok)
+            // Someone else uses Taro's address, ticks consent and sends from their browser.
+            let cookieName = installation.policy.informativeData.cookieName
+            let attacker = ConsentEvent.newIdentifier()
+            let session = try await FormSession.open(client)
+            let forged = try await client.execute(uri: "/inquiry/agent", method: .post,
+                                                  headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "\(session.cookie); \(cookieName)=\(attacker)"],
+                                                  body: ByteBuffer(string: formEncode(goodFields.merging(["name": "別人", "consent": "yes", "_csrf": session.token]) { $1 })))
+            #expect(forged.status == .seeOther)
+            let forgedNumber = String(try #require(forged.headers[.location]).suffix(16))
+            #expect(try await count("consents", installation) == 0, "no consent for Taro's data")
+            #expect(try await count("identifier_links", installation) == 0, "the sender's browser is not linked to Taro")
+            let taroInquiry = try await inquiryID(number: own, installation)
+            do {
+                _ = try await installation.guardian.inquiry(id: taroInquiry, purpose: "marketing", actor: "test")
+                Issue.record("marketing use of Taro's data without his consent")
+            } catch {}
+
+            // The link: a GET shows a button and changes nothing; a bad token is refused; the POST needs the form token.
+            let token = installation.vault.confirmationToken(number: forgedNumber)
+            let page = try await client.execute(uri: "/inquiry/confirm/\(forgedNumber)?token=\(token)", method: .get)
+            #expect(page.status == .ok && page.text.contains("確認する") && page.text.contains(forgedNumber))
+            #expect(try await count("consents", installation) == 0, "a mail scanner opening the link confirms nothing")
+            let wrong = try await client.execute(uri: "/inquiry/confirm/\(forgedNumber)?token=\(String(repeating: "0", count: 64))", method: .get)
+            #expect(wrong.status == .notFound && wrong.text.contains("無効"))
+            #expect(try await client.execute(uri: "/inquiry/confirm/\(own)?token=\(token)", method: .get).status == .notFound, "bound to its number")
+            let form = try await FormSession.open(client, "/inquiry/confirm/\(forgedNumber)?token=\(token)")
+            #expect(try await form.post(client, ["token": token], path: "/inquiry/confirm/\(forgedNumber)", token: "forged").status == .forbidden)
+            #expect(try await count("consents", installation) == 0)
+
+            // Only Taro, who receives the mail, can confirm; then the consent counts, dated from the click.
+            let before = Date()
+            #expect(try await form.post(client, ["token": token], path: "/inquiry/confirm/\(forgedNumber)").status == .ok)
+            #expect(try await count("consents", installation) == 1)
+            #expect(try await count("identifier_links", installation) == 1)
+            let again = try await form.post(client, ["token": token], path: "/inquiry/confirm/\(forgedNumber)")
+            #expect(again.status == .ok && again.text.contains("すでに確認済み"))
+            #expect(try await count("consents", installation) == 1, "confirmed once")
+            let document = try #require(try await SubjectRights(vault: installation.vault).disclosure(
+                subjectID: try await installation.subjectID(email: "taro@example.jp"), actor: "test", source: "test"))
+            let granted = try #require(document.consents.first)
+            #expect(granted.purpose == "marketing" && granted.createdAt >= before.formatted(.iso8601).prefix(19).description)
+            #expect(try await AuditLog.entries(in: installation.database).contains { $0.event.action == "inquiry.confirm" })
         }
     }
 

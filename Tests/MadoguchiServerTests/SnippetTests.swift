@@ -153,7 +153,7 @@ extension SnippetTests {
             func state(_ id: String) async throws -> TestResponse {
                 try await client.execute(uri: "/api/v1/identifier-state?id=\(id)", method: .get)
             }
-            try await ConsentTests.inquiry(client, cookieName: cookieName, email: "taro@example.jp", identifier: linked)
+            try await ConsentTests.inquiry(client, cookieName: cookieName, email: "taro@example.jp", identifier: linked, confirmingWith: installation)
             let before = try await state(linked)
             #expect(before.status == .ok && before.text == #"{"suspended":false}"# && before.headers[.accessControlAllowOrigin] == "*")
             #expect(before.headers[.cacheControl] == "no-store")

@@ -147,10 +147,16 @@ public struct InquiryVault: Sendable {
             writes.claim("subjects", key: subjectID, columns: ["id", "email_index", "created_at"],
                          values: [SQLBind(subjectID), SQLBind(emailIndex), stamp], uniqueOn: "email_index")
         }
+        // Consent and the browser's identifier wait on the inquiry until the address's owner confirms it by the link
+        // in the receipt mail (`confirm`): anyone can type someone else's address into a form (ADR 0004).
+        let pendingIdentifier = identifier.flatMap { ConsentEvent.isIdentifier($0) ? $0 : nil }
+        let pendingConsents: String? = optional.isEmpty ? nil : optional.joined(separator: ",")
         writes.claim("inquiries", key: inquiryID,
-                     columns: ["id", "number", "subject_id", "service_id", "status", "policy_version", "created_at", "updated_at"],
+                     columns: ["id", "number", "subject_id", "service_id", "status", "policy_version", "created_at", "updated_at",
+                               "pending_consents", "pending_identifier"],
                      values: [SQLBind(inquiryID), SQLBind(number), SQLBind(subjectID), SQLBind(inquiry.service.id),
-                              SQLBind(InquiryStatus.new.rawValue), SQLBind(inquiry.policyVersion), stamp, stamp],
+                              SQLBind(InquiryStatus.new.rawValue), SQLBind(inquiry.policyVersion), stamp, stamp,
+                              SQLBind(pendingConsents), SQLBind(pendingIdentifier)],
                      uniqueOn: "number")
         let fields = inquiry.values.keys.sorted()
         for fieldID in fields {
@@ -158,26 +164,85 @@ public struct InquiryVault: Sendable {
             writes.insert(into: "inquiry_fields", columns: ["inquiry_id", "field_id", "sealed"],
                           values: [SQLBind(inquiryID), SQLBind(fieldID), SQLBind(sealed)])
         }
-        for purpose in optional {
-            writes.insert(into: "consents",
-                          columns: ["id", "subject_id", "purpose_id", "granted", "policy_version", "source", "created_at"],
-                          values: [SQLBind(RecordID.make()), SQLBind(subjectID), SQLBind(purpose), SQLBind(true),
-                                   SQLBind(inquiry.policyVersion), SQLBind("inquiry-form"), stamp])
-        }
         if let confirmation {
             Outbox.add(try Outbox.seal(confirmation(number), key: subjectKey), subjectID: subjectID,
                        kind: "inquiry-confirmation", to: &writes, dialect: kind)
         }
-        if let identifier, ConsentEvent.isIdentifier(identifier) {
-            // The first person an identifier is linked to keeps it (a shared browser does not merge two people).
-            writes.insert(into: "identifier_links", columns: ["identifier", "subject_id", "created_at"],
-                          values: [SQLBind(identifier), SQLBind(subjectID), stamp], ignoringConflictsOn: "identifier")
-        }
         writes.audit(AuditEvent(
             actor: "person", action: "inquiry.create", subjectID: subjectID, record: "inquiry:\(inquiryID)",
-            detail: "service=\(inquiry.service.id) fields=\(fields.joined(separator: ",")) consents=\(optional.joined(separator: ",")) linked=\(earlier)"))
+            detail: "service=\(inquiry.service.id) fields=\(fields.joined(separator: ",")) pending-consents=\(optional.joined(separator: ",")) linked=\(earlier)"))
         try await database.commit(writes)
         return InquiryReceipt(id: inquiryID, number: number, subjectID: subjectID, earlierInquiries: earlier)
+    }
+
+    /// Migration 13: an inquiry is confirmed by its sender (the link in the receipt mail) before its consent counts,
+    /// its browser identifier is linked, or its items are used to recognise the person. Inquiries stored before
+    /// confirmation existed count as confirmed at their creation (their consent was recorded at once then).
+    public static let confirmationMigration = Migration(version: 13, name: "inquiry confirmation", portable: [
+        "ALTER TABLE inquiries ADD COLUMN confirmed_at {timestamp}",
+        "ALTER TABLE inquiries ADD COLUMN pending_consents TEXT",
+        "ALTER TABLE inquiries ADD COLUMN pending_identifier TEXT",
+        "UPDATE inquiries SET confirmed_at = created_at",
+    ])
+
+    /// How long the confirmation link of an inquiry works.
+    public static let confirmationLifetime: TimeInterval = 30 * 86_400
+
+    /// The token of the confirmation link in an inquiry's receipt mail.
+    public func confirmationToken(number: String) -> String {
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Data("confirm-inquiry:\(number)".utf8), using: keys.ring.linkKey))
+    }
+
+    /// What confirming an inquiry did.
+    public enum Confirmation: Sendable, Hashable {
+        /// Confirmed now: these consents were granted, dated now, and the browser identifier (if any) linked.
+        case confirmed(consents: [String])
+        /// It was confirmed before.
+        case alreadyConfirmed
+        /// No such inquiry, a wrong token, or the link is older than `confirmationLifetime`.
+        case invalid
+    }
+
+    /// Confirms inquiry `number` from the link in its receipt mail: the address's owner sent it. Its pending consents
+    /// are granted from now (the consent dates from the confirmation), its browser identifier is linked, and its items
+    /// count as the person's registered items for recognising their requests (R-PUR-5, R-INF-1, R-DSR-2). Audited.
+    public func confirm(number: String, token: String, at now: Date = Date()) async throws -> Confirmation {
+        guard number.utf8.count <= 32, token.utf8.count == 64,
+              RequestDesk.constantTimeEqual(confirmationToken(number: number), token) else { return .invalid }
+        let kind = database.kind
+        let lifetime = Self.confirmationLifetime
+        return try await database.transaction { db -> Confirmation in
+            guard let row = try await db.raw("""
+                SELECT id, subject_id, policy_version, pending_consents, pending_identifier, created_at,
+                       CASE WHEN confirmed_at IS NULL THEN 0 ELSE 1 END AS done
+                FROM inquiries WHERE number = \(bind: number)
+                """).first() else { return .invalid }
+            if try row.decode(column: "done", as: Int.self) == 1 { return .alreadyConfirmed }
+            guard now.timeIntervalSince(try Timestamp.decode(row, column: "created_at", kind)) <= lifetime else { return .invalid }
+            let id = try row.decode(column: "id", as: String.self)
+            let subjectID = try row.decode(column: "subject_id", as: String.self)
+            let version = try row.decode(column: "policy_version", as: String.self)
+            let consents = (try row.decode(column: "pending_consents", as: String?.self) ?? "").split(separator: ",").map(String.init)
+            let identifier = try row.decode(column: "pending_identifier", as: String?.self)
+            guard try await db.update("inquiries").set("confirmed_at", to: Timestamp.bind(now, kind))
+                .set("pending_consents", to: SQLLiteral.null).set("pending_identifier", to: SQLLiteral.null)
+                .where("id", .equal, id).where("confirmed_at", .is, SQLLiteral.null).returning("id").first() != nil
+            else { return .alreadyConfirmed }
+            for purpose in consents {
+                try await db.insert(into: "consents").columns("id", "subject_id", "purpose_id", "granted", "policy_version", "source", "created_at")
+                    .values(SQLBind(RecordID.make(at: now)), SQLBind(subjectID), SQLBind(purpose), SQLBind(true), SQLBind(version),
+                            SQLBind("inquiry-form"), Timestamp.bind(now, kind)).run()
+            }
+            if let identifier {
+                // The first person an identifier is linked to keeps it (a shared browser does not merge two people).
+                try await db.insert(into: "identifier_links").columns("identifier", "subject_id", "created_at")
+                    .values(SQLBind(identifier), SQLBind(subjectID), Timestamp.bind(now, kind)).ignoringConflicts(with: "identifier").run()
+            }
+            try await AuditLog.append(AuditEvent(actor: "person", action: "inquiry.confirm", subjectID: subjectID, record: "inquiry:\(id)",
+                                                 detail: "consents=\(consents.joined(separator: ",")) linked=\(identifier != nil)"),
+                                      in: db, kind: kind, at: now)
+            return .confirmed(consents: consents)
+        }
     }
 
     static let numberAlphabet = Array("23456789ABCDEFGHJKLMNPQRSTUVWXYZ")

@@ -356,16 +356,25 @@ public struct RequestDesk: Sendable {
         return opened ? .verified(number: number, due: due, known: subjectID != nil) : .notValid
     }
 
-    /// True when the request's name (spaces ignored, NFKC) or phone (digits) matches one registered in any of the
-    /// person's inquiries.
+    /// True when the request's name (spaces ignored, NFKC) or phone (digits) matches one registered by the person:
+    /// an item of an inquiry they confirmed from their address (ADR 0004). An inquiry nobody confirmed may have been
+    /// typed by someone else with their address, so its items register nothing; a person with no confirmed inquiry
+    /// has registered only their address, which the code has just proven.
     func matchesRegisteredItem(subjectID: String, content: RequestContent) async throws -> Bool {
         guard let key = try await vault.keys.key(subjectID: subjectID) else { return false }
         let rows = try await vault.database.read { db in
             try await db.raw("""
                 SELECT f.inquiry_id AS inquiry_id, f.field_id AS field_id, f.sealed AS sealed
                 FROM inquiry_fields f JOIN inquiries i ON i.id = f.inquiry_id
-                WHERE i.subject_id = \(bind: subjectID) AND f.field_id IN ('name', 'phone')
+                WHERE i.subject_id = \(bind: subjectID) AND i.confirmed_at IS NOT NULL AND f.field_id IN ('name', 'phone')
                 """).all()
+        }
+        if rows.isEmpty {
+            let confirmed = try await vault.database.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM inquiries WHERE subject_id = \(bind: subjectID) AND confirmed_at IS NOT NULL")
+                    .first(decodingColumn: "n", as: Int.self) ?? 0
+            }
+            return confirmed == 0
         }
         let wantedName = Self.comparable(name: content.name)
         let wantedPhone = content.phone.map(Self.digits)

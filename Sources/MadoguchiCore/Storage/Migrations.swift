@@ -58,6 +58,7 @@ public enum Migrations {
         ConsentLedger.lookupMigration,
         StaffDirectory.failureMigration,
         Outbox.contentMigration,
+        InquiryVault.confirmationMigration,
     ]
 
     /// What `apply` did.

@@ -81,6 +81,44 @@ struct InquiryController {
             response.headers[.cacheControl] = "no-store"
             return response
         }
+        /// The confirmation link of the receipt mail: the sender confirms the inquiry as theirs (ADR 0004).
+        router.get("/inquiry/confirm/:number") { request, context in
+            let language = try requestedLanguage(request)
+            let number = try context.parameters.require("number")
+            let token = String((request.uri.queryParameters["token"].map(String.init) ?? "").prefix(64))
+            let t = site.resources.text(language)
+            guard Self.isInquiryNumber(number), token.count == 64, vault.confirmationToken(number: number) == token else {
+                return try confirmPage(request, language, number: Self.isInquiryNumber(number) ? number : "", token: "",
+                                       message: t.format("confirm_invalid"), showForm: false, status: .notFound)
+            }
+            return try confirmPage(request, language, number: number, token: token, message: nil, showForm: true, status: .ok)
+        }
+        router.post("/inquiry/confirm/:number") { request, context in
+            try limit(context)
+            let language = try requestedLanguage(request)
+            let number = try context.parameters.require("number")
+            let form = try await FormInput.read(request, context)
+            let token = String((form["token"] ?? "").prefix(64))
+            let t = site.resources.text(language)
+            guard Self.isInquiryNumber(number) else {
+                return try confirmPage(request, language, number: "", token: "", message: t.format("confirm_invalid"), showForm: false,
+                                       status: .notFound)
+            }
+            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
+                return try confirmPage(request, language, number: number, token: token, message: t.format("inquiry_expired"),
+                                       showForm: true, status: .forbidden)
+            }
+            switch try await vault.confirm(number: number, token: token) {
+            case .confirmed:
+                return try confirmPage(request, language, number: number, token: "", message: t.format("confirm_done"), showForm: false, status: .ok)
+            case .alreadyConfirmed:
+                return try confirmPage(request, language, number: number, token: "", message: t.format("confirm_already"), showForm: false,
+                                       status: .ok)
+            case .invalid:
+                return try confirmPage(request, language, number: number, token: "", message: t.format("confirm_invalid"), showForm: false,
+                                       status: .notFound)
+            }
+        }
         /// The same intake as JSON, for the operator's own front ends.
         router.post("/api/v1/inquiries") { request, context in
             try limit(context)
@@ -176,16 +214,40 @@ struct InquiryController {
                         body: .init(byteBuffer: .init(bytes: data)))
     }
 
-    /// The confirmation e-mail, Japanese first and English second; it names the officer and the contact (R-CON-1).
+    /// The confirmation e-mail, Japanese first and English second; it names the officer and the contact (R-CON-1)
+    /// and carries the link by which the sender confirms the inquiry as theirs (ADR 0004).
     private func confirmationMail(_ inquiry: ValidatedInquiry) -> (String) -> OutgoingMail {
         let resources = site.resources
         let policy = policy
         let base = baseURL
+        let vault = vault
         return { number in
-            resources.mail(to: inquiry.email, subject: "mail_subject", body: "mail_body", policy: policy, baseURL: base) { language in
-                ["number": number, "service": inquiry.service.name[language]]
+            let link = base + "/inquiry/confirm/\(number)?token=" + vault.confirmationToken(number: number)
+            return resources.mail(to: inquiry.email, subject: "mail_subject", body: "mail_body", policy: policy, baseURL: base) { language in
+                ["number": number, "service": inquiry.service.name[language],
+                 "confirm_block": resources.text(language).format("mail_confirm", ["confirm": link])]
             }
         }
+    }
+
+    /// The page of the confirmation link: a button (a GET changes nothing, so mail scanners that open links confirm
+    /// nothing), then the outcome.
+    private func confirmPage(_ request: Request, _ language: Language, number: String, token: String, message: String?,
+                             showForm: Bool, status: HTTPResponse.Status) throws -> Response {
+        let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
+        let t = site.resources.text(language)
+        let model = ConfirmModel(chrome: PageChrome(language: language, title: t.format("confirm_title"), strings: t,
+                                                    operatorName: policy.company.name[language], path: "/inquiry/confirm/\(number)"),
+                                 t: t, number: number, token: token, csrfToken: issued.token, message: message, showForm: showForm,
+                                 action: PageChrome.href("/inquiry/confirm/\(number)", language))
+        var response = try site.resources.page("inquiry-confirm", model, cacheControl: "no-store")
+        response.status = status
+        response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: issued.nonce, secure: secureCookies)
+        return response
+    }
+
+    static func isInquiryNumber(_ text: String) -> Bool {
+        text.count == 16 && text.hasPrefix("Q") && text.allSatisfy { $0.isASCII && ($0.isNumber || $0.isUppercase || $0 == "-") }
     }
 }
 
@@ -211,6 +273,15 @@ struct ServiceListModel {
         self.message = message
         services = policy.services.map { Link(href: PageChrome.href("/inquiry/\($0.id)", language), name: $0.name[language]) }
     }
+}
+
+struct ConfirmModel {
+    let chrome: PageChrome
+    let t: [String: String]
+    let number, token, csrfToken: String
+    let message: String?
+    let showForm: Bool
+    let action: String
 }
 
 struct ReceiptModel {
