@@ -55,7 +55,9 @@ struct SubjectRightsTests {
             let backup = path + ".backup"
             try FileManager.default.copyItem(atPath: path, toPath: backup)
 
-            try await rights.erase(subjectID: taro.subjectID, actor: "staff:1", source: "request:R3")
+            let erasure = try await rights.erase(subjectID: taro.subjectID, actor: "staff:1", source: "request:R3")
+            #expect(erasure.logTruncated && erasure.inquiries == 2, "the checkpoint's result is checked: the key store's log was truncated")
+            #expect(try await AuditLog.entries(in: fixture.data).contains { $0.event.action == "subject.erase" && $0.event.detail.contains("log-truncated=true") })
             #expect(try await rights.erasedAt(subjectID: taro.subjectID) != nil)
             #expect(try await fixture.vault.keys.key(subjectID: taro.subjectID) == nil)
 

@@ -199,11 +199,11 @@ public final class Database: Sendable {
     }
 
     /// SQLite: copies the write-ahead log into the database file and truncates it, so no earlier version of a page
-    /// (a destroyed key) stays in the log. A reader still on an older snapshot makes SQLite answer "busy" and leave the
-    /// log as it is; the checkpoint is then tried again for up to about two seconds. Returns false when the log could
-    /// still not be truncated (the caller reports it); true on PostgreSQL, where there is nothing to do.
+    /// (a destroyed key) stays in the log. A reader still on an older snapshot makes the checkpoint wait (the busy
+    /// timeout, 5 s) and then answer "busy", leaving the log as it is; it is tried `attempts` times. Returns false when
+    /// the log could still not be truncated (the caller reports it); true on PostgreSQL, where there is nothing to do.
     @discardableResult
-    public func checkpoint(attempts: Int = 40) async throws -> Bool {
+    public func checkpoint(attempts: Int = 2) async throws -> Bool {
         guard case let .sqlite(writer, _, gate, _) = backend else { return true }
         for attempt in 0..<max(1, attempts) {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(50)) }
