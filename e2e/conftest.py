@@ -82,13 +82,15 @@ class Madoguchi:
     def vendors(self, category: str | None = None) -> list[str]:
         return [v["id"] for v in self.config["vendors"] if category is None or v["category"] == category]
 
-    def mail_to(self, address: str, containing: str, timeout: float = 20) -> str:
-        """The text of the delivered mail (the development transport's .eml files) to `address` that contains `containing`."""
+    def mail_to(self, address: str, containing: str, since: float = 0, timeout: float = 30) -> str:
+        """The text of the newest mail delivered (the development transport's .eml files) to `address`, containing
+        `containing`, written at or after `since` (a time.time() value)."""
         import email
         from email import policy as email_policy
         deadline = time.time() + timeout
         while time.time() < deadline:
-            for path in sorted((self.workdir / "outbox").glob("*.eml")):
+            files = [p for p in (self.workdir / "outbox").glob("*.eml") if p.stat().st_mtime >= since - 1]
+            for path in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True):
                 message = email.message_from_bytes(path.read_bytes(), policy=email_policy.default)
                 if address in str(message["To"]):
                     body = message.get_body(preferencelist=("plain",)).get_content()

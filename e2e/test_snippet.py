@@ -237,6 +237,14 @@ def test_the_notice_is_operable_by_keyboard(servers, site, browser):
     b.driver.execute_script("arguments[0].focus()", first)
     b.driver.switch_to.active_element.send_keys(Keys.SPACE)
     assert not first.is_selected()
+    # The state the way assistive technology reads it: the vendor's switch says off; its category, a plain checkbox,
+    # is mixed (indeterminate) when some of its vendors are on (WCAG 4.1.2).
+    assert first.get_attribute("role") == "switch" and first.get_attribute("aria-checked") == "false"
+    category = b.driver.find_element(By.XPATH, "//fieldset[.//input[@data-vendor-switch='marketo']]/legend//input")
+    assert category.get_attribute("role") is None
+    vendors = b.driver.find_elements(By.XPATH, "//fieldset[.//input[@data-vendor-switch='marketo']]//input[@data-vendor-switch]")
+    if len(vendors) > 1:
+        assert b.driver.execute_script("return arguments[0].indeterminate", category)
     save = b.driver.find_element(By.CSS_SELECTOR, "button[data-action='save']")
     b.driver.execute_script("arguments[0].focus()", save)
     b.driver.switch_to.active_element.send_keys(Keys.ENTER)

@@ -18,10 +18,15 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || !
 fi
 
 venv=${MADOGUCHI_E2E_VENV:-${TMPDIR:-/tmp}/madoguchi-e2e-venv}
-if ! "$venv/bin/python" -c "import selenium, pytest, openapi_spec_validator" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import selenium, pytest, openapi_spec_validator, axe_selenium_python" 2>/dev/null; then
   echo "==> creating $venv with selenium and pytest from PyPI"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q -r e2e/requirements.txt
+fi
+# axe-core 4.x (WCAG 2.2 rules) as the file axe-playwright-python ships; only the file is used, with Selenium, so the
+# package goes in without its Playwright dependency.
+if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('axe_playwright_python') is None)" 2>/dev/null; then
+  "$venv/bin/pip" install -q --no-deps "axe-playwright-python>=0.1.8"
 fi
 
 bin=$(swift build --show-bin-path)/madoguchi

@@ -196,18 +196,24 @@
     if (text) e.textContent = text;
     return e;
   }
-  function toggle(label, on) {
+  // A vendor's toggle is a switch (on/off, aria-checked kept in step); a category's is a plain checkbox, whose
+  // native indeterminate state is ARIA's "mixed" (a switch has no mixed state).
+  function toggle(label, on, isSwitch) {
     var box = el("input"), word = el("span", "mdg-word"), wrap = el("label", "mdg-switch");
     box.type = "checkbox";
-    setAttr.call(box, "role", "switch");
+    if (isSwitch) setAttr.call(box, "role", "switch");
     box.checked = on;
+    if (isSwitch) setAttr.call(box, "aria-checked", on ? "true" : "false");
     wrap.appendChild(box);
     wrap.appendChild(d.createTextNode(" " + label + " "));
     wrap.appendChild(word);
     return { box: box, word: word, wrap: wrap };
   }
   function words() {
-    for (var id in switches) switches[id].word.textContent = "(" + (switches[id].box.checked ? T.on : T.off) + ")";
+    for (var id in switches) {
+      switches[id].word.textContent = "(" + (switches[id].box.checked ? T.on : T.off) + ")";
+      setAttr.call(switches[id].box, "aria-checked", switches[id].box.checked ? "true" : "false");
+    }
     cats.forEach(function (c) {
       var on = c.ids.filter(function (id) { return switches[id].box.checked; }).length;
       c.sw.box.checked = on === c.ids.length;
@@ -247,7 +253,7 @@
     C.cats.forEach(function (c) {
       var vs = V.filter(function (v) { return v.cat === c.id; });
       if (!vs.length) return;
-      var set = el("fieldset", "mdg-cat"), legend = el("legend"), sw = toggle(c[lang], false);
+      var set = el("fieldset", "mdg-cat"), legend = el("legend"), sw = toggle(c[lang], false, false);
       legend.appendChild(sw.wrap);
       set.appendChild(legend);
       var entry = { sw: sw, ids: vs.map(function (v) { return v.id; }) };
@@ -256,7 +262,7 @@
         words();
       });
       vs.forEach(function (v) {
-        var row = el("div", "mdg-vendor"), vsw = toggle(v.name[lang], state[v.id]);
+        var row = el("div", "mdg-vendor"), vsw = toggle(v.name[lang], state[v.id], true);
         setAttr.call(vsw.box, "data-vendor-switch", v.id);
         switches[v.id] = vsw;
         vsw.box.addEventListener("change", words);
