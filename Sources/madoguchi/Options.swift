@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Synchronization
+import MadoguchiCore
+import MadoguchiServer
+
+extension Database {
+    /// Opens `location`, runs `body`, and closes the database whether or not `body` throws.
+    static func using<R: Sendable>(_ location: DatabaseLocation, logger: Logger, _ body: (Database) async throws -> R) async throws -> R {
+        let database = try await Database.open(location, logger: logger)
+        do {
+            let result = try await body(database)
+            await database.close()
+            return result
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
+}
+
+/// Options shared by the commands that open the database.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database"),
+            help: "データベースの URL: sqlite:パス か postgres://ユーザー:パスワード@ホスト:ポート/DB[?tlsmode=disable|prefer|require]。環境変数: MADOGUCHI_DATABASE_URL。既定: sqlite:var/madoguchi.sqlite\nDatabase URL: sqlite:PATH or postgres://user:password@host:port/db[?tlsmode=disable|prefer|require]. Env: MADOGUCHI_DATABASE_URL. Default: sqlite:var/madoguchi.sqlite")
+    var url: String?
+
+    func location() throws -> DatabaseLocation {
+        guard let text = url ?? Environment.value("MADOGUCHI_DATABASE_URL") else { return .defaultSQLite }
+        do {
+            return try DatabaseLocation(parsing: text)
+        } catch {
+            throw Bilingual.refusal("--database: \(error.text.ja)", "--database: \(error.text.en)")
+        }
+    }
+}
+
+/// Where a command finds the master key: `--key-file`, or `MADOGUCHI_MASTER_KEY` / `MADOGUCHI_KEY_FILE`.
+struct KeyOptions: ParsableArguments {
+    @Option(name: .customLong("key-file"), help: "マスター鍵のファイル。環境変数: MADOGUCHI_KEY_FILE(鍵そのものは MADOGUCHI_MASTER_KEY)。既定: var/keys/master.key\nThe master key file. Env: MADOGUCHI_KEY_FILE (or the key itself in MADOGUCHI_MASTER_KEY). Default: var/keys/master.key")
+    var keyFile: String?
+
+    var path: String { keyFile ?? Environment.value("MADOGUCHI_KEY_FILE") ?? ServerConfiguration.defaultKeyFile }
+
+    /// The key ring. A missing key file is never created here: the key is made by the first `serve`, beside the data
+    /// it will seal; a command run in the wrong directory must not make a second one.
+    func ring(logger: Logger) throws -> KeyRing {
+        let environmentKey = Environment.value("MADOGUCHI_MASTER_KEY")
+        if environmentKey == nil, !FileManager.default.fileExists(atPath: path) {
+            throw KeyRingError(
+                ja: "鍵ファイル \(path) がありません。--key-file か MADOGUCHI_KEY_FILE で鍵ファイルを指定してください(鍵は最初の madoguchi serve が作ります)",
+                en: "the key file \(path) does not exist; name it with --key-file or MADOGUCHI_KEY_FILE (the first madoguchi serve makes the key)")
+        }
+        return try KeyRing.load(path: path, environmentKey: environmentKey, createIfMissing: false, logger: logger)
+    }
+}
+
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical のどれか。環境変数: MADOGUCHI_LOG_LEVEL。既定: info\ntrace, debug, info, notice, warning, error or critical. Env: MADOGUCHI_LOG_LEVEL. Default: info")
+    var level: String?
+
+    func makeLogger(label: String) throws -> Logger {
+        let text = level ?? Environment.value("MADOGUCHI_LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: text) else {
+            throw Bilingual.refusal("--log-level: '\(text)' は trace, debug, info, notice, warning, error, critical のどれでもありません",
+                                        "--log-level: '\(text)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingBootstrap.once(level: level)
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+}
+
+enum LoggingBootstrap {
+    private static let done = Mutex(false)
+
+    static func once(level: Logger.Level) {
+        done.withLock { done in
+            guard !done else { return }
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            done = true
+        }
+    }
+}
+
+enum Environment {
+    static func value(_ name: String) -> String? {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// An on/off variable: 1, true, yes, on, or 0, false, no, off (unset is off).
+    static func flag(_ name: String) throws -> Bool {
+        guard let value = value(name) else { return false }
+        switch value.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw Bilingual.refusal("\(name): '\(value)' は 1 でも 0 でもありません(true/false、yes/no、on/off も可)",
+                                         "\(name): '\(value)' is not 1 or 0 (true/false, yes/no, on/off)")
+        }
+    }
+}
+
+/// Loads the policy file named by `option`, `MADOGUCHI_POLICY` or the example; an invalid file prints every problem
+/// and ends the command with exit status 1.
+func loadPolicy(_ option: String?) throws -> Policy {
+    do {
+        return try PolicyLoader.load(path: option ?? Environment.value("MADOGUCHI_POLICY") ?? "examples/policy.yaml")
+    } catch {
+        report(error)
+        throw ExitCode(1)
+    }
+}
+
+/// Prints every problem of an invalid policy file: `FILE:LINE:COLUMN: 日本語`, the English wording indented below.
+func report(_ error: PolicyFileError) {
+    for diagnostic in error.diagnostics {
+        FileHandle.standardError.write(Data("\(diagnostic)\n".utf8))
+    }
+}

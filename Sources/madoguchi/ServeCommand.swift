@@ -1,0 +1,215 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Synchronization
+import MadoguchiCore
+import MadoguchiServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "サーバーを動かします。 / Run the server.",
+        discussion: "足りないマイグレーションを適用し、新しい版ならポリシーファイルを記録して、\n公開ポリシーを配信します。ポリシーファイルに誤りがあれば起動しません。\nApplies missing migrations, stores the policy file's version if it is new, and serves the published policy. Refuses to start on an invalid policy file.")
+
+    @Option(help: "待ち受けるアドレス。環境変数: MADOGUCHI_HOST。既定: 127.0.0.1\nAddress to listen on. Env: MADOGUCHI_HOST. Default: 127.0.0.1")
+    var host: String?
+
+    @Option(help: "待ち受けるポート。環境変数: MADOGUCHI_PORT。既定: 8080\nPort to listen on. Env: MADOGUCHI_PORT. Default: 8080")
+    var port: Int?
+
+    @Option(help: "ポリシーファイル。環境変数: MADOGUCHI_POLICY。既定: examples/policy.yaml\nThe policy file. Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
+    var policy: String?
+
+    @Option(help: "本人ごとの鍵の置き場所(データとは別): sqlite:パス か postgres://…。環境変数: MADOGUCHI_KEYSTORE_URL。既定: sqlite:var/keys/keystore.sqlite\nWhere person keys are kept, apart from the data: sqlite:PATH or postgres://…. Env: MADOGUCHI_KEYSTORE_URL. Default: sqlite:var/keys/keystore.sqlite")
+    var keystore: String?
+
+    @Option(name: .customLong("key-file"), help: "マスター鍵のファイル(無ければ 0600 で作ります)。環境変数: MADOGUCHI_KEY_FILE。鍵そのもの(base64)を MADOGUCHI_MASTER_KEY で渡すこともできます。既定: var/keys/master.key\nThe master key file (created 0600 if missing). Env: MADOGUCHI_KEY_FILE; or give the key itself (base64) in MADOGUCHI_MASTER_KEY. Default: var/keys/master.key")
+    var keyFile: String?
+
+    @Option(name: .customLong("base-url"), help: "サイトの公開アドレス(メール内のリンク用)。環境変数: MADOGUCHI_BASE_URL。既定: http://HOST:PORT\nThe site's public address, for links in e-mails. Env: MADOGUCHI_BASE_URL. Default: http://HOST:PORT")
+    var baseURL: String?
+
+    @Option(name: .customLong("rate-limit"), help: "送信元ごとの送信の上限(フォームと API)、回数/秒数。環境変数: MADOGUCHI_RATE_LIMIT。既定: 10/600\nSubmissions per client as COUNT/SECONDS (form and API). Env: MADOGUCHI_RATE_LIMIT. Default: 10/600")
+    var rateLimit: String?
+
+    @Option(name: .customLong("event-rate-limit"), help: "送信元ごとの同意イベントと設定変更の上限、回数/秒数。環境変数: MADOGUCHI_EVENT_RATE_LIMIT。既定: 120/60\nConsent events and preference changes per client as COUNT/SECONDS. Env: MADOGUCHI_EVENT_RATE_LIMIT. Default: 120/60")
+    var eventRateLimit: String?
+
+    @Option(help: "送信メールを .eml ファイルとして書き出すフォルダー。環境変数: MADOGUCHI_OUTBOX。既定: var/outbox\nFolder where outgoing e-mail is written as .eml files. Env: MADOGUCHI_OUTBOX. Default: var/outbox")
+    var outbox: String?
+
+    @Option(help: "この SMTP サーバーでメールを送ります: smtp://ユーザー:パスワード@ホスト:587?security=starttls(または none)か smtps://ホスト:465。環境変数: MADOGUCHI_SMTP_URL。既定: --outbox に .eml ファイルを書き出す\nSend mail through this SMTP server: smtp://user:password@host:587?security=starttls (or none), or smtps://host:465. Env: MADOGUCHI_SMTP_URL. Default: write .eml files to --outbox")
+    var smtp: String?
+
+    @Option(name: .customLong("mail-from"), help: "すべてのメールの差出人アドレス。環境変数: MADOGUCHI_MAIL_FROM。既定: ポリシーの請求窓口のアドレス\nSender address of every e-mail. Env: MADOGUCHI_MAIL_FROM. Default: the policy's request contact")
+    var mailFrom: String?
+
+    @Flag(name: .customLong("hold-mail"), help: "メールを送信待ちに積むだけで送りません(本番データの検証用コピー、SMTP の移行時など)。このフラグなしで後に起動したサーバーが送ります。環境変数: MADOGUCHI_HOLD_MAIL=1\nQueue e-mail in the outbox but deliver none (a staging copy of production data, an SMTP migration); a later server without the flag sends the queue. Env: MADOGUCHI_HOLD_MAIL=1")
+    var holdMail = false
+
+    @Option(name: .customLong("trusted-proxy"), help: "X-Forwarded-For を信頼するリバースプロキシのアドレスまたは CIDR(複数可、カンマ区切りも可)。送信元ごとの上限は、そのヘッダーの右から見て最初の信頼しないアドレスに掛かります。環境変数: MADOGUCHI_TRUSTED_PROXIES。既定: なし(接続元アドレス)\nA reverse proxy's address or CIDR whose X-Forwarded-For is believed (repeat, or separate with commas); per-client limits then apply to the rightmost hop that is not trusted. Env: MADOGUCHI_TRUSTED_PROXIES. Default: none (the socket peer)")
+    var trustedProxy: [String] = []
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logging: LoggingOptions
+
+    /// The trusted proxies from the options or the environment; an entry that is not an address or CIDR is refused.
+    static func trustedProxies(_ given: [String], environment: String?) throws -> [IPNetwork] {
+        let entries = (given.isEmpty ? [environment ?? ""] : given).flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return try entries.map { entry in
+            guard let network = IPNetwork(entry) else {
+                throw Bilingual.refusal("--trusted-proxy: '\(entry)' は IP アドレスでも CIDR(例: 10.0.0.0/8, fd00::/8)でもありません",
+                                        "--trusted-proxy: '\(entry)' is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)")
+            }
+            return network
+        }
+    }
+
+    func configuration() throws -> ServerConfiguration {
+        let portValue: Int
+        if let port {
+            portValue = port
+        } else if let text = Environment.value("MADOGUCHI_PORT") {
+            guard let parsed = Int(text) else {
+                throw Bilingual.refusal("MADOGUCHI_PORT: '\(text)' はポート番号ではありません", "MADOGUCHI_PORT: '\(text)' is not a port number")
+            }
+            portValue = parsed
+        } else {
+            portValue = 8080
+        }
+        guard (0...65535).contains(portValue) else {
+            throw Bilingual.refusal("--port: \(portValue) は 0〜65535 の範囲にありません", "--port: \(portValue) is not between 0 and 65535")
+        }
+        let keyStoreLocation: DatabaseLocation?
+        if let text = keystore ?? Environment.value("MADOGUCHI_KEYSTORE_URL") {
+            do {
+                keyStoreLocation = try DatabaseLocation(parsing: text)
+            } catch {
+                throw Bilingual.refusal("--keystore: \(error.text.ja)", "--keystore: \(error.text.en)")
+            }
+        } else {
+            keyStoreLocation = nil
+        }
+        let (count, seconds) = try Self.limit(rateLimit ?? Environment.value("MADOGUCHI_RATE_LIMIT") ?? "10/600", option: "--rate-limit")
+        let events = try Self.limit(eventRateLimit ?? Environment.value("MADOGUCHI_EVENT_RATE_LIMIT") ?? "120/60", option: "--event-rate-limit")
+        if let base = baseURL ?? Environment.value("MADOGUCHI_BASE_URL"),
+           !(base.hasPrefix("http://") || base.hasPrefix("https://")) || URL(string: base)?.host == nil {
+            throw Bilingual.refusal("--base-url: '\(base)' は http(s) のアドレスではありません", "--base-url: '\(base)' is not an http(s) address")
+        }
+        var smtpConfiguration: SMTPConfiguration?
+        if let text = smtp ?? Environment.value("MADOGUCHI_SMTP_URL") {
+            do {
+                smtpConfiguration = try SMTPConfiguration(url: text)
+            } catch {
+                throw Bilingual.refusal("--smtp: \(error.text.ja)", "--smtp: \(error.text.en)")
+            }
+        }
+        var configuration = ServerConfiguration(
+            host: host ?? Environment.value("MADOGUCHI_HOST") ?? "127.0.0.1",
+            port: portValue,
+            database: try database.location(),
+            policyPath: policy ?? Environment.value("MADOGUCHI_POLICY") ?? "examples/policy.yaml",
+            keyStore: keyStoreLocation,
+            keyFile: keyFile ?? Environment.value("MADOGUCHI_KEY_FILE"),
+            masterKey: Environment.value("MADOGUCHI_MASTER_KEY"),
+            baseURL: baseURL ?? Environment.value("MADOGUCHI_BASE_URL"),
+            submissionLimit: (count, seconds),
+            outboxDirectory: outbox ?? Environment.value("MADOGUCHI_OUTBOX") ?? "var/outbox",
+            mailFrom: try sender())
+        configuration.smtp = smtpConfiguration
+        configuration.trustedProxies = try Self.trustedProxies(trustedProxy, environment: Environment.value("MADOGUCHI_TRUSTED_PROXIES"))
+        configuration.holdMail = try holdMail || Environment.flag("MADOGUCHI_HOLD_MAIL")
+        configuration.eventLimit = events
+        return configuration
+    }
+
+    static func limit(_ text: String, option: String) throws -> (Int, Double) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let count = Int(parts[0]), let seconds = Double(parts[1]), count > 0, seconds > 0 else {
+            throw Bilingual.refusal("\(option): '\(text)' は「回数/秒数」の形ではありません(例: 10/600)", "\(option): '\(text)' is not COUNT/SECONDS, e.g. 10/600")
+        }
+        return (count, seconds)
+    }
+
+    private func sender() throws -> String? {
+        guard let address = mailFrom ?? Environment.value("MADOGUCHI_MAIL_FROM") else { return nil }
+        guard EmailAddress.isValid(address) else {
+            throw Bilingual.refusal("--mail-from: '\(address)' はメールアドレスではありません", "--mail-from: '\(address)' is not an e-mail address")
+        }
+        return address
+    }
+
+    /// Refuses bad options and environment values before anything starts, with `serve`'s own usage below the error.
+    func validate() throws {
+        _ = try configuration()
+    }
+
+    func run() async throws {
+        let configuration = try configuration()
+        let logger = try logging.makeLogger(label: "madoguchi")
+        let installation: Installation
+        do {
+            installation = try await Installation.prepare(configuration, logger: logger)
+        } catch let error as PolicyFileError {
+            report(error)
+            Bilingual.warn("madoguchi: ポリシーファイルに誤りがあるため起動しません", "madoguchi: not starting: the policy file is invalid")
+            throw ExitCode(1)
+        } catch let error as PolicyVersionConflict {
+            Bilingual.warn("madoguchi: 起動しません: \(error.text.ja)", "madoguchi: not starting: \(error.text.en)")
+            throw ExitCode(1)
+        } catch let error as KeyRingError {
+            Bilingual.warn("madoguchi: 起動しません: \(error.text.ja)", "madoguchi: not starting: \(error.text.en)")
+            throw ExitCode(1)
+        }
+        logger.info("serving", metadata: [
+            "address": "http://\(configuration.host):\(configuration.port)", "database": "\(configuration.database)",
+            "policy": "\(configuration.policyPath)", "policy.version": "\(installation.policy.version)",
+        ])
+        let app = buildApplication(installation, configuration: configuration, logger: logger)
+        let housekeeping = Housekeeping(database: installation.database, logger: logger)
+        let cleaning = Task { await housekeeping.run(every: .seconds(600)) }
+        // The console's audit page checks only new entries; the whole chain is recomputed at start and once a day.
+        let auditCheck = Task { [watch = installation.auditWatch] in await watch.checkWholeChain(every: .seconds(86_400), logger: logger) }
+        let delivery: Task<Void, Never>
+        if configuration.holdMail {
+            logger.notice("mail is held: queued in the outbox, not delivered (--hold-mail)")
+            delivery = Task {}
+        } else {
+            let worker = try installation.outboxWorker(logger: logger)
+            if configuration.smtp == nil {
+                logger.notice("mail transport: files in the outbox folder (development only)", metadata: ["outbox": "\(configuration.outboxDirectory)"])
+                if !Self.isLoopback(configuration.host) {
+                    // Delivered .eml files hold people's addresses and messages in plain text, and an erasure does not
+                    // reach them: a server others can reach must deliver by SMTP.
+                    logger.warning("the file mail transport is for development only: it keeps delivered mail as plain .eml files that erasure does not reach; give --smtp for a server others can reach",
+                                   metadata: ["host": "\(configuration.host)"])
+                }
+            } else {
+                logger.notice("mail transport: SMTP")
+            }
+            delivery = Task { await worker.run() }
+        }
+        // The background work ends before the databases close, so none of it runs into a closed connection.
+        let background = [cleaning, auditCheck, delivery]
+        func stop() async {
+            for task in background { task.cancel() }
+            for task in background { await task.value }
+            await installation.close()
+        }
+        do {
+            try await app.runService()
+        } catch {
+            await stop()
+            throw error
+        }
+        await stop()
+    }
+}
+
+extension Serve {
+    /// True for the loopback addresses and `localhost`: only this machine can reach the server.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
