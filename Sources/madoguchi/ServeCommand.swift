@@ -5,6 +5,8 @@ import Logging
 import Synchronization
 import MadoguchiCore
 import MadoguchiServer
+import ServiceLifecycle
+import UnixSignals
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -168,13 +170,15 @@ struct Serve: AsyncParsableCommand {
         ])
         let app = buildApplication(installation, configuration: configuration, logger: logger)
         let housekeeping = Housekeeping(database: installation.database, logger: logger)
-        let cleaning = Task { await housekeeping.run(every: .seconds(600)) }
-        // The console's audit page checks only new entries; the whole chain is recomputed at start and once a day.
-        let auditCheck = Task { [watch = installation.auditWatch] in await watch.checkWholeChain(every: .seconds(86_400), logger: logger) }
-        let delivery: Task<Void, Never>
+        var services: [any ServiceLifecycle.Service] = [
+            BackgroundService("housekeeping") { await housekeeping.run(every: .seconds(600)) },
+            // The console's audit page checks only new entries; the whole chain is recomputed at start and once a day.
+            BackgroundService("audit check") { [watch = installation.auditWatch] in
+                await watch.checkWholeChain(every: .seconds(86_400), logger: logger)
+            },
+        ]
         if configuration.holdMail {
             logger.notice("mail is held: queued in the outbox, not delivered (--hold-mail)")
-            delivery = Task {}
         } else {
             let worker = try installation.outboxWorker(logger: logger)
             if configuration.smtp == nil {
@@ -188,22 +192,20 @@ struct Serve: AsyncParsableCommand {
             } else {
                 logger.notice("mail transport: SMTP")
             }
-            delivery = Task { await worker.run() }
+            services.append(BackgroundService("mail delivery") { await worker.run() })
         }
-        // The background work ends before the databases close, so none of it runs into a closed connection.
-        let background = [cleaning, auditCheck, delivery]
-        func stop() async {
-            for task in background { task.cancel() }
-            for task in background { await task.value }
-            await installation.close()
-        }
+        // The HTTP server starts last and, on SIGTERM or SIGINT, stops first (requests in flight finish); then the
+        // background work ends; the databases close only after the whole group has returned.
+        services.append(app)
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await app.runService()
+            try await group.run()
         } catch {
-            await stop()
+            await installation.close()
             throw error
         }
-        await stop()
+        await installation.close()
     }
 }
 
