@@ -133,18 +133,41 @@ let package = Package(
 if Context.environment["MADOGUCHI_BENCHMARKS"] != nil {
     package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
     func benchmark(_ name: String, path: String, using products: [Target.Dependency]) -> Target {
-        .executableTarget(name: name, dependencies: ["MadoguchiCore", .product(name: "Benchmark", package: "benchmark")] + products,
-                          path: path, swiftSettings: swiftSettings, plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")])
+        .executableTarget(
+            name: name,
+            dependencies: ["MadoguchiCore", .product(name: "Benchmark", package: "benchmark")] + products,
+            path: path,
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
     }
-    package.targets.append(benchmark("SubjectRightsBenchmarks", path: "Benchmarks/SubjectRights", using: [
-        .product(name: "Crypto", package: "swift-crypto"),
-        .product(name: "Logging", package: "swift-log"),
-        .product(name: "SQLKit", package: "sql-kit"),
-    ]))
-    package.targets.append(benchmark("ConsentLedgerBenchmarks", path: "Benchmarks/ConsentLedger", using: [
-        .product(name: "Logging", package: "swift-log"),
-    ]))
-    package.targets.append(benchmark("AuditLogBenchmarks", path: "Benchmarks/AuditLog", using: [
-        .product(name: "Logging", package: "swift-log"),
-    ]))
+    package.targets.append(
+        benchmark(
+            "SubjectRightsBenchmarks",
+            path: "Benchmarks/SubjectRights",
+            using: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ]
+        )
+    )
+    package.targets.append(
+        benchmark(
+            "ConsentLedgerBenchmarks",
+            path: "Benchmarks/ConsentLedger",
+            using: [
+                .product(name: "Logging", package: "swift-log")
+            ]
+        )
+    )
+    package.targets.append(
+        benchmark(
+            "AuditLogBenchmarks",
+            path: "Benchmarks/AuditLog",
+            using: [
+                .product(name: "Logging", package: "swift-log")
+            ]
+        )
+    )
 }

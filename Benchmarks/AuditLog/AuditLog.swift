@@ -27,7 +27,9 @@ func prepare() async throws {
     if shared.database != nil { return }
     var logger = Logger(label: "bench")
     logger.logLevel = .error
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("madoguchi-bench-audit-\(ProcessInfo.processInfo.processIdentifier)")
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "madoguchi-bench-audit-\(ProcessInfo.processInfo.processIdentifier)"
+    )
     try? FileManager.default.removeItem(at: directory)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let database = try await Database.open(.sqlite(path: directory.appendingPathComponent("data.sqlite").path), logger: logger)
@@ -36,9 +38,16 @@ func prepare() async throws {
     for first in stride(from: 0, to: entries, by: 1_000) {
         var writes = WriteSet()
         for number in first..<first + 1_000 {
-            writes.audit(AuditEvent(actor: "staff:\(number % 7)", action: number % 3 == 0 ? "inquiry.answer" : "inquiry.read",
-                                    subjectID: UUID().uuidString.lowercased(), record: "inquiry:\(UUID().uuidString.lowercased())",
-                                    purpose: "answer-inquiries", detail: "service=agent"))
+            writes.audit(
+                AuditEvent(
+                    actor: "staff:\(number % 7)",
+                    action: number % 3 == 0 ? "inquiry.answer" : "inquiry.read",
+                    subjectID: UUID().uuidString.lowercased(),
+                    record: "inquiry:\(UUID().uuidString.lowercased())",
+                    purpose: "answer-inquiries",
+                    detail: "service=agent"
+                )
+            )
         }
         try await database.commit(writes)
     }
@@ -56,9 +65,14 @@ func finish() async {
 }
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput], warmupIterations: 3,
-                                           maxDuration: .seconds(10), maxIterations: 1_000, setup: { try await prepare() },
-                                           teardown: { await finish() })
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput],
+        warmupIterations: 3,
+        maxDuration: .seconds(10),
+        maxIterations: 1_000,
+        setup: { try await prepare() },
+        teardown: { await finish() }
+    )
 
     Benchmark("Baseline: the whole chain recomputed (20,000 entries)") { benchmark in
         let database = Chain.instance.database!

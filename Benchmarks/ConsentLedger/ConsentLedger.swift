@@ -31,7 +31,9 @@ func prepare() async throws {
     if shared.database != nil { return }
     var logger = Logger(label: "bench")
     logger.logLevel = .error
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("madoguchi-bench-ledger-\(ProcessInfo.processInfo.processIdentifier)")
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "madoguchi-bench-ledger-\(ProcessInfo.processInfo.processIdentifier)"
+    )
     try? FileManager.default.removeItem(at: directory)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let database = try await Database.open(.sqlite(path: directory.appendingPathComponent("data.sqlite").path), logger: logger)
@@ -54,9 +56,14 @@ func finish() async {
 }
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput], warmupIterations: 10,
-                                           maxDuration: .seconds(10), maxIterations: 2_000, setup: { try await prepare() },
-                                           teardown: { await finish() })
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput],
+        warmupIterations: 10,
+        maxDuration: .seconds(10),
+        maxIterations: 2_000,
+        setup: { try await prepare() },
+        teardown: { await finish() }
+    )
 
     Benchmark("Baseline: 64 concurrent group commits of an empty write set") { benchmark in
         let database = Ledger.instance.database!
@@ -77,9 +84,14 @@ let benchmarks: @Sendable () -> Void = {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in first..<first + writers {
                     let choice = index % 2 == 1
-                    let event = ConsentEvent(identifier: String(format: "bench%027d", index / 2), kind: choice ? .choice : .notice,
-                                             vendors: choice ? shared.vendors : [:], gpc: false,
-                                             vendorListVersion: shared.vendorList, policyVersion: shared.policyVersion)
+                    let event = ConsentEvent(
+                        identifier: String(format: "bench%027d", index / 2),
+                        kind: choice ? .choice : .notice,
+                        vendors: choice ? shared.vendors : [:],
+                        gpc: false,
+                        vendorListVersion: shared.vendorList,
+                        policyVersion: shared.policyVersion
+                    )
                     group.addTask { try await ledger.record(event) }
                 }
                 try await group.waitForAll()

@@ -42,8 +42,11 @@ func prepare() async throws {
     try await Migrations.apply(to: keyStore, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
     let keyFile = directory.appendingPathComponent("master.key")
     if !FileManager.default.fileExists(atPath: keyFile.path) {
-        FileManager.default.createFile(atPath: keyFile.path, contents: Data((KeyRing.generateKeyLine() + "\n").utf8),
-                                       attributes: [.posixPermissions: 0o600])
+        FileManager.default.createFile(
+            atPath: keyFile.path,
+            contents: Data((KeyRing.generateKeyLine() + "\n").utf8),
+            attributes: [.posixPermissions: 0o600]
+        )
     }
     let ring = try KeyRing.load(path: keyFile.path, environmentKey: nil, createIfMissing: false, logger: logger)
     let policyText = try String(contentsOfFile: "examples/policy.yaml", encoding: .utf8)
@@ -51,8 +54,12 @@ func prepare() async throws {
     try await PolicyVersionStore(database: data).store(policy, source: policyText)
     let vault = InquiryVault(database: data, keys: SubjectKeyStore(database: keyStore, ring: ring, poolSize: 256))
     func submit(_ email: String, _ index: Int) async throws -> InquiryReceipt {
-        let submission = InquirySubmission(serviceID: "agent", values: [
-            "name": "山田 太郎 \(index)", "email": email, "topic": "service", "message": "転職の相談をしたいです。\(index)"])
+        let submission = InquirySubmission(
+            serviceID: "agent",
+            values: [
+                "name": "山田 太郎 \(index)", "email": email, "topic": "service", "message": "転職の相談をしたいです。\(index)",
+            ]
+        )
         guard case let .success(valid) = policy.validate(submission) else { fatalError("invalid benchmark submission") }
         return try await vault.submit(valid, policy: policy)
     }
@@ -89,8 +96,13 @@ func prepare() async throws {
 }
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput], warmupIterations: 3,
-                                           maxDuration: .seconds(10), maxIterations: 200, setup: { try await prepare() })
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput],
+        warmupIterations: 3,
+        maxDuration: .seconds(10),
+        maxIterations: 200,
+        setup: { try await prepare() }
+    )
 
     Benchmark("Baseline: disclosure export of a person with 1 inquiry") { benchmark in
         for _ in benchmark.scaledIterations {

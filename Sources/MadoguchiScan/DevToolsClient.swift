@@ -100,8 +100,10 @@ actor DevToolsClient {
     }
 
     static func quoted(_ text: String) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8),
-               as: UTF8.self).dropFirst().dropLast().description
+        String(
+            decoding: (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8),
+            as: UTF8.self
+        ).dropFirst().dropLast().description
     }
 }
 

@@ -27,8 +27,15 @@ public struct TransmissionScanner: Sendable {
     public let policy: Policy
     public let logger: Logger
 
-    public init(policy: Policy, chromium: String = "/usr/bin/chromium", extraFlags: [String] = [], alsoAllowed: [String] = [],
-                settle: Duration = .seconds(2), loadTimeout: Duration = .seconds(20), logger: Logger) {
+    public init(
+        policy: Policy,
+        chromium: String = "/usr/bin/chromium",
+        extraFlags: [String] = [],
+        alsoAllowed: [String] = [],
+        settle: Duration = .seconds(2),
+        loadTimeout: Duration = .seconds(20),
+        logger: Logger
+    ) {
         self.policy = policy
         self.chromium = chromium
         self.extraFlags = extraFlags
@@ -84,11 +91,18 @@ public struct TransmissionScanner: Sendable {
     }
 
     private func scan(_ page: URL, in state: ScanState, _ client: DevToolsClient) async throws -> PageScan {
-        let context = try await client.call("Target.createBrowserContext", #"{"disposeOnDetach":true}"#).jsonObject["browserContextId"] as? String ?? ""
-        let target = try await client.call("Target.createTarget",
-                                           #"{"url":"about:blank","browserContextId":\#(DevToolsClient.quoted(context))}"#).jsonObject["targetId"] as? String ?? ""
-        let session = try await client.call("Target.attachToTarget",
-                                            #"{"targetId":\#(DevToolsClient.quoted(target)),"flatten":true}"#).jsonObject["sessionId"] as? String ?? ""
+        let context =
+            try await client.call("Target.createBrowserContext", #"{"disposeOnDetach":true}"#).jsonObject["browserContextId"] as? String ?? ""
+        let target =
+            try await client.call(
+                "Target.createTarget",
+                #"{"url":"about:blank","browserContextId":\#(DevToolsClient.quoted(context))}"#
+            ).jsonObject["targetId"] as? String ?? ""
+        let session =
+            try await client.call(
+                "Target.attachToTarget",
+                #"{"targetId":\#(DevToolsClient.quoted(target)),"flatten":true}"#
+            ).jsonObject["sessionId"] as? String ?? ""
         do {
             let result = try await load(page, in: state, session: session, client)
             _ = try await client.call("Target.disposeBrowserContext", #"{"browserContextId":\#(DevToolsClient.quoted(context))}"#)
@@ -103,24 +117,36 @@ public struct TransmissionScanner: Sendable {
         _ = try await client.call("Network.enable", session: session)
         _ = try await client.call("Page.enable", session: session)
         if let cookie = state.cookie {
-            _ = try await client.call("Network.setCookie", #"{"name":\#(DevToolsClient.quoted(ConsentCookie.name(policy))),"value":\#(DevToolsClient.quoted(cookie)),"url":\#(DevToolsClient.quoted(page.absoluteString)),"path":"/"}"#, session: session)
+            _ = try await client.call(
+                "Network.setCookie",
+                #"{"name":\#(DevToolsClient.quoted(ConsentCookie.name(policy))),"value":\#(DevToolsClient.quoted(cookie)),"url":\#(DevToolsClient.quoted(page.absoluteString)),"path":"/"}"#,
+                session: session
+            )
         }
         if state.gpc {
             _ = try await client.call("Network.setExtraHTTPHeaders", #"{"headers":{"Sec-GPC":"1"}}"#, session: session)
-            _ = try await client.call("Page.addScriptToEvaluateOnNewDocument",
-                                      #"{"source":"Object.defineProperty(Navigator.prototype,'globalPrivacyControl',{get:()=>true});"}"#, session: session)
+            _ = try await client.call(
+                "Page.addScriptToEvaluateOnNewDocument",
+                #"{"source":"Object.defineProperty(Navigator.prototype,'globalPrivacyControl',{get:()=>true});"}"#,
+                session: session
+            )
         }
         await client.reset(session: session)
-        let navigation = try await client.call("Page.navigate", #"{"url":\#(DevToolsClient.quoted(page.absoluteString))}"#, session: session).jsonObject
+        let navigation = try await client.call("Page.navigate", #"{"url":\#(DevToolsClient.quoted(page.absoluteString))}"#, session: session)
+            .jsonObject
         if let error = navigation["errorText"] as? String, !error.isEmpty {
             throw ScanError("\(page.absoluteString): the page did not load (\(error))")
         }
         let loaded = await client.waitForLoad(session: session, timeout: loadTimeout)
         try await Task.sleep(for: settle)
         let urls = await client.requested(session: session)
-        return PageScan(url: page, state: state, requestCount: urls.count,
-                        findings: TransmissionCheck.findings(page: page, requested: urls, state: state, policy: policy, alsoAllowed: alsoAllowed),
-                        loadTimedOut: !loaded)
+        return PageScan(
+            url: page,
+            state: state,
+            requestCount: urls.count,
+            findings: TransmissionCheck.findings(page: page, requested: urls, state: state, policy: policy, alsoAllowed: alsoAllowed),
+            loadTimedOut: !loaded
+        )
     }
 }
 
@@ -142,12 +168,15 @@ final class ChromiumProcess: Sendable {
         try FileManager.default.createDirectory(at: profile, withIntermediateDirectories: true)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                             // The WebSocket client sends Origin ws://127.0.0.1; no web page has that origin, so pages
-                             // being scanned cannot reach the DevTools port themselves.
-                             "--remote-debugging-port=0", "--remote-allow-origins=ws://127.0.0.1",
-                             "--user-data-dir=\(profile.path)"] + flags + ["about:blank"]
+        process.arguments =
+            [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                // The WebSocket client sends Origin ws://127.0.0.1; no web page has that origin, so pages
+                // being scanned cannot reach the DevTools port themselves.
+                "--remote-debugging-port=0", "--remote-allow-origins=ws://127.0.0.1",
+                "--user-data-dir=\(profile.path)",
+            ] + flags + ["about:blank"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -37,10 +37,19 @@ public struct ServerConfiguration: Sendable {
     public static let defaultKeyFile = "var/keys/master.key"
     public static let defaultKeyStore = DatabaseLocation.sqlite(path: "var/keys/keystore.sqlite")
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, database: DatabaseLocation = .defaultSQLite,
-                policyPath: String = "examples/policy.yaml", keyStore: DatabaseLocation? = nil, keyFile: String? = nil,
-                masterKey: String? = nil, baseURL: String? = nil, submissionLimit: (capacity: Int, windowSeconds: Double) = (10, 600),
-                outboxDirectory: String = "var/outbox", mailFrom: String? = nil) {
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        database: DatabaseLocation = .defaultSQLite,
+        policyPath: String = "examples/policy.yaml",
+        keyStore: DatabaseLocation? = nil,
+        keyFile: String? = nil,
+        masterKey: String? = nil,
+        baseURL: String? = nil,
+        submissionLimit: (capacity: Int, windowSeconds: Double) = (10, 600),
+        outboxDirectory: String = "var/outbox",
+        mailFrom: String? = nil
+    ) {
         self.host = host
         self.port = port
         self.database = database
@@ -76,11 +85,17 @@ public struct Installation: Sendable {
 
     /// The worker that delivers queued mail: to the SMTP server when one is configured, else to the outbox folder.
     public func outboxWorker(logger: Logger) throws -> OutboxWorker {
-        let mailer: any Mailer = try configuration.smtp.map { SMTPMailer(configuration: $0) }
+        let mailer: any Mailer =
+            try configuration.smtp.map { SMTPMailer(configuration: $0) }
             ?? FileOutboxMailer(directory: URL(fileURLWithPath: configuration.outboxDirectory))
-        return OutboxWorker(database: database, keys: vault.keys, mailer: mailer,
-                     from: configuration.mailFrom ?? policy.requests.email,
-                     messageDomain: URL(string: configuration.publicBaseURL)?.host ?? "madoguchi.invalid", logger: logger)
+        return OutboxWorker(
+            database: database,
+            keys: vault.keys,
+            mailer: mailer,
+            from: configuration.mailFrom ?? policy.requests.email,
+            messageDomain: URL(string: configuration.publicBaseURL)?.host ?? "madoguchi.invalid",
+            logger: logger
+        )
     }
 
     /// Closes both databases.
@@ -96,7 +111,9 @@ public struct Installation: Sendable {
         let (policy, source) = try PolicyLoader.load(path: configuration.policyPath)
         let resources = try await SiteResources.bundled()
         if case .postgres = configuration.database, case .sqlite = configuration.keyStore {
-            logger.warning("the key store is a local SQLite file while the data is on PostgreSQL; with more than one server process, give every process the same --keystore postgres://… database")
+            logger.warning(
+                "the key store is a local SQLite file while the data is on PostgreSQL; with more than one server process, give every process the same --keystore postgres://… database"
+            )
         }
         let keyStore = try await Database.open(configuration.keyStore, logger: logger)
         let database: Database
@@ -128,10 +145,19 @@ public struct Installation: Sendable {
             }
             let site = try await PolicySite(current: policy, store: store, resources: resources)
             let vault = InquiryVault(database: database, keys: SubjectKeyStore(database: keyStore, ring: ring))
-            return Installation(configuration: configuration, database: database, keyStore: keyStore, ring: ring, policy: policy,
-                                site: site, vault: vault, guardian: PurposeGuard(vault: vault, versions: store),
-                                staff: StaffDirectory(database: database, bcryptCost: configuration.bcryptCost),
-                                storedNewVersion: outcome == .stored, auditWatch: AuditWatch(database: database))
+            return Installation(
+                configuration: configuration,
+                database: database,
+                keyStore: keyStore,
+                ring: ring,
+                policy: policy,
+                site: site,
+                vault: vault,
+                guardian: PurposeGuard(vault: vault, versions: store),
+                staff: StaffDirectory(database: database, bcryptCost: configuration.bcryptCost),
+                storedNewVersion: outcome == .stored,
+                auditWatch: AuditWatch(database: database)
+            )
         } catch {
             await database.close()
             await keyStore.close()
@@ -146,13 +172,17 @@ public struct Installation: Sendable {
 /// is back.
 func loadKeyRing(_ configuration: ServerConfiguration, database: Database, keyStore: Database, logger: Logger) async throws -> KeyRing {
     if configuration.masterKey == nil, !FileManager.default.fileExists(atPath: configuration.keyFile) {
-        let holding = try await ExistingData.tablesWithRows(ExistingData.keyStoreTables, in: keyStore)
+        let holding =
+            try await ExistingData.tablesWithRows(ExistingData.keyStoreTables, in: keyStore)
             + ExistingData.tablesWithRows(ExistingData.dataTables, in: database)
         if !holding.isEmpty {
             let path = configuration.keyFile
             throw KeyRingError(
-                ja: "鍵ファイル \(path) がありません。データベースにはすでにデータがあるため(\(holding.joined(separator: ", ")))、新しいマスター鍵は作りません。元の鍵ファイルをこの場所に戻すか、--key-file / MADOGUCHI_KEY_FILE でその場所を指定してください",
-                en: "the key file \(path) does not exist, and the databases already hold data (\(holding.joined(separator: ", "))), so no new master key is made; put the original key file back at this path or name its place with --key-file / MADOGUCHI_KEY_FILE")
+                ja:
+                    "鍵ファイル \(path) がありません。データベースにはすでにデータがあるため(\(holding.joined(separator: ", ")))、新しいマスター鍵は作りません。元の鍵ファイルをこの場所に戻すか、--key-file / MADOGUCHI_KEY_FILE でその場所を指定してください",
+                en:
+                    "the key file \(path) does not exist, and the databases already hold data (\(holding.joined(separator: ", "))), so no new master key is made; put the original key file back at this path or name its place with --key-file / MADOGUCHI_KEY_FILE"
+            )
         }
     }
     return try KeyRing.load(path: configuration.keyFile, environmentKey: configuration.masterKey, createIfMissing: true, logger: logger)
@@ -171,33 +201,53 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
     let limit = installation.configuration.submissionLimit
     let baseURL = installation.configuration.publicBaseURL
     InquiryController(
-        policy: installation.policy, site: installation.site, vault: installation.vault,
+        policy: installation.policy,
+        site: installation.site,
+        vault: installation.vault,
         csrf: CSRFTokens(key: installation.ring.csrfKey),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
         baseURL: baseURL,
         secureCookies: baseURL.hasPrefix("https://")
     ).addRoutes(to: router)
     RequestController(
-        policy: installation.policy, site: installation.site, desk: RequestDesk(vault: installation.vault),
+        policy: installation.policy,
+        site: installation.site,
+        desk: RequestDesk(vault: installation.vault),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
         addressLimiter: RateLimiter(.init(capacity: 5, window: 3_600)),
-        baseURL: baseURL, csrf: CSRFTokens(key: installation.ring.csrfKey),
-        secureCookies: baseURL.hasPrefix("https://")).addRoutes(to: router)
+        baseURL: baseURL,
+        csrf: CSRFTokens(key: installation.ring.csrfKey),
+        secureCookies: baseURL.hasPrefix("https://")
+    ).addRoutes(to: router)
     ConsentController(
-        policy: installation.policy, site: installation.site, ledger: ConsentLedger(database: installation.database),
+        policy: installation.policy,
+        site: installation.site,
+        ledger: ConsentLedger(database: installation.database),
         csrf: CSRFTokens(key: installation.ring.csrfKey),
-        limiter: RateLimiter(.init(capacity: installation.configuration.eventLimit.capacity,
-                                   window: installation.configuration.eventLimit.windowSeconds)),
-        baseURL: baseURL, secureCookies: baseURL.hasPrefix("https://")).addRoutes(to: router)
+        limiter: RateLimiter(
+            .init(
+                capacity: installation.configuration.eventLimit.capacity,
+                window: installation.configuration.eventLimit.windowSeconds
+            )
+        ),
+        baseURL: baseURL,
+        secureCookies: baseURL.hasPrefix("https://")
+    ).addRoutes(to: router)
     SelfServiceController(
-        policy: installation.policy, site: installation.site, access: SelfService(vault: installation.vault),
+        policy: installation.policy,
+        site: installation.site,
+        access: SelfService(vault: installation.vault),
         csrf: CSRFTokens(key: installation.ring.csrfKey),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
         addressLimiter: RateLimiter(.init(capacity: 5, window: 3_600)),
-        secureCookies: baseURL.hasPrefix("https://")).addRoutes(to: router)
+        secureCookies: baseURL.hasPrefix("https://")
+    ).addRoutes(to: router)
     ConsoleController(
-        policy: installation.policy, site: installation.site, staff: installation.staff,
-        desk: InquiryDesk(guardian: installation.guardian), requests: RequestDesk(vault: installation.vault),
+        policy: installation.policy,
+        site: installation.site,
+        staff: installation.staff,
+        desk: InquiryDesk(guardian: installation.guardian),
+        requests: RequestDesk(vault: installation.vault),
         auditWatch: installation.auditWatch,
         csrf: CSRFTokens(key: installation.ring.csrfKey),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
@@ -212,5 +262,6 @@ public func buildApplication(_ installation: Installation, configuration: Server
     Application(
         router: buildRouter(installation),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-        logger: logger)
+        logger: logger
+    )
 }

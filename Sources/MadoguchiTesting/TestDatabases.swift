@@ -55,8 +55,10 @@ public enum TestDatabase: String, Sendable, CaseIterable, CustomStringConvertibl
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("madoguchi-test-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            return FreshLocation(location: .sqlite(path: directory.appendingPathComponent("test.sqlite").path),
-                                 url: "sqlite:" + directory.appendingPathComponent("test.sqlite").path) {
+            return FreshLocation(
+                location: .sqlite(path: directory.appendingPathComponent("test.sqlite").path),
+                url: "sqlite:" + directory.appendingPathComponent("test.sqlite").path
+            ) {
                 try? FileManager.default.removeItem(at: directory)
             }
         case .postgres:
@@ -150,19 +152,34 @@ public struct VaultFixture: Sendable {
                 let versions = PolicyVersionStore(database: data)
                 try await versions.store(policy, source: "")
                 let vault = InquiryVault(database: data, keys: SubjectKeyStore(database: keyStore, ring: ring))
-                let fixture = VaultFixture(data: data, keyStore: keyStore, ring: ring, policy: policy, vault: vault,
-                                           guardian: PurposeGuard(vault: vault, versions: versions),
-                                           dataLocation: dataLocation, keyStoreLocation: keyLocation)
+                let fixture = VaultFixture(
+                    data: data,
+                    keyStore: keyStore,
+                    ring: ring,
+                    policy: policy,
+                    vault: vault,
+                    guardian: PurposeGuard(vault: vault, versions: versions),
+                    dataLocation: dataLocation,
+                    keyStoreLocation: keyLocation
+                )
                 return try await body(fixture)
             }
         }
     }
 
     /// A valid submission for `service` from `email`.
-    public func submission(service: String = "agent", email: String = "taro@example.jp", name: String = "山田 太郎",
-                           message: String = "転職の相談をしたいです。", consent: Bool = false) -> InquirySubmission {
-        InquirySubmission(serviceID: service, values: ["name": name, "email": email, "topic": "service", "message": message],
-                          consentToOptionalPurposes: consent)
+    public func submission(
+        service: String = "agent",
+        email: String = "taro@example.jp",
+        name: String = "山田 太郎",
+        message: String = "転職の相談をしたいです。",
+        consent: Bool = false
+    ) -> InquirySubmission {
+        InquirySubmission(
+            serviceID: service,
+            values: ["name": name, "email": email, "topic": "service", "message": message],
+            consentToOptionalPurposes: consent
+        )
     }
 
     public func submit(_ submission: InquirySubmission) async throws -> InquiryReceipt {

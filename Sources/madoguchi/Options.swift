@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
-import Synchronization
 import MadoguchiCore
 import MadoguchiServer
+import Synchronization
 
 extension Database {
     /// Opens `location`, runs `body`, and closes the database whether or not `body` throws.
@@ -23,8 +23,11 @@ extension Database {
 
 /// Options shared by the commands that open the database.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("database"),
-            help: "データベースの URL: sqlite:パス か postgres://ユーザー:パスワード@ホスト:ポート/DB[?tlsmode=disable|prefer|require]。環境変数: MADOGUCHI_DATABASE_URL。既定: sqlite:var/madoguchi.sqlite\nDatabase URL: sqlite:PATH or postgres://user:password@host:port/db[?tlsmode=disable|prefer|require]. Env: MADOGUCHI_DATABASE_URL. Default: sqlite:var/madoguchi.sqlite")
+    @Option(
+        name: .customLong("database"),
+        help:
+            "データベースの URL: sqlite:パス か postgres://ユーザー:パスワード@ホスト:ポート/DB[?tlsmode=disable|prefer|require]。環境変数: MADOGUCHI_DATABASE_URL。既定: sqlite:var/madoguchi.sqlite\nDatabase URL: sqlite:PATH or postgres://user:password@host:port/db[?tlsmode=disable|prefer|require]. Env: MADOGUCHI_DATABASE_URL. Default: sqlite:var/madoguchi.sqlite"
+    )
     var url: String?
 
     func location() throws -> DatabaseLocation {
@@ -39,7 +42,11 @@ struct DatabaseOptions: ParsableArguments {
 
 /// Where a command finds the master key: `--key-file`, or `MADOGUCHI_MASTER_KEY` / `MADOGUCHI_KEY_FILE`.
 struct KeyOptions: ParsableArguments {
-    @Option(name: .customLong("key-file"), help: "マスター鍵のファイル。環境変数: MADOGUCHI_KEY_FILE(鍵そのものは MADOGUCHI_MASTER_KEY)。既定: var/keys/master.key\nThe master key file. Env: MADOGUCHI_KEY_FILE (or the key itself in MADOGUCHI_MASTER_KEY). Default: var/keys/master.key")
+    @Option(
+        name: .customLong("key-file"),
+        help:
+            "マスター鍵のファイル。環境変数: MADOGUCHI_KEY_FILE(鍵そのものは MADOGUCHI_MASTER_KEY)。既定: var/keys/master.key\nThe master key file. Env: MADOGUCHI_KEY_FILE (or the key itself in MADOGUCHI_MASTER_KEY). Default: var/keys/master.key"
+    )
     var keyFile: String?
 
     var path: String { keyFile ?? Environment.value("MADOGUCHI_KEY_FILE") ?? ServerConfiguration.defaultKeyFile }
@@ -51,21 +58,28 @@ struct KeyOptions: ParsableArguments {
         if environmentKey == nil, !FileManager.default.fileExists(atPath: path) {
             throw KeyRingError(
                 ja: "鍵ファイル \(path) がありません。--key-file か MADOGUCHI_KEY_FILE で鍵ファイルを指定してください(鍵は最初の madoguchi serve が作ります)",
-                en: "the key file \(path) does not exist; name it with --key-file or MADOGUCHI_KEY_FILE (the first madoguchi serve makes the key)")
+                en: "the key file \(path) does not exist; name it with --key-file or MADOGUCHI_KEY_FILE (the first madoguchi serve makes the key)"
+            )
         }
         return try KeyRing.load(path: path, environmentKey: environmentKey, createIfMissing: false, logger: logger)
     }
 }
 
 struct LoggingOptions: ParsableArguments {
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical のどれか。環境変数: MADOGUCHI_LOG_LEVEL。既定: info\ntrace, debug, info, notice, warning, error or critical. Env: MADOGUCHI_LOG_LEVEL. Default: info")
+    @Option(
+        name: .customLong("log-level"),
+        help:
+            "trace, debug, info, notice, warning, error, critical のどれか。環境変数: MADOGUCHI_LOG_LEVEL。既定: info\ntrace, debug, info, notice, warning, error or critical. Env: MADOGUCHI_LOG_LEVEL. Default: info"
+    )
     var level: String?
 
     func makeLogger(label: String) throws -> Logger {
         let text = level ?? Environment.value("MADOGUCHI_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: text) else {
-            throw Bilingual.refusal("--log-level: '\(text)' は trace, debug, info, notice, warning, error, critical のどれでもありません",
-                                        "--log-level: '\(text)' is not one of trace, debug, info, notice, warning, error, critical")
+            throw Bilingual.refusal(
+                "--log-level: '\(text)' は trace, debug, info, notice, warning, error, critical のどれでもありません",
+                "--log-level: '\(text)' is not one of trace, debug, info, notice, warning, error, critical"
+            )
         }
         LoggingBootstrap.once(level: level)
         var logger = Logger(label: label)
@@ -102,8 +116,11 @@ enum Environment {
         switch value.lowercased() {
         case "1", "true", "yes", "on": return true
         case "0", "false", "no", "off": return false
-        default: throw Bilingual.refusal("\(name): '\(value)' は 1 でも 0 でもありません(true/false、yes/no、on/off も可)",
-                                         "\(name): '\(value)' is not 1 or 0 (true/false, yes/no, on/off)")
+        default:
+            throw Bilingual.refusal(
+                "\(name): '\(value)' は 1 でも 0 でもありません(true/false、yes/no、on/off も可)",
+                "\(name): '\(value)' is not 1 or 0 (true/false, yes/no, on/off)"
+            )
         }
     }
 }

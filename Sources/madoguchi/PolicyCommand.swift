@@ -2,20 +2,23 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
-import Synchronization
 import MadoguchiCore
 import MadoguchiServer
+import Synchronization
 
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "ポリシーファイルを確認する・描きます。 / Check or render a policy file.",
-        subcommands: [Check.self, Render.self])
+        subcommands: [Check.self, Render.self]
+    )
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "ポリシーファイルを検証します。 / Validate policy files.",
-            discussion: "問題ごとに FILE:LINE:COLUMN: と日本語の説明を、次の字下げした行に英語を出します。すべて正しければ終了コード 0、一つでも誤りがあれば 1。\nPrints every problem as FILE:LINE:COLUMN: and the problem in Japanese, then in English on an indented line. Exits 0 when all files are valid, 1 when any is not.")
+            discussion:
+                "問題ごとに FILE:LINE:COLUMN: と日本語の説明を、次の字下げした行に英語を出します。すべて正しければ終了コード 0、一つでも誤りがあれば 1。\nPrints every problem as FILE:LINE:COLUMN: and the problem in Japanese, then in English on an indented line. Exits 0 when all files are valid, 1 when any is not."
+        )
 
         @Argument(help: "確認するポリシーファイル。\nThe policy files to check.")
         var files: [String]
@@ -29,8 +32,10 @@ struct PolicyCommand: AsyncParsableCommand {
             for file in files {
                 do {
                     let policy: Policy = try PolicyLoader.load(path: file)
-                    Bilingual.say("\(file): 正常(版 \(policy.version)、サービス \(policy.services.count)、利用目的 \(policy.purposes.count)、項目 \(policy.fields.count)、外部送信先 \(policy.vendors.count))",
-                                  "\(file): ok (version \(policy.version), \(policy.services.count) services, \(policy.purposes.count) purposes, \(policy.fields.count) fields, \(policy.vendors.count) vendors)")
+                    Bilingual.say(
+                        "\(file): 正常(版 \(policy.version)、サービス \(policy.services.count)、利用目的 \(policy.purposes.count)、項目 \(policy.fields.count)、外部送信先 \(policy.vendors.count))",
+                        "\(file): ok (version \(policy.version), \(policy.services.count) services, \(policy.purposes.count) purposes, \(policy.fields.count) fields, \(policy.vendors.count) vendors)"
+                    )
                 } catch {
                     report(error)
                     failed = true
@@ -43,12 +48,15 @@ struct PolicyCommand: AsyncParsableCommand {
     struct Render: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "公開ポリシーのページか、その JSON を出します。 / Print the published policy page or its JSON.",
-            discussion: "データベースなしで描くので、過去の版の一覧は出ません。\nRenders without a database, so the page lists no earlier versions.")
+            discussion: "データベースなしで描くので、過去の版の一覧は出ません。\nRenders without a database, so the page lists no earlier versions."
+        )
 
         enum Format: String, ExpressibleByArgument, CaseIterable { case html, json }
         enum Page: String, ExpressibleByArgument, CaseIterable { case full, external }
 
-        @Option(help: "ポリシーファイル。環境変数: MADOGUCHI_POLICY。既定: examples/policy.yaml\nThe policy file. Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
+        @Option(
+            help: "ポリシーファイル。環境変数: MADOGUCHI_POLICY。既定: examples/policy.yaml\nThe policy file. Env: MADOGUCHI_POLICY. Default: examples/policy.yaml"
+        )
         var policy: String?
 
         @Option(help: "ja か en。\nja or en.")
@@ -63,7 +71,8 @@ struct PolicyCommand: AsyncParsableCommand {
         func run() async throws {
             let loaded = try loadPolicy(policy)
             let kind: PolicyPageKind = format == .json ? .json : (page == .full ? .full : .externalTransmission)
-            let output = kind == .json
+            let output =
+                kind == .json
                 ? loaded.publishedJSON(pretty: true)
                 : Data(try PolicySite.render(loaded, kind, lang, resources: try await SiteResources.bundled()).body.readableBytesView)
             FileHandle.standardOutput.write(output)

@@ -7,12 +7,15 @@ struct RequestsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "requests",
         abstract: "個人データについての請求を扱います。 / Work with requests about personal data.",
-        subcommands: [Due.self])
+        subcommands: [Due.self]
+    )
 
     struct Due: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "期限切れか今日が期限の未完了の請求を、急ぐものから挙げます。 / List open requests that are overdue or due today, the most urgent first.",
-            discussion: "1 件 1 行: 期限、overdue|due-today、番号、種類。--check を付けると、期限切れが一つでもあれば終了コード 2(cron や監視用)。\nOne line each: due date, overdue|due-today, number, type. With --check, exits 2 when any request is overdue (for cron and monitoring).")
+            discussion:
+                "1 件 1 行: 期限、overdue|due-today、番号、種類。--check を付けると、期限切れが一つでもあれば終了コード 2(cron や監視用)。\nOne line each: due date, overdue|due-today, number, type. With --check, exits 2 when any request is overdue (for cron and monitoring)."
+        )
 
         @Option(help: "この日の時点で数えます(YYYY-MM-DD)。既定: 日本時間の今日\nCount as of this day (YYYY-MM-DD). Default: today in Japan")
         var today: String?
@@ -27,8 +30,10 @@ struct RequestsCommand: AsyncParsableCommand {
             let day: LocalDate
             if let today {
                 guard let parsed = LocalDate(iso: today) else {
-                    throw Bilingual.refusal("--today: '\(today)' は日付ではありません。YYYY-MM-DD の形で書いてください",
-                                            "--today: '\(today)' is not a date; write YYYY-MM-DD")
+                    throw Bilingual.refusal(
+                        "--today: '\(today)' は日付ではありません。YYYY-MM-DD の形で書いてください",
+                        "--today: '\(today)' is not a date; write YYYY-MM-DD"
+                    )
                 }
                 day = parsed
             } else {

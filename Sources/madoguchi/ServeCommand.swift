@@ -2,16 +2,18 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
-import Synchronization
 import MadoguchiCore
 import MadoguchiServer
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "サーバーを動かします。 / Run the server.",
-        discussion: "足りないマイグレーションを適用し、新しい版ならポリシーファイルを記録して、\n公開ポリシーを配信します。ポリシーファイルに誤りがあれば起動しません。\nApplies missing migrations, stores the policy file's version if it is new, and serves the published policy. Refuses to start on an invalid policy file.")
+        discussion:
+            "足りないマイグレーションを適用し、新しい版ならポリシーファイルを記録して、\n公開ポリシーを配信します。ポリシーファイルに誤りがあれば起動しません。\nApplies missing migrations, stores the policy file's version if it is new, and serves the published policy. Refuses to start on an invalid policy file."
+    )
 
     @Option(help: "待ち受けるアドレス。環境変数: MADOGUCHI_HOST。既定: 127.0.0.1\nAddress to listen on. Env: MADOGUCHI_HOST. Default: 127.0.0.1")
     var host: String?
@@ -22,34 +24,71 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "ポリシーファイル。環境変数: MADOGUCHI_POLICY。既定: examples/policy.yaml\nThe policy file. Env: MADOGUCHI_POLICY. Default: examples/policy.yaml")
     var policy: String?
 
-    @Option(help: "本人ごとの鍵の置き場所(データとは別): sqlite:パス か postgres://…。環境変数: MADOGUCHI_KEYSTORE_URL。既定: sqlite:var/keys/keystore.sqlite\nWhere person keys are kept, apart from the data: sqlite:PATH or postgres://…. Env: MADOGUCHI_KEYSTORE_URL. Default: sqlite:var/keys/keystore.sqlite")
+    @Option(
+        help:
+            "本人ごとの鍵の置き場所(データとは別): sqlite:パス か postgres://…。環境変数: MADOGUCHI_KEYSTORE_URL。既定: sqlite:var/keys/keystore.sqlite\nWhere person keys are kept, apart from the data: sqlite:PATH or postgres://…. Env: MADOGUCHI_KEYSTORE_URL. Default: sqlite:var/keys/keystore.sqlite"
+    )
     var keystore: String?
 
-    @Option(name: .customLong("key-file"), help: "マスター鍵のファイル(無ければ 0600 で作ります)。環境変数: MADOGUCHI_KEY_FILE。鍵そのもの(base64)を MADOGUCHI_MASTER_KEY で渡すこともできます。既定: var/keys/master.key\nThe master key file (created 0600 if missing). Env: MADOGUCHI_KEY_FILE; or give the key itself (base64) in MADOGUCHI_MASTER_KEY. Default: var/keys/master.key")
+    @Option(
+        name: .customLong("key-file"),
+        help:
+            "マスター鍵のファイル(無ければ 0600 で作ります)。環境変数: MADOGUCHI_KEY_FILE。鍵そのもの(base64)を MADOGUCHI_MASTER_KEY で渡すこともできます。既定: var/keys/master.key\nThe master key file (created 0600 if missing). Env: MADOGUCHI_KEY_FILE; or give the key itself (base64) in MADOGUCHI_MASTER_KEY. Default: var/keys/master.key"
+    )
     var keyFile: String?
 
-    @Option(name: .customLong("base-url"), help: "サイトの公開アドレス(メール内のリンク用)。環境変数: MADOGUCHI_BASE_URL。既定: http://HOST:PORT\nThe site's public address, for links in e-mails. Env: MADOGUCHI_BASE_URL. Default: http://HOST:PORT")
+    @Option(
+        name: .customLong("base-url"),
+        help:
+            "サイトの公開アドレス(メール内のリンク用)。環境変数: MADOGUCHI_BASE_URL。既定: http://HOST:PORT\nThe site's public address, for links in e-mails. Env: MADOGUCHI_BASE_URL. Default: http://HOST:PORT"
+    )
     var baseURL: String?
 
-    @Option(name: .customLong("rate-limit"), help: "送信元ごとの送信の上限(フォームと API)、回数/秒数。環境変数: MADOGUCHI_RATE_LIMIT。既定: 10/600\nSubmissions per client as COUNT/SECONDS (form and API). Env: MADOGUCHI_RATE_LIMIT. Default: 10/600")
+    @Option(
+        name: .customLong("rate-limit"),
+        help:
+            "送信元ごとの送信の上限(フォームと API)、回数/秒数。環境変数: MADOGUCHI_RATE_LIMIT。既定: 10/600\nSubmissions per client as COUNT/SECONDS (form and API). Env: MADOGUCHI_RATE_LIMIT. Default: 10/600"
+    )
     var rateLimit: String?
 
-    @Option(name: .customLong("event-rate-limit"), help: "送信元ごとの同意イベントと設定変更の上限、回数/秒数。環境変数: MADOGUCHI_EVENT_RATE_LIMIT。既定: 120/60\nConsent events and preference changes per client as COUNT/SECONDS. Env: MADOGUCHI_EVENT_RATE_LIMIT. Default: 120/60")
+    @Option(
+        name: .customLong("event-rate-limit"),
+        help:
+            "送信元ごとの同意イベントと設定変更の上限、回数/秒数。環境変数: MADOGUCHI_EVENT_RATE_LIMIT。既定: 120/60\nConsent events and preference changes per client as COUNT/SECONDS. Env: MADOGUCHI_EVENT_RATE_LIMIT. Default: 120/60"
+    )
     var eventRateLimit: String?
 
-    @Option(help: "送信メールを .eml ファイルとして書き出すフォルダー。環境変数: MADOGUCHI_OUTBOX。既定: var/outbox\nFolder where outgoing e-mail is written as .eml files. Env: MADOGUCHI_OUTBOX. Default: var/outbox")
+    @Option(
+        help:
+            "送信メールを .eml ファイルとして書き出すフォルダー。環境変数: MADOGUCHI_OUTBOX。既定: var/outbox\nFolder where outgoing e-mail is written as .eml files. Env: MADOGUCHI_OUTBOX. Default: var/outbox"
+    )
     var outbox: String?
 
-    @Option(help: "この SMTP サーバーでメールを送ります: smtp://ユーザー:パスワード@ホスト:587?security=starttls(または none)か smtps://ホスト:465。環境変数: MADOGUCHI_SMTP_URL。既定: --outbox に .eml ファイルを書き出す\nSend mail through this SMTP server: smtp://user:password@host:587?security=starttls (or none), or smtps://host:465. Env: MADOGUCHI_SMTP_URL. Default: write .eml files to --outbox")
+    @Option(
+        help:
+            "この SMTP サーバーでメールを送ります: smtp://ユーザー:パスワード@ホスト:587?security=starttls(または none)か smtps://ホスト:465。環境変数: MADOGUCHI_SMTP_URL。既定: --outbox に .eml ファイルを書き出す\nSend mail through this SMTP server: smtp://user:password@host:587?security=starttls (or none), or smtps://host:465. Env: MADOGUCHI_SMTP_URL. Default: write .eml files to --outbox"
+    )
     var smtp: String?
 
-    @Option(name: .customLong("mail-from"), help: "すべてのメールの差出人アドレス。環境変数: MADOGUCHI_MAIL_FROM。既定: ポリシーの請求窓口のアドレス\nSender address of every e-mail. Env: MADOGUCHI_MAIL_FROM. Default: the policy's request contact")
+    @Option(
+        name: .customLong("mail-from"),
+        help:
+            "すべてのメールの差出人アドレス。環境変数: MADOGUCHI_MAIL_FROM。既定: ポリシーの請求窓口のアドレス\nSender address of every e-mail. Env: MADOGUCHI_MAIL_FROM. Default: the policy's request contact"
+    )
     var mailFrom: String?
 
-    @Flag(name: .customLong("hold-mail"), help: "メールを送信待ちに積むだけで送りません(本番データの検証用コピー、SMTP の移行時など)。このフラグなしで後に起動したサーバーが送ります。環境変数: MADOGUCHI_HOLD_MAIL=1\nQueue e-mail in the outbox but deliver none (a staging copy of production data, an SMTP migration); a later server without the flag sends the queue. Env: MADOGUCHI_HOLD_MAIL=1")
+    @Flag(
+        name: .customLong("hold-mail"),
+        help:
+            "メールを送信待ちに積むだけで送りません(本番データの検証用コピー、SMTP の移行時など)。このフラグなしで後に起動したサーバーが送ります。環境変数: MADOGUCHI_HOLD_MAIL=1\nQueue e-mail in the outbox but deliver none (a staging copy of production data, an SMTP migration); a later server without the flag sends the queue. Env: MADOGUCHI_HOLD_MAIL=1"
+    )
     var holdMail = false
 
-    @Option(name: .customLong("trusted-proxy"), help: "X-Forwarded-For を信頼するリバースプロキシのアドレスまたは CIDR(複数可、カンマ区切りも可)。送信元ごとの上限は、そのヘッダーの右から見て最初の信頼しないアドレスに掛かります。環境変数: MADOGUCHI_TRUSTED_PROXIES。既定: なし(接続元アドレス)\nA reverse proxy's address or CIDR whose X-Forwarded-For is believed (repeat, or separate with commas); per-client limits then apply to the rightmost hop that is not trusted. Env: MADOGUCHI_TRUSTED_PROXIES. Default: none (the socket peer)")
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help:
+            "X-Forwarded-For を信頼するリバースプロキシのアドレスまたは CIDR(複数可、カンマ区切りも可)。送信元ごとの上限は、そのヘッダーの右から見て最初の信頼しないアドレスに掛かります。環境変数: MADOGUCHI_TRUSTED_PROXIES。既定: なし(接続元アドレス)\nA reverse proxy's address or CIDR whose X-Forwarded-For is believed (repeat, or separate with commas); per-client limits then apply to the rightmost hop that is not trusted. Env: MADOGUCHI_TRUSTED_PROXIES. Default: none (the socket peer)"
+    )
     var trustedProxy: [String] = []
 
     @OptionGroup var database: DatabaseOptions
@@ -61,8 +100,10 @@ struct Serve: AsyncParsableCommand {
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         return try entries.map { entry in
             guard let network = IPNetwork(entry) else {
-                throw Bilingual.refusal("--trusted-proxy: '\(entry)' は IP アドレスでも CIDR(例: 10.0.0.0/8, fd00::/8)でもありません",
-                                        "--trusted-proxy: '\(entry)' is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)")
+                throw Bilingual.refusal(
+                    "--trusted-proxy: '\(entry)' は IP アドレスでも CIDR(例: 10.0.0.0/8, fd00::/8)でもありません",
+                    "--trusted-proxy: '\(entry)' is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)"
+                )
             }
             return network
         }
@@ -96,7 +137,8 @@ struct Serve: AsyncParsableCommand {
         let (count, seconds) = try Self.limit(rateLimit ?? Environment.value("MADOGUCHI_RATE_LIMIT") ?? "10/600", option: "--rate-limit")
         let events = try Self.limit(eventRateLimit ?? Environment.value("MADOGUCHI_EVENT_RATE_LIMIT") ?? "120/60", option: "--event-rate-limit")
         if let base = baseURL ?? Environment.value("MADOGUCHI_BASE_URL"),
-           !(base.hasPrefix("http://") || base.hasPrefix("https://")) || URL(string: base)?.host == nil {
+            !(base.hasPrefix("http://") || base.hasPrefix("https://")) || URL(string: base)?.host == nil
+        {
             throw Bilingual.refusal("--base-url: '\(base)' は http(s) のアドレスではありません", "--base-url: '\(base)' is not an http(s) address")
         }
         var smtpConfiguration: SMTPConfiguration?
@@ -118,7 +160,8 @@ struct Serve: AsyncParsableCommand {
             baseURL: baseURL ?? Environment.value("MADOGUCHI_BASE_URL"),
             submissionLimit: (count, seconds),
             outboxDirectory: outbox ?? Environment.value("MADOGUCHI_OUTBOX") ?? "var/outbox",
-            mailFrom: try sender())
+            mailFrom: try sender()
+        )
         configuration.smtp = smtpConfiguration
         configuration.trustedProxies = try Self.trustedProxies(trustedProxy, environment: Environment.value("MADOGUCHI_TRUSTED_PROXIES"))
         configuration.holdMail = try holdMail || Environment.flag("MADOGUCHI_HOLD_MAIL")
@@ -164,10 +207,13 @@ struct Serve: AsyncParsableCommand {
             Bilingual.warn("madoguchi: 起動しません: \(error.text.ja)", "madoguchi: not starting: \(error.text.en)")
             throw ExitCode(1)
         }
-        logger.info("serving", metadata: [
-            "address": "http://\(configuration.host):\(configuration.port)", "database": "\(configuration.database)",
-            "policy": "\(configuration.policyPath)", "policy.version": "\(installation.policy.version)",
-        ])
+        logger.info(
+            "serving",
+            metadata: [
+                "address": "http://\(configuration.host):\(configuration.port)", "database": "\(configuration.database)",
+                "policy": "\(configuration.policyPath)", "policy.version": "\(installation.policy.version)",
+            ]
+        )
         let app = buildApplication(installation, configuration: configuration, logger: logger)
         let housekeeping = Housekeeping(database: installation.database, logger: logger)
         var services: [any ServiceLifecycle.Service] = [
@@ -182,12 +228,17 @@ struct Serve: AsyncParsableCommand {
         } else {
             let worker = try installation.outboxWorker(logger: logger)
             if configuration.smtp == nil {
-                logger.notice("mail transport: files in the outbox folder (development only)", metadata: ["outbox": "\(configuration.outboxDirectory)"])
+                logger.notice(
+                    "mail transport: files in the outbox folder (development only)",
+                    metadata: ["outbox": "\(configuration.outboxDirectory)"]
+                )
                 if !Self.isLoopback(configuration.host) {
                     // Delivered .eml files hold people's addresses and messages in plain text, and an erasure does not
                     // reach them: a server others can reach must deliver by SMTP.
-                    logger.warning("the file mail transport is for development only: it keeps delivered mail as plain .eml files that erasure does not reach; give --smtp for a server others can reach",
-                                   metadata: ["host": "\(configuration.host)"])
+                    logger.warning(
+                        "the file mail transport is for development only: it keeps delivered mail as plain .eml files that erasure does not reach; give --smtp for a server others can reach",
+                        metadata: ["host": "\(configuration.host)"]
+                    )
                 }
             } else {
                 logger.notice("mail transport: SMTP")
@@ -197,8 +248,13 @@ struct Serve: AsyncParsableCommand {
         // The HTTP server starts last and, on SIGTERM or SIGINT, stops first (requests in flight finish); then the
         // background work ends; the databases close only after the whole group has returned.
         services.append(app)
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         do {
             try await group.run()
         } catch {

@@ -10,8 +10,10 @@ import Testing
 struct AttemptLimitTests {
     static let parallel = 50
 
-    @Test("R-SEC-3: 50 concurrent wrong codes on /me: exactly 5 counted, the rest refused, the right code refused after",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-SEC-3: 50 concurrent wrong codes on /me: exactly 5 counted, the rest refused, the right code refused after",
+        arguments: TestDatabase.available
+    )
     func selfServiceCode(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let access = SelfService(vault: fixture.vault)
@@ -32,13 +34,19 @@ struct AttemptLimitTests {
         }
     }
 
-    @Test("R-SEC-3: 50 concurrent wrong request codes: exactly 5 counted, the request lapses, the right code refused after",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-SEC-3: 50 concurrent wrong request codes: exactly 5 counted, the request lapses, the right code refused after",
+        arguments: TestDatabase.available
+    )
     func requestCode(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let desk = RequestDesk(vault: fixture.vault)
-            guard case let .success(valid) = RequestForm.validate(
-                RequestSubmission(type: "disclosure", email: "taro@example.jp", name: "山田 太郎"), policy: fixture.policy) else {
+            guard
+                case let .success(valid) = RequestForm.validate(
+                    RequestSubmission(type: "disclosure", email: "taro@example.jp", name: "山田 太郎"),
+                    policy: fixture.policy
+                )
+            else {
                 Issue.record("invalid request")
                 return
             }
@@ -53,7 +61,10 @@ struct AttemptLimitTests {
             #expect(outcomes.filter { if case .wrongCode = $0 { true } else { false } }.count == RequestDesk.maximumAttempts - 1)
             #expect(try await attempts("requests", id: receipt.id, fixture) == RequestDesk.maximumAttempts)
             let status = try await fixture.data.read { db in
-                try await db.select().column("status").from("requests").where("id", .equal, receipt.id).first(decodingColumn: "status", as: String.self)
+                try await db.select().column("status").from("requests").where("id", .equal, receipt.id).first(
+                    decodingColumn: "status",
+                    as: String.self
+                )
             }
             #expect(status == RequestStatus.lapsed.rawValue)
             #expect(try await desk.verify(number: receipt.number, code: receipt.code, calendar: BusinessCalendar(), answerDays: 3) == .notValid)
@@ -61,13 +72,20 @@ struct AttemptLimitTests {
         }
     }
 
-    @Test("R-SEC-3, R-SEC-2: 50 concurrent wrong staff passwords from one client: 5 counted, that client held off, the right password refused there but not from another client; unknown addresses answer alike",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-SEC-3, R-SEC-2: 50 concurrent wrong staff passwords from one client: 5 counted, that client held off, the right password refused there but not from another client; unknown addresses answer alike",
+        arguments: TestDatabase.available
+    )
     func staffLockout(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let staff = StaffDirectory(database: fixture.data, bcryptCost: 4)
-            let (_, token) = try await staff.add(email: "op@mirai-career.example", role: .operator, departmentID: nil,
-                                                 policy: fixture.policy, actor: "test")
+            let (_, token) = try await staff.add(
+                email: "op@mirai-career.example",
+                role: .operator,
+                departmentID: nil,
+                policy: fixture.policy,
+                actor: "test"
+            )
             _ = try await staff.completeSetup(token: token, password: "correct horse battery")
             for email in ["op@mirai-career.example", "nobody@mirai-career.example"] {
                 let outcomes = try await withThrowingTaskGroup(of: StaffDirectory.SignIn.self) { group in
@@ -91,10 +109,19 @@ struct AttemptLimitTests {
             // Back-off: once the hold ends, the next run of failures holds off twice as long.
             let later = Date().addingTimeInterval(61)
             for _ in 0..<(staff.maximumFailures - 1) {
-                #expect(try await staff.signIn(email: "op@mirai-career.example", password: "wrong-password!", client: "203.0.113.7", now: later) == .invalid)
+                #expect(
+                    try await staff.signIn(email: "op@mirai-career.example", password: "wrong-password!", client: "203.0.113.7", now: later)
+                        == .invalid
+                )
             }
-            guard case let .locked(until) = try await staff.signIn(email: "op@mirai-career.example", password: "wrong-password!",
-                                                                   client: "203.0.113.7", now: later) else {
+            guard
+                case let .locked(until) = try await staff.signIn(
+                    email: "op@mirai-career.example",
+                    password: "wrong-password!",
+                    client: "203.0.113.7",
+                    now: later
+                )
+            else {
                 Issue.record("the second run of failures holds off again")
                 return
             }

@@ -24,8 +24,10 @@ struct AuditWatchTests {
         }
     }
 
-    @Test("R-AUD-1: a check from a checkpoint reads on from there, and finds a change to a later entry, to the checkpoint's own, or a cut",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-AUD-1: a check from a checkpoint reads on from there, and finds a change to a later entry, to the checkpoint's own, or a cut",
+        arguments: TestDatabase.available
+    )
     func fromCheckpoint(_ kind: TestDatabase) async throws {
         try await kind.withFresh { _, database in
             _ = try await Migrations.apply(to: database)
@@ -48,8 +50,10 @@ struct AuditWatchTests {
             try await Self.tamper(database, sequence: 7)
             #expect(try await AuditLog.verify(database, after: checkpoint) == (.broken(sequence: 7, reason: .content), checkpoint))
             // A change to the checkpoint's own entry.
-            #expect(try await AuditLog.verify(database, after: seven).verification
-                    == .broken(sequence: 7, reason: .changedSinceChecked))
+            #expect(
+                try await AuditLog.verify(database, after: seven).verification
+                    == .broken(sequence: 7, reason: .changedSinceChecked)
+            )
             // A chain cut back behind the checkpoint.
             try await database.transaction { db in try await db.delete(from: "audit_log").where("seq", .greaterThan, 6).run() }
             #expect(try await AuditLog.verify(database, after: later).verification == .broken(sequence: 8, reason: .missing(next: nil)))
@@ -61,8 +65,10 @@ struct AuditWatchTests {
         }
     }
 
-    @Test("R-AUD-1: the watch checks the whole chain first, then only new entries; a broken chain stays reported until it checks out whole",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-AUD-1: the watch checks the whole chain first, then only new entries; a broken chain stays reported until it checks out whole",
+        arguments: TestDatabase.available
+    )
     func watch(_ kind: TestDatabase) async throws {
         try await kind.withFresh { _, database in
             _ = try await Migrations.apply(to: database)
@@ -98,8 +104,10 @@ struct AuditWatchTests {
         }
     }
 
-    @Test("a check ends when its task is cancelled (the server stopping), and so does the daily check's loop",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "a check ends when its task is cancelled (the server stopping), and so does the daily check's loop",
+        .timeLimit(.minutes(1))
+    )
     func cancellation() async throws {
         try await TestDatabase.sqlite.withFresh { _, database in
             _ = try await Migrations.apply(to: database)

@@ -7,8 +7,14 @@ import Testing
 @Suite("Consent ledger storage")
 struct ConsentLedgerStorageTests {
     private static func event(_ identifier: String, _ kind: ConsentEventKind, allowed: Bool = false) -> ConsentEvent {
-        ConsentEvent(identifier: identifier, kind: kind, vendors: kind == .choice ? ["analytics": allowed] : [:], gpc: false,
-                     vendorListVersion: "v0123456789abcdef", policyVersion: "2026-04-01")
+        ConsentEvent(
+            identifier: identifier,
+            kind: kind,
+            vendors: kind == .choice ? ["analytics": allowed] : [:],
+            gpc: false,
+            vendorListVersion: "v0123456789abcdef",
+            policyVersion: "2026-04-01"
+        )
     }
 
     @Test("new identifiers: 28 URL-safe characters, the issue time first, so later ones sort later; never the same twice")
@@ -27,14 +33,17 @@ struct ConsentLedgerStorageTests {
         #expect(ConsentEvent.newIdentifier(at: Date(timeIntervalSince1970: 0)).hasPrefix("000000000000"))
     }
 
-    @Test("migration 10 keeps every event of a ledger written under migration 9, in time order, and lookups use the identifier index",
-          arguments: TestDatabase.available)
+    @Test(
+        "migration 10 keeps every event of a ledger written under migration 9, in time order, and lookups use the identifier index",
+        arguments: TestDatabase.available
+    )
     func lookupIndexUpgrade(_ kind: TestDatabase) async throws {
         try await kind.withFresh { _, database in
             let before = Migrations.all.filter { $0.version < ConsentLedger.lookupMigration.version }
             try await Migrations.apply(to: database, migrations: before)
             let ledger = ConsentLedger(database: database)
-            let a = String(repeating: "a", count: 22), b = String(repeating: "b", count: 22)
+            let a = String(repeating: "a", count: 22)
+            let b = String(repeating: "b", count: 22)
             let start = Date(timeIntervalSince1970: 1_790_000_000)
             // Written out of time order: the lookup sorts by time, not by position in the table.
             try await ledger.record(Self.event(a, .choice, allowed: true), at: start.addingTimeInterval(60))
@@ -43,7 +52,9 @@ struct ConsentLedgerStorageTests {
             try await ledger.record(Self.event(a, .choice, allowed: false), at: start.addingTimeInterval(120))
 
             let report = try await Migrations.apply(to: database)
-            #expect(report.applied.first == ConsentLedger.lookupMigration.version && report.applied == Migrations.all.map(\.version).filter { $0 >= 10 })
+            #expect(
+                report.applied.first == ConsentLedger.lookupMigration.version && report.applied == Migrations.all.map(\.version).filter { $0 >= 10 }
+            )
             #expect(try await ledger.events(identifier: a).map(\.kind) == [.notice, .choice, .choice])
             #expect(try await ledger.events(identifier: a).last?.vendors == ["analytics": false])
             #expect(try await ledger.latest(identifier: a)?.vendors == ["analytics": false])
@@ -55,16 +66,20 @@ struct ConsentLedgerStorageTests {
                     try await db.raw("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'consent_events' AND sql IS NOT NULL")
                         .all(decodingColumn: "name", as: String.self)
                 case .postgres:
-                    try await db.raw("SELECT indexname FROM pg_indexes WHERE tablename = 'consent_events' AND schemaname = current_schema() AND indexname <> 'consent_events_pkey'")
-                        .all(decodingColumn: "indexname", as: String.self)
+                    try await db.raw(
+                        "SELECT indexname FROM pg_indexes WHERE tablename = 'consent_events' AND schemaname = current_schema() AND indexname <> 'consent_events_pkey'"
+                    )
+                    .all(decodingColumn: "indexname", as: String.self)
                 }
             }
             #expect(indexes == ["consent_events_by_identifier"], "the old (identifier, created_at) index is gone")
             if database.kind == .sqlite {
                 // The same lookup `latest(identifier:)` makes: by the index, never a scan of the ledger.
                 let plan = try await database.read { db in
-                    try await db.raw("EXPLAIN QUERY PLAN SELECT kind FROM consent_events WHERE identifier = \(bind: a) ORDER BY created_at DESC, id DESC LIMIT 1")
-                        .all(decodingColumn: "detail", as: String.self)
+                    try await db.raw(
+                        "EXPLAIN QUERY PLAN SELECT kind FROM consent_events WHERE identifier = \(bind: a) ORDER BY created_at DESC, id DESC LIMIT 1"
+                    )
+                    .all(decodingColumn: "detail", as: String.self)
                 }
                 #expect(plan.contains { $0.contains("USING INDEX consent_events_by_identifier") }, "\(plan)")
             }

@@ -6,12 +6,16 @@ import Testing
 @Suite("Disclosure")
 struct DisclosureTests {
     // R-DSR-4: everything held about the person, as JSON and CSV.
-    @Test("R-DSR-4: the export holds every inquiry with its fields, answers and forwarding, consents, suspensions and requests; it is audited",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-DSR-4: the export holds every inquiry with its fields, answers and forwarding, consents, suspensions and requests; it is audited",
+        arguments: TestDatabase.available
+    )
     func everything(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let rights = SubjectRights(vault: fixture.vault)
-            let first = try await fixture.submitConfirmed(fixture.submission(email: "taro@example.jp", message: "=HYPERLINK(\"x\"),\n2行目", consent: true))
+            let first = try await fixture.submitConfirmed(
+                fixture.submission(email: "taro@example.jp", message: "=HYPERLINK(\"x\"),\n2行目", consent: true)
+            )
             _ = try await fixture.submit(fixture.submission(service: "executive", email: "taro@example.jp"))
             _ = try await fixture.submit(fixture.submission(email: "hanako@example.jp", name: "佐藤 花子"))
             let staff = try await StaffDirectory(database: fixture.data, bcryptCost: 4)
@@ -33,8 +37,12 @@ struct DisclosureTests {
             #expect(document.provisionRecords.isEmpty && document.informativeData.isEmpty)
 
             let json = try #require(try JSONSerialization.jsonObject(with: try document.json()) as? [String: Any])
-            #expect(Set(json.keys) == ["schema", "generated_at", "subject_id", "inquiries", "consents", "suspensions", "requests",
-                                       "provision_records", "informative_data"])
+            #expect(
+                Set(json.keys) == [
+                    "schema", "generated_at", "subject_id", "inquiries", "consents", "suspensions", "requests",
+                    "provision_records", "informative_data",
+                ]
+            )
             let csv = document.csv()
             #expect(csv.hasPrefix("section,record,field,value\r\n"))
             #expect(csv.contains("inquiry,\(first.number),field.name,山田 太郎\r\n"))
@@ -47,7 +55,11 @@ struct DisclosureTests {
             #expect(guarded.contains(",field.message,'\t=1+1\r\n") && guarded.contains(",field.name,\"'\r@SUM(A1)\"\r\n"))
             #expect(guarded.contains(",field.email,'＝1+1\r\n") && guarded.contains(",field.phone,'+81 3\r\n"))
 
-            #expect(try await AuditLog.entries(in: fixture.data).contains { $0.event.action == "subject.disclose" && $0.event.subjectID == first.subjectID })
+            #expect(
+                try await AuditLog.entries(in: fixture.data).contains {
+                    $0.event.action == "subject.disclose" && $0.event.subjectID == first.subjectID
+                }
+            )
             #expect(try await rights.disclosure(subjectID: "nobody", actor: "staff:x", source: "-") == nil)
             try await rights.erase(subjectID: first.subjectID, actor: "staff:x", source: "request:R3")
             #expect(try await rights.disclosure(subjectID: first.subjectID, actor: "staff:x", source: "-") == nil, "nothing left to disclose")

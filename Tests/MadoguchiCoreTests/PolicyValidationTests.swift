@@ -39,21 +39,32 @@ struct PolicyValidationTests {
         return (line, yaml[lineStart..<index].unicodeScalars.count + 1)
     }
 
-    func expectProblem(_ yaml: String, containing text: String, at needle: String? = nil, after: String? = nil,
-                       sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectProblem(
+        _ yaml: String,
+        containing text: String,
+        at needle: String? = nil,
+        after: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let found = problems(yaml)
         let match = found.first { $0.message.contains(text) }
         #expect(match != nil, "expected a problem containing \"\(text)\", got: \(found.map(\.description))", sourceLocation: sourceLocation)
         // Every problem is said in Japanese too (kana or kanji in its Japanese wording), and listed Japanese first.
         if let match {
-            #expect(match.text.ja.unicodeScalars.contains { (0x3040...0x30FF).contains($0.value) || (0x4E00...0x9FFF).contains($0.value) },
-                    "no Japanese wording: \(match.text.ja)", sourceLocation: sourceLocation)
+            #expect(
+                match.text.ja.unicodeScalars.contains { (0x3040...0x30FF).contains($0.value) || (0x4E00...0x9FFF).contains($0.value) },
+                "no Japanese wording: \(match.text.ja)",
+                sourceLocation: sourceLocation
+            )
             #expect(match.description.hasPrefix("\(match.file):\(match.line):\(match.column): \(match.text.ja)\n"), sourceLocation: sourceLocation)
         }
         if let match, let needle {
             let expected = position(of: needle, in: yaml, after: after)
-            #expect(match.line == expected.line && match.column == expected.column,
-                    "\(match) should point at \(expected.line):\(expected.column)", sourceLocation: sourceLocation)
+            #expect(
+                match.line == expected.line && match.column == expected.column,
+                "\(match) should point at \(expected.line):\(expected.column)",
+                sourceLocation: sourceLocation
+            )
             #expect(match.description.hasPrefix("policy.yaml:\(match.line):\(match.column): "), sourceLocation: sourceLocation)
         }
     }
@@ -82,7 +93,10 @@ struct PolicyValidationTests {
 
     @Test("R-PUR-1: a declared purpose that no field serves is rejected")
     func unusedPurpose() throws {
-        let yaml = example.replacingOccurrences(of: "purposes: [answer-inquiries, match-history, marketing]", with: "purposes: [answer-inquiries, match-history]")
+        let yaml = example.replacingOccurrences(
+            of: "purposes: [answer-inquiries, match-history, marketing]",
+            with: "purposes: [answer-inquiries, match-history]"
+        )
         expectProblem(yaml, containing: "purpose 'marketing' is declared but no field serves it", at: "marketing\n")
     }
 
@@ -94,34 +108,45 @@ struct PolicyValidationTests {
 
     @Test("malformed URLs are rejected")
     func malformedURL() throws {
-        let yaml = try edited("basic_policy_url: https://www.mirai-career.example/privacy/basic-policy",
-                              "basic_policy_url: www.mirai-career.example/privacy")
-        expectProblem(yaml, containing: "operator.basic_policy_url: 'www.mirai-career.example/privacy' is not a valid http(s) URL",
-                      at: "www.mirai-career.example/privacy")
+        let yaml = try edited(
+            "basic_policy_url: https://www.mirai-career.example/privacy/basic-policy",
+            "basic_policy_url: www.mirai-career.example/privacy"
+        )
+        expectProblem(
+            yaml,
+            containing: "operator.basic_policy_url: 'www.mirai-career.example/privacy' is not a valid http(s) URL",
+            at: "www.mirai-career.example/privacy"
+        )
         let script = try edited("privacy_policy_url: https://www.softbank.jp/corp/privacy/", "privacy_policy_url: javascript:alert(1)")
         expectProblem(script, containing: "privacy_policy_url: 'javascript:alert(1)' is not a valid http(s) URL")
     }
 
     @Test("a vendor must list the information items it receives (R-EXT-1)")
     func vendorWithoutItems() throws {
-        let empty = try edited("""
+        let empty = try edited(
+            """
             category: marketing-research
                 items:
                   - { ja: IPアドレス, en: IP address }
                   - { ja: セッション, en: Session }
                   - { ja: ブラウザの種類, en: Browser type }
-            """, """
+            """,
+            """
             category: marketing-research
                 items: []
-            """)
+            """
+        )
         expectProblem(empty, containing: "vendors[7].items: must list at least one entry", at: "[]")
-        let missing = try edited("""
+        let missing = try edited(
+            """
                 items:
                   - { ja: IPアドレス, en: IP address }
                   - { ja: セッション, en: Session }
                   - { ja: ブラウザの種類, en: Browser type }
 
-            """, "")
+            """,
+            ""
+        )
         expectProblem(missing, containing: "vendors[7]: missing required key 'items' (list every information item the vendor receives)")
     }
 
@@ -169,8 +194,11 @@ struct PolicyValidationTests {
     @Test("unknown keys (typos) are rejected with the allowed keys")
     func unknownKey() throws {
         let yaml = try edited("  answer_business_days: 3", "  answer_business_day: 3")
-        expectProblem(yaml, containing: "requests: unknown key 'answer_business_day'; allowed keys: email, answer_business_days",
-                      at: "answer_business_day:")
+        expectProblem(
+            yaml,
+            containing: "requests: unknown key 'answer_business_day'; allowed keys: email, answer_business_days",
+            at: "answer_business_day:"
+        )
         expectProblem(yaml, containing: "requests: missing required key 'answer_business_days'")
     }
 
@@ -184,17 +212,23 @@ struct PolicyValidationTests {
         #expect(found.count == 4, "\(found.map(\.description))")
         #expect(found.map(\.line) == found.map(\.line).sorted())
         expectProblem(yaml, containing: "cookie_lifetime_days: 9999 is out of range; expected 1 to 400")
-        expectProblem(yaml, containing: "requests.answer_business_days: expected a whole number from 1 to 30") // R-DSR-3
+        expectProblem(yaml, containing: "requests.answer_business_days: expected a whole number from 1 to 30")  // R-DSR-3
         expectProblem(yaml, containing: "officer.email: 'privacy officer' is not a valid e-mail address")
     }
 
     @Test("field rules: types, choices, a required e-mail, known services")
     func fieldRules() throws {
-        expectProblem(try edited("    type: textarea\n", "    type: essay\n"),
-                      containing: "fields[4].type: 'essay' is not one of name, email, phone, text, textarea, choice")
-        expectProblem(try edited("    required: false\n", "    required: maybe\n"),
-                      containing: "fields[2].required: expected true or false", at: "maybe")
-        let noChoices = try edited("""
+        expectProblem(
+            try edited("    type: textarea\n", "    type: essay\n"),
+            containing: "fields[4].type: 'essay' is not one of name, email, phone, text, textarea, choice"
+        )
+        expectProblem(
+            try edited("    required: false\n", "    required: maybe\n"),
+            containing: "fields[2].required: expected true or false",
+            at: "maybe"
+        )
+        let noChoices = try edited(
+            """
                 choices:
                   - id: service
                     label: { ja: サービス内容について, en: About the service }
@@ -205,40 +239,58 @@ struct PolicyValidationTests {
                   - id: other
                     label: { ja: その他, en: Other }
 
-            """, "\n")
+            """,
+            "\n"
+        )
         expectProblem(noChoices, containing: "fields[3]: a field of type 'choice' needs a non-empty 'choices' list")
-        let optionalEmail = try edited("""
+        let optionalEmail = try edited(
+            """
                 type: email
                 required: true
-            """, """
+            """,
+            """
                 type: email
                 required: false
-            """)
+            """
+        )
         expectProblem(optionalEmail, containing: "every form needs a required field of type 'email'")
         let badService = try edited("    max_length: 4000\n", "    max_length: 4000\n    services: [agent, nursing]\n")
         expectProblem(badService, containing: "fields[4].services[1]: unknown service 'nursing'", at: "nursing")
-        expectProblem(try edited("  - id: phone\n", "  - id: Phone_Number\n"),
-                      containing: "fields[2].id: 'Phone_Number' is not a valid id")
+        expectProblem(
+            try edited("  - id: phone\n", "  - id: Phone_Number\n"),
+            containing: "fields[2].id: 'Phone_Number' is not a valid id"
+        )
     }
 
     @Test("contractors: entrusted data must be declared fields, agreements must be coherent (R-OUT-1)")
     func contractorRules() throws {
-        expectProblem(try edited("entrusted_data: [name, email]\n", "entrusted_data: [name, address]\n"),
-                      containing: "contractors[0].entrusted_data[1]: unknown field 'address'", at: "address]")
-        expectProblem(try edited("nda_expires: 2027-03-31", "nda_expires: 2024-03-31"),
-                      containing: "contractors[0].nda_expires: the agreement expires (2024-03-31) on or before it was signed (2024-04-01)")
+        expectProblem(
+            try edited("entrusted_data: [name, email]\n", "entrusted_data: [name, address]\n"),
+            containing: "contractors[0].entrusted_data[1]: unknown field 'address'",
+            at: "address]"
+        )
+        expectProblem(
+            try edited("nda_expires: 2027-03-31", "nda_expires: 2024-03-31"),
+            containing: "contractors[0].nda_expires: the agreement expires (2024-03-31) on or before it was signed (2024-04-01)"
+        )
     }
 
     // R-INF-1: the cookie is declared with a valid name and a lifetime browsers honour.
     @Test("vendor rules: categories and host names (R-EXT-2 groundwork)")
     func vendorRules() throws {
-        expectProblem(try edited("category: marketing-research", "category: tracking"),
-                      containing: "vendors[7].category: 'tracking' is not one of analytics, advertising")
-        expectProblem(try edited("hosts: [bat.bing.com]", "hosts: [\"https://bat.bing.com/x\"]"),
-                      containing: "vendors[5].hosts[0]: 'https://bat.bing.com/x' is not a host name")
+        expectProblem(
+            try edited("category: marketing-research", "category: tracking"),
+            containing: "vendors[7].category: 'tracking' is not one of analytics, advertising"
+        )
+        expectProblem(
+            try edited("hosts: [bat.bing.com]", "hosts: [\"https://bat.bing.com/x\"]"),
+            containing: "vendors[5].hosts[0]: 'https://bat.bing.com/x' is not a host name"
+        )
         expectProblem(try edited("hosts: [bat.bing.com]", "hosts: []"), containing: "vendors[5].hosts: must list at least one entry")
-        expectProblem(try edited("  cookie_name: mdg_id", "  cookie_name: \"mdg id;\""),
-                      containing: "informative_data.cookie_name: 'mdg id;' is not a valid cookie name")
+        expectProblem(
+            try edited("  cookie_name: mdg_id", "  cookie_name: \"mdg id;\""),
+            containing: "informative_data.cookie_name: 'mdg id;' is not a valid cookie name"
+        )
     }
 
     @Test("empty, non-mapping, oversized and non-UTF-8 files are rejected clearly")
@@ -258,8 +310,10 @@ struct PolicyValidationTests {
             _ = try PolicyLoader.load(path: binary.path) as Policy
         } catch {
             // Japanese first, in the compiler's FILE:LINE:COLUMN form; the English wording indented below it.
-            #expect(error.diagnostics.first?.description
-                    == "\(binary.path):1:1: ポリシーファイルが UTF-8 のテキストではありません\n    the policy file is not valid UTF-8 text")
+            #expect(
+                error.diagnostics.first?.description
+                    == "\(binary.path):1:1: ポリシーファイルが UTF-8 のテキストではありません\n    the policy file is not valid UTF-8 text"
+            )
         }
         do {
             _ = try PolicyLoader.load(path: directory.appendingPathComponent("missing.yaml").path) as Policy
@@ -274,7 +328,9 @@ struct PolicyValidationTests {
         let script = try edited("ja: ミライAGENT, en: Mirai AGENT", "ja: \"<script>alert(1)</script>\", en: Mirai AGENT")
         let policy = try PolicyLoader.parse(yaml: script, file: "x")
         #expect(policy.services[0].name.ja == "<script>alert(1)</script>")
-        expectProblem(try edited("ja: ミライAGENT, en: Mirai AGENT", "ja: \"ミライ\\u0007AGENT\", en: Mirai AGENT"),
-                      containing: "services[0].name.ja: contains a control character")
+        expectProblem(
+            try edited("ja: ミライAGENT, en: Mirai AGENT", "ja: \"ミライ\\u0007AGENT\", en: Mirai AGENT"),
+            containing: "services[0].name.ja: contains a control character"
+        )
     }
 }

@@ -7,8 +7,14 @@ import Testing
 
 @Suite("Requests")
 struct RequestTests {
-    func submission(_ type: String = "disclosure", email: String = "taro@example.jp", name: String = "山田 太郎",
-                    purposes: [String]? = nil, details: String? = nil, delivery: String? = nil) -> RequestSubmission {
+    func submission(
+        _ type: String = "disclosure",
+        email: String = "taro@example.jp",
+        name: String = "山田 太郎",
+        purposes: [String]? = nil,
+        details: String? = nil,
+        delivery: String? = nil
+    ) -> RequestSubmission {
         RequestSubmission(type: type, email: email, name: name, details: details, purposes: purposes, delivery: delivery)
     }
 
@@ -36,10 +42,15 @@ struct RequestTests {
         #expect(problems(submission("hack"), policy) == [FieldProblem(field: "type", code: .invalidChoice)])
         #expect(problems(submission("", email: "", name: " "), policy).map(\.field) == ["type", "email", "name"])
         #expect(problems(submission(email: "taro@example.jp\r\nBcc: x@y.jp"), policy).first?.code == .multipleLines)
-        #expect(problems(submission("correction", details: String(repeating: "あ", count: 4_001)), policy)
-            == [FieldProblem(field: "details", code: .tooLong, limit: 4_000)])
+        #expect(
+            problems(submission("correction", details: String(repeating: "あ", count: 4_001)), policy)
+                == [FieldProblem(field: "details", code: .tooLong, limit: 4_000)]
+        )
         guard case let .success(valid) = RequestForm.validate(submission(email: "ＴＡＲＯ＠ｅｘａｍｐｌｅ．ｊｐ", delivery: "csv"), policy: policy)
-        else { Issue.record("full-width input must pass"); return }
+        else {
+            Issue.record("full-width input must pass")
+            return
+        }
         #expect(valid.content.email == "TARO@example.jp")
         #expect(valid.content.delivery == .csv)
     }
@@ -49,16 +60,22 @@ struct RequestTests {
     }
 
     // R-DSR-2: the code proves control of the address; nothing is revealed before.
-    @Test("R-DSR-2: a hashed, sealed code; wrong codes count down, five lapse the request; a right code opens it with a business-day due date",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-DSR-2: a hashed, sealed code; wrong codes count down, five lapse the request; a right code opens it with a business-day due date",
+        arguments: TestDatabase.available
+    )
     func verification(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             _ = try await fixture.submit(fixture.submission(email: "taro@example.jp"))
             let desk = RequestDesk(vault: fixture.vault)
-            let friday = try Date("2025-12-26T01:00:00Z", strategy: .iso8601) // 10:00 in Tokyo
-            let receipt = try await desk.submit(try validated(fixture, submission()), mail: { number, code in
-                OutgoingMail(to: "taro@example.jp", subject: number, body: "code \(code)")
-            }, at: friday)
+            let friday = try Date("2025-12-26T01:00:00Z", strategy: .iso8601)  // 10:00 in Tokyo
+            let receipt = try await desk.submit(
+                try validated(fixture, submission()),
+                mail: { number, code in
+                    OutgoingMail(to: "taro@example.jp", subject: number, body: "code \(code)")
+                },
+                at: friday
+            )
             #expect(receipt.number.hasPrefix("R20251226-"))
             #expect(receipt.code.count == 6 && receipt.code.allSatisfy(\.isNumber))
             // The code and the address are stored only hashed or sealed.
@@ -71,15 +88,24 @@ struct RequestTests {
 
             let calendar = BusinessCalendar()
             let wrong = receipt.code == "000000" ? "111111" : "000000"
-            #expect(try await desk.verify(number: receipt.number, code: wrong, calendar: calendar, answerDays: 3, at: friday) == .wrongCode(attemptsLeft: 4))
+            #expect(
+                try await desk.verify(number: receipt.number, code: wrong, calendar: calendar, answerDays: 3, at: friday)
+                    == .wrongCode(attemptsLeft: 4)
+            )
             #expect(try await desk.verify(number: "R20251226-NOPE00", code: receipt.code, calendar: calendar, answerDays: 3, at: friday) == .notValid)
             let late = friday.addingTimeInterval(RequestDesk.codeLifetime + 1)
-            #expect(try await desk.verify(number: receipt.number, code: receipt.code, calendar: calendar, answerDays: 3, at: late) == .notValid,
-                    "expired")
-            #expect(try await desk.verify(number: receipt.number, code: receipt.code, calendar: calendar, answerDays: 3, at: friday)
-                == .verified(number: receipt.number, due: LocalDate(iso: "2026-01-07")!, known: true))
-            #expect(try await desk.verify(number: receipt.number, code: receipt.code, calendar: calendar, answerDays: 3, at: friday) == .notValid,
-                    "a code works once")
+            #expect(
+                try await desk.verify(number: receipt.number, code: receipt.code, calendar: calendar, answerDays: 3, at: late) == .notValid,
+                "expired"
+            )
+            #expect(
+                try await desk.verify(number: receipt.number, code: receipt.code, calendar: calendar, answerDays: 3, at: friday)
+                    == .verified(number: receipt.number, due: LocalDate(iso: "2026-01-07")!, known: true)
+            )
+            #expect(
+                try await desk.verify(number: receipt.number, code: receipt.code, calendar: calendar, answerDays: 3, at: friday) == .notValid,
+                "a code works once"
+            )
             let queue = try await desk.queue()
             #expect(queue.map(\.number) == [receipt.number])
             #expect(queue.first?.urgency(on: LocalDate(iso: "2026-01-07")!) == .dueToday)
@@ -87,12 +113,19 @@ struct RequestTests {
             #expect(queue.first?.urgency(on: LocalDate(iso: "2026-01-06")!) == .onTime)
 
             // Five wrong codes lapse a request; the right one no longer works.
-            let other = try await desk.submit(try validated(fixture, submission(email: "someone@example.jp")), mail: { number, code in
-                OutgoingMail(to: "someone@example.jp", subject: number, body: code)
-            }, at: friday)
+            let other = try await desk.submit(
+                try validated(fixture, submission(email: "someone@example.jp")),
+                mail: { number, code in
+                    OutgoingMail(to: "someone@example.jp", subject: number, body: code)
+                },
+                at: friday
+            )
             let bad = other.code == "999999" ? "888888" : "999999"
             for left in (0..<4).reversed() {
-                #expect(try await desk.verify(number: other.number, code: bad, calendar: calendar, answerDays: 3, at: friday) == .wrongCode(attemptsLeft: left + 1))
+                #expect(
+                    try await desk.verify(number: other.number, code: bad, calendar: calendar, answerDays: 3, at: friday)
+                        == .wrongCode(attemptsLeft: left + 1)
+                )
             }
             #expect(try await desk.verify(number: other.number, code: bad, calendar: calendar, answerDays: 3, at: friday) == .notValid)
             #expect(try await desk.verify(number: other.number, code: other.code, calendar: calendar, answerDays: 3, at: friday) == .notValid)
@@ -100,20 +133,37 @@ struct RequestTests {
         }
     }
 
-    @Test("R-DSR-2: a known address also needs a matching name or phone; an unknown address opens a request that says so",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-DSR-2: a known address also needs a matching name or phone; an unknown address opens a request that says so",
+        arguments: TestDatabase.available
+    )
     func itemMatching(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
-            _ = try await fixture.submitConfirmed(InquirySubmission(serviceID: "agent", values: [
-                "name": "山田 太郎", "email": "taro@example.jp", "phone": "03-1234-5678", "topic": "service", "message": "相談"]))
+            _ = try await fixture.submitConfirmed(
+                InquirySubmission(
+                    serviceID: "agent",
+                    values: [
+                        "name": "山田 太郎", "email": "taro@example.jp", "phone": "03-1234-5678", "topic": "service", "message": "相談",
+                    ]
+                )
+            )
             // Someone else types Taro's address with their own name: never confirmed, it registers nothing.
-            _ = try await fixture.submit(InquirySubmission(serviceID: "agent", values: [
-                "name": "別人", "email": "taro@example.jp", "phone": "090-0000-0000", "topic": "service", "message": "なりすまし"]))
+            _ = try await fixture.submit(
+                InquirySubmission(
+                    serviceID: "agent",
+                    values: [
+                        "name": "別人", "email": "taro@example.jp", "phone": "090-0000-0000", "topic": "service", "message": "なりすまし",
+                    ]
+                )
+            )
             let desk = RequestDesk(vault: fixture.vault)
             func run(_ submission: RequestSubmission) async throws -> VerificationOutcome {
-                let receipt = try await desk.submit(try validated(fixture, submission), mail: { number, code in
-                    OutgoingMail(to: submission.email, subject: number, body: code)
-                })
+                let receipt = try await desk.submit(
+                    try validated(fixture, submission),
+                    mail: { number, code in
+                        OutgoingMail(to: submission.email, subject: number, body: code)
+                    }
+                )
                 return try await desk.verify(number: receipt.number, code: receipt.code, calendar: BusinessCalendar(), answerDays: 3)
             }
             if case .verified(_, _, let known) = try await run(submission(name: "山田太郎")) { #expect(known) } else { Issue.record("spaces ignored") }
@@ -125,21 +175,29 @@ struct RequestTests {
             var attackerPhone = submission(name: "別人")
             attackerPhone.phone = "090-0000-0000"
             #expect(try await run(attackerPhone) == .itemMismatch, "nor its phone")
-            if case .verified(_, _, let known) = try await run(submission(email: "nobody@example.jp")) { #expect(!known) }
-            else { Issue.record("an unknown address is verified too") }
+            if case .verified(_, _, let known) = try await run(submission(email: "nobody@example.jp")) {
+                #expect(!known)
+            } else {
+                Issue.record("an unknown address is verified too")
+            }
         }
     }
 }
 
 extension RequestTests {
-    @Test("R-DSR-4: a download token is refused once expired, when changed, or for a request that is not a completed disclosure",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-DSR-4: a download token is refused once expired, when changed, or for a request that is not a completed disclosure",
+        arguments: TestDatabase.available
+    )
     func downloadTokens(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let desk = RequestDesk(vault: fixture.vault)
-            let receipt = try await desk.submit(try validated(fixture, submission()), mail: { number, code in
-                OutgoingMail(to: "taro@example.jp", subject: number, body: code)
-            })
+            let receipt = try await desk.submit(
+                try validated(fixture, submission()),
+                mail: { number, code in
+                    OutgoingMail(to: "taro@example.jp", subject: number, body: code)
+                }
+            )
             let future = Date().addingTimeInterval(3_600)
             let token = desk.disclosureToken(number: receipt.number, expires: future)
             #expect(try await desk.disclosureSubject(number: receipt.number, token: token) == nil, "not completed yet")
@@ -158,8 +216,10 @@ extension RequestTests {
 
             // R-SEC-3: hostile stamps are refused before any arithmetic (Int.max used to trap in the conversion).
             let signature = String(token.split(separator: ".")[1])
-            for stamp in ["9223372036854775807", "99999999999999999999", "-1", "1e20", "nan", "", "+1", " 1", "0x10",
-                          String(Int(Date().timeIntervalSince1970) + 365 * 86_400)] {
+            for stamp in [
+                "9223372036854775807", "99999999999999999999", "-1", "1e20", "nan", "", "+1", " 1", "0x10",
+                String(Int(Date().timeIntervalSince1970) + 365 * 86_400),
+            ] {
                 #expect(try await desk.disclosureSubject(number: receipt.number, token: "\(stamp).\(signature)") == nil, "stamp \(stamp)")
             }
             for hostile in ["", ".", "..", "1.2.3", String(repeating: "9", count: 10_000), "\(Int.max).x"] {
@@ -172,20 +232,29 @@ extension RequestTests {
 }
 
 extension RequestTests {
-    @Test("housekeeping removes spent codes and ended sessions and lapses requests whose code was never entered",
-          arguments: TestDatabase.available)
+    @Test(
+        "housekeeping removes spent codes and ended sessions and lapses requests whose code was never entered",
+        arguments: TestDatabase.available
+    )
     func housekeeping(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let start = try Date("2026-11-29T00:00:00Z", strategy: .iso8601)
             let access = SelfService(vault: fixture.vault)
-            let issued = try await access.issueCode(email: "taro@example.jp", mail: { OutgoingMail(to: "taro@example.jp", subject: "c", body: $0) },
-                                                    at: start)
+            let issued = try await access.issueCode(
+                email: "taro@example.jp",
+                mail: { OutgoingMail(to: "taro@example.jp", subject: "c", body: $0) },
+                at: start
+            )
             guard case .signedIn = try await access.enter(ticket: issued.ticket, code: issued.code, at: start) else {
-                Issue.record("the code must sign in"); return
+                Issue.record("the code must sign in")
+                return
             }
             let desk = RequestDesk(vault: fixture.vault)
-            let waiting = try await desk.submit(try validated(fixture, submission()), mail: { OutgoingMail(to: "taro@example.jp", subject: $0, body: $1) },
-                                                at: start)
+            let waiting = try await desk.submit(
+                try validated(fixture, submission()),
+                mail: { OutgoingMail(to: "taro@example.jp", subject: $0, body: $1) },
+                at: start
+            )
             let keeper = Housekeeping(database: fixture.data, logger: .init(label: "test"))
             #expect(try await keeper.run(now: start.addingTimeInterval(60)) == Housekeeping.Pass(), "nothing is due yet")
             let later = start.addingTimeInterval(2 * 86_400)

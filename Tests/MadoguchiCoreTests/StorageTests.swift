@@ -36,9 +36,12 @@ struct StorageTests {
     func failingMigrationRollsBack(_ kind: TestDatabase) async throws {
         try await kind.withFresh { _, database in
             try await Migrations.apply(to: database)
-            let broken = Migration(version: 999, name: "broken",
-                                   sqlite: ["CREATE TABLE half (id INTEGER)", "THIS IS NOT SQL"],
-                                   postgres: ["CREATE TABLE half (id INTEGER)", "THIS IS NOT SQL"])
+            let broken = Migration(
+                version: 999,
+                name: "broken",
+                sqlite: ["CREATE TABLE half (id INTEGER)", "THIS IS NOT SQL"],
+                postgres: ["CREATE TABLE half (id INTEGER)", "THIS IS NOT SQL"]
+            )
             await #expect(throws: (any Error).self) { try await Migrations.apply(to: database, migrations: Migrations.all + [broken]) }
             #expect(try await Migrations.currentVersion(of: database) == Migrations.all.last?.version)
             // The table created before the failing statement was rolled back with it.
@@ -48,12 +51,15 @@ struct StorageTests {
         }
     }
 
-    @Test("R-VER-1: a version is stored once, changed content under the same id is refused, older versions stay readable",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-VER-1: a version is stored once, changed content under the same id is refused, older versions stay readable",
+        arguments: TestDatabase.available
+    )
     func policyVersions(_ kind: TestDatabase) async throws {
         let source = try Fixtures.examplePolicyText()
         let first = try PolicyLoader.parse(yaml: source, file: "example")
-        let secondSource = source
+        let secondSource =
+            source
             .replacingOccurrences(of: "version: \"2025-02-18\"", with: "version: \"2026-04-01\"")
             .replacingOccurrences(of: "  - 2025-02-18\n", with: "  - 2025-02-18\n  - 2026-04-01\n")
             .replacingOccurrences(of: "answer_business_days: 3", with: "answer_business_days: 2")
@@ -91,8 +97,15 @@ struct StorageTests {
                 try await database.transaction { db in
                     try await db.insert(into: "policy_versions")
                         .columns("id", "content_hash", "effective_date", "current_since", "document_json", "source_yaml", "stored_at")
-                        .values(SQLBind("x"), SQLBind("h"), SQLBind("2024-01-01"), SQLBind("2024-01-01"), SQLBind("{}"), SQLBind(""),
-                                kind == .sqlite ? SQLBind("2024-01-01T00:00:00Z") : SQLBind(Date()))
+                        .values(
+                            SQLBind("x"),
+                            SQLBind("h"),
+                            SQLBind("2024-01-01"),
+                            SQLBind("2024-01-01"),
+                            SQLBind("{}"),
+                            SQLBind(""),
+                            kind == .sqlite ? SQLBind("2024-01-01T00:00:00Z") : SQLBind(Date())
+                        )
                         .run()
                     throw Boom()
                 }
@@ -125,8 +138,10 @@ struct SQLiteSettingsTests {
 struct GroupCommitTests {
     struct Refused: Error, Equatable { let number: Int }
 
-    @Test("concurrent small transactions share commits; a failing one is rolled back alone and told so",
-          arguments: TestDatabase.available)
+    @Test(
+        "concurrent small transactions share commits; a failing one is rolled back alone and told so",
+        arguments: TestDatabase.available
+    )
     func isolation(_ kind: TestDatabase) async throws {
         try await kind.withFresh { _, database in
             try await database.transaction { db in try await db.raw("CREATE TABLE numbers (n INTEGER NOT NULL)").run() }
@@ -175,8 +190,10 @@ struct WriteSetTests {
         }
     }
 
-    @Test("concurrent write sets commit together; a lost claim drops its whole set; the audit chain stays whole",
-          arguments: TestDatabase.available)
+    @Test(
+        "concurrent write sets commit together; a lost claim drops its whole set; the audit chain stays whole",
+        arguments: TestDatabase.available
+    )
     func claimsAndAudit(_ kind: TestDatabase) async throws {
         try await kind.withFresh { _, database in
             try await Self.prepare(database)
@@ -186,10 +203,18 @@ struct WriteSetTests {
                     group.addTask {
                         var writes = WriteSet()
                         let person = "p\(number)"
-                        writes.claim("people", key: person, columns: ["id", "handle"],
-                                     values: [SQLBind(person), SQLBind("h\(number % 10)")], uniqueOn: "handle")
-                        writes.insert(into: "notes", columns: ["id", "person_id", "body"],
-                                      values: [SQLBind("n\(number)"), SQLBind(person), SQLBind("note \(number)")])
+                        writes.claim(
+                            "people",
+                            key: person,
+                            columns: ["id", "handle"],
+                            values: [SQLBind(person), SQLBind("h\(number % 10)")],
+                            uniqueOn: "handle"
+                        )
+                        writes.insert(
+                            into: "notes",
+                            columns: ["id", "person_id", "body"],
+                            values: [SQLBind("n\(number)"), SQLBind(person), SQLBind("note \(number)")]
+                        )
                         writes.audit(AuditEvent(actor: "test", action: "note.create", record: "note:n\(number)"))
                         do {
                             try await database.commit(writes)
@@ -212,8 +237,10 @@ struct WriteSetTests {
         }
     }
 
-    @Test("a set that wins its first claim and loses its second gives the first back; the conflict names the table",
-          arguments: TestDatabase.available)
+    @Test(
+        "a set that wins its first claim and loses its second gives the first back; the conflict names the table",
+        arguments: TestDatabase.available
+    )
     func secondClaimLost(_ kind: TestDatabase) async throws {
         try await kind.withFresh { _, database in
             try await Self.prepare(database)
@@ -223,10 +250,20 @@ struct WriteSetTests {
             }
             func attempt(_ person: String, handle: String, ticket: String, number: String) async throws -> WriteConflict? {
                 var writes = WriteSet()
-                writes.claim("people", key: person, columns: ["id", "handle"], values: [SQLBind(person), SQLBind(handle)],
-                             uniqueOn: "handle")
-                writes.claim("tickets", key: ticket, columns: ["id", "number"], values: [SQLBind(ticket), SQLBind(number)],
-                             uniqueOn: "number")
+                writes.claim(
+                    "people",
+                    key: person,
+                    columns: ["id", "handle"],
+                    values: [SQLBind(person), SQLBind(handle)],
+                    uniqueOn: "handle"
+                )
+                writes.claim(
+                    "tickets",
+                    key: ticket,
+                    columns: ["id", "number"],
+                    values: [SQLBind(ticket), SQLBind(number)],
+                    uniqueOn: "number"
+                )
                 do {
                     try await database.commit(writes)
                     return nil
@@ -242,8 +279,10 @@ struct WriteSetTests {
         }
     }
 
-    @Test("a set that breaks a constraint fails alone with the database's error; the sets merged with it commit",
-          arguments: TestDatabase.available)
+    @Test(
+        "a set that breaks a constraint fails alone with the database's error; the sets merged with it commit",
+        arguments: TestDatabase.available
+    )
     func constraintIsolation(_ kind: TestDatabase) async throws {
         try await kind.withFresh { _, database in
             try await Self.prepare(database)
@@ -256,8 +295,11 @@ struct WriteSetTests {
                         var writes = WriteSet()
                         // Every fourth note points at nobody: the foreign key refuses it.
                         let person = number % 4 == 3 ? "nobody" : "p"
-                        writes.insert(into: "notes", columns: ["id", "person_id", "body"],
-                                      values: [SQLBind("n\(number)"), SQLBind(person), SQLBind("x")])
+                        writes.insert(
+                            into: "notes",
+                            columns: ["id", "person_id", "body"],
+                            values: [SQLBind("n\(number)"), SQLBind(person), SQLBind("x")]
+                        )
                         writes.audit(AuditEvent(actor: "test", action: "note.create", record: "note:n\(number)"))
                         do {
                             try await database.commit(writes)

@@ -8,8 +8,10 @@ import Testing
 @Suite("Suspension and erasure")
 struct SubjectRightsTests {
     // R-PUR-2, R-DSR-1: a suspended purpose can no longer be used, by anyone.
-    @Test("R-PUR-2: a suspended purpose is refused at once (one purpose, or all), audited; resuming allows it again",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-PUR-2: a suspended purpose is refused at once (one purpose, or all), audited; resuming allows it again",
+        arguments: TestDatabase.available
+    )
     func suspension(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let rights = SubjectRights(vault: fixture.vault)
@@ -21,10 +23,14 @@ struct SubjectRightsTests {
             await #expect(throws: PurposeRefused(purpose: "match-history", reason: .suspended, record: "inquiry:\(taro.id)")) {
                 _ = try await fixture.guardian.inquiry(id: taro.id, purpose: "match-history", actor: "staff:1")
             }
-            _ = try #require(try await fixture.guardian.inquiry(id: taro.id, purpose: "answer-inquiries", actor: "staff:1"),
-                             "other purposes still work")
-            _ = try #require(try await fixture.guardian.inquiry(id: hanako.id, purpose: "match-history", actor: "staff:1"),
-                             "other people are not affected")
+            _ = try #require(
+                try await fixture.guardian.inquiry(id: taro.id, purpose: "answer-inquiries", actor: "staff:1"),
+                "other purposes still work"
+            )
+            _ = try #require(
+                try await fixture.guardian.inquiry(id: hanako.id, purpose: "match-history", actor: "staff:1"),
+                "other people are not affected"
+            )
 
             try await rights.suspend(subjectID: taro.subjectID, purpose: SubjectRights.allPurposes, actor: "person", source: "request:R2")
             await #expect(throws: PurposeRefused(purpose: "answer-inquiries", reason: .suspended, record: "inquiry:\(taro.id)")) {
@@ -51,27 +57,41 @@ struct SubjectRightsTests {
             _ = try await fixture.submit(fixture.submission(service: "executive", email: "taro@example.jp"))
             let hanako = try await fixture.submit(fixture.submission(email: "hanako@example.jp", name: "佐藤 花子"))
             try await fixture.data.checkpoint()
-            guard case let .sqlite(path) = fixture.dataLocation else { Issue.record("SQLite fixture expected"); return }
+            guard case let .sqlite(path) = fixture.dataLocation else {
+                Issue.record("SQLite fixture expected")
+                return
+            }
             let backup = path + ".backup"
             try FileManager.default.copyItem(atPath: path, toPath: backup)
 
             let erasure = try await rights.erase(subjectID: taro.subjectID, actor: "staff:1", source: "request:R3")
             #expect(erasure.logTruncated && erasure.inquiries == 2, "the checkpoint's result is checked: the key store's log was truncated")
-            #expect(try await AuditLog.entries(in: fixture.data).contains { $0.event.action == "subject.erase" && $0.event.detail.contains("log-truncated=true") })
+            #expect(
+                try await AuditLog.entries(in: fixture.data).contains {
+                    $0.event.action == "subject.erase" && $0.event.detail.contains("log-truncated=true")
+                }
+            )
             #expect(try await rights.erasedAt(subjectID: taro.subjectID) != nil)
             #expect(try await fixture.vault.keys.key(subjectID: taro.subjectID) == nil)
 
             // The copy still holds Taro's sealed fields, but nothing opens them any more; Hanako's still open.
             let copy = try await Database.open(.sqlite(path: backup), logger: .init(label: "test"))
-            let sealed = { (inquiryID: String) in try await copy.read { db in
-                try await db.select().column("sealed").from("inquiry_fields").where("inquiry_id", .equal, inquiryID)
-                    .where("field_id", .equal, "name").first(decodingColumn: "sealed", as: Data.self)
-            } }
+            let sealed = { (inquiryID: String) in
+                try await copy.read { db in
+                    try await db.select().column("sealed").from("inquiry_fields").where("inquiry_id", .equal, inquiryID)
+                        .where("field_id", .equal, "name").first(decodingColumn: "sealed", as: Data.self)
+                }
+            }
             let taroSealed = try #require(try await sealed(taro.id))
             #expect(try await fixture.vault.keys.key(subjectID: taro.subjectID) == nil)
             let hanakoKey = try #require(try await fixture.vault.keys.key(subjectID: hanako.subjectID))
-            #expect(try SealedField.open(try #require(try await sealed(hanako.id)), key: hanakoKey,
-                                         context: "inquiry/\(hanako.id)/name") == "佐藤 花子")
+            #expect(
+                try SealedField.open(
+                    try #require(try await sealed(hanako.id)),
+                    key: hanakoKey,
+                    context: "inquiry/\(hanako.id)/name"
+                ) == "佐藤 花子"
+            )
             // Not even Hanako's key (or any other) opens Taro's fields.
             #expect(throws: (any Error).self) { try SealedField.open(taroSealed, key: hanakoKey, context: "inquiry/\(taro.id)/name") }
             await copy.close()
@@ -86,8 +106,10 @@ struct SubjectRightsTests {
         }
     }
 
-    @Test("R-DSR-5: erasure removes the person's rows, keeps the audit chain and an erasure record, and can be re-run; the address starts afresh",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-DSR-5: erasure removes the person's rows, keeps the audit chain and an erasure record, and can be re-run; the address starts afresh",
+        arguments: TestDatabase.available
+    )
     func erasureRows(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let rights = SubjectRights(vault: fixture.vault)
@@ -111,7 +133,9 @@ struct SubjectRightsTests {
             #expect(try await count("inquiries", hanako.subjectID) == 1, "others keep their data")
             #expect(try await count("erasures", taro.subjectID) == 1)
             #expect(try await AuditLog.verify(fixture.data) == .intact(entries: try await AuditLog.entries(in: fixture.data).count))
-            #expect(try await AuditLog.entries(in: fixture.data).contains { $0.event.action == "subject.erase" && $0.event.subjectID == taro.subjectID })
+            #expect(
+                try await AuditLog.entries(in: fixture.data).contains { $0.event.action == "subject.erase" && $0.event.subjectID == taro.subjectID }
+            )
             #expect(try await fixture.guardian.inquiry(id: taro.id, purpose: "answer-inquiries", actor: "staff:1") == nil)
             // The same address later is a new person with a new key.
             let again = try await fixture.submit(fixture.submission(email: "taro@example.jp"))
@@ -121,17 +145,28 @@ struct SubjectRightsTests {
         }
     }
 
-    @Test("R-DSR-5: erasure reaches the person's requests (personal fields destroyed with their keys, the record kept), code mail and every queued mail; an erasure request closes in the same commit",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-DSR-5: erasure reaches the person's requests (personal fields destroyed with their keys, the record kept), code mail and every queued mail; an erasure request closes in the same commit",
+        arguments: TestDatabase.available
+    )
     func erasureReachesRequests(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let taro = try await fixture.submit(fixture.submission(email: "taro@example.jp", name: "山田 太郎"))
             let hanako = try await fixture.submit(fixture.submission(email: "hanako@example.jp", name: "佐藤 花子"))
             let desk = RequestDesk(vault: fixture.vault)
             func request(_ type: String, _ email: String, _ name: String) async throws -> RequestReceipt {
-                guard case let .success(valid) = RequestForm.validate(RequestSubmission(type: type, email: email, name: name, phone: "03-1234-5678",
-                                                                                                  details: type == "correction" ? "氏名の訂正" : nil),
-                                                                      policy: fixture.policy) else { throw TestDatabaseError("invalid request") }
+                guard
+                    case let .success(valid) = RequestForm.validate(
+                        RequestSubmission(
+                            type: type,
+                            email: email,
+                            name: name,
+                            phone: "03-1234-5678",
+                            details: type == "correction" ? "氏名の訂正" : nil
+                        ),
+                        policy: fixture.policy
+                    )
+                else { throw TestDatabaseError("invalid request") }
                 return try await desk.submit(valid) { number, code in OutgoingMail(to: email, subject: number, body: code) }
             }
             let disclosure = try await request("disclosure", "taro@example.jp", "山田 太郎")
@@ -147,14 +182,20 @@ struct SubjectRightsTests {
                 }
             }
             let access = SelfService(vault: fixture.vault)
-            let code = try await access.issueCode(email: "taro@example.jp") { code in OutgoingMail(to: "taro@example.jp", subject: "code", body: code) }
+            let code = try await access.issueCode(email: "taro@example.jp") { code in OutgoingMail(to: "taro@example.jp", subject: "code", body: code)
+            }
             let requestKeys = try await fixture.data.read { db in
                 try await db.select().column("key_id").from("requests").where("number", .in, [disclosure.number, pending.number, erasure.number])
                     .all(decodingColumn: "key_id", as: String.self)
             }
-            let codeKey = try #require(try await fixture.data.read { db in
-                try await db.select().column("key_id").from("access_codes").where("id", .equal, code.ticket).first(decodingColumn: "key_id", as: String?.self)
-            } ?? nil)
+            let codeKey = try #require(
+                try await fixture.data.read { db in
+                    try await db.select().column("key_id").from("access_codes").where("id", .equal, code.ticket).first(
+                        decodingColumn: "key_id",
+                        as: String?.self
+                    )
+                } ?? nil
+            )
 
             let detail = try #require(try await desk.open(id: erasure.id, actor: "staff:1"))
             try await desk.complete(detail, policy: fixture.policy, actor: "staff:1") { content in
@@ -181,13 +222,19 @@ struct SubjectRightsTests {
                 #expect(try row.decode(column: "email_index", as: String.self).isEmpty)
                 #expect(try row.decode(column: "sealed", as: Data.self) == Data([0]))
             }
-            let statuses = try Dictionary(uniqueKeysWithValues: rows.map { (try $0.decode(column: "number", as: String.self), try $0.decode(column: "status", as: String.self)) })
+            let statuses = try Dictionary(
+                uniqueKeysWithValues: rows.map {
+                    (try $0.decode(column: "number", as: String.self), try $0.decode(column: "status", as: String.self))
+                }
+            )
             #expect(statuses[erasure.number] == "completed", "the erasure request closed with the erasure")
 
             // No code, session or mail of Taro's is left, except the notice of the completed erasure (under its own key).
-            #expect(try await fixture.data.read { db in
-                try await db.select().column("id").from("access_codes").where("id", .equal, code.ticket).first()
-            } == nil)
+            #expect(
+                try await fixture.data.read { db in
+                    try await db.select().column("id").from("access_codes").where("id", .equal, code.ticket).first()
+                } == nil
+            )
             let mail = try await fixture.data.read { db in
                 try await db.select().columns("subject_id", "kind").from("outbox").all().map {
                     (try $0.decode(column: "subject_id", as: String.self), try $0.decode(column: "kind", as: String.self))
@@ -196,8 +243,14 @@ struct SubjectRightsTests {
             let destroyed = Set([taro.subjectID, codeKey] + requestKeys)
             #expect(!mail.contains { destroyed.contains($0.0) }, "no mail sealed under a destroyed key is left")
             #expect(mail.filter { $0.1 == "request-completed" }.count == 1, "the completion notice is queued")
-            let worker = OutboxWorker(database: fixture.data, keys: fixture.vault.keys, mailer: RecordingMailer(), from: "privacy@mirai-career.example",
-                                      messageDomain: "example", logger: Logger(label: "test"))
+            let worker = OutboxWorker(
+                database: fixture.data,
+                keys: fixture.vault.keys,
+                mailer: RecordingMailer(),
+                from: "privacy@mirai-career.example",
+                messageDomain: "example",
+                logger: Logger(label: "test")
+            )
             let pass = try await worker.deliverDue()
             #expect(pass.failed == 0 && pass.sent >= 1)
             #expect(try await AuditLog.verify(fixture.data) == .intact(entries: try await AuditLog.entries(in: fixture.data).count))

@@ -11,7 +11,7 @@ struct ValueTests {
         #expect(LocalDate(iso: "2024-2-9") == nil)
         #expect(LocalDate(iso: "2024-08-08T00:00") == nil)
         #expect(LocalDate(iso: "２０２４-08-08") == nil)
-        #expect(LocalDate(iso: "")  == nil)
+        #expect(LocalDate(iso: "") == nil)
         #expect(LocalDate(iso: "2024-08-08")!.japanese == "2024年8月8日")
         #expect(LocalDate(iso: "2024-08-08")!.english == "8 August 2024")
         #expect(LocalDate(iso: "2024-12-31")! < LocalDate(iso: "2025-01-01")!)
@@ -22,7 +22,10 @@ struct ValueTests {
         #expect(try DatabaseLocation(parsing: "sqlite:var/x.sqlite") == .sqlite(path: "var/x.sqlite"))
         #expect(try DatabaseLocation(parsing: "sqlite:///tmp/x.sqlite") == .sqlite(path: "/tmp/x.sqlite"))
         let postgres = try DatabaseLocation(parsing: "postgres://app:s%40cret@db.internal:6432/madoguchi?tlsmode=require")
-        guard case let .postgres(location) = postgres else { Issue.record("expected postgres"); return }
+        guard case let .postgres(location) = postgres else {
+            Issue.record("expected postgres")
+            return
+        }
         #expect(location.host == "db.internal")
         #expect(location.port == 6432)
         #expect(location.username == "app")
@@ -31,8 +34,10 @@ struct ValueTests {
         #expect(location.tls == .require)
         // The printable form never shows the password.
         #expect(!postgres.description.contains("cret"))
-        for bad in ["", "mysql://x", "sqlite:", "postgres://host/db", "postgres://u@host", "postgres://u@host/db?tlsmode=maybe",
-                    "postgres://u@host/db?sslcert=x"] {
+        for bad in [
+            "", "mysql://x", "sqlite:", "postgres://host/db", "postgres://u@host", "postgres://u@host/db?tlsmode=maybe",
+            "postgres://u@host/db?sslcert=x",
+        ] {
             #expect(throws: DatabaseLocationError.self, "\(bad)") { try DatabaseLocation(parsing: bad) }
         }
     }

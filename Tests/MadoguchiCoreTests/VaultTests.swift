@@ -66,8 +66,12 @@ struct CryptoTests {
             try KeyRing.load(path: path, environmentKey: nil, createIfMissing: false, logger: .init(label: "t"))
         }
         #expect(throws: KeyRingError.self) {
-            try KeyRing.load(path: directory.appendingPathComponent("none.key").path, environmentKey: nil, createIfMissing: false,
-                             logger: .init(label: "t"))
+            try KeyRing.load(
+                path: directory.appendingPathComponent("none.key").path,
+                environmentKey: nil,
+                createIfMissing: false,
+                logger: .init(label: "t")
+            )
         }
     }
 }
@@ -85,7 +89,8 @@ struct VaultTests {
         }
         let good = ["name": "山田 太郎", "email": "taro@example.jp", "topic": "service", "message": "相談です"]
         guard case let .success(valid) = policy.validate(InquirySubmission(serviceID: "agent", values: good)) else {
-            Issue.record("a good submission must pass"); return
+            Issue.record("a good submission must pass")
+            return
         }
         #expect(valid.email == "taro@example.jp")
         #expect(valid.values["phone"] == nil)
@@ -96,34 +101,60 @@ struct VaultTests {
         #expect(problems(good.merging(["email": "a@b.jp\r\nBcc: x@y.jp"]) { $1 }).first?.code == .multipleLines)
         #expect(problems(good.merging(["phone": "call me"]) { $1 }) == [FieldProblem(field: "phone", code: .invalidPhone)])
         #expect(problems(good.merging(["topic": "bribe"]) { $1 }) == [FieldProblem(field: "topic", code: .invalidChoice)])
-        #expect(problems(good.merging(["message": String(repeating: "あ", count: 4001)]) { $1 })
-            == [FieldProblem(field: "message", code: .tooLong, limit: 4000)])
+        #expect(
+            problems(good.merging(["message": String(repeating: "あ", count: 4001)]) { $1 })
+                == [FieldProblem(field: "message", code: .tooLong, limit: 4000)]
+        )
         #expect(problems(good.merging(["name": "a\u{0000}b"]) { $1 }) == [FieldProblem(field: "name", code: .controlCharacter)])
         #expect(problems(good.merging(["message": "evil \u{202E}txt.exe"]) { $1 }).first?.code == .controlCharacter)
         #expect(problems(good.merging(["admin": "true"]) { $1 }) == [FieldProblem(field: "admin", code: .unknownField)])
         // Full-width input is normalised; multi-line messages keep their lines.
-        guard case let .success(wide) = policy.validate(InquirySubmission(serviceID: "agent", values: good.merging([
-            "email": "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ", "phone": "０３－１２３４－５６７８", "message": "一行目\r\n二行目",
-        ]) { $1 })) else { Issue.record("full-width input must pass"); return }
+        guard
+            case let .success(wide) = policy.validate(
+                InquirySubmission(
+                    serviceID: "agent",
+                    values: good.merging([
+                        "email": "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ", "phone": "０３－１２３４－５６７８", "message": "一行目\r\n二行目",
+                    ]) { $1 }
+                )
+            )
+        else {
+            Issue.record("full-width input must pass")
+            return
+        }
         #expect(wide.email == "taro@example.jp")
         #expect(wide.values["phone"] == "03-1234-5678")
         #expect(wide.values["message"] == "一行目\n二行目")
         // Ideographic spaces around a value go; lone CRs are line ends; a line end inside a one-line field is refused.
-        guard case let .success(spaced) = policy.validate(InquirySubmission(serviceID: "agent", values: good.merging([
-            "name": "\u{3000}山田 太郎\u{3000}\t", "email": " \u{3000}taro@example.jp ", "message": "\r\n一\r二\n\n三\r\n",
-        ]) { $1 })) else { Issue.record("spaced input must pass"); return }
+        guard
+            case let .success(spaced) = policy.validate(
+                InquirySubmission(
+                    serviceID: "agent",
+                    values: good.merging([
+                        "name": "\u{3000}山田 太郎\u{3000}\t", "email": " \u{3000}taro@example.jp ", "message": "\r\n一\r二\n\n三\r\n",
+                    ]) { $1 }
+                )
+            )
+        else {
+            Issue.record("spaced input must pass")
+            return
+        }
         #expect(spaced.values["name"] == "山田 太郎")
         #expect(spaced.email == "taro@example.jp")
         #expect(spaced.values["message"] == "一\n二\n\n三")
         #expect(problems(good.merging(["name": "山田\r太郎"]) { $1 }) == [FieldProblem(field: "name", code: .multipleLines)])
-        #expect(problems(good.merging(["phone": "03-1234-567８９０１２３４５"]) { $1 }) == [FieldProblem(field: "phone", code: .invalidPhone)],
-                "more than 15 digits")
+        #expect(
+            problems(good.merging(["phone": "03-1234-567８９０１２３４５"]) { $1 }) == [FieldProblem(field: "phone", code: .invalidPhone)],
+            "more than 15 digits"
+        )
         #expect(problems(good.merging(["phone": "03-1234-5678#1"]) { $1 }) == [FieldProblem(field: "phone", code: .invalidPhone)])
         #expect(policy.validate(InquirySubmission(serviceID: "nursing", values: good)) == .failure(.unknownService("nursing")))
     }
 
-    @Test("R-SEC-1, R-PUR-4: fields are sealed per person, a person's inquiries are linked, and the audit entry commits with them",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-SEC-1, R-PUR-4: fields are sealed per person, a person's inquiries are linked, and the audit entry commits with them",
+        arguments: TestDatabase.available
+    )
     func submitAndLink(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let first = try await fixture.submit(fixture.submission(email: "taro@example.jp"))
@@ -155,8 +186,10 @@ struct VaultTests {
         }
     }
 
-    @Test("R-PUR-2: reads name a purpose; a purpose the data was not collected for or not consented to is refused and audited",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-PUR-2: reads name a purpose; a purpose the data was not collected for or not consented to is refused and audited",
+        arguments: TestDatabase.available
+    )
     func purposeGuard(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             let withoutConsent = try await fixture.submit(fixture.submission(email: "taro@example.jp"))
@@ -180,8 +213,12 @@ struct VaultTests {
             #expect(try await fixture.guardian.inquiry(id: "missing", purpose: "answer-inquiries", actor: "staff:1") == nil)
 
             let actions = try await AuditLog.entries(in: fixture.data).map { "\($0.event.action)/\($0.event.purpose ?? "-")" }
-            #expect(actions == ["inquiry.create/-", "inquiry.create/-", "inquiry.confirm/-", "inquiry.read/answer-inquiries", "inquiry.read/match-history",
-                                "purpose.refused/marketing", "inquiry.read/marketing", "purpose.refused/profiling"])
+            #expect(
+                actions == [
+                    "inquiry.create/-", "inquiry.create/-", "inquiry.confirm/-", "inquiry.read/answer-inquiries", "inquiry.read/match-history",
+                    "purpose.refused/marketing", "inquiry.read/marketing", "purpose.refused/profiling",
+                ]
+            )
             #expect(try await AuditLog.verify(fixture.data) == .intact(entries: 8))
         }
     }
@@ -198,8 +235,10 @@ struct VaultTests {
         }
     }
 
-    @Test("R-AUD-1: the chain is keyed: entries are HMACs under the master key; without it or with another key they do not check out",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-AUD-1: the chain is keyed: entries are HMACs under the master key; without it or with another key they do not check out",
+        arguments: TestDatabase.available
+    )
     func keyedChain(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             for index in 0..<3 { _ = try await fixture.submit(fixture.submission(email: "p\(index)@example.jp")) }
@@ -215,7 +254,10 @@ struct VaultTests {
             #expect(try await AuditLog.contains(AuditCheckpoint(sequence: 3, hash: entries[2].hash), in: fixture.data))
             try await fixture.data.transaction { db in try await db.delete(from: "audit_log").where("seq", .equal, 3).run() }
             #expect(try await AuditLog.verify(fixture.data) == .intact(entries: 2), "a cut tail leaves an intact chain…")
-            #expect(try await !AuditLog.contains(AuditCheckpoint(sequence: 3, hash: entries[2].hash), in: fixture.data), "…that the head kept outside exposes")
+            #expect(
+                try await !AuditLog.contains(AuditCheckpoint(sequence: 3, hash: entries[2].hash), in: fixture.data),
+                "…that the head kept outside exposes"
+            )
         }
     }
 
@@ -244,8 +286,10 @@ struct VaultTests {
 
 @Suite("Key pool")
 struct KeyPoolTests {
-    @Test("keys for new people are stored ahead in batches; every taker gets its own stored key; unused ones are deleted at shutdown",
-          arguments: TestDatabase.available)
+    @Test(
+        "keys for new people are stored ahead in batches; every taker gets its own stored key; unused ones are deleted at shutdown",
+        arguments: TestDatabase.available
+    )
     func pool(_ kind: TestDatabase) async throws {
         try await kind.withFresh { _, keyStore in
             try await Migrations.apply(to: keyStore, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
@@ -260,10 +304,12 @@ struct KeyPoolTests {
                 let stored = try #require(try await keys.key(subjectID: fresh.subjectID))
                 #expect(stored == fresh.key)
             }
-            let storedCount = { try await keyStore.read { db in
-                try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("subject_keys")
-                    .first(decodingColumn: "n", as: Int.self) ?? 0
-            } }
+            let storedCount = {
+                try await keyStore.read { db in
+                    try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("subject_keys")
+                        .first(decodingColumn: "n", as: Int.self) ?? 0
+                }
+            }
             #expect(try await storedCount() > 30, "the pool holds keys ahead of need")
             await keys.discardUnusedKeys()
             #expect(try await storedCount() == 30, "only the keys given out remain")

@@ -1,6 +1,7 @@
-@testable import MadoguchiCore
 import Foundation
 import Testing
+
+@testable import MadoguchiCore
 
 @Suite("Merged write order")
 struct WriteSetOrderTests {

@@ -3,10 +3,11 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import MadoguchiCore
-@testable import MadoguchiServer
 import MadoguchiTesting
 import NIOCore
 import Testing
+
+@testable import MadoguchiServer
 
 @Suite("Clients behind a proxy")
 struct ClientAddressTests {
@@ -22,8 +23,10 @@ struct ClientAddressTests {
         #expect(proxies.key(peer: "10.1.2.3", forwardedFor: ["203.0.113.9, garbage, 10.2.2.2"]) == "10.2.2.2")
         #expect(proxies.key(peer: "10.1.2.3", forwardedFor: []) == "10.1.2.3")
         #expect(proxies.key(peer: "fd00::1", forwardedFor: ["2001:db8:1:2:aaaa::1"]) == "2001:db8:1:2:0:0:0:0/64")
-        #expect(proxies.key(peer: "2001:db8:1:2::5", forwardedFor: []) == proxies.key(peer: "2001:db8:1:2:ffff::9", forwardedFor: []),
-                "one /64 is one client")
+        #expect(
+            proxies.key(peer: "2001:db8:1:2::5", forwardedFor: []) == proxies.key(peer: "2001:db8:1:2:ffff::9", forwardedFor: []),
+            "one /64 is one client"
+        )
         #expect(proxies.key(peer: "2001:db8:1:3::5", forwardedFor: []) != proxies.key(peer: "2001:db8:1:2::5", forwardedFor: []))
         #expect(proxies.key(peer: "::ffff:10.1.2.3", forwardedFor: ["203.0.113.9"]) == "203.0.113.9", "IPv4-mapped peers count as IPv4")
         #expect(proxies.key(peer: nil, forwardedFor: ["203.0.113.9"]) == "unknown")
@@ -57,13 +60,21 @@ struct ClientAddressTests {
         var configuration = testConfiguration(fresh.location, keys: keys, limit: (2, 600))
         configuration.trustedProxies = [try #require(IPNetwork("127.0.0.1")), try #require(IPNetwork("::1"))]
         let installation = try await Installation.prepare(configuration, logger: quietLogger)
-        let app = Application(router: buildRouter(installation), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              logger: quietLogger)
+        let app = Application(
+            router: buildRouter(installation),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: quietLogger
+        )
         try await app.test(.live) { (client: any TestClientProtocol) async throws -> Void in
             func post(from forwarded: String) async throws -> HTTPResponse.Status {
-                try await client.execute(uri: "/api/v1/inquiries", method: .post,
-                                         headers: [.contentType: "application/json", .xForwardedFor: forwarded],
-                                         body: ByteBuffer(string: #"{"service":"agent","fields":{"name":"山田 太郎","email":"taro@example.jp","topic":"service","message":"相談"}}"#)).status
+                try await client.execute(
+                    uri: "/api/v1/inquiries",
+                    method: .post,
+                    headers: [.contentType: "application/json", .xForwardedFor: forwarded],
+                    body: ByteBuffer(
+                        string: #"{"service":"agent","fields":{"name":"山田 太郎","email":"taro@example.jp","topic":"service","message":"相談"}}"#
+                    )
+                ).status
             }
             #expect(try await post(from: "203.0.113.9") == .created)
             #expect(try await post(from: "203.0.113.9") == .created)

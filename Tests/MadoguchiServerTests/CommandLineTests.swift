@@ -1,9 +1,9 @@
-import FoundationNetworking
 import Crypto
 import Foundation
-import SQLKit
+import FoundationNetworking
 import MadoguchiCore
 import MadoguchiTesting
+import SQLKit
 import Testing
 
 /// Runs the built `madoguchi` executable as an operator would.
@@ -47,8 +47,11 @@ struct Command {
             process.waitUntilExit()
             return process.terminationStatus
         }
-        return Result(status: status, stdout: String(decoding: await stdout, as: UTF8.self),
-                      stderr: String(decoding: await stderr, as: UTF8.self))
+        return Result(
+            status: status,
+            stdout: String(decoding: await stdout, as: UTF8.self),
+            stderr: String(decoding: await stderr, as: UTF8.self)
+        )
     }
 }
 
@@ -66,12 +69,16 @@ struct CommandLineTests {
     func check() async throws {
         let ok = try await Command.run(["policy", "check", "examples/policy.yaml"])
         #expect(ok.status == 0)
-        #expect(ok.stdout == "examples/policy.yaml: 正常(版 2025-02-18、サービス 4、利用目的 3、項目 5、外部送信先 8)\n"
-                + "examples/policy.yaml: ok (version 2025-02-18, 4 services, 3 purposes, 5 fields, 8 vendors)\n")
+        #expect(
+            ok.stdout == "examples/policy.yaml: 正常(版 2025-02-18、サービス 4、利用目的 3、項目 5、外部送信先 8)\n"
+                + "examples/policy.yaml: ok (version 2025-02-18, 4 services, 3 purposes, 5 fields, 8 vendors)\n"
+        )
 
-        let broken = try temporaryPolicy(try Fixtures.examplePolicyText()
-            .replacingOccurrences(of: "purposes: [answer-inquiries, match-history]\n", with: "purposes: [answer-inquiries, history]\n")
-            .replacingOccurrences(of: "basic_policy_url: https://www.mirai-career.example/privacy/basic-policy", with: "basic_policy_url: nope"))
+        let broken = try temporaryPolicy(
+            try Fixtures.examplePolicyText()
+                .replacingOccurrences(of: "purposes: [answer-inquiries, match-history]\n", with: "purposes: [answer-inquiries, history]\n")
+                .replacingOccurrences(of: "basic_policy_url: https://www.mirai-career.example/privacy/basic-policy", with: "basic_policy_url: nope")
+        )
         let bad = try await Command.run(["policy", "check", "examples/policy.yaml", broken])
         #expect(bad.status == 1)
         // Each problem: `FILE:LINE:COLUMN: 日本語`, then its English wording indented on the next line.
@@ -83,8 +90,12 @@ struct CommandLineTests {
             let parts = line.split(separator: ":", maxSplits: 3)
             #expect(Int(parts[1]) != nil && Int(parts[2]) != nil, "\(line)")
         }
-        #expect(bad.stderr.contains("operator.basic_policy_url: 'nope' は http(s) の URL として正しくありません\n"
-                                    + "    operator.basic_policy_url: 'nope' is not a valid http(s) URL"))
+        #expect(
+            bad.stderr.contains(
+                "operator.basic_policy_url: 'nope' は http(s) の URL として正しくありません\n"
+                    + "    operator.basic_policy_url: 'nope' is not a valid http(s) URL"
+            )
+        )
         #expect(bad.stderr.contains("unknown purpose 'history'"))
 
         let none = try await Command.run(["policy", "check"])
@@ -117,7 +128,9 @@ struct CommandLineTests {
 
     @Test("serve refuses to start on an invalid policy file, with the same messages as check")
     func serveRefusesInvalidPolicy() async throws {
-        let broken = try temporaryPolicy(try Fixtures.examplePolicyText().replacingOccurrences(of: "cookie_lifetime_days: 395", with: "cookie_lifetime_days: 500"))
+        let broken = try temporaryPolicy(
+            try Fixtures.examplePolicyText().replacingOccurrences(of: "cookie_lifetime_days: 395", with: "cookie_lifetime_days: 500")
+        )
         let directory = try Fixtures.temporaryDirectory()
         let result = try await Command.run(["serve", "--policy", broken, "--database", "sqlite:\(directory.path)/db.sqlite", "--port", "0"])
         #expect(result.status == 1)
@@ -180,8 +193,10 @@ struct CommandLineTests {
             Issue.record("serve --help lacks the port option's help in both languages: \(helpJapaneseFirst)")
         }
         let serve = try await Command.run(["serve", "--help"])
-        for option in ["--host", "--port", "--database", "--policy", "--log-level", "MADOGUCHI_HOST", "MADOGUCHI_PORT",
-                       "MADOGUCHI_DATABASE_URL", "MADOGUCHI_POLICY"] {
+        for option in [
+            "--host", "--port", "--database", "--policy", "--log-level", "MADOGUCHI_HOST", "MADOGUCHI_PORT",
+            "MADOGUCHI_DATABASE_URL", "MADOGUCHI_POLICY",
+        ] {
             #expect(serve.stdout.contains(option), "\(option)")
         }
         let render = try await Command.run(["policy", "render", "--help"])
@@ -210,7 +225,8 @@ struct CommandLineTests {
         var page: String?
         for _ in 0..<100 {
             if let (data, response) = try? await fetch("http://127.0.0.1:\(port)/privacy?lang=en"),
-               (response as? HTTPURLResponse)?.statusCode == 200 {
+                (response as? HTTPURLResponse)?.statusCode == 200
+            {
                 page = String(decoding: data, as: UTF8.self)
                 break
             }
@@ -236,25 +252,49 @@ struct StaffAuditCommandTests {
     @Test("user add prints a one-time set-up link; bad roles and departments are refused")
     func userAdd() async throws {
         let fresh = try await TestDatabase.sqlite.makeLocation()
-        let added = try await Command.run(["user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url,
-                                     "--base-url", "https://inquiry.mirai-career.example"], environment: Self.key)
+        let added = try await Command.run(
+            [
+                "user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url,
+                "--base-url", "https://inquiry.mirai-career.example",
+            ],
+            environment: Self.key
+        )
         #expect(added.status == 0, "\(added.stderr)")
         #expect(added.stdout.hasPrefix("op@mirai-career.example を operator として追加しました\nadded op@mirai-career.example as operator\n"))
         #expect(added.stdout.contains("https://inquiry.mirai-career.example/console/setup?token="))
-        let again = try await Command.run(["user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url], environment: Self.key)
+        let again = try await Command.run(
+            ["user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url],
+            environment: Self.key
+        )
         #expect(again.status == 1)
         #expect(again.stderr.contains("already exists"))
-        let badRole = try await Command.run(["user", "add", "--email", "x@mirai-career.example", "--role", "root", "--database", fresh.url], environment: Self.key)
+        let badRole = try await Command.run(
+            ["user", "add", "--email", "x@mirai-career.example", "--role", "root", "--database", fresh.url],
+            environment: Self.key
+        )
         #expect(badRole.status != 0 && badRole.stderr.contains("root"))
-        let badDepartment = try await Command.run(["user", "add", "--email", "x@mirai-career.example", "--role", "department",
-                                             "--department", "nowhere", "--database", fresh.url], environment: Self.key)
-        #expect(badDepartment.status == 1 && badDepartment.stderr == "madoguchi: 部署 'nowhere' はポリシーファイルで宣言されていません\n"
-                + "madoguchi: no department 'nowhere' is declared in the policy file\n")
-        let badEmail = try await Command.run(["user", "add", "--email", "not an address", "--role", "admin", "--database", fresh.url], environment: Self.key)
+        let badDepartment = try await Command.run(
+            [
+                "user", "add", "--email", "x@mirai-career.example", "--role", "department",
+                "--department", "nowhere", "--database", fresh.url,
+            ],
+            environment: Self.key
+        )
+        #expect(
+            badDepartment.status == 1
+                && badDepartment.stderr == "madoguchi: 部署 'nowhere' はポリシーファイルで宣言されていません\n"
+                    + "madoguchi: no department 'nowhere' is declared in the policy file\n"
+        )
+        let badEmail = try await Command.run(
+            ["user", "add", "--email", "not an address", "--role", "admin", "--database", fresh.url],
+            environment: Self.key
+        )
         #expect(badEmail.status == 1)
         // No key file: refused (exit 3), and none is made where the command happened to run.
-        let noKey = try await Command.run(["user", "add", "--email", "k@mirai-career.example", "--role", "admin", "--database", fresh.url,
-                                           "--key-file", "/nonexistent/master.key"])
+        let noKey = try await Command.run([
+            "user", "add", "--email", "k@mirai-career.example", "--role", "admin", "--database", fresh.url,
+            "--key-file", "/nonexistent/master.key",
+        ])
         #expect(noKey.status == 3 && noKey.stderr.contains("鍵ファイル /nonexistent/master.key がありません"))
         try await fresh.cleanUp()
     }
@@ -263,7 +303,12 @@ struct StaffAuditCommandTests {
     func auditVerify(_ kind: TestDatabase) async throws {
         let fresh = try await kind.makeLocation()
         for index in 0..<3 {
-            #expect(try await Command.run(["user", "add", "--email", "u\(index)@mirai-career.example", "--role", "admin", "--database", fresh.url], environment: Self.key).status == 0)
+            #expect(
+                try await Command.run(
+                    ["user", "add", "--email", "u\(index)@mirai-career.example", "--role", "admin", "--database", fresh.url],
+                    environment: Self.key
+                ).status == 0
+            )
         }
         let intact = try await Command.run(["audit", "verify", "--database", fresh.url], environment: Self.key)
         #expect(intact.status == 0)
@@ -276,18 +321,26 @@ struct StaffAuditCommandTests {
         let broken = try await Command.run(["audit", "verify", "--database", fresh.url], environment: Self.key)
         #expect(broken.status == 1)
         // Said in the console's words: Japanese first, then English.
-        #expect(broken.stderr == "監査ログのハッシュチェーンが 2 件目で途切れています: 内容がハッシュと一致しません\n"
-                + "audit log broken at entry 2: its content does not match its hash\n")
+        #expect(
+            broken.stderr == "監査ログのハッシュチェーンが 2 件目で途切れています: 内容がハッシュと一致しません\n"
+                + "audit log broken at entry 2: its content does not match its hash\n"
+        )
         try await fresh.cleanUp()
     }
 
-    @Test("R-AUD-1: the chain is keyed: a tail re-hashed without the key, or cut back, is found (the latter with the head kept outside); no key, exit 3",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-AUD-1: the chain is keyed: a tail re-hashed without the key, or cut back, is found (the latter with the head kept outside); no key, exit 3",
+        arguments: TestDatabase.available
+    )
     func auditHead(_ kind: TestDatabase) async throws {
         let fresh = try await kind.makeLocation()
         for index in 0..<4 {
-            #expect(try await Command.run(["user", "add", "--email", "u\(index)@mirai-career.example", "--role", "admin", "--database", fresh.url],
-                                          environment: Self.key).status == 0)
+            #expect(
+                try await Command.run(
+                    ["user", "add", "--email", "u\(index)@mirai-career.example", "--role", "admin", "--database", fresh.url],
+                    environment: Self.key
+                ).status == 0
+            )
         }
         let head = try await Command.run(["audit", "head", "--database", fresh.url])
         #expect(head.status == 0)
@@ -299,7 +352,9 @@ struct StaffAuditCommandTests {
         let database = try await Database.open(fresh.location, logger: quietLogger)
         let last = try #require(try await AuditLog.entries(in: database, after: 3).first)
         let forged = AuditEvent(actor: "cli", action: "staff.add", record: last.event.record, detail: "role=operator department=-")
-        let fields: [String?] = ["4", last.at, forged.actor, forged.action, forged.subjectID, forged.record, forged.purpose, forged.detail, last.previousHash]
+        let fields: [String?] = [
+            "4", last.at, forged.actor, forged.action, forged.subjectID, forged.record, forged.purpose, forged.detail, last.previousHash,
+        ]
         let rehashed = Hex.encode(SHA256.hash(data: try JSONEncoder().encode(fields)))
         try await database.transaction { db in
             try await db.update("audit_log").set("detail", to: forged.detail).set("hash", to: rehashed).where("seq", .equal, 4).run()
@@ -313,8 +368,10 @@ struct StaffAuditCommandTests {
         #expect(try await Command.run(["audit", "verify", "--database", fresh.url], environment: Self.key).status == 0)
         let cut = try await Command.run(["audit", "verify", "--database", fresh.url, "--expect", anchor], environment: Self.key)
         #expect(cut.status == 1)
-        #expect(cut.stderr == "控えておいた監査ログの項目 4 がないか、内容が変わっています(末尾が削られたか書き換えられています)\n"
-                + "the audit log entry 4 kept outside is gone or different (the chain was cut back or rewritten)\n")
+        #expect(
+            cut.stderr == "控えておいた監査ログの項目 4 がないか、内容が変わっています(末尾が削られたか書き換えられています)\n"
+                + "the audit log entry 4 kept outside is gone or different (the chain was cut back or rewritten)\n"
+        )
         let badExpect = try await Command.run(["audit", "verify", "--database", fresh.url, "--expect", "four"], environment: Self.key)
         #expect(badExpect.status != 0 && badExpect.stderr.contains("--expect: 'four'"))
 
@@ -357,7 +414,9 @@ struct CalendarCommandTests {
         let directory = try Fixtures.temporaryDirectory()
         let policy = directory.appendingPathComponent("policy.yaml")
         let text = try Fixtures.examplePolicyText().replacingOccurrences(
-            of: "  answer_business_days: 3\n", with: "  answer_business_days: 3\n  closed_days: [2026-09-24, 2026-09-25]\n")
+            of: "  answer_business_days: 3\n",
+            with: "  answer_business_days: 3\n  closed_days: [2026-09-24, 2026-09-25]\n"
+        )
         try text.write(to: policy, atomically: true, encoding: .utf8)
         let closed = try await Command.run(["calendar", "due", "2026-09-16", "--policy", policy.path])
         #expect(closed.stdout == "2026-09-28\n", "\(closed.stderr)")
@@ -387,9 +446,13 @@ extension CalendarCommandTests {
         try await VaultFixture.with(.sqlite) { fixture in
             let desk = RequestDesk(vault: fixture.vault)
             let friday = try Date("2025-12-26T01:00:00Z", strategy: .iso8601)
-            let valid = try RequestForm.validate(RequestSubmission(type: "erasure", email: "nobody@example.jp", name: "A"), policy: fixture.policy).get()
-            let receipt = try await desk.submit(valid, mail: { number, code in OutgoingMail(to: "nobody@example.jp", subject: number, body: code) },
-                                                at: friday)
+            let valid = try RequestForm.validate(RequestSubmission(type: "erasure", email: "nobody@example.jp", name: "A"), policy: fixture.policy)
+                .get()
+            let receipt = try await desk.submit(
+                valid,
+                mail: { number, code in OutgoingMail(to: "nobody@example.jp", subject: number, body: code) },
+                at: friday
+            )
             _ = try await desk.verify(number: receipt.number, code: receipt.code, calendar: BusinessCalendar(), answerDays: 3, at: friday)
             guard case let .sqlite(path) = fixture.dataLocation else { return }
             let database = ["--database", "sqlite:" + path]

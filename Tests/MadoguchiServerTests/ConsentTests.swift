@@ -11,8 +11,12 @@ import Testing
 
 @Suite("Consent ledger and preferences")
 struct ConsentTests {
-    static func event(_ client: any TestClientProtocol, _ body: String, type: String = "text/plain;charset=UTF-8",
-                      gpc: Bool = false) async throws -> TestResponse {
+    static func event(
+        _ client: any TestClientProtocol,
+        _ body: String,
+        type: String = "text/plain;charset=UTF-8",
+        gpc: Bool = false
+    ) async throws -> TestResponse {
         var headers: HTTPFields = [.contentType: type]
         if gpc { headers[HTTPField.Name("Sec-GPC")!] = "1" }
         return try await client.execute(uri: "/api/v1/events", method: .post, headers: headers, body: ByteBuffer(string: body))
@@ -21,11 +25,19 @@ struct ConsentTests {
     /// Sends an inquiry through the JSON API from a browser holding `identifier`, which links it to the person.
     /// Sends an inquiry from a browser with `identifier`; with `installation`, the sender then confirms it by the link
     /// in the receipt mail (only then is the identifier linked).
-    static func inquiry(_ client: any TestClientProtocol, cookieName: String, email: String, identifier: String,
-                        confirmingWith installation: Installation? = nil) async throws {
+    static func inquiry(
+        _ client: any TestClientProtocol,
+        cookieName: String,
+        email: String,
+        identifier: String,
+        confirmingWith installation: Installation? = nil
+    ) async throws {
         let response = try await client.execute(
-            uri: "/api/v1/inquiries", method: .post, headers: [.contentType: "application/json", .cookie: "\(cookieName)=\(identifier)"],
-            body: ByteBuffer(string: #"{"service":"agent","fields":{"name":"山田 太郎","email":"\#(email)","topic":"service","message":"相談"}}"#))
+            uri: "/api/v1/inquiries",
+            method: .post,
+            headers: [.contentType: "application/json", .cookie: "\(cookieName)=\(identifier)"],
+            body: ByteBuffer(string: #"{"service":"agent","fields":{"name":"山田 太郎","email":"\#(email)","topic":"service","message":"相談"}}"#)
+        )
         #expect(response.status == .created)
         if let installation {
             let number = try #require(try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: String])["number"] ?? ""
@@ -34,19 +46,30 @@ struct ConsentTests {
     }
 
     // R-OPT-1, R-OPT-4, R-INF-1: the ledger keeps identifier, choice, vendor-list and policy version, time, GPC.
-    @Test("R-OPT-1: events from sendBeacon are validated and kept in the ledger; GPC is recorded; a stale vendor list is refused",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-OPT-1: events from sendBeacon are validated and kept in the ledger; GPC is recorded; a stale vendor list is refused",
+        arguments: TestDatabase.available
+    )
     func events(_ kind: TestDatabase) async throws {
         try await withServer(kind) { installation, client in
             let list = VendorList.version(of: installation.policy)
-            let config = try #require(try JSONSerialization.jsonObject(with: Data(try await client.execute(uri: "/api/v1/consent-config", method: .get).text.utf8)) as? [String: Any])
+            let config = try #require(
+                try JSONSerialization.jsonObject(with: Data(try await client.execute(uri: "/api/v1/consent-config", method: .get).text.utf8))
+                    as? [String: Any]
+            )
             #expect(config["vendor_list"] as? String == list && config["cookie_name"] as? String == installation.policy.informativeData.cookieName)
             #expect((config["vendors"] as? [[String: Any]])?.count == installation.policy.vendors.count, "the snippet reads the same declarations")
             let id = ConsentEvent.newIdentifier()
             let vendors = installation.policy.vendors.map { "\"\($0.id)\":\($0.category == .advertising ? "false" : "true")" }.joined(separator: ",")
             #expect(try await Self.event(client, #"{"id":"\#(id)","kind":"notice","vendor_list":"\#(list)"}"#).status == .noContent)
-            #expect(try await Self.event(client, #"{"id":"\#(id)","kind":"choice","vendors":{\#(vendors)},"vendor_list":"\#(list)"}"#,
-                                         type: "application/json", gpc: true).status == .noContent)
+            #expect(
+                try await Self.event(
+                    client,
+                    #"{"id":"\#(id)","kind":"choice","vendors":{\#(vendors)},"vendor_list":"\#(list)"}"#,
+                    type: "application/json",
+                    gpc: true
+                ).status == .noContent
+            )
             let ledger = ConsentLedger(database: installation.database)
             let stored = try await ledger.events(identifier: id)
             #expect(stored.map(\.kind) == [.notice, .choice])
@@ -56,8 +79,11 @@ struct ConsentTests {
             func status(_ body: String) async throws -> HTTPResponse.Status { try await Self.event(client, body).status }
             #expect(try await status(#"{"id":"short","kind":"notice","vendor_list":"\#(list)"}"#) == .unprocessableContent)
             #expect(try await status(#"{"id":"\#(id)","kind":"sell","vendor_list":"\#(list)"}"#) == .unprocessableContent)
-            #expect(try await status(#"{"id":"\#(id)","kind":"choice","vendors":{"evil-tracker":true},"vendor_list":"\#(list)"}"#)
-                == .unprocessableContent, "undeclared vendors are never recorded as allowed")
+            #expect(
+                try await status(#"{"id":"\#(id)","kind":"choice","vendors":{"evil-tracker":true},"vendor_list":"\#(list)"}"#)
+                    == .unprocessableContent,
+                "undeclared vendors are never recorded as allowed"
+            )
             #expect(try await status(#"{"id":"\#(id)","kind":"choice","vendors":{},"vendor_list":"\#(list)"}"#) == .unprocessableContent)
             let stale = try await Self.event(client, #"{"id":"\#(id)","kind":"notice","vendor_list":"v0000"}"#)
             #expect(stale.status == .conflict && stale.text.contains(list))
@@ -66,15 +92,19 @@ struct ConsentTests {
             #expect(try await status(#"{"id":"\#(id)","kind":"choice","vendors":{"a":"on"},"vendor_list":"\#(list)"}"#) == .badRequest)
             #expect(try await status(#"["id"]"#) == .badRequest)
             #expect(try await Self.event(client, "{}", type: "application/x-www-form-urlencoded").status == .unsupportedMediaType)
-            #expect(try await status(#"{"id":"\#(id)","kind":"notice","vendor_list":"\#(list)","pad":""# + String(repeating: "x", count: 5_000) + #""}"#)
-                == .contentTooLarge)
+            #expect(
+                try await status(#"{"id":"\#(id)","kind":"notice","vendor_list":"\#(list)","pad":""# + String(repeating: "x", count: 5_000) + #""}"#)
+                    == .contentTooLarge
+            )
             #expect(try await ledger.events(identifier: id).count == 2, "nothing refused was stored")
         }
     }
 
     // R-OPT-1, R-OPT-2, R-OPT-4: the switches work without JavaScript.
-    @Test("R-OPT-2: /preferences saves a choice under a new identifier, shows it again, honours GPC, and reset removes the identifier",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-OPT-2: /preferences saves a choice under a new identifier, shows it again, honours GPC, and reset removes the identifier",
+        arguments: TestDatabase.available
+    )
     func preferences(_ kind: TestDatabase) async throws {
         try await withServer(kind) { installation, client in
             let cookieName = installation.policy.informativeData.cookieName
@@ -90,8 +120,10 @@ struct ConsentTests {
             let saved = try await form.post(client, ["vendor_\(analytics.id)": "on"], path: "/preferences")
             #expect(saved.status == .seeOther)
             let setCookie = try #require(saved.headers[.setCookie])
-            #expect(setCookie.hasPrefix(cookieName + "=") && setCookie.contains("SameSite=Lax")
-                && setCookie.contains("Max-Age=\(installation.policy.informativeData.cookieLifetimeDays * 86_400)"))
+            #expect(
+                setCookie.hasPrefix(cookieName + "=") && setCookie.contains("SameSite=Lax")
+                    && setCookie.contains("Max-Age=\(installation.policy.informativeData.cookieLifetimeDays * 86_400)")
+            )
             let identifier = String(setCookie.split(separator: ";")[0].dropFirst(cookieName.count + 1))
             #expect(ConsentEvent.isIdentifier(identifier))
             let choice = try #require(try await ConsentLedger(database: installation.database).events(identifier: identifier).last)
@@ -103,9 +135,11 @@ struct ConsentTests {
 
             #expect(try await form.post(client, [:], path: "/preferences", token: "forged").status == .forbidden)
             let reset = try await client.execute(
-                uri: "/preferences/reset", method: .post,
+                uri: "/preferences/reset",
+                method: .post,
                 headers: [.cookie: "\(form.cookie); \(cookieName)=\(identifier)", .contentType: "application/x-www-form-urlencoded"],
-                body: ByteBuffer(string: formEncode(["_csrf": form.token])))
+                body: ByteBuffer(string: formEncode(["_csrf": form.token]))
+            )
             #expect(reset.status == .seeOther)
             #expect(reset.headers[.setCookie]?.hasPrefix("\(cookieName)=;") == true && reset.headers[.setCookie]?.contains("Max-Age=0") == true)
             #expect(try await ConsentLedger(database: installation.database).events(identifier: identifier).last?.kind == .reset)
@@ -115,13 +149,16 @@ struct ConsentTests {
 
 extension ConsentTests {
     // R-INF-1, R-INF-2: once linked, the identifier's events are the person's data.
-    @Test("R-INF-2: an inquiry from a browser links its identifier; the events are disclosed and erased with the person; a reset cuts the link",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-INF-2: an inquiry from a browser links its identifier; the events are disclosed and erased with the person; a reset cuts the link",
+        arguments: TestDatabase.available
+    )
     func linking(_ kind: TestDatabase) async throws {
         try await withServer(kind) { installation, client in
             let cookieName = installation.policy.informativeData.cookieName
             let list = VendorList.version(of: installation.policy)
-            let id = ConsentEvent.newIdentifier(), other = ConsentEvent.newIdentifier()
+            let id = ConsentEvent.newIdentifier()
+            let other = ConsentEvent.newIdentifier()
             for identifier in [id, other] {
                 #expect(try await Self.event(client, #"{"id":"\#(identifier)","kind":"notice","vendor_list":"\#(list)"}"#).status == .noContent)
             }
@@ -133,7 +170,7 @@ extension ConsentTests {
             #expect(try await count("identifier_links", installation) == 0)
             try await inquiry("taro@example.jp", id)
             try await inquiry("hanako@example.jp", other)
-            try await inquiry("jiro@example.jp", id) // a shared browser: the identifier stays Taro's
+            try await inquiry("jiro@example.jp", id)  // a shared browser: the identifier stays Taro's
             let rights = SubjectRights(vault: installation.vault)
             func subject(_ email: String) async throws -> String { try await installation.subjectID(email: email) }
             let taro = try await subject("taro@example.jp")
@@ -163,22 +200,34 @@ extension ConsentTests {
         try await withServer { installation, client in
             let cookieName = installation.policy.informativeData.cookieName
             let id = ConsentEvent.newIdentifier()
-            #expect(try await Self.event(client, #"{"id":"\#(id)","kind":"notice","vendor_list":"\#(VendorList.version(of: installation.policy))"}"#)
-                .status == .noContent)
-            _ = try await RequestHTTPTests.post(client, "/api/v1/inquiries",
-                #"{"service":"agent","fields":{"name":"山田 太郎","email":"taro@example.jp","topic":"service","message":"相談"}}"#)
+            #expect(
+                try await Self.event(client, #"{"id":"\#(id)","kind":"notice","vendor_list":"\#(VendorList.version(of: installation.policy))"}"#)
+                    .status == .noContent
+            )
+            _ = try await RequestHTTPTests.post(
+                client,
+                "/api/v1/inquiries",
+                #"{"service":"agent","fields":{"name":"山田 太郎","email":"taro@example.jp","topic":"service","message":"相談"}}"#
+            )
             _ = try await RequestHTTPTests.deliver(installation)
-            let sent = try await client.execute(uri: "/api/v1/requests", method: .post,
-                                                headers: [.contentType: "application/json", .cookie: "\(cookieName)=\(id)"],
-                                                body: ByteBuffer(string: #"{"type":"disclosure","email":"taro@example.jp","name":"山田 太郎"}"#))
+            let sent = try await client.execute(
+                uri: "/api/v1/requests",
+                method: .post,
+                headers: [.contentType: "application/json", .cookie: "\(cookieName)=\(id)"],
+                body: ByteBuffer(string: #"{"type":"disclosure","email":"taro@example.jp","name":"山田 太郎"}"#)
+            )
             let number = try #require(try RequestHTTPTests.object(sent)["number"] as? String)
             let taro = try await installation.subjectID(email: "taro@example.jp")
             let rights = SubjectRights(vault: installation.vault)
-            #expect(try await rights.disclosure(subjectID: taro, actor: "test", source: "test")?.informativeData.isEmpty == true,
-                    "nothing is linked before the code")
+            #expect(
+                try await rights.disclosure(subjectID: taro, actor: "test", source: "test")?.informativeData.isEmpty == true,
+                "nothing is linked before the code"
+            )
             let mail = try #require(try await RequestHTTPTests.deliver(installation).first { $0.subject.contains(number) })
-            #expect(try await RequestHTTPTests.post(client, "/api/v1/requests/\(number)/verify", #"{"code":"\#(try RequestHTTPTests.code(in: mail))"}"#)
-                .status == .ok)
+            #expect(
+                try await RequestHTTPTests.post(client, "/api/v1/requests/\(number)/verify", #"{"code":"\#(try RequestHTTPTests.code(in: mail))"}"#)
+                    .status == .ok
+            )
             #expect(try await rights.disclosure(subjectID: taro, actor: "test", source: "test")?.informativeData.map { $0["identifier"] } == [id])
         }
     }

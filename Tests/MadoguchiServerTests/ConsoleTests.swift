@@ -16,10 +16,20 @@ struct StaffBrowser {
     static let password = "correct horse battery"
 
     /// Creates the account through a set-up link and signs in through the form.
-    static func signIn(_ client: any TestClientProtocol, _ installation: Installation, email: String, role: StaffRole,
-                       department: String? = nil) async throws -> StaffBrowser {
-        let (_, token) = try await installation.staff.add(email: email, role: role, departmentID: department,
-                                                          policy: installation.policy, actor: "test")
+    static func signIn(
+        _ client: any TestClientProtocol,
+        _ installation: Installation,
+        email: String,
+        role: StaffRole,
+        department: String? = nil
+    ) async throws -> StaffBrowser {
+        let (_, token) = try await installation.staff.add(
+            email: email,
+            role: role,
+            departmentID: department,
+            policy: installation.policy,
+            actor: "test"
+        )
         _ = try await installation.staff.completeSetup(token: token, password: password)
         let form = try await FormSession.open(client, "/console/sign-in")
         let response = try await form.post(client, ["email": email, "password": password], path: "/console/sign-in")
@@ -33,16 +43,24 @@ struct StaffBrowser {
     }
 
     /// Posts a console form with the CSRF token of the page at `page`.
-    func post(_ client: any TestClientProtocol, _ path: String, _ fields: [String: String], page: String = "/console/inquiries",
-              token: String? = nil) async throws -> TestResponse {
+    func post(
+        _ client: any TestClientProtocol,
+        _ path: String,
+        _ fields: [String: String],
+        page: String = "/console/inquiries",
+        token: String? = nil
+    ) async throws -> TestResponse {
         let html = try await get(client, page).text
         let marker = "name=\"_csrf\" value=\""
         let csrf = html.range(of: marker).map { String(html[$0.upperBound...].prefix { $0 != "\"" }) } ?? ""
         var all = fields
         all["_csrf"] = token ?? csrf
-        return try await client.execute(uri: path, method: .post,
-                                        headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                                        body: ByteBuffer(string: formEncode(all)))
+        return try await client.execute(
+            uri: path,
+            method: .post,
+            headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+            body: ByteBuffer(string: formEncode(all))
+        )
     }
 }
 
@@ -73,14 +91,22 @@ struct ConsoleTests {
             #expect(try await staff.get(client, "/console/inquiries").status == .ok)
 
             let form = try await FormSession.open(client, "/console/sign-in")
-            let unknown = try await form.post(client, ["email": "nobody@mirai-career.example", "password": "whatever-password"], path: "/console/sign-in")
+            let unknown = try await form.post(
+                client,
+                ["email": "nobody@mirai-career.example", "password": "whatever-password"],
+                path: "/console/sign-in"
+            )
             let wrong = try await form.post(client, ["email": "op@mirai-career.example", "password": "wrong-password!"], path: "/console/sign-in")
             #expect(unknown.status == .unauthorized && wrong.status == .unauthorized)
             #expect(unknown.text.contains("メールアドレスまたはパスワードが違います。") && wrong.text.contains("メールアドレスまたはパスワードが違います。"))
             for _ in 0..<4 {
                 _ = try await form.post(client, ["email": "op@mirai-career.example", "password": "wrong-password!"], path: "/console/sign-in")
             }
-            let locked = try await form.post(client, ["email": "op@mirai-career.example", "password": StaffBrowser.password], path: "/console/sign-in")
+            let locked = try await form.post(
+                client,
+                ["email": "op@mirai-career.example", "password": StaffBrowser.password],
+                path: "/console/sign-in"
+            )
             #expect(locked.status == .tooManyRequests, "locked even with the right password")
             let noToken = try await form.post(client, ["email": "op@mirai-career.example", "password": "x"], path: "/console/sign-in", token: "")
             #expect(noToken.status == .forbidden)
@@ -95,8 +121,13 @@ struct ConsoleTests {
     @Test("set-up links: weak passwords refused, a link works once")
     func setup() async throws {
         try await withServer { installation, client in
-            let (_, token) = try await installation.staff.add(email: "new@mirai-career.example", role: .admin, departmentID: nil,
-                                                              policy: installation.policy, actor: "test")
+            let (_, token) = try await installation.staff.add(
+                email: "new@mirai-career.example",
+                role: .admin,
+                departmentID: nil,
+                policy: installation.policy,
+                actor: "test"
+            )
             let page = try await client.execute(uri: "/console/setup?token=\(token)", method: .get)
             #expect(page.status == .ok)
             let form = try await FormSession.open(client, "/console/setup?token=\(token)")
@@ -108,18 +139,30 @@ struct ConsoleTests {
             let reused = try await form.post(client, ["token": token, "password": "another long password"], path: "/console/setup")
             #expect(reused.status == .gone)
             await #expect(throws: StaffError.departmentRequired) {
-                _ = try await installation.staff.add(email: "d@mirai-career.example", role: .department, departmentID: nil,
-                                                     policy: installation.policy, actor: "test")
+                _ = try await installation.staff.add(
+                    email: "d@mirai-career.example",
+                    role: .department,
+                    departmentID: nil,
+                    policy: installation.policy,
+                    actor: "test"
+                )
             }
             await #expect(throws: StaffError.duplicateEmail) {
-                _ = try await installation.staff.add(email: "NEW@mirai-career.example", role: .admin, departmentID: nil,
-                                                     policy: installation.policy, actor: "test")
+                _ = try await installation.staff.add(
+                    email: "NEW@mirai-career.example",
+                    role: .admin,
+                    departmentID: nil,
+                    policy: installation.policy,
+                    actor: "test"
+                )
             }
         }
     }
 
-    @Test("R-PUR-3, R-TPP-1, R-AUD-1: staff read, forward and answer; the answer is mailed and kept; every step is audited",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-PUR-3, R-TPP-1, R-AUD-1: staff read, forward and answer; the answer is mailed and kept; every step is audited",
+        arguments: TestDatabase.available
+    )
     func answerAndForward(_ kind: TestDatabase) async throws {
         let outbox = try Fixtures.temporaryDirectory()
         try await withServer(kind) { installation, client in
@@ -134,11 +177,19 @@ struct ConsoleTests {
             #expect(detail.status == .ok)
             #expect(detail.text.contains("taro@example.jp") && detail.text.contains("転職の相談をしたいです。"))
 
-            let forwarded = try await staff.post(client, "/console/inquiries/\(id)/forward", ["department": "professional", "note": "至急"],
-                                                 page: "/console/inquiries/\(id)")
+            let forwarded = try await staff.post(
+                client,
+                "/console/inquiries/\(id)/forward",
+                ["department": "professional", "note": "至急"],
+                page: "/console/inquiries/\(id)"
+            )
             #expect(forwarded.status == .seeOther)
-            let answered = try await staff.post(client, "/console/inquiries/\(id)/answer", ["answer": "ご連絡ありがとうございます。"],
-                                                page: "/console/inquiries/\(id)")
+            let answered = try await staff.post(
+                client,
+                "/console/inquiries/\(id)/answer",
+                ["answer": "ご連絡ありがとうございます。"],
+                page: "/console/inquiries/\(id)"
+            )
             #expect(answered.status == .seeOther)
             let after = try await staff.get(client, "/console/inquiries/\(id)").text
             #expect(after.contains("ご連絡ありがとうございます。"))
@@ -146,9 +197,14 @@ struct ConsoleTests {
             #expect(after.contains("至急"))
             #expect(after.contains("回答済み"))
 
-            let worker = OutboxWorker(database: installation.database, keys: installation.vault.keys,
-                                      mailer: try FileOutboxMailer(directory: outbox), from: "privacy@mirai-career.example",
-                                      messageDomain: "example", logger: quietLogger)
+            let worker = OutboxWorker(
+                database: installation.database,
+                keys: installation.vault.keys,
+                mailer: try FileOutboxMailer(directory: outbox),
+                from: "privacy@mirai-career.example",
+                messageDomain: "example",
+                logger: quietLogger
+            )
             #expect(try await worker.deliverDue().sent == 2)
             let bodies = try FileManager.default.contentsOfDirectory(atPath: outbox.path).map { name -> String in
                 let text = try String(contentsOf: outbox.appendingPathComponent(name), encoding: .utf8)
@@ -164,12 +220,18 @@ struct ConsoleTests {
             #expect(try await AuditLog.verify(installation.database) == .intact(entries: actions.count))
 
             // Bad console input: empty answer, unknown department, unknown status, missing CSRF token.
-            #expect(try await staff.post(client, "/console/inquiries/\(id)/answer", ["answer": "  "], page: "/console/inquiries/\(id)").status
-                    == .unprocessableContent)
-            #expect(try await staff.post(client, "/console/inquiries/\(id)/forward", ["department": "nowhere"], page: "/console/inquiries/\(id)").status
-                    == .badRequest)
-            #expect(try await staff.post(client, "/console/inquiries/\(id)/status", ["status": "deleted"], page: "/console/inquiries/\(id)").status
-                    == .badRequest)
+            #expect(
+                try await staff.post(client, "/console/inquiries/\(id)/answer", ["answer": "  "], page: "/console/inquiries/\(id)").status
+                    == .unprocessableContent
+            )
+            #expect(
+                try await staff.post(client, "/console/inquiries/\(id)/forward", ["department": "nowhere"], page: "/console/inquiries/\(id)").status
+                    == .badRequest
+            )
+            #expect(
+                try await staff.post(client, "/console/inquiries/\(id)/status", ["status": "deleted"], page: "/console/inquiries/\(id)").status
+                    == .badRequest
+            )
             #expect(try await staff.post(client, "/console/inquiries/\(id)/status", ["status": "closed"], token: "").status == .forbidden)
             #expect(try await staff.get(client, "/console/inquiries?status=bogus").status == .badRequest)
             #expect(try await staff.get(client, "/console/inquiries?from=2026-13-01").status == .badRequest)
@@ -189,18 +251,52 @@ struct ConsoleTests {
             let admin = try await StaffBrowser.signIn(client, installation, email: "admin@mirai-career.example", role: .admin)
             let officer = try await StaffBrowser.signIn(client, installation, email: "officer@mirai-career.example", role: .privacyOfficer)
             let operatorStaff = try await StaffBrowser.signIn(client, installation, email: "op@mirai-career.example", role: .operator)
-            let member = try await StaffBrowser.signIn(client, installation, email: "pro@mirai-career.example", role: .department,
-                                                       department: "professional")
-            let outsider = try await StaffBrowser.signIn(client, installation, email: "exec@mirai-career.example", role: .department,
-                                                         department: "executive-desk")
-            #expect(try await admin.post(client, "/console/inquiries/\(forwardedID)/forward", ["department": "professional"],
-                                         page: "/console/inquiries/\(forwardedID)").status == .seeOther)
+            let member = try await StaffBrowser.signIn(
+                client,
+                installation,
+                email: "pro@mirai-career.example",
+                role: .department,
+                department: "professional"
+            )
+            let outsider = try await StaffBrowser.signIn(
+                client,
+                installation,
+                email: "exec@mirai-career.example",
+                role: .department,
+                department: "executive-desk"
+            )
+            #expect(
+                try await admin.post(
+                    client,
+                    "/console/inquiries/\(forwardedID)/forward",
+                    ["department": "professional"],
+                    page: "/console/inquiries/\(forwardedID)"
+                ).status == .seeOther
+            )
 
-            struct Expectation { let browser: StaffBrowser; let name: String; let list: [String]; let open: [String]; let audit: HTTPResponse.Status }
+            struct Expectation {
+                let browser: StaffBrowser
+                let name: String
+                let list: [String]
+                let open: [String]
+                let audit: HTTPResponse.Status
+            }
             let matrix = [
                 Expectation(browser: admin, name: "admin", list: [forwardedNumber, otherNumber], open: [forwardedID, otherID], audit: .ok),
-                Expectation(browser: officer, name: "privacy-officer", list: [forwardedNumber, otherNumber], open: [forwardedID, otherID], audit: .ok),
-                Expectation(browser: operatorStaff, name: "operator", list: [forwardedNumber, otherNumber], open: [forwardedID, otherID], audit: .forbidden),
+                Expectation(
+                    browser: officer,
+                    name: "privacy-officer",
+                    list: [forwardedNumber, otherNumber],
+                    open: [forwardedID, otherID],
+                    audit: .ok
+                ),
+                Expectation(
+                    browser: operatorStaff,
+                    name: "operator",
+                    list: [forwardedNumber, otherNumber],
+                    open: [forwardedID, otherID],
+                    audit: .forbidden
+                ),
                 Expectation(browser: member, name: "department (professional)", list: [forwardedNumber], open: [forwardedID], audit: .forbidden),
                 Expectation(browser: outsider, name: "department (executive)", list: [], open: [], audit: .forbidden),
             ]
@@ -218,8 +314,14 @@ struct ConsoleTests {
                 #expect(try await row.browser.get(client, "/console/audit").status == row.audit, "\(row.name) audit")
             }
             // Department members cannot forward.
-            #expect(try await member.post(client, "/console/inquiries/\(forwardedID)/forward", ["department": "executive-desk"],
-                                          page: "/console/inquiries/\(forwardedID)").status == .forbidden)
+            #expect(
+                try await member.post(
+                    client,
+                    "/console/inquiries/\(forwardedID)/forward",
+                    ["department": "executive-desk"],
+                    page: "/console/inquiries/\(forwardedID)"
+                ).status == .forbidden
+            )
             let audit = try await officer.get(client, "/console/audit?lang=en").text
             #expect(audit.contains("Hash chain: intact"))
             #expect(audit.contains("The whole chain was last recomputed at"))

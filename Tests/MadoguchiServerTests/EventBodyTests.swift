@@ -1,6 +1,7 @@
 import Foundation
-@testable import MadoguchiServer
 import Testing
+
+@testable import MadoguchiServer
 
 @Suite("Event body")
 struct EventBodyTests {
@@ -16,10 +17,12 @@ struct EventBodyTests {
 
     @Test("the fast path reads what the snippet sends exactly as JSONSerialization does")
     func plain() {
-        for body in [#"{"id":"abcdefghijklmnopqrstuv","kind":"notice","vendor_list":"v1","gpc":false}"#,
-                     #"{"id":"abcdefghijklmnopqrstuv","kind":"choice","vendor_list":"v1","gpc":true,"vendors":{"a":true,"b":false}}"#,
-                     " {\n\t\"kind\" : \"reset\" , \"vendor_list\":\"v1\", \"id\":\"x\" , \"vendors\" : { } }\r\n",
-                     #"{"id":"名前","kind":"notice","vendor_list":"v1"}"#] {
+        for body in [
+            #"{"id":"abcdefghijklmnopqrstuv","kind":"notice","vendor_list":"v1","gpc":false}"#,
+            #"{"id":"abcdefghijklmnopqrstuv","kind":"choice","vendor_list":"v1","gpc":true,"vendors":{"a":true,"b":false}}"#,
+            " {\n\t\"kind\" : \"reset\" , \"vendor_list\":\"v1\", \"id\":\"x\" , \"vendors\" : { } }\r\n",
+            #"{"id":"名前","kind":"notice","vendor_list":"v1"}"#,
+        ] {
             let read = Self.fast(body)
             #expect(read != nil, "\(body)")
             #expect(read == Self.general(body), "\(body)")
@@ -29,14 +32,14 @@ struct EventBodyTests {
     @Test("anything unusual or hostile leaves the fast path, which never accepts what the general one would not")
     func unusual() {
         let bodies = [
-            #"{"id":"a\"b","kind":"notice","vendor_list":"v1"}"#,          // an escape: Foundation decides
+            #"{"id":"a\"b","kind":"notice","vendor_list":"v1"}"#,  // an escape: Foundation decides
             #"{"id":"\u0061","kind":"notice","vendor_list":"v1"}"#,
-            #"{"id":"a","kind":"notice","vendor_list":"v1","pad":"x"}"#,    // an unknown key
-            #"{"id":"a","id":"b","kind":"notice","vendor_list":"v1"}"#,     // a repeated key
+            #"{"id":"a","kind":"notice","vendor_list":"v1","pad":"x"}"#,  // an unknown key
+            #"{"id":"a","id":"b","kind":"notice","vendor_list":"v1"}"#,  // a repeated key
             #"{"id":"a","kind":"notice","vendor_list":"v1","vendors":{"x":true,"x":false}}"#,
             #"{"id":"a","kind":"notice","vendor_list":"v1"} trailing"#,
             #"{"id":"a","kind":"notice","vendor_list":"v1",}"#,
-            #"{"id":"a","kind":"notice"}"#,                                   // a missing key
+            #"{"id":"a","kind":"notice"}"#,  // a missing key
             #"{"id":1,"kind":"notice","vendor_list":"v1"}"#,
             #"{"id":"a","kind":"notice","vendor_list":"v1","gpc":"yes"}"#,
             #"{"id":"a","kind":"notice","vendor_list":"v1","gpc":tru}"#,

@@ -9,10 +9,12 @@ import Testing
 
 @Suite("HTTP behaviour")
 struct HTTPBehaviourTests {
-    static let publicPaths = ["/privacy", "/privacy?lang=en", "/privacy/external-transmission", "/privacy.json",
-                              "/privacy/versions/2025-02-18", "/healthz", "/readyz", "/assets/site.css", "/openapi.yaml",
-                              "/no-such-page", "/privacy?lang=xx", "/me", "/me/verify?ticket=x", "/requests/new", "/requests/new?lang=en",
-                              "/preferences", "/preferences?lang=en", "/api/v1/consent-config"]
+    static let publicPaths = [
+        "/privacy", "/privacy?lang=en", "/privacy/external-transmission", "/privacy.json",
+        "/privacy/versions/2025-02-18", "/healthz", "/readyz", "/assets/site.css", "/openapi.yaml",
+        "/no-such-page", "/privacy?lang=xx", "/me", "/me/verify?ticket=x", "/requests/new", "/requests/new?lang=en",
+        "/preferences", "/preferences?lang=en", "/api/v1/consent-config",
+    ]
 
     // R-SEC-2 (headers part)
     @Test("every response carries the security headers")
@@ -34,9 +36,11 @@ struct HTTPBehaviourTests {
     @Test("pages load nothing from elsewhere and every page links to the policy and the external-transmission page")
     func noExternalResourcesAndFooter() async throws {
         try await withServer { _, client in
-            for path in ["/privacy", "/privacy?lang=en", "/privacy/external-transmission", "/privacy/versions/2025-02-18",
-                         "/no-such-page", "/no-such-page?lang=en", "/privacy?lang=xx", "/me", "/me?lang=en", "/requests/new",
-                         "/requests/new?lang=en", "/preferences", "/preferences?lang=en"] {
+            for path in [
+                "/privacy", "/privacy?lang=en", "/privacy/external-transmission", "/privacy/versions/2025-02-18",
+                "/no-such-page", "/no-such-page?lang=en", "/privacy?lang=xx", "/me", "/me?lang=en", "/requests/new",
+                "/requests/new?lang=en", "/preferences", "/preferences?lang=en",
+            ] {
                 let html = try await client.execute(uri: path, method: .get).text
                 #expect(!html.contains("<script"), "\(path)")
                 #expect(!html.contains("<img"), "\(path)")
@@ -46,8 +50,10 @@ struct HTTPBehaviourTests {
                 #expect(html.occurrences(of: "<link ") == 1, "\(path)")
                 let english = path.contains("lang=en")
                 #expect(html.contains("<a href=\"/privacy\(english ? "?lang=en" : "")\">"), "\(path): footer policy link")
-                #expect(html.contains("<a href=\"/privacy/external-transmission\(english ? "?lang=en" : "")\">"),
-                        "\(path): footer external-transmission link")
+                #expect(
+                    html.contains("<a href=\"/privacy/external-transmission\(english ? "?lang=en" : "")\">"),
+                    "\(path): footer external-transmission link"
+                )
             }
         }
     }
@@ -80,8 +86,10 @@ struct HTTPBehaviourTests {
     @Test("R-SEC-3: an error page's language link is a path on this site, never another site's address")
     func languageLinkStaysOnSite() async throws {
         try await withServer { _, client in
-            for uri in ["//evil.example/x", "/%2F%2Fevil.example/x", "/\\evil.example/x", "/%5C%5Cevil.example", "///evil.example",
-                        "/\\/evil.example"] {
+            for uri in [
+                "//evil.example/x", "/%2F%2Fevil.example/x", "/\\evil.example/x", "/%5C%5Cevil.example", "///evil.example",
+                "/\\/evil.example",
+            ] {
                 let response = try await client.execute(uri: uri, method: .get)
                 #expect(response.status == .notFound, "\(uri)")
                 let html = response.text
@@ -117,8 +125,10 @@ struct HTTPBehaviourTests {
     @Test("pages carry an ETag and answer If-None-Match with 304")
     func entityTags() async throws {
         try await withServer { _, client in
-            for path in ["/privacy", "/privacy?lang=en", "/privacy/external-transmission", "/privacy.json", "/assets/site.css",
-                         "/privacy/versions/2025-02-18"] {
+            for path in [
+                "/privacy", "/privacy?lang=en", "/privacy/external-transmission", "/privacy.json", "/assets/site.css",
+                "/privacy/versions/2025-02-18",
+            ] {
                 let first = try await client.execute(uri: path, method: .get)
                 let tag = try #require(first.headers[.eTag], "\(path)")
                 #expect(tag.hasPrefix("\"") && tag.hasSuffix("\""))
@@ -189,7 +199,8 @@ struct HTTPBehaviourTests {
     func escaping() async throws {
         let hostile = try Fixtures.examplePolicyText().replacingOccurrences(
             of: "name: { ja: ミライAGENT, en: Mirai AGENT }",
-            with: "name: { ja: \"<script>alert('x')</script>\", en: \"\\\"><img src=x onerror=alert(1)>\" }")
+            with: "name: { ja: \"<script>alert('x')</script>\", en: \"\\\"><img src=x onerror=alert(1)>\" }"
+        )
         let path = try temporaryPolicy(hostile)
         try await withServer(policyPath: path) { _, client in
             let ja = try await client.execute(uri: "/privacy", method: .get).text

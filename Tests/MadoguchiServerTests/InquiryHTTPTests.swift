@@ -26,8 +26,13 @@ struct FormSession {
         return FormSession(cookie: cookie, token: token)
     }
 
-    func post(_ client: any TestClientProtocol, _ fields: [String: String], path: String = "/inquiry/agent",
-              token: String? = nil, cookie: Bool = true) async throws -> TestResponse {
+    func post(
+        _ client: any TestClientProtocol,
+        _ fields: [String: String],
+        path: String = "/inquiry/agent",
+        token: String? = nil,
+        cookie: Bool = true
+    ) async throws -> TestResponse {
         var all = fields
         all["_csrf"] = token ?? self.token
         var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
@@ -74,8 +79,10 @@ func count(_ table: String, _ installation: Installation) async throws -> Int {
 
 @Suite("Inquiry forms and API")
 struct InquiryHTTPTests {
-    @Test("R-SVC-1, R-REQ-1: each service has its form: purposes, required marks, consequence, policy link, unticked consent",
-          arguments: Language.allCases)
+    @Test(
+        "R-SVC-1, R-REQ-1: each service has its form: purposes, required marks, consequence, policy link, unticked consent",
+        arguments: Language.allCases
+    )
     func form(_ language: Language) async throws {
         let t = try await strings(language)
         try await withServer { installation, client in
@@ -86,7 +93,9 @@ struct InquiryHTTPTests {
                 let cookie = try #require(response.headers[.setCookie])
                 #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
                 let html = response.text
-                #expect(html.contains("<h1>\(t["inquiry_title"]!.replacingOccurrences(of: "{service}", with: service.name[language]).htmlEscaped)</h1>"))
+                #expect(
+                    html.contains("<h1>\(t["inquiry_title"]!.replacingOccurrences(of: "{service}", with: service.name[language]).htmlEscaped)</h1>")
+                )
                 for field in installation.policy.fields(for: service) {
                     let present = html.contains("id=\"f-\(field.id)\"") && html.contains(field.label[language].htmlEscaped)
                     #expect(present, "\(field.id)")
@@ -105,8 +114,10 @@ struct InquiryHTTPTests {
         }
     }
 
-    @Test("a valid form is stored with its audit entry and confirmation mail, then the receipt page shows the number",
-          arguments: TestDatabase.available)
+    @Test(
+        "a valid form is stored with its audit entry and confirmation mail, then the receipt page shows the number",
+        arguments: TestDatabase.available
+    )
     func submit(_ kind: TestDatabase) async throws {
         try await withServer(kind) { installation, client in
             let session = try await FormSession.open(client)
@@ -131,8 +142,10 @@ struct InquiryHTTPTests {
         }
     }
 
-    @Test("R-PUR-5, R-DSR-2: an inquiry typed with someone else's address grants no consent, registers nothing and links no browser until the link in the receipt mail is confirmed; a GET confirms nothing",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-PUR-5, R-DSR-2: an inquiry typed with someone else's address grants no consent, registers nothing and links no browser until the link in the receipt mail is confirmed; a GET confirms nothing",
+        arguments: TestDatabase.available
+    )
     func confirmation(_ kind: TestDatabase) async throws {
         try await withServer(kind) { installation, client in
             // Taro's own inquiry, without consent.
@@ -142,9 +155,12 @@ struct InquiryHTTPTests {
             let cookieName = installation.policy.informativeData.cookieName
             let attacker = ConsentEvent.newIdentifier()
             let session = try await FormSession.open(client)
-            let forged = try await client.execute(uri: "/inquiry/agent", method: .post,
-                                                  headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "\(session.cookie); \(cookieName)=\(attacker)"],
-                                                  body: ByteBuffer(string: formEncode(goodFields.merging(["name": "別人", "consent": "yes", "_csrf": session.token]) { $1 })))
+            let forged = try await client.execute(
+                uri: "/inquiry/agent",
+                method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "\(session.cookie); \(cookieName)=\(attacker)"],
+                body: ByteBuffer(string: formEncode(goodFields.merging(["name": "別人", "consent": "yes", "_csrf": session.token]) { $1 }))
+            )
             #expect(forged.status == .seeOther)
             let forgedNumber = String(try #require(forged.headers[.location]).suffix(16))
             #expect(try await count("consents", installation) == 0, "no consent for Taro's data")
@@ -175,24 +191,35 @@ struct InquiryHTTPTests {
             let again = try await form.post(client, ["token": token], path: "/inquiry/confirm/\(forgedNumber)")
             #expect(again.status == .ok && again.text.contains("すでに確認済み"))
             #expect(try await count("consents", installation) == 1, "confirmed once")
-            let document = try #require(try await SubjectRights(vault: installation.vault).disclosure(
-                subjectID: try await installation.subjectID(email: "taro@example.jp"), actor: "test", source: "test"))
+            let document = try #require(
+                try await SubjectRights(vault: installation.vault).disclosure(
+                    subjectID: try await installation.subjectID(email: "taro@example.jp"),
+                    actor: "test",
+                    source: "test"
+                )
+            )
             let granted = try #require(document.consents.first)
             #expect(granted.purpose == "marketing" && granted.createdAt >= before.formatted(.iso8601).prefix(19).description)
             #expect(try await AuditLog.entries(in: installation.database).contains { $0.event.action == "inquiry.confirm" })
         }
     }
 
-    @Test("R-REQ-1: missing or invalid fields redisplay the form with the input kept, an error beside each field, and nothing stored",
-          arguments: Language.allCases)
+    @Test(
+        "R-REQ-1: missing or invalid fields redisplay the form with the input kept, an error beside each field, and nothing stored",
+        arguments: Language.allCases
+    )
     func invalid(_ language: Language) async throws {
         let t = try await strings(language)
         try await withServer { installation, client in
             let path = href("/inquiry/agent", language)
             let session = try await FormSession.open(client, path)
-            let response = try await session.post(client, [
-                "name": "", "email": "taro@", "topic": "service", "message": "<script>alert('x')</script>", "phone": "abc", "consent": "yes",
-            ], path: path)
+            let response = try await session.post(
+                client,
+                [
+                    "name": "", "email": "taro@", "topic": "service", "message": "<script>alert('x')</script>", "phone": "abc", "consent": "yes",
+                ],
+                path: path
+            )
             #expect(response.status == .unprocessableContent)
             let html = response.text
             let nameError = t["err_missing"]!.replacingOccurrences(of: "{label}", with: language == .ja ? "お名前" : "Name")
@@ -215,7 +242,9 @@ struct InquiryHTTPTests {
     func csrf() async throws {
         try await withServer { installation, client in
             let session = try await FormSession.open(client)
-            for (token, cookie) in [("", true), ("forged.token.value", true), (session.token, false), ("1.\(session.token.split(separator: ".")[1]).AAAA", true)] {
+            for (token, cookie) in [
+                ("", true), ("forged.token.value", true), (session.token, false), ("1.\(session.token.split(separator: ".")[1]).AAAA", true),
+            ] {
                 let response = try await session.post(client, goodFields, token: token, cookie: cookie)
                 #expect(response.status == .forbidden)
                 #expect(response.text.contains("フォームの有効期限が切れたため"))
@@ -235,9 +264,12 @@ struct InquiryHTTPTests {
             let session = try await FormSession.open(client)
             let huge = try await session.post(client, goodFields.merging(["message": String(repeating: "あ", count: 30_000)]) { $1 })
             #expect(huge.status == .contentTooLarge)
-            let invalid = try await client.execute(uri: "/inquiry/agent", method: .post,
-                                                   headers: [.contentType: "application/x-www-form-urlencoded", .cookie: session.cookie],
-                                                   body: ByteBuffer(bytes: Array("name=%FF%FE&_csrf=\(session.token)".utf8)))
+            let invalid = try await client.execute(
+                uri: "/inquiry/agent",
+                method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded", .cookie: session.cookie],
+                body: ByteBuffer(bytes: Array("name=%FF%FE&_csrf=\(session.token)".utf8))
+            )
             #expect(invalid.status == .badRequest)
             let unknown = try await client.execute(uri: "/inquiry/nursing?lang=en", method: .get)
             #expect(unknown.status == .notFound)
@@ -265,8 +297,12 @@ struct InquiryHTTPTests {
             #expect(limited.status == .tooManyRequests)
             #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 > 0)
             #expect(limited.text.contains("送信が多すぎます"))
-            let api = try await client.execute(uri: "/api/v1/inquiries", method: .post, headers: [.contentType: "application/json"],
-                                               body: ByteBuffer(string: "{}"))
+            let api = try await client.execute(
+                uri: "/api/v1/inquiries",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: "{}")
+            )
             #expect(api.status == .tooManyRequests)
             #expect(api.headers[.contentType] == "application/problem+json")
         }
@@ -280,7 +316,9 @@ struct InquiryHTTPTests {
             func post(_ body: String, type: String = "application/json") async throws -> TestResponse {
                 try await client.execute(uri: "/api/v1/inquiries", method: .post, headers: [.contentType: type], body: ByteBuffer(string: body))
             }
-            let ok = try await post(#"{"service":"accountant","fields":{"name":"佐藤 花子","email":"hanako@example.jp","topic":"other","message":"質問です"},"consent_to_optional_purposes":false}"#)
+            let ok = try await post(
+                #"{"service":"accountant","fields":{"name":"佐藤 花子","email":"hanako@example.jp","topic":"other","message":"質問です"},"consent_to_optional_purposes":false}"#
+            )
             #expect(ok.status == .created)
             let number = try #require(try JSONSerialization.jsonObject(with: Data(ok.text.utf8)) as? [String: String])["number"]
             #expect(number?.hasPrefix("Q") == true)
@@ -317,21 +355,33 @@ struct InquiryHTTPTests {
         try await app.test(.router) { client in
             let session = try await FormSession.open(client)
             for index in 0..<3 {
-                let response = try await session.post(client, [
-                    "name": "\(marker) 太郎", "email": "\(marker.lowercased())\(index)@example.jp", "topic": "service",
-                    "message": "本文 \(marker) です", "phone": "03-1234-5678",
-                ])
+                let response = try await session.post(
+                    client,
+                    [
+                        "name": "\(marker) 太郎", "email": "\(marker.lowercased())\(index)@example.jp", "topic": "service",
+                        "message": "本文 \(marker) です", "phone": "03-1234-5678",
+                    ]
+                )
                 #expect(response.status == .seeOther)
             }
-            let api = try await client.execute(uri: "/api/v1/inquiries", method: .post, headers: [.contentType: "application/json"],
-                                               body: ByteBuffer(string: #"{"service":"agent","fields":{"name":"\#(marker)","email":"\#(marker)@example.jp","topic":"other","message":"\#(marker)"}}"#))
+            let api = try await client.execute(
+                uri: "/api/v1/inquiries",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(
+                    string:
+                        #"{"service":"agent","fields":{"name":"\#(marker)","email":"\#(marker)@example.jp","topic":"other","message":"\#(marker)"}}"#
+                )
+            )
             #expect(api.status == .created)
         }
         await installation.close()
         guard case let .sqlite(path) = fresh.location else { return }
         var scanned = 0
-        for file in [path, path + "-wal", keys.appendingPathComponent("keystore.sqlite").path,
-                     keys.appendingPathComponent("keystore.sqlite").path + "-wal"] {
+        for file in [
+            path, path + "-wal", keys.appendingPathComponent("keystore.sqlite").path,
+            keys.appendingPathComponent("keystore.sqlite").path + "-wal",
+        ] {
             guard let data = FileManager.default.contents(atPath: file) else { continue }
             scanned += data.count
             #expect(!data.contains(Data(marker.utf8)), "\(file)")

@@ -35,9 +35,14 @@ struct MailTests {
     // R-MAIL-1 (safe rendering and the transactional outbox)
     @Test("messages render as RFC 5322 with encoded headers; header injection is refused")
     func rendering() throws {
-        let message = MailMessage(from: "privacy@mirai-career.example", to: "taro@example.jp",
-                                  subject: "【ミライキャリア】お問い合わせを受け付けました / We have received your inquiry (Q20261129-ABCDEF)",
-                                  body: "一行目\n.二行目\n", messageID: "abc@mirai-career.example", date: Date(timeIntervalSince1970: 0))
+        let message = MailMessage(
+            from: "privacy@mirai-career.example",
+            to: "taro@example.jp",
+            subject: "【ミライキャリア】お問い合わせを受け付けました / We have received your inquiry (Q20261129-ABCDEF)",
+            body: "一行目\n.二行目\n",
+            messageID: "abc@mirai-career.example",
+            date: Date(timeIntervalSince1970: 0)
+        )
         let text = try message.rendered()
         #expect(text.contains("\r\nSubject: =?UTF-8?B?"))
         #expect(text.contains("Date: Thu, 01 Jan 1970 09:00:00 +0900\r\n"))
@@ -56,9 +61,14 @@ struct MailTests {
     @Test("dates are in Japan time; every line end of the body becomes CRLF; long subjects split between characters")
     func renderingDetails() throws {
         let newYear = try Date("2026-12-31T15:00:00Z", strategy: .iso8601)
-        let message = MailMessage(from: "privacy@mirai-career.example", to: "taro@example.jp",
-                                  subject: String(repeating: "お問い合わせ", count: 12), body: "a\r\nb\nc\rd\n\ne",
-                                  messageID: "x@example", date: newYear)
+        let message = MailMessage(
+            from: "privacy@mirai-career.example",
+            to: "taro@example.jp",
+            subject: String(repeating: "お問い合わせ", count: 12),
+            body: "a\r\nb\nc\rd\n\ne",
+            messageID: "x@example",
+            date: newYear
+        )
         let text = try message.rendered()
         #expect(text.contains("Date: Fri, 01 Jan 2027 00:00:00 +0900\r\n"))
         let body = String(text.components(separatedBy: "\r\n\r\n")[1].filter { !$0.isNewline })
@@ -77,25 +87,34 @@ struct MailTests {
         #expect(try tabbed.rendered().contains("Subject: =?UTF-8?B?"), "control characters are encoded, not passed through")
     }
 
-    @Test("R-CON-1: the confirmation mail reaches the outbox once, names the officer and the contact, and is audited",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-CON-1: the confirmation mail reaches the outbox once, names the officer and the contact, and is audited",
+        arguments: TestDatabase.available
+    )
     func confirmationDelivered(_ kind: TestDatabase) async throws {
         let outbox = try Fixtures.temporaryDirectory()
         try await withServer(kind) { installation, client in
             let session = try await FormSession.open(client)
             let response = try await session.post(client, goodFields)
             let number = String(try #require(response.headers[.location]).suffix(16))
-            let worker = OutboxWorker(database: installation.database, keys: installation.vault.keys,
-                                      mailer: try FileOutboxMailer(directory: outbox), from: "privacy@mirai-career.example",
-                                      messageDomain: "mirai-career.example", logger: quietLogger)
+            let worker = OutboxWorker(
+                database: installation.database,
+                keys: installation.vault.keys,
+                mailer: try FileOutboxMailer(directory: outbox),
+                from: "privacy@mirai-career.example",
+                messageDomain: "mirai-career.example",
+                logger: quietLogger
+            )
             #expect(try await worker.deliverDue() == OutboxWorker.Pass(sent: 1))
             #expect(try await worker.deliverDue() == OutboxWorker.Pass(), "nothing is sent twice")
             let files = try FileManager.default.contentsOfDirectory(atPath: outbox.path)
             #expect(files.count == 1)
             let text = try String(contentsOf: outbox.appendingPathComponent(files[0]), encoding: .utf8)
             #expect(text.contains("To: taro@example.jp\r\n"))
-            let body = String(decoding: Data(base64Encoded: String(text.components(separatedBy: "\r\n\r\n")[1].filter { !$0.isNewline }))!,
-                              as: UTF8.self)
+            let body = String(
+                decoding: Data(base64Encoded: String(text.components(separatedBy: "\r\n\r\n")[1].filter { !$0.isNewline }))!,
+                as: UTF8.self
+            )
             #expect(body.contains(number))
             #expect(body.contains(installation.policy.officer.email))
             #expect(body.contains(installation.policy.requests.email))
@@ -115,8 +134,14 @@ struct MailTests {
                 OutgoingMail(to: valid.email, subject: "Receipt \(number)", body: "Thank you")
             }
             let mailer = FlakyMailer(failures: 2)
-            let worker = OutboxWorker(database: fixture.data, keys: fixture.vault.keys, mailer: mailer, from: "privacy@mirai-career.example",
-                                      messageDomain: "example", logger: Logger(label: "test"))
+            let worker = OutboxWorker(
+                database: fixture.data,
+                keys: fixture.vault.keys,
+                mailer: mailer,
+                from: "privacy@mirai-career.example",
+                messageDomain: "example",
+                logger: Logger(label: "test")
+            )
             let start = Date()
             #expect(try await worker.deliverDue(now: start) == OutboxWorker.Pass(retried: 1))
             #expect(try await worker.deliverDue(now: start.addingTimeInterval(30)) == OutboxWorker.Pass(), "not due yet")
@@ -143,8 +168,14 @@ struct MailTests {
                 try await group.waitForAll()
             }
             let mailer = FlakyMailer(failures: 0)
-            let worker = OutboxWorker(database: fixture.data, keys: fixture.vault.keys, mailer: mailer, from: "privacy@mirai-career.example",
-                                      messageDomain: "example", logger: Logger(label: "test"))
+            let worker = OutboxWorker(
+                database: fixture.data,
+                keys: fixture.vault.keys,
+                mailer: mailer,
+                from: "privacy@mirai-career.example",
+                messageDomain: "example",
+                logger: Logger(label: "test")
+            )
             // Passes of 10 with an hour between passes that come back short: 25 messages need three passes in a row.
             let delivery = Task { await worker.run(every: .seconds(3_600), batch: 10) }
             for _ in 0..<600 where mailer.sent.count < 25 {
@@ -168,8 +199,14 @@ struct MailTests {
                 try await db.delete(from: "subject_keys").where("subject_id", .equal, receipt.subjectID).run()
             }
             let mailer = FlakyMailer(failures: 0)
-            let worker = OutboxWorker(database: fixture.data, keys: fixture.vault.keys, mailer: mailer, from: "privacy@mirai-career.example",
-                                      messageDomain: "example", logger: Logger(label: "test"))
+            let worker = OutboxWorker(
+                database: fixture.data,
+                keys: fixture.vault.keys,
+                mailer: mailer,
+                from: "privacy@mirai-career.example",
+                messageDomain: "example",
+                logger: Logger(label: "test")
+            )
             #expect(try await worker.deliverDue() == OutboxWorker.Pass(discarded: 1))
             #expect(mailer.sent.isEmpty)
         }

@@ -10,8 +10,10 @@ import Testing
 /// holds back nothing else.
 @Suite("Master key")
 struct MasterKeyTests {
-    @Test("a missing key file beside stored data is refused with a bilingual error naming the file; a fresh installation gets one",
-          arguments: TestDatabase.available)
+    @Test(
+        "a missing key file beside stored data is refused with a bilingual error naming the file; a fresh installation gets one",
+        arguments: TestDatabase.available
+    )
     func missingKeyRefused(_ kind: TestDatabase) async throws {
         let fresh = try await kind.makeLocation()
         let keys = try Fixtures.temporaryDirectory()
@@ -19,8 +21,15 @@ struct MasterKeyTests {
         let configuration = testConfiguration(fresh.location, keys: keys)
         let first = try await Installation.prepare(configuration, logger: quietLogger)
         #expect(FileManager.default.fileExists(atPath: configuration.keyFile), "a fresh installation creates its key")
-        guard case let .success(valid) = first.policy.validate(InquirySubmission(
-            serviceID: "agent", values: ["name": "山田 太郎", "email": "taro@example.jp", "topic": "service", "message": "相談"], consentToOptionalPurposes: false)) else {
+        guard
+            case let .success(valid) = first.policy.validate(
+                InquirySubmission(
+                    serviceID: "agent",
+                    values: ["name": "山田 太郎", "email": "taro@example.jp", "topic": "service", "message": "相談"],
+                    consentToOptionalPurposes: false
+                )
+            )
+        else {
             Issue.record("invalid submission")
             return
         }
@@ -74,33 +83,45 @@ struct MasterKeyTests {
         #expect(mode == 0o600)
     }
 
-    @Test("mail that can never be opened (another master key, damaged) is failed on its own; the rest of its batch is sent",
-          arguments: TestDatabase.available)
+    @Test(
+        "mail that can never be opened (another master key, damaged) is failed on its own; the rest of its batch is sent",
+        arguments: TestDatabase.available
+    )
     func unreadableMail(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             var receipts: [InquiryReceipt] = []
             for index in 0..<6 {
                 guard case let .success(valid) = fixture.policy.validate(fixture.submission(email: "p\(index)@example.jp")) else { return }
-                receipts.append(try await fixture.vault.submit(valid, policy: fixture.policy) { _ in
-                    OutgoingMail(to: valid.email, subject: "message \(index)", body: "b")
-                })
+                receipts.append(
+                    try await fixture.vault.submit(valid, policy: fixture.policy) { _ in
+                        OutgoingMail(to: valid.email, subject: "message \(index)", body: "b")
+                    }
+                )
             }
             // One person's key wrapped by a master key this ring does not hold; one message damaged.
-            let unwrappable = receipts[0].subjectID, damaged = receipts[1].subjectID
+            let unwrappable = receipts[0].subjectID
+            let damaged = receipts[1].subjectID
             try await fixture.keyStore.transaction { db in
                 try await db.update("subject_keys").set("master_key_id", to: "0000000000000000")
                     .where("subject_id", .equal, unwrappable).run()
             }
-            let damagedID = try await fixture.data.read { db in
-                try await db.select().column("id").from("outbox").where("subject_id", .equal, damaged)
-                    .first(decodingColumn: "id", as: String.self)
-            } ?? ""
+            let damagedID =
+                try await fixture.data.read { db in
+                    try await db.select().column("id").from("outbox").where("subject_id", .equal, damaged)
+                        .first(decodingColumn: "id", as: String.self)
+                } ?? ""
             try await fixture.data.transaction { db in
                 try await db.update("outbox").set("sealed", to: Data([1, 2, 3])).where("id", .equal, damagedID).run()
             }
             let mailer = FlakyMailer(failures: 0)
-            let worker = OutboxWorker(database: fixture.data, keys: fixture.vault.keys, mailer: mailer, from: "privacy@mirai-career.example",
-                                      messageDomain: "example", logger: Logger(label: "test"))
+            let worker = OutboxWorker(
+                database: fixture.data,
+                keys: fixture.vault.keys,
+                mailer: mailer,
+                from: "privacy@mirai-career.example",
+                messageDomain: "example",
+                logger: Logger(label: "test")
+            )
             #expect(try await worker.deliverDue() == OutboxWorker.Pass(sent: 4, failed: 2))
             #expect(Set(mailer.sent.map(\.subject)) == ["message 2", "message 3", "message 4", "message 5"])
             let statuses = try await fixture.data.read { db in

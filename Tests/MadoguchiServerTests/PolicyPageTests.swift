@@ -9,12 +9,16 @@ import Testing
 
 @Suite("Published policy")
 struct PolicyPageTests {
-    static let sectionKeys = ["h_operator", "h_basis", "h_services", "h_purposes", "h_missing", "h_third", "h_outsourcing",
-                              "h_statistics", "h_changes", "h_self", "h_requests", "h_officer", "h_informative",
-                              "h_external", "h_optout", "h_dates", "h_versions"]
+    static let sectionKeys = [
+        "h_operator", "h_basis", "h_services", "h_purposes", "h_missing", "h_third", "h_outsourcing",
+        "h_statistics", "h_changes", "h_self", "h_requests", "h_officer", "h_informative",
+        "h_external", "h_optout", "h_dates", "h_versions",
+    ]
 
-    @Test("every section of the policy is published, in Japanese and English (R-SVC-1, R-POL-1, R-PUR-1, R-CON-1, R-OPT-3, R-VER-1)",
-          arguments: Language.allCases)
+    @Test(
+        "every section of the policy is published, in Japanese and English (R-SVC-1, R-POL-1, R-PUR-1, R-CON-1, R-OPT-3, R-VER-1)",
+        arguments: Language.allCases
+    )
     func everySection(_ language: Language) async throws {
         let policy: Policy = try PolicyLoader.load(path: Fixtures.examplePolicyPath)
         let t = try await strings(language)
@@ -52,7 +56,7 @@ struct PolicyPageTests {
             for field in policy.fields { has(field.label[language], "field") }
             #expect(html.contains("<td data-label=\"\(t["col_item_purposes"]!.htmlEscaped)\">(1)(2)(3)</td>"))
             has(policy.missingItemsConsequence[language], "missing items")
-            has(policy.thirdPartyProvision[language], "third party") // R-TPP-1: departments we forward to
+            has(policy.thirdPartyProvision[language], "third party")  // R-TPP-1: departments we forward to
             #expect(html.contains("(\(t["consent_only"]!.htmlEscaped))"), "R-PUR-5")
             for department in policy.departments { has(department.name[language], "department") }
             has(policy.outsourcing[language], "outsourcing")
@@ -70,7 +74,7 @@ struct PolicyPageTests {
             for purpose in policy.informativeData.purposes { has(purpose[language], "informative purpose") }
             has(policy.informativeData.linkedDataRule[language], "linked data rule")
             // R-OPT-3: opt-out guidance with every advertising-ID link.
-            has(policy.optOut.cookieReset[language], "cookie reset") // R-OPT-2 guidance
+            has(policy.optOut.cookieReset[language], "cookie reset")  // R-OPT-2 guidance
             for reset in policy.optOut.advertisingIDs {
                 hasMarkup("href=\"\(reset.url)\"", "advertising ID link")
                 has(reset.platform[language], "platform")
@@ -85,8 +89,10 @@ struct PolicyPageTests {
         }
     }
 
-    @Test("R-EXT-1: every vendor, every item and every link, on the policy and on its own page, in both languages",
-          arguments: Language.allCases)
+    @Test(
+        "R-EXT-1: every vendor, every item and every link, on the policy and on its own page, in both languages",
+        arguments: Language.allCases
+    )
     func vendorTable(_ language: Language) async throws {
         let policy: Policy = try PolicyLoader.load(path: Fixtures.examplePolicyPath)
         let t = try await strings(language)
@@ -120,8 +126,10 @@ struct PolicyPageTests {
         }
     }
 
-    @Test("/privacy.json is the policy file's content as data (R-EXT-1), minus contractor supervision dates",
-          arguments: TestDatabase.available)
+    @Test(
+        "/privacy.json is the policy file's content as data (R-EXT-1), minus contractor supervision dates",
+        arguments: TestDatabase.available
+    )
     func json(_ kind: TestDatabase) async throws {
         let policy: Policy = try PolicyLoader.load(path: Fixtures.examplePolicyPath)
         try await withServer(kind) { _, client in
@@ -135,10 +143,14 @@ struct PolicyPageTests {
             }
             #expect(NSDictionary(dictionary: published).isEqual(to: expected))
             // Keys are those of the policy file.
-            #expect(Set(published.keys) == ["version", "effective_date", "revisions", "operator", "services", "purposes", "fields",
-                                            "missing_items_consequence", "departments", "third_party_provision", "outsourcing",
-                                            "contractors", "statistics", "changes", "officer", "requests", "informative_data",
-                                            "vendors", "opt_out"])
+            #expect(
+                Set(published.keys) == [
+                    "version", "effective_date", "revisions", "operator", "services", "purposes", "fields",
+                    "missing_items_consequence", "departments", "third_party_provision", "outsourcing",
+                    "contractors", "statistics", "changes", "officer", "requests", "informative_data",
+                    "vendors", "opt_out",
+                ]
+            )
             let vendors = try #require(published["vendors"] as? [[String: Any]])
             #expect(vendors.count == 8)
             #expect(vendors.first { $0["id"] as? String == "softbank-retargeting" }?["opt_out_url"] == nil)
@@ -146,11 +158,14 @@ struct PolicyPageTests {
         }
     }
 
-    @Test("R-VER-1: a new policy version is stored at start; older versions stay readable at stable URLs",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-VER-1: a new policy version is stored at start; older versions stay readable at stable URLs",
+        arguments: TestDatabase.available
+    )
     func versions(_ kind: TestDatabase) async throws {
         let source = try Fixtures.examplePolicyText()
-        let newer = source
+        let newer =
+            source
             .replacingOccurrences(of: "version: \"2025-02-18\"", with: "version: \"2026-04-01\"")
             .replacingOccurrences(of: "  - 2025-02-18\n", with: "  - 2025-02-18\n  - 2026-04-01\n")
             .replacingOccurrences(of: "answer_business_days: 3", with: "answer_business_days: 2")
@@ -160,12 +175,16 @@ struct PolicyPageTests {
         let keys = try Fixtures.temporaryDirectory()
         func configuration(_ path: String) -> ServerConfiguration { testConfiguration(fresh.location, keys: keys, policyPath: path) }
 
-        let first = try await Installation.prepare(configuration(Fixtures.examplePolicyPath),
-                                                   logger: quietLogger)
+        let first = try await Installation.prepare(
+            configuration(Fixtures.examplePolicyPath),
+            logger: quietLogger
+        )
         #expect(first.storedNewVersion)
         await first.close()
-        let again = try await Installation.prepare(configuration(Fixtures.examplePolicyPath),
-                                                   logger: quietLogger)
+        let again = try await Installation.prepare(
+            configuration(Fixtures.examplePolicyPath),
+            logger: quietLogger
+        )
         #expect(!again.storedNewVersion, "the same file must not be stored twice")
         await again.close()
 
@@ -175,8 +194,10 @@ struct PolicyPageTests {
             _ = try await Installation.prepare(configuration(tampered), logger: quietLogger)
         }
 
-        let second = try await Installation.prepare(configuration(newerPath),
-                                                    logger: quietLogger)
+        let second = try await Installation.prepare(
+            configuration(newerPath),
+            logger: quietLogger
+        )
         #expect(second.storedNewVersion)
         let app = Application(router: buildRouter(second), logger: quietLogger)
         try await app.test(.router) { client in
@@ -202,8 +223,10 @@ struct PolicyPageTests {
             #expect(currentByID.status == .ok)
             #expect(!currentByID.text.contains("これは過去の版です"))
 
-            for missing in ["/privacy/versions/1999-01-01", "/privacy/versions/..%2F..%2Fetc%2Fpasswd",
-                            "/privacy/versions/'%20OR%201=1--", "/privacy/versions/" + String(repeating: "9", count: 5000)] {
+            for missing in [
+                "/privacy/versions/1999-01-01", "/privacy/versions/..%2F..%2Fetc%2Fpasswd",
+                "/privacy/versions/'%20OR%201=1--", "/privacy/versions/" + String(repeating: "9", count: 5000),
+            ] {
                 #expect(try await client.execute(uri: missing, method: .get).status == .notFound, "\(missing.prefix(60))")
             }
         }

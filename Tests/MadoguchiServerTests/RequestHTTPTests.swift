@@ -12,7 +12,8 @@ import Testing
 
 @Suite("Requests over HTTP")
 struct RequestHTTPTests {
-    static func post(_ client: any TestClientProtocol, _ uri: String, _ body: String, type: String = "application/json") async throws -> TestResponse {
+    static func post(_ client: any TestClientProtocol, _ uri: String, _ body: String, type: String = "application/json") async throws -> TestResponse
+    {
         try await client.execute(uri: uri, method: .post, headers: [.contentType: type], body: ByteBuffer(string: body))
     }
 
@@ -23,8 +24,14 @@ struct RequestHTTPTests {
     /// Delivers the queued mail and returns what was sent.
     static func deliver(_ installation: Installation) async throws -> [MailMessage] {
         let mailer = FlakyMailer(failures: 0)
-        let worker = OutboxWorker(database: installation.database, keys: installation.vault.keys, mailer: mailer,
-                                  from: installation.policy.requests.email, messageDomain: "example", logger: Logger(label: "test"))
+        let worker = OutboxWorker(
+            database: installation.database,
+            keys: installation.vault.keys,
+            mailer: mailer,
+            from: installation.policy.requests.email,
+            messageDomain: "example",
+            logger: Logger(label: "test")
+        )
         try await worker.deliverDue()
         return mailer.sent
     }
@@ -35,22 +42,39 @@ struct RequestHTTPTests {
     }
 
     // R-DSR-1, R-DSR-2, R-CON-1: intake, code by mail, verification, confirmation naming the officer and contact.
-    @Test("R-DSR-2: the same 202 for a known and an unknown address; the mailed code opens the request once; the confirmation names the officer",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-DSR-2: the same 202 for a known and an unknown address; the mailed code opens the request once; the confirmation names the officer",
+        arguments: TestDatabase.available
+    )
     func intakeAndVerify(_ kind: TestDatabase) async throws {
         try await withServer(kind) { installation, client in
-            let inquiry = try await Self.post(client, "/api/v1/inquiries",
-                #"{"service":"agent","fields":{"name":"山田 太郎","email":"taro@example.jp","topic":"service","message":"相談"}}"#)
+            let inquiry = try await Self.post(
+                client,
+                "/api/v1/inquiries",
+                #"{"service":"agent","fields":{"name":"山田 太郎","email":"taro@example.jp","topic":"service","message":"相談"}}"#
+            )
             #expect(inquiry.status == .created)
             _ = try await Self.deliver(installation)
 
-            let known = try await Self.post(client, "/api/v1/requests", #"{"type":"disclosure","email":"taro@example.jp","name":"山田 太郎","delivery":"csv"}"#)
-            let unknown = try await Self.post(client, "/api/v1/requests", #"{"type":"disclosure","email":"nobody@example.jp","name":"誰か","delivery":"csv"}"#)
+            let known = try await Self.post(
+                client,
+                "/api/v1/requests",
+                #"{"type":"disclosure","email":"taro@example.jp","name":"山田 太郎","delivery":"csv"}"#
+            )
+            let unknown = try await Self.post(
+                client,
+                "/api/v1/requests",
+                #"{"type":"disclosure","email":"nobody@example.jp","name":"誰か","delivery":"csv"}"#
+            )
             #expect(known.status == .accepted && unknown.status == .accepted)
-            var first = try Self.object(known), second = try Self.object(unknown)
+            var first = try Self.object(known)
+            var second = try Self.object(unknown)
             let number = try #require(first["number"] as? String)
             #expect(number.hasPrefix("R") && number != second["number"] as? String)
-            for key in ["number", "verify"] { first[key] = nil; second[key] = nil }
+            for key in ["number", "verify"] {
+                first[key] = nil
+                second[key] = nil
+            }
             #expect(NSDictionary(dictionary: first).isEqual(to: second), "nothing tells a known address from an unknown one")
             #expect(!known.text.contains("taro"), "the response echoes no personal data")
 
@@ -96,7 +120,9 @@ struct RequestHTTPTests {
             #expect(try await post("{not json").status == .badRequest)
             #expect(try await post(#"{"type":"disclosure","email":1}"#).status == .badRequest)
             #expect(try await post(#"{"type":"disclosure"}"#, type: "text/plain").status == .unsupportedMediaType)
-            let huge = try await post(#"{"type":"correction","email":"a@b.jp","name":"A","details":""# + String(repeating: "x", count: 70_000) + #""}"#)
+            let huge = try await post(
+                #"{"type":"correction","email":"a@b.jp","name":"A","details":""# + String(repeating: "x", count: 70_000) + #""}"#
+            )
             #expect(huge.status == .contentTooLarge)
 
             #expect(try await Self.post(client, "/api/v1/requests/../../etc/verify", #"{"code":"123456"}"#).status == .notFound)
@@ -118,7 +144,11 @@ struct RequestHTTPTests {
 
 extension RequestHTTPTests {
     /// Sends a request through the API and verifies it with the mailed code; returns its number and id.
-    static func openRequest(_ client: any TestClientProtocol, _ installation: Installation, _ body: String) async throws -> (number: String, id: String) {
+    static func openRequest(
+        _ client: any TestClientProtocol,
+        _ installation: Installation,
+        _ body: String
+    ) async throws -> (number: String, id: String) {
         let response = try await post(client, "/api/v1/requests", body)
         let number = try #require(try object(response)["number"] as? String)
         let mail = try #require(try await deliver(installation).first { $0.subject.contains(number) })
@@ -131,15 +161,28 @@ extension RequestHTTPTests {
     }
 
     // R-DSR-1, R-DSR-3, R-DSR-4, R-DSR-5: staff carry requests out (the system does the work) or refuse them with a reason.
-    @Test("R-DSR-1: the privacy officer's queue flags due dates; disclosure is downloaded by the person, erasure erases, refusal mails the reason",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-DSR-1: the privacy officer's queue flags due dates; disclosure is downloaded by the person, erasure erases, refusal mails the reason",
+        arguments: TestDatabase.available
+    )
     func staffQueue(_ kind: TestDatabase) async throws {
         try await withServer(kind) { installation, client in
-            _ = try await Self.post(client, "/api/v1/inquiries",
-                #"{"service":"agent","fields":{"name":"山田 太郎","email":"taro@example.jp","topic":"service","message":"相談です"}}"#)
+            _ = try await Self.post(
+                client,
+                "/api/v1/inquiries",
+                #"{"service":"agent","fields":{"name":"山田 太郎","email":"taro@example.jp","topic":"service","message":"相談です"}}"#
+            )
             _ = try await Self.deliver(installation)
-            let disclosure = try await Self.openRequest(client, installation, #"{"type":"disclosure","email":"taro@example.jp","name":"山田 太郎","delivery":"csv"}"#)
-            let refused = try await Self.openRequest(client, installation, #"{"type":"correction","email":"taro@example.jp","name":"山田 太郎","details":"社名を変えて"}"#)
+            let disclosure = try await Self.openRequest(
+                client,
+                installation,
+                #"{"type":"disclosure","email":"taro@example.jp","name":"山田 太郎","delivery":"csv"}"#
+            )
+            let refused = try await Self.openRequest(
+                client,
+                installation,
+                #"{"type":"correction","email":"taro@example.jp","name":"山田 太郎","details":"社名を変えて"}"#
+            )
             _ = try await Self.deliver(installation)
 
             let operatorBrowser = try await StaffBrowser.signIn(client, installation, email: "op@mirai-career.example", role: .operator)
@@ -165,15 +208,25 @@ extension RequestHTTPTests {
             #expect(download.headers[.contentType] == "text/csv; charset=utf-8")
             #expect(download.text.contains("field.message,相談です"))
             #expect(try await client.execute(uri: path + "0", method: .get).status == .notFound, "a changed token is refused")
-            #expect(try await officer.post(client, "/console/requests/\(disclosure.id)/complete", [:], page: page).status == .conflict,
-                    "a request is carried out once")
+            #expect(
+                try await officer.post(client, "/console/requests/\(disclosure.id)/complete", [:], page: page).status == .conflict,
+                "a request is carried out once"
+            )
 
             // Refusal: the reason is required and is sent to the person.
             let refusePage = "/console/requests/\(refused.id)"
-            #expect(try await officer.post(client, "/console/requests/\(refused.id)/refuse", ["reason": " "], page: refusePage).status
-                == .unprocessableContent)
-            #expect(try await officer.post(client, "/console/requests/\(refused.id)/refuse", ["reason": "ご登録の社名は変更できません。"],
-                                           page: refusePage).status == .seeOther)
+            #expect(
+                try await officer.post(client, "/console/requests/\(refused.id)/refuse", ["reason": " "], page: refusePage).status
+                    == .unprocessableContent
+            )
+            #expect(
+                try await officer.post(
+                    client,
+                    "/console/requests/\(refused.id)/refuse",
+                    ["reason": "ご登録の社名は変更できません。"],
+                    page: refusePage
+                ).status == .seeOther
+            )
             let refusal = try #require(try await Self.deliver(installation).first { $0.subject.contains(refused.number) })
             #expect(refusal.body.contains("ご登録の社名は変更できません。"))
             #expect(try await officer.post(client, "/console/requests/\(refused.id)/complete", [:], page: refusePage).status == .conflict)
@@ -181,12 +234,16 @@ extension RequestHTTPTests {
             // Erasure: the person's key is gone after the officer carries it out.
             let erasure = try await Self.openRequest(client, installation, #"{"type":"erasure","email":"taro@example.jp","name":"山田太郎"}"#)
             _ = try await Self.deliver(installation)
-            let subjectID = try #require(try await installation.database.read { db in
-                try await db.select().column("subject_id").from("requests").where("id", .equal, erasure.id)
-                    .first(decodingColumn: "subject_id", as: String.self)
-            })
-            #expect(try await officer.post(client, "/console/requests/\(erasure.id)/complete", [:], page: "/console/requests/\(erasure.id)").status
-                == .seeOther)
+            let subjectID = try #require(
+                try await installation.database.read { db in
+                    try await db.select().column("subject_id").from("requests").where("id", .equal, erasure.id)
+                        .first(decodingColumn: "subject_id", as: String.self)
+                }
+            )
+            #expect(
+                try await officer.post(client, "/console/requests/\(erasure.id)/complete", [:], page: "/console/requests/\(erasure.id)").status
+                    == .seeOther
+            )
             #expect(try await installation.vault.keys.key(subjectID: subjectID) == nil)
             let erased = try #require(try await Self.deliver(installation).first { $0.subject.contains(erasure.number) })
             #expect(erased.body.contains("監査ログ") && erased.body.contains("audit log"), "the person is told what is kept")
@@ -210,10 +267,15 @@ extension RequestHTTPTests {
             let invalid = try await form.post(client, ["type": "suspension", "email": "taro@example", "name": "山田"], path: "/requests/new")
             #expect(invalid.status == .unprocessableContent)
             #expect(invalid.text.contains("value=\"山田\"") && invalid.text.contains("#f-email") && invalid.text.contains("#f-purposes"))
-            #expect(try await form.post(client, ["type": "disclosure", "email": "a@b.jp", "name": "A"], path: "/requests/new", token: "x").status
-                == .forbidden)
-            let sent = try await form.post(client, ["type": "suspension", "email": "taro@example.jp", "name": "山田", "purpose_marketing": "yes"],
-                                           path: "/requests/new")
+            #expect(
+                try await form.post(client, ["type": "disclosure", "email": "a@b.jp", "name": "A"], path: "/requests/new", token: "x").status
+                    == .forbidden
+            )
+            let sent = try await form.post(
+                client,
+                ["type": "suspension", "email": "taro@example.jp", "name": "山田", "purpose_marketing": "yes"],
+                path: "/requests/new"
+            )
             #expect(sent.status == .seeOther)
             let location = try #require(sent.headers[.location])
             let mail = try #require(try await Self.deliver(installation).first)

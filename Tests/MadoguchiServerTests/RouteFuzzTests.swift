@@ -23,9 +23,11 @@ struct RouteFuzzTests {
         "あ", "\u{202E}", "🙂", String(repeating: "9", count: 5_000), String(repeating: "a", count: 9_000),
     ]
     /// The names of the query parameters and form fields the routes read.
-    static let names = ["token", "ticket", "after", "id", "number", "code", "format", "lang", "email", "name", "phone", "message",
-                        "topic", "type", "details", "purposes", "delivery", "password", "reason", "department", "status", "value",
-                        "field", "inquiry", "confirm", "vendors", "state", "gpc", "consent", "service", "page", "filter", "q"]
+    static let names = [
+        "token", "ticket", "after", "id", "number", "code", "format", "lang", "email", "name", "phone", "message",
+        "topic", "type", "details", "purposes", "delivery", "password", "reason", "department", "status", "value",
+        "field", "inquiry", "confirm", "vendors", "state", "gpc", "consent", "service", "page", "filter", "q",
+    ]
 
     @Test("R-SEC-3: no request to any route, however hostile, is answered with 5xx or ends the process")
     func everyRoute() async throws {
@@ -41,8 +43,12 @@ struct RouteFuzzTests {
 
             var failures: [String] = []
             func check(_ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields = [:], body: String? = nil) async throws {
-                let response = try await client.execute(uri: uri, method: method, headers: headers,
-                                                        body: body.map { ByteBuffer(string: $0) })
+                let response = try await client.execute(
+                    uri: uri,
+                    method: method,
+                    headers: headers,
+                    body: body.map { ByteBuffer(string: $0) }
+                )
                 if response.status.code >= 500 { failures.append("\(method) \(uri.prefix(120)) → \(response.status.code)") }
             }
             func encoded(_ text: String) -> String {
@@ -65,27 +71,49 @@ struct RouteFuzzTests {
                     default:
                         var fields = Dictionary(uniqueKeysWithValues: Self.names.map { ($0, value) })
                         fields["_csrf"] = form.token
-                        try await check(method, uri, headers: [.contentType: "application/x-www-form-urlencoded", .cookie: form.cookie],
-                                        body: formEncode(fields))
+                        try await check(
+                            method,
+                            uri,
+                            headers: [.contentType: "application/x-www-form-urlencoded", .cookie: form.cookie],
+                            body: formEncode(fields)
+                        )
                         fields["_csrf"] = consoleToken
                         // Signing the administrator out would leave the rest of the run anonymous.
                         if !template.hasSuffix("sign-out") {
-                            try await check(method, uri, headers: [.contentType: "application/x-www-form-urlencoded", .cookie: admin.cookie],
-                                        body: formEncode(fields))
+                            try await check(
+                                method,
+                                uri,
+                                headers: [.contentType: "application/x-www-form-urlencoded", .cookie: admin.cookie],
+                                body: formEncode(fields)
+                            )
                         }
-                        let json = "{" + Self.names.map { "\"\($0)\":\"\(value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"" }
+                        let json =
+                            "{"
+                            + Self.names.map {
+                                "\"\($0)\":\"\(value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""
+                            }
                             .joined(separator: ",") + "}"
                         try await check(method, uri, headers: [.contentType: "application/json"], body: json)
                         let number = value.allSatisfy(\.isNumber) && !value.isEmpty ? value : "1e999"
-                        try await check(method, uri, headers: [.contentType: "application/json"],
-                                        body: "{\"vendors\":{\"x\":\(number)},\"created\":\(number),\"id\":\(number)}")
+                        try await check(
+                            method,
+                            uri,
+                            headers: [.contentType: "application/json"],
+                            body: "{\"vendors\":{\"x\":\(number)},\"created\":\(number),\"id\":\(number)}"
+                        )
                     }
                 }
                 // Bodies that are not what the route expects at all.
                 if method != .get, method != .head {
                     for body in ["{", "[]", "null", "\u{FEFF}{}", String(repeating: "[", count: 10_000), "a=%ZZ&b", "%", "=&=&="] {
-                        try await check(method, "/" + template.split(separator: "/").map { $0.hasPrefix("{") ? "x" : String($0) }
-                            .joined(separator: "/"), headers: [.contentType: "application/json"], body: body)
+                        try await check(
+                            method,
+                            "/"
+                                + template.split(separator: "/").map { $0.hasPrefix("{") ? "x" : String($0) }
+                                .joined(separator: "/"),
+                            headers: [.contentType: "application/json"],
+                            body: body
+                        )
                     }
                 }
             }

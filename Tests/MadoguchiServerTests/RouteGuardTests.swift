@@ -16,10 +16,12 @@ import Testing
 struct RouteGuardTests {
     /// State-changing routes that take no CSRF token, and why that is safe.
     static let withoutCSRF: [String: String] = [
-        "/api/v1/inquiries": "JSON only (415 otherwise): a cross-site form cannot send application/json without a CORS preflight, which is never granted",
+        "/api/v1/inquiries":
+            "JSON only (415 otherwise): a cross-site form cannot send application/json without a CORS preflight, which is never granted",
         "/api/v1/requests": "JSON only, as above",
         "/api/v1/requests/{number}/verify": "JSON only, as above; the one-time code is the proof",
-        "/api/v1/events": "the snippet's beacon on the operator's pages (another origin by design); it records a choice for the browser's own identifier and changes nothing else",
+        "/api/v1/events":
+            "the snippet's beacon on the operator's pages (another origin by design); it records a choice for the browser's own identifier and changes nothing else",
     ]
     /// `/console` routes open to visitors without a session: signing in and setting a password.
     static let consolePublic: Set<String> = ["/console/sign-in", "/console/setup", "/console"]
@@ -30,7 +32,11 @@ struct RouteGuardTests {
             let routes = buildRouter(installation).routes
             let number = try await submitInquiry(client, email: "guard@example.jp")
             let inquiry = try await inquiryID(number: number, installation)
-            let request = try await RequestHTTPTests.openRequest(client, installation, #"{"type":"disclosure","email":"guard@example.jp","name":"山田 太郎"}"#)
+            let request = try await RequestHTTPTests.openRequest(
+                client,
+                installation,
+                #"{"type":"disclosure","email":"guard@example.jp","name":"山田 太郎"}"#
+            )
             let me = try await SelfServiceTests.signIn(client, installation, email: "guard@example.jp")
             let staff = try await StaffBrowser.signIn(client, installation, email: "guard-admin@mirai-career.example", role: .admin)
             let form = try await FormSession.open(client)
@@ -47,11 +53,19 @@ struct RouteGuardTests {
                 if Self.withoutCSRF[template] != nil { continue }
                 for token in ["", "forged", form.token + "x"] {
                     let response = try await client.execute(
-                        uri: concrete(template), method: route.method,
+                        uri: concrete(template),
+                        method: route.method,
                         headers: [.contentType: "application/x-www-form-urlencoded", .cookie: cookies],
-                        body: ByteBuffer(string: formEncode(["_csrf": token, "email": "guard@example.jp", "code": "123456", "confirm": "yes",
-                                                             "reason": "x", "text": "x", "department": "agent-support", "status": "closed"])))
-                    if response.status != .forbidden { unguarded.append("\(route.method) \(template) with token '\(token.prefix(8))' → \(response.status.code)") }
+                        body: ByteBuffer(
+                            string: formEncode([
+                                "_csrf": token, "email": "guard@example.jp", "code": "123456", "confirm": "yes",
+                                "reason": "x", "text": "x", "department": "agent-support", "status": "closed",
+                            ])
+                        )
+                    )
+                    if response.status != .forbidden {
+                        unguarded.append("\(route.method) \(template) with token '\(token.prefix(8))' → \(response.status.code)")
+                    }
                 }
                 checked += 1
             }
@@ -60,9 +74,12 @@ struct RouteGuardTests {
 
             var open: [String] = []
             for route in routes where route.path.description.hasPrefix("/console") && !Self.consolePublic.contains(route.path.description) {
-                let response = try await client.execute(uri: concrete(route.path.description), method: route.method,
-                                                        headers: [.contentType: "application/x-www-form-urlencoded", .cookie: form.cookie],
-                                                        body: ByteBuffer(string: formEncode(["_csrf": form.token])))
+                let response = try await client.execute(
+                    uri: concrete(route.path.description),
+                    method: route.method,
+                    headers: [.contentType: "application/x-www-form-urlencoded", .cookie: form.cookie],
+                    body: ByteBuffer(string: formEncode(["_csrf": form.token]))
+                )
                 let toSignIn = response.status == .seeOther && response.headers[.location]?.hasPrefix("/console/sign-in") == true
                 if !toSignIn && response.status != .unauthorized && response.status != .forbidden {
                     open.append("\(route.method) \(route.path) → \(response.status.code)")

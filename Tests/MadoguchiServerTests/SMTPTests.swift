@@ -1,8 +1,9 @@
 import Foundation
-@testable import MadoguchiCore
 import MadoguchiServer
 import MadoguchiTesting
 import Testing
+
+@testable import MadoguchiCore
 
 /// A real SMTP server for the tests: `scripts/smtp-sink.py` (aiosmtpd from PyPI), writing messages to a folder.
 struct SMTPSink {
@@ -29,8 +30,11 @@ struct SMTPSink {
         let port = Int.random(in: 30_000...39_999)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Fixtures.repositoryRoot.appendingPathComponent("scripts/smtp-sink.py").path,
-                             directory.path, "\(port)"] + extra
+        process.arguments =
+            [
+                "python3", Fixtures.repositoryRoot.appendingPathComponent("scripts/smtp-sink.py").path,
+                directory.path, "\(port)",
+            ] + extra
         let input = Pipe()
         let output = Pipe()
         process.standardInput = input
@@ -62,9 +66,14 @@ struct SMTPSink {
     }
 }
 
-let smtpMessage = MailMessage(from: "privacy@mirai-career.example", to: "taro@example.jp",
-                              subject: "【ミライキャリア】お問い合わせを受け付けました (Q20261129-ABCDEF)",
-                              body: "山田様\n.先頭がドットの行\n", messageID: "smtp-test@mirai-career.example", date: Date())
+let smtpMessage = MailMessage(
+    from: "privacy@mirai-career.example",
+    to: "taro@example.jp",
+    subject: "【ミライキャリア】お問い合わせを受け付けました (Q20261129-ABCDEF)",
+    body: "山田様\n.先頭がドットの行\n",
+    messageID: "smtp-test@mirai-career.example",
+    date: Date()
+)
 
 // R-MAIL-1: delivery through a real SMTP server.
 @Suite("SMTP transport", .serialized, .enabled(if: SMTPSink.available))
@@ -91,8 +100,10 @@ struct SMTPTests {
         let key = keys.appendingPathComponent("key.pem").path
         let openssl = Process()
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-                             "-subj", "/CN=localhost"]
+        openssl.arguments = [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+            "-subj", "/CN=localhost",
+        ]
         openssl.standardError = FileHandle.nullDevice
         openssl.standardOutput = FileHandle.nullDevice
         try openssl.run()
@@ -147,9 +158,14 @@ extension SMTPTests {
         let sink = try await SMTPSink.start()
         try await withServer(kind) { installation, client in
             let number = try await submitInquiry(client, email: "hanako@example.jp")
-            let worker = OutboxWorker(database: installation.database, keys: installation.vault.keys,
-                                      mailer: SMTPMailer(configuration: try SMTPConfiguration(url: "smtp://127.0.0.1:\(sink.port)?security=none")),
-                                      from: installation.policy.requests.email, messageDomain: "mirai-career.example", logger: quietLogger)
+            let worker = OutboxWorker(
+                database: installation.database,
+                keys: installation.vault.keys,
+                mailer: SMTPMailer(configuration: try SMTPConfiguration(url: "smtp://127.0.0.1:\(sink.port)?security=none")),
+                from: installation.policy.requests.email,
+                messageDomain: "mirai-career.example",
+                logger: quietLogger
+            )
             #expect(try await worker.deliverDue() == OutboxWorker.Pass(sent: 1))
             let received = try sink.messages()
             #expect(received.count == 1)

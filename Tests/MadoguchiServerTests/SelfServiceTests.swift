@@ -39,24 +39,40 @@ struct SelfServiceTests {
     }
 
     // R-SELF-1: the person sees everything and changes, adds and deletes it at once, audited.
-    @Test("R-SELF-1: after the mailed code the person sees everything, changes and adds fields, deletes an inquiry, then everything",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-SELF-1: after the mailed code the person sees everything, changes and adds fields, deletes an inquiry, then everything",
+        arguments: TestDatabase.available
+    )
     func selfService(_ kind: TestDatabase) async throws {
         try await withServer(kind) { installation, client in
             let first = try await submitInquiry(client, email: "taro@example.jp")
             let second = try await submitInquiry(client, service: "executive", email: "taro@example.jp")
             let someoneElse = try await submitInquiry(client, email: "hanako@example.jp")
-            let staff = try await installation.staff.add(email: "op@mirai-career.example", role: .operator, departmentID: nil,
-                                                        policy: installation.policy, actor: "test").user
-            try await InquiryDesk(guardian: installation.guardian).forward(try await inquiryID(number: first, installation), to: "agent-support",
-                                                                           note: "", by: staff, policy: installation.policy)
+            let staff = try await installation.staff.add(
+                email: "op@mirai-career.example",
+                role: .operator,
+                departmentID: nil,
+                policy: installation.policy,
+                actor: "test"
+            ).user
+            try await InquiryDesk(guardian: installation.guardian).forward(
+                try await inquiryID(number: first, installation),
+                to: "agent-support",
+                note: "",
+                by: staff,
+                policy: installation.policy
+            )
             let cookie = try await Self.signIn(client, installation, email: "taro@example.jp")
             func get(_ path: String) async throws -> TestResponse { try await client.execute(uri: path, method: .get, headers: [.cookie: cookie]) }
             func post(_ path: String, _ fields: [String: String], token: String? = nil) async throws -> TestResponse {
                 var all = fields
                 if let token { all["_csrf"] = token } else { all["_csrf"] = Self.csrf(try await get("/me").text) }
-                return try await client.execute(uri: path, method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                                                body: ByteBuffer(string: formEncode(all)))
+                return try await client.execute(
+                    uri: path,
+                    method: .post,
+                    headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: formEncode(all))
+                )
             }
             let overview = try await get("/me")
             #expect(overview.status == .ok && overview.headers[.cacheControl] == "no-store")
@@ -90,14 +106,19 @@ struct SelfServiceTests {
             let erased = try await post("/me/erase", ["confirm": "yes"])
             #expect(erased.status == .ok && erased.text.contains("監査ログ"))
             #expect(try await get("/me").text.contains("name=\"email\""), "signed out: back to the start")
-            #expect(try await installation.database.read { db in
-                try await db.raw("SELECT COUNT(*) AS n FROM inquiries").first(decodingColumn: "n", as: Int.self)
-            } == 1, "only the other person's inquiry remains")
+            #expect(
+                try await installation.database.read { db in
+                    try await db.raw("SELECT COUNT(*) AS n FROM inquiries").first(decodingColumn: "n", as: Int.self)
+                } == 1,
+                "only the other person's inquiry remains"
+            )
         }
     }
 
-    @Test("R-SELF-1: a changed e-mail address moves the person with it: a code to the new address finds them, the old one nothing; someone else's address is refused",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-SELF-1: a changed e-mail address moves the person with it: a code to the new address finds them, the old one nothing; someone else's address is refused",
+        arguments: TestDatabase.available
+    )
     func emailChange(_ kind: TestDatabase) async throws {
         try await withServer(kind) { installation, client in
             let first = try await submitInquiry(client, email: "taro@example.jp")
@@ -107,8 +128,12 @@ struct SelfServiceTests {
                 let page = try await client.execute(uri: "/me", method: .get, headers: [.cookie: cookie]).text
                 var all = fields
                 all["_csrf"] = Self.csrf(page)
-                return try await client.execute(uri: path, method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                                                body: ByteBuffer(string: formEncode(all)))
+                return try await client.execute(
+                    uri: path,
+                    method: .post,
+                    headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: formEncode(all))
+                )
             }
             let clash = try await post("/me/inquiries/\(first)", ["field_email": "hanako@example.jp"])
             #expect(clash.status == .conflict && clash.text.contains("別の方のご登録に使われている"), "someone else's address is refused")
@@ -126,7 +151,11 @@ struct SelfServiceTests {
             #expect(page.contains(first) && page.contains("taro.new@example.jp"), "signed in with the new address, the person's data is there")
             let old = try await Self.signIn(client, installation, email: "taro@example.jp")
             #expect(try await client.execute(uri: "/me", method: .get, headers: [.cookie: old]).text.contains("保有している個人データはありません"))
-            #expect(try await AuditLog.entries(in: installation.database).contains { $0.event.action == "subject.email-change" && $0.event.subjectID == subject })
+            #expect(
+                try await AuditLog.entries(in: installation.database).contains {
+                    $0.event.action == "subject.email-change" && $0.event.subjectID == subject
+                }
+            )
         }
     }
 
@@ -142,8 +171,12 @@ struct SelfServiceTests {
             let form = try await FormSession.open(client, "/me/verify?ticket=nothing")
             #expect(try await form.post(client, ["ticket": "nothing", "code": "12345a"], path: "/me/verify").status == .unprocessableContent)
             #expect(try await form.post(client, ["ticket": "nothing", "code": "123456"], path: "/me/verify").status == .gone)
-            let anonymous = try await client.execute(uri: "/me/erase", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                                                     body: ByteBuffer(string: "confirm=yes"))
+            let anonymous = try await client.execute(
+                uri: "/me/erase",
+                method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "confirm=yes")
+            )
             #expect(anonymous.status == .seeOther, "no session: sent to sign in, nothing erased")
             for _ in 0..<5 { _ = try await start.post(client, ["email": "flood@example.jp"], path: "/me/code") }
             #expect(try await start.post(client, ["email": "flood@example.jp"], path: "/me/code").status == .tooManyRequests)

@@ -25,8 +25,10 @@ func withServer<R: Sendable>(
     let keys = try Fixtures.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: keys) }
     do {
-        let installation = try await Installation.prepare(testConfiguration(fresh.location, keys: keys, policyPath: policyPath),
-                                                          logger: quietLogger)
+        let installation = try await Installation.prepare(
+            testConfiguration(fresh.location, keys: keys, policyPath: policyPath),
+            logger: quietLogger
+        )
         let result: R
         do {
             let app = Application(router: buildRouter(installation), logger: quietLogger)
@@ -45,11 +47,19 @@ func withServer<R: Sendable>(
 }
 
 /// A configuration whose key file and key store live in `keys`, never in the working directory.
-func testConfiguration(_ database: DatabaseLocation, keys: URL, policyPath: String = Fixtures.examplePolicyPath,
-                       limit: (Int, Double) = (1_000, 60)) -> ServerConfiguration {
-    var configuration = ServerConfiguration(database: database, policyPath: policyPath,
-                                            keyStore: .sqlite(path: keys.appendingPathComponent("keystore.sqlite").path),
-                                            keyFile: keys.appendingPathComponent("master.key").path, submissionLimit: limit)
+func testConfiguration(
+    _ database: DatabaseLocation,
+    keys: URL,
+    policyPath: String = Fixtures.examplePolicyPath,
+    limit: (Int, Double) = (1_000, 60)
+) -> ServerConfiguration {
+    var configuration = ServerConfiguration(
+        database: database,
+        policyPath: policyPath,
+        keyStore: .sqlite(path: keys.appendingPathComponent("keystore.sqlite").path),
+        keyFile: keys.appendingPathComponent("master.key").path,
+        submissionLimit: limit
+    )
     configuration.bcryptCost = 4
     return configuration
 }

@@ -18,7 +18,9 @@ struct SnippetTests {
     }
 
     // R-EXT-2, R-OPT-4: the snippet carries exactly the declared vendors and hosts, and honours Sec-GPC.
-    @Test("R-EXT-2: /snippet.js carries the policy's vendors and hosts, is cacheable with an ETag and a versioned URL, and Sec-GPC gets the GPC variant")
+    @Test(
+        "R-EXT-2: /snippet.js carries the policy's vendors and hosts, is cacheable with an ETag and a versioned URL, and Sec-GPC gets the GPC variant"
+    )
     func snippet() async throws {
         try await withServer { installation, client in
             let policy = installation.policy
@@ -82,8 +84,10 @@ struct SnippetTests {
         let value = ConsentCookie(allowed: allowed, explicit: true).value(policy, vendorList: list)
         #expect(ConsentCookie.parse(value, policy: policy, vendorList: list) == ConsentCookie(allowed: allowed, explicit: true))
         let bits = String(repeating: "1", count: policy.vendors.count)
-        for bad in ["", "\(list)", "v0.\(bits).1", "\(list).\(bits)1.1", "\(list).\(bits).2", "\(list).\(bits.dropLast())x.1",
-                    "\(list).\(bits).1.1", "\(list).\(bits);Path=/.1", String(repeating: "\(list).", count: 1_000)] {
+        for bad in [
+            "", "\(list)", "v0.\(bits).1", "\(list).\(bits)1.1", "\(list).\(bits).2", "\(list).\(bits.dropLast())x.1",
+            "\(list).\(bits).1.1", "\(list).\(bits);Path=/.1", String(repeating: "\(list).", count: 1_000),
+        ] {
             #expect(ConsentCookie.parse(bad, policy: policy, vendorList: list) == nil, "\(bad.prefix(60))")
         }
         #expect(ConsentCookie.defaults(policy, gpc: false).values.allSatisfy { $0 }, "notice mode: every vendor until opted out")
@@ -100,7 +104,8 @@ struct SnippetTests {
     @Test("R-OPT-1: /preferences reads and writes the snippet's state cookie; an acknowledged notice under GPC still has advertising off")
     func sharedState() async throws {
         try await withServer { installation, client in
-            let policy = installation.policy, list = VendorList.version(of: policy)
+            let policy = installation.policy
+            let list = VendorList.version(of: policy)
             let name = ConsentCookie.name(policy)
             let advertising = try #require(policy.vendors.first { $0.category == .advertising })
             let analytics = try #require(policy.vendors.first { $0.category == .analytics })
@@ -114,10 +119,22 @@ struct SnippetTests {
             let acknowledged = try await client.execute(uri: "/preferences", method: .get, headers: [.cookie: "\(name)=\(all)", .secGPC: "1"])
             #expect(checked(analytics, acknowledged) && !checked(advertising, acknowledged))
             let explicitAll = ConsentCookie(allowed: ConsentCookie.defaults(policy, gpc: false), explicit: true).value(policy, vendorList: list)
-            #expect(checked(advertising, try await client.execute(uri: "/preferences", method: .get,
-                                                                   headers: [.cookie: "\(name)=\(explicitAll)", .secGPC: "1"])),
-                    "an explicit choice wins over GPC")
-            let stale = try await client.execute(uri: "/preferences", method: .get, headers: [.cookie: "\(name)=v0.\(none.split(separator: ".")[1]).1"])
+            #expect(
+                checked(
+                    advertising,
+                    try await client.execute(
+                        uri: "/preferences",
+                        method: .get,
+                        headers: [.cookie: "\(name)=\(explicitAll)", .secGPC: "1"]
+                    )
+                ),
+                "an explicit choice wins over GPC"
+            )
+            let stale = try await client.execute(
+                uri: "/preferences",
+                method: .get,
+                headers: [.cookie: "\(name)=v0.\(none.split(separator: ".")[1]).1"]
+            )
             #expect(checked(analytics, stale), "a choice against another vendor list is no choice")
 
             let form = try await FormSession.open(client, "/preferences")
@@ -130,9 +147,11 @@ struct SnippetTests {
             #expect(state.contains("SameSite=Lax") && state.contains("Path=/"))
 
             let reset = try await client.execute(
-                uri: "/preferences/reset", method: .post,
+                uri: "/preferences/reset",
+                method: .post,
                 headers: [.cookie: "\(form.cookie); \(name)=\(value)", .contentType: "application/x-www-form-urlencoded"],
-                body: ByteBuffer(string: formEncode(["_csrf": form.token])))
+                body: ByteBuffer(string: formEncode(["_csrf": form.token]))
+            )
             #expect(reset.headers[values: .setCookie].contains { $0.hasPrefix("\(name)=;") && $0.contains("Max-Age=0") })
         }
     }
@@ -144,12 +163,15 @@ extension HTTPField.Name {
 
 extension SnippetTests {
     // R-INF-2: a linked identifier is covered by the person's suspension of every use.
-    @Test("R-INF-2: /api/v1/identifier-state tells the snippet when the linked person suspended every use; bad identifiers are refused",
-          arguments: TestDatabase.available)
+    @Test(
+        "R-INF-2: /api/v1/identifier-state tells the snippet when the linked person suspended every use; bad identifiers are refused",
+        arguments: TestDatabase.available
+    )
     func suspension(_ kind: TestDatabase) async throws {
         try await withServer(kind) { installation, client in
             let cookieName = installation.policy.informativeData.cookieName
-            let linked = ConsentEvent.newIdentifier(), other = ConsentEvent.newIdentifier()
+            let linked = ConsentEvent.newIdentifier()
+            let other = ConsentEvent.newIdentifier()
             func state(_ id: String) async throws -> TestResponse {
                 try await client.execute(uri: "/api/v1/identifier-state?id=\(id)", method: .get)
             }
@@ -166,7 +188,9 @@ extension SnippetTests {
             #expect(try await state(linked).text == #"{"suspended":true}"#)
             #expect(try await state(other).text == #"{"suspended":false}"#, "an unlinked identifier is nobody's")
 
-            for bad in ["", "short", String(repeating: "a", count: 65), "%3Cscript%3E%3C%2Fscript%3Eaaaaaaaaaaaaaaaaaa", "a'%20OR%201=1--aaaaaaaaaaaaa"] {
+            for bad in [
+                "", "short", String(repeating: "a", count: 65), "%3Cscript%3E%3C%2Fscript%3Eaaaaaaaaaaaaaaaaaa", "a'%20OR%201=1--aaaaaaaaaaaaa",
+            ] {
                 let response = try await state(bad)
                 #expect(response.status == .badRequest && response.text.contains("\"field\":\"id\""), "\(bad)")
             }
@@ -186,13 +210,17 @@ extension SnippetTests {
             #expect(bytes.starts(with: [0x1F, 0x8B]) && bytes.count <= 8 * 1_024 && bytes.count < plain.body.readableBytes / 2)
             let etag = try #require(zipped.headers[.eTag])
             #expect(etag != plain.headers[.eTag])
-            #expect(try await client.execute(uri: "/snippet.js", method: .get, headers: [.acceptEncoding: "gzip", .ifNoneMatch: etag]).status
-                == .notModified)
+            #expect(
+                try await client.execute(uri: "/snippet.js", method: .get, headers: [.acceptEncoding: "gzip", .ifNoneMatch: etag]).status
+                    == .notModified
+            )
             let versioned = try #require(plain.headers[.contentLocation])
             #expect(try await client.execute(uri: versioned, method: .get, headers: [.acceptEncoding: "gzip"]).headers[.contentEncoding] == "gzip")
             for refused in ["gzip;q=0", "identity", "deflate", "br", "", "gzip; q=0.0"] {
-                #expect(try await client.execute(uri: "/snippet.js", method: .get, headers: [.acceptEncoding: refused]).headers[.contentEncoding] == nil,
-                        "\(refused)")
+                #expect(
+                    try await client.execute(uri: "/snippet.js", method: .get, headers: [.acceptEncoding: refused]).headers[.contentEncoding] == nil,
+                    "\(refused)"
+                )
             }
         }
     }

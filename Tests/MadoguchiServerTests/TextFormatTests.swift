@@ -1,5 +1,6 @@
-@testable import MadoguchiServer
 import Testing
+
+@testable import MadoguchiServer
 
 @Suite("Message placeholders")
 struct TextFormatTests {
@@ -7,8 +8,10 @@ struct TextFormatTests {
 
     @Test("each {name} is replaced once, unknown names and lone braces stay as written")
     func replaces() {
-        #expect(texts.format("mail", ["company": "株式会社サンプル", "number": "Q1"])
-            == "株式会社サンプルより: 受付番号 Q1。株式会社サンプル / {unknown} / {")
+        #expect(
+            texts.format("mail", ["company": "株式会社サンプル", "number": "Q1"])
+                == "株式会社サンプルより: 受付番号 Q1。株式会社サンプル / {unknown} / {"
+        )
         #expect(texts.format("plain", ["company": "x"]) == "変更なし")
         #expect(texts.format("missing-key") == "missing-key")
     }

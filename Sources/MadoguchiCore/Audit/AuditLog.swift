@@ -11,8 +11,14 @@ public struct AuditEvent: Sendable, Hashable {
     public var purpose: String?
     public var detail: String
 
-    public init(actor: String, action: String, subjectID: String? = nil, record: String? = nil, purpose: String? = nil,
-                detail: String = "") {
+    public init(
+        actor: String,
+        action: String,
+        subjectID: String? = nil,
+        record: String? = nil,
+        purpose: String? = nil,
+        detail: String = ""
+    ) {
         self.actor = actor
         self.action = action
         self.subjectID = subjectID
@@ -69,23 +75,27 @@ public enum AuditBreak: Sendable, Equatable, CustomStringConvertible {
 /// The append-only, hash-chained audit log (R-AUD-1). Each entry's hash covers its content and the previous
 /// entry's hash, so changing, inserting or removing an entry breaks every hash after it.
 public enum AuditLog {
-    public static let migration = Migration(version: 2, name: "audit log", portable: [
-        """
-        CREATE TABLE audit_log (
-            seq BIGINT PRIMARY KEY,
-            at TEXT NOT NULL,
-            actor TEXT NOT NULL,
-            action TEXT NOT NULL,
-            subject_id TEXT,
-            record TEXT,
-            purpose TEXT,
-            detail TEXT NOT NULL,
-            prev_hash TEXT NOT NULL,
-            hash TEXT NOT NULL
-        )
-        """,
-        "CREATE INDEX audit_log_subject ON audit_log (subject_id)",
-    ])
+    public static let migration = Migration(
+        version: 2,
+        name: "audit log",
+        portable: [
+            """
+            CREATE TABLE audit_log (
+                seq BIGINT PRIMARY KEY,
+                at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                subject_id TEXT,
+                record TEXT,
+                purpose TEXT,
+                detail TEXT NOT NULL,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX audit_log_subject ON audit_log (subject_id)",
+        ]
+    )
 
     static let genesis = String(repeating: "0", count: 64)
 
@@ -128,9 +138,18 @@ public enum AuditLog {
         for chunk in WriteSet.chunks(entries, columns: columns.count) {
             let insert = db.insert(into: "audit_log").columns(columns)
             for entry in chunk {
-                _ = insert.values(SQLBind(entry.sequence), SQLBind(entry.at), SQLBind(entry.event.actor), SQLBind(entry.event.action),
-                                  SQLBind(entry.event.subjectID), SQLBind(entry.event.record), SQLBind(entry.event.purpose),
-                                  SQLBind(entry.event.detail), SQLBind(entry.previousHash), SQLBind(entry.hash))
+                _ = insert.values(
+                    SQLBind(entry.sequence),
+                    SQLBind(entry.at),
+                    SQLBind(entry.event.actor),
+                    SQLBind(entry.event.action),
+                    SQLBind(entry.event.subjectID),
+                    SQLBind(entry.event.record),
+                    SQLBind(entry.event.purpose),
+                    SQLBind(entry.event.detail),
+                    SQLBind(entry.previousHash),
+                    SQLBind(entry.hash)
+                )
             }
             try await insert.run()
         }
@@ -142,8 +161,10 @@ public enum AuditLog {
 
     static func digest(sequence: Int, at: String, event: AuditEvent, previous: String, key: SymmetricKey?) -> String {
         // A JSON array keeps the fields unambiguous whatever characters they hold.
-        let fields: [String?] = ["\(sequence)", at, event.actor, event.action, event.subjectID, event.record, event.purpose,
-                                 event.detail, previous]
+        let fields: [String?] = [
+            "\(sequence)", at, event.actor, event.action, event.subjectID, event.record, event.purpose,
+            event.detail, previous,
+        ]
         let data = (try? JSONEncoder().encode(fields)) ?? Data()
         guard let key else { return Hex.encode(SHA256.hash(data: data)) }
         return keyedPrefix + Hex.encode(HMAC<SHA256>.authenticationCode(for: data, using: key))
@@ -195,9 +216,11 @@ public enum AuditLog {
                             subjectID: try row.decode(column: "subject_id", as: String?.self),
                             record: try row.decode(column: "record", as: String?.self),
                             purpose: try row.decode(column: "purpose", as: String?.self),
-                            detail: try row.decode(column: "detail", as: String.self)),
+                            detail: try row.decode(column: "detail", as: String.self)
+                        ),
                         previousHash: try row.decode(column: "prev_hash", as: String.self),
-                        hash: try row.decode(column: "hash", as: String.self))
+                        hash: try row.decode(column: "hash", as: String.self)
+                    )
                 }
         }
     }
@@ -212,8 +235,12 @@ public enum AuditLog {
     /// whole-chain check does. Returns the outcome and the checkpoint to continue from next time (the last entry
     /// checked; `checkpoint` itself when the chain is broken). Entries before the checkpoint are not read again, so
     /// only a whole-chain check finds a change to them that leaves the checkpoint's own entry alone.
-    public static func verify(_ database: Database, after checkpoint: AuditCheckpoint) async throws
-        -> (verification: AuditVerification, checkpoint: AuditCheckpoint) {
+    public static func verify(
+        _ database: Database,
+        after checkpoint: AuditCheckpoint
+    ) async throws
+        -> (verification: AuditVerification, checkpoint: AuditCheckpoint)
+    {
         let key = database.auditKey
         if checkpoint.sequence > 0 {
             let anchor = try await entries(in: database, after: checkpoint.sequence - 1, limit: 1).first
@@ -221,7 +248,8 @@ public enum AuditLog {
                 return (.broken(sequence: checkpoint.sequence, reason: .missing(next: anchor?.sequence)), checkpoint)
             }
             guard anchor.hash == checkpoint.hash,
-                  check(anchor, key: key, keyedBefore: false) == nil else {
+                check(anchor, key: key, keyedBefore: false) == nil
+            else {
                 return (.broken(sequence: anchor.sequence, reason: .changedSinceChecked), checkpoint)
             }
         }

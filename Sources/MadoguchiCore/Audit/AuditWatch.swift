@@ -48,8 +48,12 @@ public actor AuditWatch {
             case let .intact(entries):
                 // The head goes to the log, outside the database: compare it with `madoguchi audit verify --expect`.
                 let head = try await AuditLog.head(in: database)
-                logger.info("audit chain intact", metadata: [
-                    "audit.entries": "\(entries)", "audit.head": "\(head.map { "\($0.sequence):\($0.hash)" } ?? "0:-")"])
+                logger.info(
+                    "audit chain intact",
+                    metadata: [
+                        "audit.entries": "\(entries)", "audit.head": "\(head.map { "\($0.sequence):\($0.hash)" } ?? "0:-")",
+                    ]
+                )
             case let .broken(sequence, reason):
                 logger.error("audit chain broken", metadata: ["audit.entry": "\(sequence)", "audit.reason": "\(reason)"])
             }

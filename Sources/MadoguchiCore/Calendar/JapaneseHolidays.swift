@@ -68,7 +68,7 @@ public enum JapaneseHolidays {
     /// The `nth` Monday of `month`.
     static func monday(_ nth: Int, of month: Int, _ year: Int) -> LocalDate {
         let first = LocalDate(year: year, month: month, day: 1)!
-        let offset = (8 - first.weekday) % 7 // days from the 1st to the first Monday
+        let offset = (8 - first.weekday) % 7  // days from the 1st to the first Monday
         return first.adding(days: offset + 7 * (nth - 1))
     }
 

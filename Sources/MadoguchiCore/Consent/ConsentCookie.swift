@@ -23,7 +23,8 @@ public struct ConsentCookie: Sendable, Hashable {
     public static func parse(_ value: String, policy: Policy, vendorList: String) -> ConsentCookie? {
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == vendorList, parts[1].count == policy.vendors.count,
-              parts[1].allSatisfy({ $0 == "0" || $0 == "1" }), parts[2] == "0" || parts[2] == "1" else { return nil }
+            parts[1].allSatisfy({ $0 == "0" || $0 == "1" }), parts[2] == "0" || parts[2] == "1"
+        else { return nil }
         var allowed: [String: Bool] = [:]
         for (vendor, bit) in zip(policy.vendors, parts[1]) { allowed[vendor.id] = bit == "1" }
         return ConsentCookie(allowed: allowed, explicit: parts[2] == "1")
@@ -44,7 +45,8 @@ public struct ConsentCookie: Sendable, Hashable {
 /// example.com itself); anything else for exactly that host. The snippet applies the same rule.
 public enum HostPattern {
     public static func matches(_ host: String, _ pattern: String) -> Bool {
-        let host = host.lowercased(), pattern = pattern.lowercased()
+        let host = host.lowercased()
+        let pattern = pattern.lowercased()
         if pattern.hasPrefix("*.") { return host.hasSuffix(pattern.dropFirst()) }
         return host == pattern
     }

@@ -35,8 +35,14 @@ public struct ConsentEvent: Sendable, Hashable {
     public var vendorListVersion: String
     public var policyVersion: String
 
-    public init(identifier: String, kind: ConsentEventKind, vendors: [String: Bool], gpc: Bool, vendorListVersion: String,
-                policyVersion: String) {
+    public init(
+        identifier: String,
+        kind: ConsentEventKind,
+        vendors: [String: Bool],
+        gpc: Bool,
+        vendorListVersion: String,
+        policyVersion: String
+    ) {
         self.identifier = identifier
         self.kind = kind
         self.vendors = vendors
@@ -47,10 +53,11 @@ public struct ConsentEvent: Sendable, Hashable {
 
     /// The first-party identifier's form: 22–64 URL-safe characters.
     public static func isIdentifier(_ text: String) -> Bool {
-        (22...64).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-        }
+        (22...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+            }
     }
 
     /// A new identifier, as the site snippet issues them: the issue time in milliseconds as 12 hex digits, then 96
@@ -77,43 +84,55 @@ public struct ConsentEventProblem: Error, Sendable, Hashable, CustomStringConver
 public struct ConsentLedger: Sendable {
     public let database: Database
 
-    public static let migration = Migration(version: 8, name: "consent ledger", portable: [
-        """
-        CREATE TABLE consent_events (
-            id TEXT PRIMARY KEY,
-            identifier TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            vendors TEXT NOT NULL,
-            gpc {bool} NOT NULL,
-            vendor_list_version TEXT NOT NULL,
-            policy_version TEXT NOT NULL,
-            created_at {timestamp} NOT NULL
-        )
-        """,
-        "CREATE INDEX consent_events_identifier ON consent_events (identifier, created_at)",
-    ])
+    public static let migration = Migration(
+        version: 8,
+        name: "consent ledger",
+        portable: [
+            """
+            CREATE TABLE consent_events (
+                id TEXT PRIMARY KEY,
+                identifier TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                vendors TEXT NOT NULL,
+                gpc {bool} NOT NULL,
+                vendor_list_version TEXT NOT NULL,
+                policy_version TEXT NOT NULL,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX consent_events_identifier ON consent_events (identifier, created_at)",
+        ]
+    )
 
     /// An identifier linked to a registered person (R-INF-1, R-INF-2): from then on its events are that person's data.
-    public static let linkMigration = Migration(version: 9, name: "identifier links", portable: [
-        """
-        CREATE TABLE identifier_links (
-            identifier TEXT PRIMARY KEY,
-            subject_id TEXT NOT NULL,
-            created_at {timestamp} NOT NULL
-        )
-        """,
-        "CREATE INDEX identifier_links_subject ON identifier_links (subject_id)",
-    ])
+    public static let linkMigration = Migration(
+        version: 9,
+        name: "identifier links",
+        portable: [
+            """
+            CREATE TABLE identifier_links (
+                identifier TEXT PRIMARY KEY,
+                subject_id TEXT NOT NULL,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX identifier_links_subject ON identifier_links (subject_id)",
+        ]
+    )
 
     /// The ledger's lookup by identifier on the identifier alone. The index of migration 8 also held `created_at`,
     /// which doubled its entries. An append from a returning browser lands on a random page of this index (its
     /// identifier was issued long ago, or is of the earlier, random form), so the index's size is what such an append
     /// costs once the ledger is large: measured ≈ 25 % less SQLite work per append at 300,000 events. The few events of
     /// one identifier are sorted after the lookup.
-    public static let lookupMigration = Migration(version: 10, name: "consent ledger lookup by identifier", portable: [
-        "DROP INDEX consent_events_identifier",
-        "CREATE INDEX consent_events_by_identifier ON consent_events (identifier)",
-    ])
+    public static let lookupMigration = Migration(
+        version: 10,
+        name: "consent ledger lookup by identifier",
+        portable: [
+            "DROP INDEX consent_events_identifier",
+            "CREATE INDEX consent_events_by_identifier ON consent_events (identifier)",
+        ]
+    )
 
     public init(database: Database) {
         self.database = database
@@ -123,11 +142,17 @@ public struct ConsentLedger: Sendable {
     public func unlink(identifier: String, at now: Date = Date()) async throws {
         let kind = database.kind
         try await database.transaction { db in
-            guard let subjectID = try await db.select().column("subject_id").from("identifier_links")
-                .where("identifier", .equal, identifier).first(decodingColumn: "subject_id", as: String.self) else { return }
+            guard
+                let subjectID = try await db.select().column("subject_id").from("identifier_links")
+                    .where("identifier", .equal, identifier).first(decodingColumn: "subject_id", as: String.self)
+            else { return }
             try await db.delete(from: "identifier_links").where("identifier", .equal, identifier).run()
-            try await AuditLog.append(AuditEvent(actor: "person", action: "identifier.unlink", subjectID: subjectID, detail: "source=reset"),
-                                      in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(actor: "person", action: "identifier.unlink", subjectID: subjectID, detail: "source=reset"),
+                in: db,
+                kind: kind,
+                at: now
+            )
         }
     }
 
@@ -162,7 +187,9 @@ public struct ConsentLedger: Sendable {
         }
         if event.kind == .choice, event.vendors.count != policy.vendors.count {
             let declared = Set(policy.vendors.map(\.id))
-            return .failure(ConsentEventProblem(field: "vendors", reason: "a choice names every declared vendor: \(declared.sorted().joined(separator: ", "))"))
+            return .failure(
+                ConsentEventProblem(field: "vendors", reason: "a choice names every declared vendor: \(declared.sorted().joined(separator: ", "))")
+            )
         }
         if event.kind != .choice, !event.vendors.isEmpty {
             return .failure(ConsentEventProblem(field: "vendors", reason: "only a choice carries vendors"))
@@ -180,11 +207,15 @@ public struct ConsentLedger: Sendable {
     public func record(_ event: ConsentEvent, at now: Date = Date()) async throws {
         let vendors = Self.json(event.vendors)
         var writes = WriteSet(at: now)
-        writes.insert(into: "consent_events",
-                      columns: ["id", "identifier", "kind", "vendors", "gpc", "vendor_list_version", "policy_version", "created_at"],
-                      values: [SQLBind(RecordID.make(at: now)), SQLBind(event.identifier), SQLBind(event.kind.rawValue), SQLBind(vendors),
-                               SQLBind(event.gpc), SQLBind(event.vendorListVersion), SQLBind(event.policyVersion),
-                               Timestamp.bind(now, database.kind)])
+        writes.insert(
+            into: "consent_events",
+            columns: ["id", "identifier", "kind", "vendors", "gpc", "vendor_list_version", "policy_version", "created_at"],
+            values: [
+                SQLBind(RecordID.make(at: now)), SQLBind(event.identifier), SQLBind(event.kind.rawValue), SQLBind(vendors),
+                SQLBind(event.gpc), SQLBind(event.vendorListVersion), SQLBind(event.policyVersion),
+                Timestamp.bind(now, database.kind),
+            ]
+        )
         try await database.commit(writes)
     }
 
@@ -206,14 +237,15 @@ public struct ConsentLedger: Sendable {
             if latestOnly { select = select.limit(1) }
             return try await select.all()
                 .map { row in
-                    ConsentEvent(identifier: identifier,
-                                 kind: ConsentEventKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .notice,
-                                 vendors: try JSONDecoder().decode([String: Bool].self, from: Data(try row.decode(column: "vendors", as: String.self).utf8)),
-                                 gpc: try row.decode(column: "gpc", as: Bool.self),
-                                 vendorListVersion: try row.decode(column: "vendor_list_version", as: String.self),
-                                 policyVersion: try row.decode(column: "policy_version", as: String.self))
+                    ConsentEvent(
+                        identifier: identifier,
+                        kind: ConsentEventKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .notice,
+                        vendors: try JSONDecoder().decode([String: Bool].self, from: Data(try row.decode(column: "vendors", as: String.self).utf8)),
+                        gpc: try row.decode(column: "gpc", as: Bool.self),
+                        vendorListVersion: try row.decode(column: "vendor_list_version", as: String.self),
+                        policyVersion: try row.decode(column: "policy_version", as: String.self)
+                    )
                 }
         }
     }
 }
-

@@ -20,10 +20,18 @@ public struct ScanState: Sendable, Hashable {
         return [
             ScanState(name: "first-visit", cookie: nil, gpc: false, allowed: ConsentCookie.defaults(policy, gpc: false)),
             ScanState(name: "first-visit-gpc", cookie: nil, gpc: true, allowed: ConsentCookie.defaults(policy, gpc: true)),
-            ScanState(name: "all-refused", cookie: ConsentCookie(allowed: nobody, explicit: true).value(policy, vendorList: list),
-                      gpc: false, allowed: nobody),
-            ScanState(name: "all-allowed", cookie: ConsentCookie(allowed: everyone, explicit: true).value(policy, vendorList: list),
-                      gpc: false, allowed: everyone),
+            ScanState(
+                name: "all-refused",
+                cookie: ConsentCookie(allowed: nobody, explicit: true).value(policy, vendorList: list),
+                gpc: false,
+                allowed: nobody
+            ),
+            ScanState(
+                name: "all-allowed",
+                cookie: ConsentCookie(allowed: everyone, explicit: true).value(policy, vendorList: list),
+                gpc: false,
+                allowed: everyone
+            ),
         ]
     }
 }
@@ -51,14 +59,20 @@ public enum TransmissionCheck {
     /// The findings for a page at `page` that requested `urls` in `state`, one per host, sorted by host.
     /// - Parameters:
     ///   - alsoAllowed: hosts the operator names as its own (a CDN, a second domain); the page's host always is.
-    public static func findings(page: URL, requested urls: [String], state: ScanState, policy: Policy,
-                                alsoAllowed: [String] = []) -> [TransmissionFinding] {
+    public static func findings(
+        page: URL,
+        requested urls: [String],
+        state: ScanState,
+        policy: Policy,
+        alsoAllowed: [String] = []
+    ) -> [TransmissionFinding] {
         var own = Set(alsoAllowed.map { $0.lowercased() })
         if let host = page.host?.lowercased() { own.insert(host) }
         var hosts = Set<String>()
         for text in urls {
             guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https", "ws", "wss"].contains(scheme),
-                  let host = url.host?.lowercased() else { continue }
+                let host = url.host?.lowercased()
+            else { continue }
             if madoguchiPaths.contains(url.path) || url.path.hasPrefix("/snippet/") { own.insert(host) }
             hosts.insert(host)
         }

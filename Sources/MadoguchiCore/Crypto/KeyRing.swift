@@ -1,11 +1,12 @@
 import Crypto
 import Foundation
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
 
 /// The installation's master keys and the keys derived from them.
 ///
@@ -34,7 +35,9 @@ public struct KeyRing: Sendable {
     /// Builds a ring from raw 32-byte keys, oldest first.
     public init(keys: [SymmetricKey]) throws(KeyRingError) {
         guard !keys.isEmpty else { throw KeyRingError(ja: "鍵ファイルに鍵がありません", en: "the key file holds no key") }
-        guard keys.allSatisfy({ $0.bitCount == 256 }) else { throw KeyRingError(ja: "マスター鍵はどれも 32 バイト(256 ビット)にしてください", en: "every master key must be 32 bytes (256 bits)") }
+        guard keys.allSatisfy({ $0.bitCount == 256 }) else {
+            throw KeyRingError(ja: "マスター鍵はどれも 32 バイト(256 ビット)にしてください", en: "every master key must be 32 bytes (256 bits)")
+        }
         masterKeys = keys.map { key in
             let digest = SHA256.hash(data: Data("madoguchi master key id".utf8) + key.withUnsafeBytes { Data($0) })
             return MasterKey(id: Hex.encode(digest.prefix(8)), key: key)
@@ -58,8 +61,10 @@ public struct KeyRing: Sendable {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let data = Data(base64Encoded: line), data.count == 32 else {
-                throw KeyRingError(ja: "鍵ファイルの \(index + 1) 行目が base64 で書いた 32 バイトの鍵ではありません",
-                                  en: "line \(index + 1) of the key file is not a base64-encoded 32-byte key")
+                throw KeyRingError(
+                    ja: "鍵ファイルの \(index + 1) 行目が base64 で書いた 32 バイトの鍵ではありません",
+                    en: "line \(index + 1) of the key file is not a base64-encoded 32-byte key"
+                )
             }
             keys.append(SymmetricKey(data: data))
         }
@@ -86,9 +91,13 @@ public struct KeyRing: Sendable {
         if !manager.fileExists(atPath: path) {
             guard createIfMissing else { throw KeyRingError(ja: "鍵ファイル \(path) がありません", en: "the key file \(path) does not exist") }
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                        attributes: [.posixPermissions: 0o700])
-            let text = "# Madoguchi master key. Back it up apart from the data; without it nothing can be decrypted.\n"
+            try manager.createDirectory(
+                atPath: directory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
+            let text =
+                "# Madoguchi master key. Back it up apart from the data; without it nothing can be decrypted.\n"
                 + generateKeyLine() + "\n"
             if try createExclusively(path: path, contents: Data(text.utf8)) {
                 logger.notice("created a new master key file; back it up apart from the database", metadata: ["path": "\(path)"])
@@ -96,8 +105,10 @@ public struct KeyRing: Sendable {
         }
         let attributes = try manager.attributesOfItem(atPath: path)
         if let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
-            throw KeyRingError(ja: "鍵ファイル \(path) を他のユーザーが読めます(モード \(String(mode, radix: 8)))。chmod 600 \(path) を実行してください",
-                              en: "the key file \(path) is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(path)")
+            throw KeyRingError(
+                ja: "鍵ファイル \(path) を他のユーザーが読めます(モード \(String(mode, radix: 8)))。chmod 600 \(path) を実行してください",
+                en: "the key file \(path) is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(path)"
+            )
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
         return try KeyRing(fileText: text)

@@ -13,16 +13,20 @@ public struct SubjectKeyStore: Sendable {
     private let pool: KeyPool
 
     public static let migrations: [Migration] = [
-        Migration(version: 1, name: "subject keys", portable: [
-            """
-            CREATE TABLE subject_keys (
-                subject_id TEXT PRIMARY KEY,
-                master_key_id TEXT NOT NULL,
-                wrapped {bytes} NOT NULL,
-                created_at {timestamp} NOT NULL
-            )
-            """,
-        ]),
+        Migration(
+            version: 1,
+            name: "subject keys",
+            portable: [
+                """
+                CREATE TABLE subject_keys (
+                    subject_id TEXT PRIMARY KEY,
+                    master_key_id TEXT NOT NULL,
+                    wrapped {bytes} NOT NULL,
+                    created_at {timestamp} NOT NULL
+                )
+                """
+            ]
+        )
     ]
 
     /// `poolSize` keys for new people are stored at a time (0: each is stored when needed).
@@ -37,10 +41,16 @@ public struct SubjectKeyStore: Sendable {
             for _ in 0..<count {
                 let subjectID = RecordID.make()
                 let key = SymmetricKey(size: .bits256)
-                let wrapped = try SealedField.seal(key.withUnsafeBytes { Data($0).base64EncodedString() },
-                                                   key: master.key, context: "subject-key/\(subjectID)")
-                writes.insert(into: "subject_keys", columns: ["subject_id", "master_key_id", "wrapped", "created_at"],
-                              values: [SQLBind(subjectID), SQLBind(master.id), SQLBind(wrapped), Timestamp.bind(writes.at, kind)])
+                let wrapped = try SealedField.seal(
+                    key.withUnsafeBytes { Data($0).base64EncodedString() },
+                    key: master.key,
+                    context: "subject-key/\(subjectID)"
+                )
+                writes.insert(
+                    into: "subject_keys",
+                    columns: ["subject_id", "master_key_id", "wrapped", "created_at"],
+                    values: [SQLBind(subjectID), SQLBind(master.id), SQLBind(wrapped), Timestamp.bind(writes.at, kind)]
+                )
                 made.append(NewSubjectKey(subjectID: subjectID, key: key))
             }
             try await database.commit(writes)
@@ -116,11 +126,16 @@ public struct SubjectKeyStore: Sendable {
             do {
                 let masterID = try row.decode(column: "master_key_id", as: String.self)
                 guard let master = ring.masterKey(id: masterID) else {
-                    throw KeyRingError(ja: "本人の鍵がマスター鍵 \(masterID) で包まれていますが、その鍵が鍵ファイルにありません",
-                                      en: "subject key wrapped by master key \(masterID), which is not in the key file")
+                    throw KeyRingError(
+                        ja: "本人の鍵がマスター鍵 \(masterID) で包まれていますが、その鍵が鍵ファイルにありません",
+                        en: "subject key wrapped by master key \(masterID), which is not in the key file"
+                    )
                 }
-                let encoded = try SealedField.open(try row.decode(column: "wrapped", as: Data.self), key: master.key,
-                                                   context: "subject-key/\(subjectID)")
+                let encoded = try SealedField.open(
+                    try row.decode(column: "wrapped", as: Data.self),
+                    key: master.key,
+                    context: "subject-key/\(subjectID)"
+                )
                 guard let raw = Data(base64Encoded: encoded), raw.count == 32 else { throw SealedFieldError.malformed }
                 found[subjectID] = SymmetricKey(data: raw)
             } catch {

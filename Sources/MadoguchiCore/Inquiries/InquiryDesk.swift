@@ -60,7 +60,12 @@ public struct InquiryDesk: Sendable {
     var database: Database { guardian.vault.database }
 
     /// A page of inquiries visible to `user`, newest first, and the total count.
-    public func list(_ filter: InquiryFilter, for user: StaffUser, page: Int, pageSize: Int = 50) async throws -> (items: [InquirySummary], total: Int) {
+    public func list(
+        _ filter: InquiryFilter,
+        for user: StaffUser,
+        page: Int,
+        pageSize: Int = 50
+    ) async throws -> (items: [InquirySummary], total: Int) {
         let kind = database.kind
         @Sendable func apply(_ builder: SQLSelectBuilder) -> SQLSelectBuilder {
             var query = builder
@@ -73,19 +78,24 @@ public struct InquiryDesk: Sendable {
             return query
         }
         return try await database.read { db in
-            let total = try await apply(db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("inquiries"))
+            let total =
+                try await apply(db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("inquiries"))
                 .first(decodingColumn: "n", as: Int.self) ?? 0
-            let rows = try await apply(db.select()
-                .columns("id", "number", "service_id", "status", "department_id", "created_at").from("inquiries"))
-                .orderBy("created_at", .descending).orderBy("id").limit(pageSize).offset(max(0, page - 1) * pageSize)
-                .all()
+            let rows = try await apply(
+                db.select()
+                    .columns("id", "number", "service_id", "status", "department_id", "created_at").from("inquiries")
+            )
+            .orderBy("created_at", .descending).orderBy("id").limit(pageSize).offset(max(0, page - 1) * pageSize)
+            .all()
             let items = try rows.map { row in
                 InquirySummary(
-                    id: try row.decode(column: "id", as: String.self), number: try row.decode(column: "number", as: String.self),
+                    id: try row.decode(column: "id", as: String.self),
+                    number: try row.decode(column: "number", as: String.self),
                     serviceID: try row.decode(column: "service_id", as: String.self),
                     status: InquiryStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .new,
                     departmentID: try row.decode(column: "department_id", as: String?.self),
-                    createdAt: try Timestamp.decode(row, column: "created_at", kind))
+                    createdAt: try Timestamp.decode(row, column: "created_at", kind)
+                )
             }
             return (items, total)
         }
@@ -103,9 +113,14 @@ public struct InquiryDesk: Sendable {
                 .where("inquiry_id", .equal, id).orderBy("created_at").all()
                 .map { row -> Answer in
                     let answerID = try row.decode(column: "id", as: String.self)
-                    let text = try key.map { try SealedField.open(try row.decode(column: "sealed", as: Data.self), key: $0, context: "answer/\(answerID)") }
-                    return Answer(staffID: try row.decode(column: "staff_id", as: String.self), text: text ?? "",
-                                  at: try Timestamp.decode(row, column: "created_at", kind))
+                    let text = try key.map {
+                        try SealedField.open(try row.decode(column: "sealed", as: Data.self), key: $0, context: "answer/\(answerID)")
+                    }
+                    return Answer(
+                        staffID: try row.decode(column: "staff_id", as: String.self),
+                        text: text ?? "",
+                        at: try Timestamp.decode(row, column: "created_at", kind)
+                    )
                 }
             let forwards = try await db.select().columns("id", "staff_id", "department_id", "items", "sealed_note", "created_at")
                 .from("inquiry_forwards").where("inquiry_id", .equal, id).orderBy("created_at").all()
@@ -113,10 +128,13 @@ public struct InquiryDesk: Sendable {
                     let forwardID = try row.decode(column: "id", as: String.self)
                     let sealed = try row.decode(column: "sealed_note", as: Data.self)
                     let note = try sealed.isEmpty ? "" : key.map { try SealedField.open(sealed, key: $0, context: "forward/\(forwardID)") } ?? ""
-                    return Forwarding(staffID: try row.decode(column: "staff_id", as: String.self),
-                                      departmentID: try row.decode(column: "department_id", as: String.self),
-                                      items: try row.decode(column: "items", as: String.self).split(separator: ",").map(String.init),
-                                      note: note, at: try Timestamp.decode(row, column: "created_at", kind))
+                    return Forwarding(
+                        staffID: try row.decode(column: "staff_id", as: String.self),
+                        departmentID: try row.decode(column: "department_id", as: String.self),
+                        items: try row.decode(column: "items", as: String.self).split(separator: ",").map(String.init),
+                        note: note,
+                        at: try Timestamp.decode(row, column: "created_at", kind)
+                    )
                 }
             return (answers, forwards)
         }
@@ -124,12 +142,18 @@ public struct InquiryDesk: Sendable {
     }
 
     /// Stores the answer with the inquiry and queues it to the person by e-mail, in one transaction (R-PUR-3).
-    public func answer(_ id: String, text: String, by user: StaffUser, mail: (InquiryRecord) -> OutgoingMail?,
-                       now: Date = Date()) async throws {
+    public func answer(
+        _ id: String,
+        text: String,
+        by user: StaffUser,
+        mail: (InquiryRecord) -> OutgoingMail?,
+        now: Date = Date()
+    ) async throws {
         guard let department = try await departmentOf(id) else { throw NotVisible() }
         try ensureVisible(department, to: user)
         guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor),
-              let key = try await guardian.vault.keys.key(subjectID: record.subjectID) else { throw NotVisible() }
+            let key = try await guardian.vault.keys.key(subjectID: record.subjectID)
+        else { throw NotVisible() }
         let kind = database.kind
         let answerID = RecordID.make()
         let sealed = try SealedField.seal(text, key: key, context: "answer/\(answerID)")
@@ -142,9 +166,19 @@ public struct InquiryDesk: Sendable {
             }
             try await db.update("inquiries").set("status", to: InquiryStatus.answered.rawValue).set("updated_at", to: Timestamp.bind(now, kind))
                 .where("id", .equal, id).run()
-            try await AuditLog.append(AuditEvent(actor: user.actor, action: "inquiry.answer", subjectID: record.subjectID,
-                                                 record: "inquiry:\(id)", purpose: Self.answerPurpose, detail: "answer=\(answerID)"),
-                                      in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: user.actor,
+                    action: "inquiry.answer",
+                    subjectID: record.subjectID,
+                    record: "inquiry:\(id)",
+                    purpose: Self.answerPurpose,
+                    detail: "answer=\(answerID)"
+                ),
+                in: db,
+                kind: kind,
+                at: now
+            )
         }
     }
 
@@ -154,7 +188,8 @@ public struct InquiryDesk: Sendable {
         guard let department = try await departmentOf(id) else { throw NotVisible() }
         try ensureVisible(department, to: user)
         guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor),
-              let key = try await guardian.vault.keys.key(subjectID: record.subjectID) else { throw NotVisible() }
+            let key = try await guardian.vault.keys.key(subjectID: record.subjectID)
+        else { throw NotVisible() }
         let kind = database.kind
         let forwardID = RecordID.make()
         let sealedNote = note.isEmpty ? Data() : try SealedField.seal(note, key: key, context: "forward/\(forwardID)")
@@ -162,14 +197,31 @@ public struct InquiryDesk: Sendable {
         try await database.transaction { db in
             try await db.insert(into: "inquiry_forwards")
                 .columns("id", "inquiry_id", "staff_id", "department_id", "items", "sealed_note", "created_at")
-                .values(SQLBind(forwardID), SQLBind(id), SQLBind(user.id), SQLBind(departmentID), SQLBind(items), SQLBind(sealedNote),
-                        Timestamp.bind(now, kind))
+                .values(
+                    SQLBind(forwardID),
+                    SQLBind(id),
+                    SQLBind(user.id),
+                    SQLBind(departmentID),
+                    SQLBind(items),
+                    SQLBind(sealedNote),
+                    Timestamp.bind(now, kind)
+                )
                 .run()
             try await db.update("inquiries").set("department_id", to: departmentID).set("status", to: InquiryStatus.inProgress.rawValue)
                 .set("updated_at", to: Timestamp.bind(now, kind)).where("id", .equal, id).run()
-            try await AuditLog.append(AuditEvent(actor: user.actor, action: "inquiry.forward", subjectID: record.subjectID,
-                                                 record: "inquiry:\(id)", purpose: Self.answerPurpose,
-                                                 detail: "department=\(departmentID) items=\(items)"), in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: user.actor,
+                    action: "inquiry.forward",
+                    subjectID: record.subjectID,
+                    record: "inquiry:\(id)",
+                    purpose: Self.answerPurpose,
+                    detail: "department=\(departmentID) items=\(items)"
+                ),
+                in: db,
+                kind: kind,
+                at: now
+            )
         }
     }
 
@@ -181,8 +233,17 @@ public struct InquiryDesk: Sendable {
         try await database.transaction { db in
             try await db.update("inquiries").set("status", to: status.rawValue).set("updated_at", to: Timestamp.bind(now, kind))
                 .where("id", .equal, id).run()
-            try await AuditLog.append(AuditEvent(actor: user.actor, action: "inquiry.status", record: "inquiry:\(id)",
-                                                 detail: "status=\(status.rawValue)"), in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: user.actor,
+                    action: "inquiry.status",
+                    record: "inquiry:\(id)",
+                    detail: "status=\(status.rawValue)"
+                ),
+                in: db,
+                kind: kind,
+                at: now
+            )
         }
     }
 

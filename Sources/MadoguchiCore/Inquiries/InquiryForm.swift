@@ -18,8 +18,13 @@ public struct InquirySubmission: Sendable, Hashable {
 /// Why one field was refused (R-REQ-1). The server words it in Japanese and English.
 public struct FieldProblem: Error, Sendable, Hashable, Codable {
     public enum Code: String, Sendable, Hashable, Codable {
-        case missing, tooLong = "too-long", invalidEmail = "invalid-email", invalidPhone = "invalid-phone"
-        case invalidChoice = "invalid-choice", controlCharacter = "control-character", multipleLines = "multiple-lines"
+        case missing
+        case tooLong = "too-long"
+        case invalidEmail = "invalid-email"
+        case invalidPhone = "invalid-phone"
+        case invalidChoice = "invalid-choice"
+        case controlCharacter = "control-character"
+        case multipleLines = "multiple-lines"
         case unknownField = "unknown-field"
     }
 
@@ -82,8 +87,15 @@ extension Policy {
         guard problems.isEmpty else { return .failure(.invalidFields(problems)) }
         // Validation guarantees a required e-mail field asked on every service (PolicyReader).
         let email = fields.first { $0.type == .email && $0.required }.flatMap { values[$0.id] } ?? ""
-        return .success(ValidatedInquiry(service: service, values: values, email: email,
-                                         consentToOptionalPurposes: submission.consentToOptionalPurposes, policyVersion: version))
+        return .success(
+            ValidatedInquiry(
+                service: service,
+                values: values,
+                email: email,
+                consentToOptionalPurposes: submission.consentToOptionalPurposes,
+                policyVersion: version
+            )
+        )
     }
 }
 
@@ -165,7 +177,8 @@ enum FieldRules {
     static func trimmed(_ text: String) -> String {
         let scalars = text.unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
         if first == scalars.startIndex && scalars.index(after: last) == scalars.endIndex { return text }
         return String(scalars[first...last])
     }
@@ -180,8 +193,16 @@ extension EmailAddress {
     /// An address as a person typed it, checked and normalised by the form rules (full-width → ASCII, trimmed), or
     /// nil when it is not one.
     public static func normalised(_ raw: String) -> String? {
-        let field = Field(id: "email", label: LocalizedText("email"), type: .email, required: true, purposes: [], maxLength: 254,
-                          choices: [], services: [])
+        let field = Field(
+            id: "email",
+            label: LocalizedText("email"),
+            type: .email,
+            required: true,
+            purposes: [],
+            maxLength: 254,
+            choices: [],
+            services: []
+        )
         guard case let .success(value) = FieldRules.normalise(raw, for: field), !value.isEmpty else { return nil }
         return value
     }

@@ -32,64 +32,68 @@ public struct InquiryVault: Sendable {
     public let database: Database
     public let keys: SubjectKeyStore
 
-    public static let migration = Migration(version: 3, name: "subjects and inquiries", portable: [
-        """
-        CREATE TABLE subjects (
-            id TEXT PRIMARY KEY,
-            email_index TEXT NOT NULL UNIQUE,
-            created_at {timestamp} NOT NULL
-        )
-        """,
-        """
-        CREATE TABLE inquiries (
-            id TEXT PRIMARY KEY,
-            number TEXT NOT NULL UNIQUE,
-            subject_id TEXT NOT NULL REFERENCES subjects (id),
-            service_id TEXT NOT NULL,
-            status TEXT NOT NULL,
-            department_id TEXT,
-            policy_version TEXT NOT NULL,
-            created_at {timestamp} NOT NULL,
-            updated_at {timestamp} NOT NULL
-        )
-        """,
-        "CREATE INDEX inquiries_subject ON inquiries (subject_id)",
-        "CREATE INDEX inquiries_service_created ON inquiries (service_id, created_at)",
-        """
-        CREATE TABLE inquiry_fields (
-            inquiry_id TEXT NOT NULL REFERENCES inquiries (id) ON DELETE CASCADE,
-            field_id TEXT NOT NULL,
-            sealed {bytes} NOT NULL,
-            PRIMARY KEY (inquiry_id, field_id)
-        )
-        """,
-        """
-        CREATE TABLE consents (
-            id TEXT PRIMARY KEY,
-            subject_id TEXT NOT NULL REFERENCES subjects (id),
-            purpose_id TEXT NOT NULL,
-            granted {bool} NOT NULL,
-            policy_version TEXT NOT NULL,
-            source TEXT NOT NULL,
-            created_at {timestamp} NOT NULL
-        )
-        """,
-        "CREATE INDEX consents_subject ON consents (subject_id, purpose_id)",
-        """
-        CREATE TABLE outbox (
-            id TEXT PRIMARY KEY,
-            subject_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            sealed {bytes} NOT NULL,
-            status TEXT NOT NULL,
-            attempts INTEGER NOT NULL,
-            next_attempt_at {timestamp} NOT NULL,
-            created_at {timestamp} NOT NULL,
-            sent_at {timestamp}
-        )
-        """,
-        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
-    ])
+    public static let migration = Migration(
+        version: 3,
+        name: "subjects and inquiries",
+        portable: [
+            """
+            CREATE TABLE subjects (
+                id TEXT PRIMARY KEY,
+                email_index TEXT NOT NULL UNIQUE,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE inquiries (
+                id TEXT PRIMARY KEY,
+                number TEXT NOT NULL UNIQUE,
+                subject_id TEXT NOT NULL REFERENCES subjects (id),
+                service_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                department_id TEXT,
+                policy_version TEXT NOT NULL,
+                created_at {timestamp} NOT NULL,
+                updated_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX inquiries_subject ON inquiries (subject_id)",
+            "CREATE INDEX inquiries_service_created ON inquiries (service_id, created_at)",
+            """
+            CREATE TABLE inquiry_fields (
+                inquiry_id TEXT NOT NULL REFERENCES inquiries (id) ON DELETE CASCADE,
+                field_id TEXT NOT NULL,
+                sealed {bytes} NOT NULL,
+                PRIMARY KEY (inquiry_id, field_id)
+            )
+            """,
+            """
+            CREATE TABLE consents (
+                id TEXT PRIMARY KEY,
+                subject_id TEXT NOT NULL REFERENCES subjects (id),
+                purpose_id TEXT NOT NULL,
+                granted {bool} NOT NULL,
+                policy_version TEXT NOT NULL,
+                source TEXT NOT NULL,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX consents_subject ON consents (subject_id, purpose_id)",
+            """
+            CREATE TABLE outbox (
+                id TEXT PRIMARY KEY,
+                subject_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                sealed {bytes} NOT NULL,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                next_attempt_at {timestamp} NOT NULL,
+                created_at {timestamp} NOT NULL,
+                sent_at {timestamp}
+            )
+            """,
+            "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+        ]
+    )
 
     public init(database: Database, keys: SubjectKeyStore) {
         self.database = database
@@ -98,8 +102,13 @@ public struct InquiryVault: Sendable {
 
     /// Stores a validated inquiry; `confirmation` (if any) is queued in the same transaction.
     /// `identifier` is the browser's site identifier, if it sent one: it is linked to the person (R-INF-1, R-INF-2).
-    public func submit(_ inquiry: ValidatedInquiry, policy: Policy, confirmation: ((String) -> OutgoingMail)? = nil,
-                       identifier: String? = nil, at now: Date = Date()) async throws -> InquiryReceipt {
+    public func submit(
+        _ inquiry: ValidatedInquiry,
+        policy: Policy,
+        confirmation: ((String) -> OutgoingMail)? = nil,
+        identifier: String? = nil,
+        at now: Date = Date()
+    ) async throws -> InquiryReceipt {
         // A conflict means two first inquiries from one new address raced (the loser now finds the winner's
         // subject), or the random inquiry number was taken (the next attempt draws another).
         var attempt = 1
@@ -112,16 +121,25 @@ public struct InquiryVault: Sendable {
         }
     }
 
-    private func attemptSubmit(_ inquiry: ValidatedInquiry, policy: Policy, confirmation: ((String) -> OutgoingMail)?,
-                               identifier: String?, at now: Date) async throws -> InquiryReceipt {
+    private func attemptSubmit(
+        _ inquiry: ValidatedInquiry,
+        policy: Policy,
+        confirmation: ((String) -> OutgoingMail)?,
+        identifier: String?,
+        at now: Date
+    ) async throws -> InquiryReceipt {
         let kind = database.kind
         let emailIndex = BlindIndex.of(email: inquiry.email, key: keys.ring.blindIndexKey)
         // The person and how many inquiries they sent before, in one read.
         let existing: (id: String, earlier: Int)? = try await database.read { db in
-            guard let row = try await db.raw("""
-                SELECT s.id AS id, (SELECT COUNT(*) FROM inquiries i WHERE i.subject_id = s.id) AS earlier
-                FROM subjects s WHERE s.email_index = \(bind: emailIndex)
-                """).first() else { return nil }
+            guard
+                let row = try await db.raw(
+                    """
+                    SELECT s.id AS id, (SELECT COUNT(*) FROM inquiries i WHERE i.subject_id = s.id) AS earlier
+                    FROM subjects s WHERE s.email_index = \(bind: emailIndex)
+                    """
+                ).first()
+            else { return nil }
             return (try row.decode(column: "id", as: String.self), try row.decode(column: "earlier", as: Int.self))
         }
         let subjectID: String
@@ -144,33 +162,60 @@ public struct InquiryVault: Sendable {
 
         var writes = WriteSet(at: now)
         if existing == nil {
-            writes.claim("subjects", key: subjectID, columns: ["id", "email_index", "created_at"],
-                         values: [SQLBind(subjectID), SQLBind(emailIndex), stamp], uniqueOn: "email_index")
+            writes.claim(
+                "subjects",
+                key: subjectID,
+                columns: ["id", "email_index", "created_at"],
+                values: [SQLBind(subjectID), SQLBind(emailIndex), stamp],
+                uniqueOn: "email_index"
+            )
         }
         // Consent and the browser's identifier wait on the inquiry until the address's owner confirms it by the link
         // in the receipt mail (`confirm`): anyone can type someone else's address into a form (ADR 0004).
         let pendingIdentifier = identifier.flatMap { ConsentEvent.isIdentifier($0) ? $0 : nil }
         let pendingConsents: String? = optional.isEmpty ? nil : optional.joined(separator: ",")
-        writes.claim("inquiries", key: inquiryID,
-                     columns: ["id", "number", "subject_id", "service_id", "status", "policy_version", "created_at", "updated_at",
-                               "pending_consents", "pending_identifier"],
-                     values: [SQLBind(inquiryID), SQLBind(number), SQLBind(subjectID), SQLBind(inquiry.service.id),
-                              SQLBind(InquiryStatus.new.rawValue), SQLBind(inquiry.policyVersion), stamp, stamp,
-                              SQLBind(pendingConsents), SQLBind(pendingIdentifier)],
-                     uniqueOn: "number")
+        writes.claim(
+            "inquiries",
+            key: inquiryID,
+            columns: [
+                "id", "number", "subject_id", "service_id", "status", "policy_version", "created_at", "updated_at",
+                "pending_consents", "pending_identifier",
+            ],
+            values: [
+                SQLBind(inquiryID), SQLBind(number), SQLBind(subjectID), SQLBind(inquiry.service.id),
+                SQLBind(InquiryStatus.new.rawValue), SQLBind(inquiry.policyVersion), stamp, stamp,
+                SQLBind(pendingConsents), SQLBind(pendingIdentifier),
+            ],
+            uniqueOn: "number"
+        )
         let fields = inquiry.values.keys.sorted()
         for fieldID in fields {
             let sealed = try SealedField.seal(inquiry.values[fieldID]!, key: subjectKey, context: "inquiry/\(inquiryID)/\(fieldID)")
-            writes.insert(into: "inquiry_fields", columns: ["inquiry_id", "field_id", "sealed"],
-                          values: [SQLBind(inquiryID), SQLBind(fieldID), SQLBind(sealed)])
+            writes.insert(
+                into: "inquiry_fields",
+                columns: ["inquiry_id", "field_id", "sealed"],
+                values: [SQLBind(inquiryID), SQLBind(fieldID), SQLBind(sealed)]
+            )
         }
         if let confirmation {
-            Outbox.add(try Outbox.seal(confirmation(number), key: subjectKey), subjectID: subjectID,
-                       kind: "inquiry-confirmation", to: &writes, dialect: kind)
+            Outbox.add(
+                try Outbox.seal(confirmation(number), key: subjectKey),
+                subjectID: subjectID,
+                kind: "inquiry-confirmation",
+                to: &writes,
+                dialect: kind
+            )
         }
-        writes.audit(AuditEvent(
-            actor: "person", action: "inquiry.create", subjectID: subjectID, record: "inquiry:\(inquiryID)",
-            detail: "service=\(inquiry.service.id) fields=\(fields.joined(separator: ",")) pending-consents=\(optional.joined(separator: ",")) linked=\(earlier)"))
+        writes.audit(
+            AuditEvent(
+                actor: "person",
+                action: "inquiry.create",
+                subjectID: subjectID,
+                record: "inquiry:\(inquiryID)",
+                detail:
+                    "service=\(inquiry.service.id) fields=\(fields.joined(separator: ",")) pending-consents=\(optional.joined(separator: ",")) linked=\(earlier)"
+            )
+        )
         try await database.commit(writes)
         return InquiryReceipt(id: inquiryID, number: number, subjectID: subjectID, earlierInquiries: earlier)
     }
@@ -178,12 +223,16 @@ public struct InquiryVault: Sendable {
     /// Migration 13: an inquiry is confirmed by its sender (the link in the receipt mail) before its consent counts,
     /// its browser identifier is linked, or its items are used to recognise the person. Inquiries stored before
     /// confirmation existed count as confirmed at their creation (their consent was recorded at once then).
-    public static let confirmationMigration = Migration(version: 13, name: "inquiry confirmation", portable: [
-        "ALTER TABLE inquiries ADD COLUMN confirmed_at {timestamp}",
-        "ALTER TABLE inquiries ADD COLUMN pending_consents TEXT",
-        "ALTER TABLE inquiries ADD COLUMN pending_identifier TEXT",
-        "UPDATE inquiries SET confirmed_at = created_at",
-    ])
+    public static let confirmationMigration = Migration(
+        version: 13,
+        name: "inquiry confirmation",
+        portable: [
+            "ALTER TABLE inquiries ADD COLUMN confirmed_at {timestamp}",
+            "ALTER TABLE inquiries ADD COLUMN pending_consents TEXT",
+            "ALTER TABLE inquiries ADD COLUMN pending_identifier TEXT",
+            "UPDATE inquiries SET confirmed_at = created_at",
+        ]
+    )
 
     /// How long the confirmation link of an inquiry works.
     public static let confirmationLifetime: TimeInterval = 30 * 86_400
@@ -208,15 +257,20 @@ public struct InquiryVault: Sendable {
     /// count as the person's registered items for recognising their requests (R-PUR-5, R-INF-1, R-DSR-2). Audited.
     public func confirm(number: String, token: String, at now: Date = Date()) async throws -> Confirmation {
         guard number.utf8.count <= 32, token.utf8.count == 64,
-              RequestDesk.constantTimeEqual(confirmationToken(number: number), token) else { return .invalid }
+            RequestDesk.constantTimeEqual(confirmationToken(number: number), token)
+        else { return .invalid }
         let kind = database.kind
         let lifetime = Self.confirmationLifetime
         return try await database.transaction { db -> Confirmation in
-            guard let row = try await db.raw("""
-                SELECT id, subject_id, policy_version, pending_consents, pending_identifier, created_at,
-                       CASE WHEN confirmed_at IS NULL THEN 0 ELSE 1 END AS done
-                FROM inquiries WHERE number = \(bind: number)
-                """).first() else { return .invalid }
+            guard
+                let row = try await db.raw(
+                    """
+                    SELECT id, subject_id, policy_version, pending_consents, pending_identifier, created_at,
+                           CASE WHEN confirmed_at IS NULL THEN 0 ELSE 1 END AS done
+                    FROM inquiries WHERE number = \(bind: number)
+                    """
+                ).first()
+            else { return .invalid }
             if try row.decode(column: "done", as: Int.self) == 1 { return .alreadyConfirmed }
             guard now.timeIntervalSince(try Timestamp.decode(row, column: "created_at", kind)) <= lifetime else { return .invalid }
             let id = try row.decode(column: "id", as: String.self)
@@ -224,23 +278,40 @@ public struct InquiryVault: Sendable {
             let version = try row.decode(column: "policy_version", as: String.self)
             let consents = (try row.decode(column: "pending_consents", as: String?.self) ?? "").split(separator: ",").map(String.init)
             let identifier = try row.decode(column: "pending_identifier", as: String?.self)
-            guard try await db.update("inquiries").set("confirmed_at", to: Timestamp.bind(now, kind))
-                .set("pending_consents", to: SQLLiteral.null).set("pending_identifier", to: SQLLiteral.null)
-                .where("id", .equal, id).where("confirmed_at", .is, SQLLiteral.null).returning("id").first() != nil
+            guard
+                try await db.update("inquiries").set("confirmed_at", to: Timestamp.bind(now, kind))
+                    .set("pending_consents", to: SQLLiteral.null).set("pending_identifier", to: SQLLiteral.null)
+                    .where("id", .equal, id).where("confirmed_at", .is, SQLLiteral.null).returning("id").first() != nil
             else { return .alreadyConfirmed }
             for purpose in consents {
                 try await db.insert(into: "consents").columns("id", "subject_id", "purpose_id", "granted", "policy_version", "source", "created_at")
-                    .values(SQLBind(RecordID.make(at: now)), SQLBind(subjectID), SQLBind(purpose), SQLBind(true), SQLBind(version),
-                            SQLBind("inquiry-form"), Timestamp.bind(now, kind)).run()
+                    .values(
+                        SQLBind(RecordID.make(at: now)),
+                        SQLBind(subjectID),
+                        SQLBind(purpose),
+                        SQLBind(true),
+                        SQLBind(version),
+                        SQLBind("inquiry-form"),
+                        Timestamp.bind(now, kind)
+                    ).run()
             }
             if let identifier {
                 // The first person an identifier is linked to keeps it (a shared browser does not merge two people).
                 try await db.insert(into: "identifier_links").columns("identifier", "subject_id", "created_at")
                     .values(SQLBind(identifier), SQLBind(subjectID), Timestamp.bind(now, kind)).ignoringConflicts(with: "identifier").run()
             }
-            try await AuditLog.append(AuditEvent(actor: "person", action: "inquiry.confirm", subjectID: subjectID, record: "inquiry:\(id)",
-                                                 detail: "consents=\(consents.joined(separator: ",")) linked=\(identifier != nil)"),
-                                      in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: "person",
+                    action: "inquiry.confirm",
+                    subjectID: subjectID,
+                    record: "inquiry:\(id)",
+                    detail: "consents=\(consents.joined(separator: ",")) linked=\(identifier != nil)"
+                ),
+                in: db,
+                kind: kind,
+                at: now
+            )
             return .confirmed(consents: consents)
         }
     }

@@ -73,8 +73,18 @@ public struct PurposeGuard: Sendable {
         let refusal = try await check(purpose: purpose, subjectID: subjectID, policy: policy, record: record)
         if let refusal {
             try await database.transaction { db in
-                try await AuditLog.append(AuditEvent(actor: actor, action: "purpose.refused", subjectID: subjectID, record: record,
-                                                     purpose: purpose, detail: refusal.reason.rawValue), in: db, kind: kind)
+                try await AuditLog.append(
+                    AuditEvent(
+                        actor: actor,
+                        action: "purpose.refused",
+                        subjectID: subjectID,
+                        record: record,
+                        purpose: purpose,
+                        detail: refusal.reason.rawValue
+                    ),
+                    in: db,
+                    kind: kind
+                )
             }
             throw refusal
         }
@@ -87,21 +97,39 @@ public struct PurposeGuard: Sendable {
             for field in sealed {
                 let fieldID = try field.decode(column: "field_id", as: String.self)
                 guard allowed.contains(fieldID) else { continue }
-                values[fieldID] = try SealedField.open(try field.decode(column: "sealed", as: Data.self), key: key,
-                                                       context: "inquiry/\(id)/\(fieldID)")
+                values[fieldID] = try SealedField.open(
+                    try field.decode(column: "sealed", as: Data.self),
+                    key: key,
+                    context: "inquiry/\(id)/\(fieldID)"
+                )
             }
         }
         let opened = values.keys.sorted().joined(separator: ",")
         try await database.transaction { db in
-            try await AuditLog.append(AuditEvent(actor: actor, action: "inquiry.read", subjectID: subjectID, record: record,
-                                                 purpose: purpose, detail: "fields=\(opened)"),
-                                      in: db, kind: kind)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: actor,
+                    action: "inquiry.read",
+                    subjectID: subjectID,
+                    record: record,
+                    purpose: purpose,
+                    detail: "fields=\(opened)"
+                ),
+                in: db,
+                kind: kind
+            )
         }
         return InquiryRecord(
-            id: id, number: try row.decode(column: "number", as: String.self), subjectID: subjectID,
+            id: id,
+            number: try row.decode(column: "number", as: String.self),
+            subjectID: subjectID,
             serviceID: try row.decode(column: "service_id", as: String.self),
             status: InquiryStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .new,
-            policyVersion: version, createdAt: try Timestamp.decode(row, column: "created_at", kind), values: values, purpose: purpose)
+            policyVersion: version,
+            createdAt: try Timestamp.decode(row, column: "created_at", kind),
+            values: values,
+            purpose: purpose
+        )
     }
 
     /// Why `purpose` may not be used for `subjectID`'s data collected under `policy`, or nil when it may.

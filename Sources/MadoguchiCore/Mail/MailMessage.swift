@@ -100,8 +100,10 @@ public struct MailMessage: Sendable, Hashable {
 
     /// The date in Japan Standard Time (UTC+9, no daylight saving), e.g. `Thu, 01 Jan 1970 09:00:00 +0900`.
     static func rfc5322Date(_ date: Date) -> String {
-        let parts = utc.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday],
-                                       from: date.addingTimeInterval(9 * 3_600))
+        let parts = utc.dateComponents(
+            [.year, .month, .day, .hour, .minute, .second, .weekday],
+            from: date.addingTimeInterval(9 * 3_600)
+        )
         func two(_ value: Int?) -> String { value.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "00" }
         return "\(weekdays[(parts.weekday ?? 1) - 1]), \(two(parts.day)) \(months[(parts.month ?? 1) - 1]) \(parts.year ?? 1970) "
             + "\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second)) +0900"
@@ -130,7 +132,9 @@ public struct FileOutboxMailer: Mailer {
 
     public func send(_ message: MailMessage) async throws {
         let text = try message.rendered()
-        let name = message.messageID.replacingOccurrences(of: "@", with: "_").filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }
+        let name = message.messageID.replacingOccurrences(of: "@", with: "_").filter {
+            $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "."
+        }
         let url = directory.appendingPathComponent("\(name).eml")
         try Data(text.utf8).write(to: url, options: [.atomic])
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)

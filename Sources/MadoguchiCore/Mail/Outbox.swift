@@ -10,13 +10,18 @@ enum Outbox {
 
     /// Migration 12: the outbox keeps no content of mail already sent, and code mail is tied to its code so an
     /// erasure can find it.
-    static let contentMigration = Migration(version: 12, name: "outbox content after sending; code mail keys", sqlite: [
-        "UPDATE outbox SET sealed = X'00' WHERE status IN ('sent', 'discarded')",
-        "ALTER TABLE access_codes ADD COLUMN key_id TEXT",
-    ], postgres: [
-        "UPDATE outbox SET sealed = '\\x00'::bytea WHERE status IN ('sent', 'discarded')",
-        "ALTER TABLE access_codes ADD COLUMN key_id TEXT",
-    ])
+    static let contentMigration = Migration(
+        version: 12,
+        name: "outbox content after sending; code mail keys",
+        sqlite: [
+            "UPDATE outbox SET sealed = X'00' WHERE status IN ('sent', 'discarded')",
+            "ALTER TABLE access_codes ADD COLUMN key_id TEXT",
+        ],
+        postgres: [
+            "UPDATE outbox SET sealed = '\\x00'::bytea WHERE status IN ('sent', 'discarded')",
+            "ALTER TABLE access_codes ADD COLUMN key_id TEXT",
+        ]
+    )
 
     /// A message sealed for the outbox, ready to insert.
     struct Sealed: Sendable {
@@ -33,17 +38,36 @@ enum Outbox {
     /// Adds the message to a change's write set.
     static func add(_ mail: Sealed, subjectID: String, kind: String, to writes: inout WriteSet, dialect: SQLDialectKind) {
         let now = Timestamp.bind(writes.at, dialect)
-        writes.insert(into: "outbox", columns: ["id", "subject_id", "kind", "sealed", "status", "attempts", "next_attempt_at", "created_at"],
-                      values: [SQLBind(mail.id), SQLBind(subjectID), SQLBind(kind), SQLBind(mail.data), SQLBind("pending"),
-                               SQLBind(0), now, now])
+        writes.insert(
+            into: "outbox",
+            columns: ["id", "subject_id", "kind", "sealed", "status", "attempts", "next_attempt_at", "created_at"],
+            values: [
+                SQLBind(mail.id), SQLBind(subjectID), SQLBind(kind), SQLBind(mail.data), SQLBind("pending"),
+                SQLBind(0), now, now,
+            ]
+        )
     }
 
-    static func insert(_ mail: Sealed, subjectID: String, kind: String, in db: any SQLDatabase, dialect: SQLDialectKind,
-                       at now: Date) async throws {
+    static func insert(
+        _ mail: Sealed,
+        subjectID: String,
+        kind: String,
+        in db: any SQLDatabase,
+        dialect: SQLDialectKind,
+        at now: Date
+    ) async throws {
         try await db.insert(into: "outbox")
             .columns("id", "subject_id", "kind", "sealed", "status", "attempts", "next_attempt_at", "created_at")
-            .values(SQLBind(mail.id), SQLBind(subjectID), SQLBind(kind), SQLBind(mail.data), SQLBind("pending"),
-                    SQLBind(0), Timestamp.bind(now, dialect), Timestamp.bind(now, dialect))
+            .values(
+                SQLBind(mail.id),
+                SQLBind(subjectID),
+                SQLBind(kind),
+                SQLBind(mail.data),
+                SQLBind("pending"),
+                SQLBind(0),
+                Timestamp.bind(now, dialect),
+                Timestamp.bind(now, dialect)
+            )
             .run()
     }
 }

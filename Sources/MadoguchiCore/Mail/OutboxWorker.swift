@@ -107,8 +107,12 @@ public struct OutboxWorker: Sendable {
                 .orderBy("next_attempt_at").limit(limit)
             if kind == .postgres { select = select.lockingClause(SQLRaw("FOR UPDATE SKIP LOCKED")) }
             let rows = try await select.all().map { row in
-                Claimed(id: try row.decode(column: "id", as: String.self), subjectID: try row.decode(column: "subject_id", as: String.self),
-                        sealed: try row.decode(column: "sealed", as: Data.self), attempts: try row.decode(column: "attempts", as: Int.self))
+                Claimed(
+                    id: try row.decode(column: "id", as: String.self),
+                    subjectID: try row.decode(column: "subject_id", as: String.self),
+                    sealed: try row.decode(column: "sealed", as: Data.self),
+                    attempts: try row.decode(column: "attempts", as: Int.self)
+                )
             }
             if !rows.isEmpty {
                 try await db.update("outbox").set("status", to: "sending")
@@ -134,20 +138,38 @@ public struct OutboxWorker: Sendable {
             mail = try JSONDecoder().decode(OutgoingMail.self, from: Data(json.utf8))
         } catch {
             // A message that does not open or decode will not on a later try either.
-            logger.error("mail cannot be opened", metadata: ["outbox.id": "\(message.id)",
-                                                             "error.type": "\(String(reflecting: type(of: error)))"])
+            logger.error(
+                "mail cannot be opened",
+                metadata: [
+                    "outbox.id": "\(message.id)",
+                    "error.type": "\(String(reflecting: type(of: error)))",
+                ]
+            )
             return .failed
         }
         do {
-            try await mailer.send(MailMessage(from: from, to: mail.to, subject: mail.subject, body: mail.body,
-                                              messageID: "\(message.id)@\(messageDomain)", date: now))
+            try await mailer.send(
+                MailMessage(
+                    from: from,
+                    to: mail.to,
+                    subject: mail.subject,
+                    body: mail.body,
+                    messageID: "\(message.id)@\(messageDomain)",
+                    date: now
+                )
+            )
             return .sent
         } catch is CancellationError {
             return nil
         } catch {
             let attempts = message.attempts + 1
-            logger.warning("mail delivery failed", metadata: ["outbox.id": "\(message.id)", "attempt": "\(attempts)",
-                                                              "error.type": "\(String(reflecting: type(of: error)))"])
+            logger.warning(
+                "mail delivery failed",
+                metadata: [
+                    "outbox.id": "\(message.id)", "attempt": "\(attempts)",
+                    "error.type": "\(String(reflecting: type(of: error)))",
+                ]
+            )
             return attempts >= maximumAttempts ? .failed : .retry(attempts: attempts)
         }
     }
@@ -168,8 +190,15 @@ public struct OutboxWorker: Sendable {
                 if status != "failed" { update = update.set("sealed", to: Outbox.emptied) }
                 try await update.where("id", .in, ids.map(\.id)).run()
                 events += ids.map { message in
-                    (AuditEvent(actor: "system", action: "mail.\(status)", subjectID: message.subjectID, record: "outbox:\(message.id)",
-                                purpose: "answer-inquiries"), now)
+                    (
+                        AuditEvent(
+                            actor: "system",
+                            action: "mail.\(status)",
+                            subjectID: message.subjectID,
+                            record: "outbox:\(message.id)",
+                            purpose: "answer-inquiries"
+                        ), now
+                    )
                 }
             }
             for (message, outcome) in outcomes {

@@ -7,7 +7,11 @@ import NIOSSL
 /// Where and how to reach the SMTP server: `smtp://[user:password@]host[:port][?security=none|starttls]` or
 /// `smtps://…` (TLS from the first byte, port 465).
 public struct SMTPConfiguration: Sendable, Hashable, CustomStringConvertible {
-    public enum Security: String, Sendable, Hashable { case none, startTLS = "starttls", implicitTLS = "tls" }
+    public enum Security: String, Sendable, Hashable {
+        case none
+        case startTLS = "starttls"
+        case implicitTLS = "tls"
+    }
 
     public var host: String
     public var port: Int
@@ -21,15 +25,21 @@ public struct SMTPConfiguration: Sendable, Hashable, CustomStringConvertible {
 
     public init(url text: String, heloName: String = "madoguchi.localhost") throws(MailConfigurationError) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              scheme == "smtp" || scheme == "smtps", let host = components.host, !host.isEmpty
-        else { throw MailConfigurationError(ja: "SMTP の URL は smtp://ユーザー:パスワード@ホスト:587?security=starttls の形で書いてください",
-                                           en: "the SMTP URL must look like smtp://user:password@host:587?security=starttls") }
+            scheme == "smtp" || scheme == "smtps", let host = components.host, !host.isEmpty
+        else {
+            throw MailConfigurationError(
+                ja: "SMTP の URL は smtp://ユーザー:パスワード@ホスト:587?security=starttls の形で書いてください",
+                en: "the SMTP URL must look like smtp://user:password@host:587?security=starttls"
+            )
+        }
         self.host = host
         security = scheme == "smtps" ? .implicitTLS : .startTLS
         for item in components.queryItems ?? [] {
             guard item.name == "security", let value = item.value, let parsed = Security(rawValue: value) else {
-                throw MailConfigurationError(ja: "SMTP の URL のオプション '\(item.name)=\(item.value ?? "")' は使えません。security=none|starttls|tls を使ってください",
-                                             en: "unknown SMTP URL option '\(item.name)=\(item.value ?? "")'; use security=none|starttls|tls")
+                throw MailConfigurationError(
+                    ja: "SMTP の URL のオプション '\(item.name)=\(item.value ?? "")' は使えません。security=none|starttls|tls を使ってください",
+                    en: "unknown SMTP URL option '\(item.name)=\(item.value ?? "")'; use security=none|starttls|tls"
+                )
             }
             security = parsed
         }
@@ -37,8 +47,10 @@ public struct SMTPConfiguration: Sendable, Hashable, CustomStringConvertible {
         username = components.user?.removingPercentEncoding
         password = components.password?.removingPercentEncoding
         if username != nil, security == .none {
-            throw MailConfigurationError(ja: "TLS なしで SMTP のパスワードは送りません。security=starttls か smtps:// を使ってください",
-                                         en: "refusing to send an SMTP password without TLS; use security=starttls or smtps://")
+            throw MailConfigurationError(
+                ja: "TLS なしで SMTP のパスワードは送りません。security=starttls か smtps:// を使ってください",
+                en: "refusing to send an SMTP password without TLS; use security=starttls or smtps://"
+            )
         }
         self.heloName = heloName
     }
@@ -80,7 +92,8 @@ public struct SMTPMailer: Mailer {
                         channel.eventLoop.makeCompletedFuture {
                             if configuration.security == .implicitTLS {
                                 try channel.pipeline.syncOperations.addHandler(
-                                    try NIOSSLClientHandler(context: tls, serverHostname: Self.sniName(configuration.host)))
+                                    try NIOSSLClientHandler(context: tls, serverHostname: Self.sniName(configuration.host))
+                                )
                             }
                             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
                             return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
@@ -99,7 +112,9 @@ public struct SMTPMailer: Mailer {
                         let underlying = channel.channel
                         try await underlying.eventLoop.submit {
                             try underlying.pipeline.syncOperations.addHandler(
-                                try NIOSSLClientHandler(context: tls, serverHostname: Self.sniName(configuration.host)), position: .first)
+                                try NIOSSLClientHandler(context: tls, serverHostname: Self.sniName(configuration.host)),
+                                position: .first
+                            )
                         }.get()
                         capabilities = try await conversation.command("EHLO \(configuration.heloName)", expect: 250, "EHLO")
                     }

@@ -5,7 +5,10 @@ public enum Language: String, CaseIterable, Sendable, Codable {
 
     /// Reads a `lang` query value; nil means the value is not a supported language.
     public init?(query: String?) {
-        guard let query else { self = .ja; return }
+        guard let query else {
+            self = .ja
+            return
+        }
         self.init(rawValue: query)
     }
 }

@@ -27,8 +27,10 @@ public enum PolicyLoader {
         } catch let error as PolicyFileError {
             throw error
         } catch {
-            throw fail(ja: "ポリシーファイルを読めません: \(error.localizedDescription)",
-                       en: "cannot read the policy file: \(error.localizedDescription)")
+            throw fail(
+                ja: "ポリシーファイルを読めません: \(error.localizedDescription)",
+                en: "cannot read the policy file: \(error.localizedDescription)"
+            )
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw fail(ja: "ポリシーファイルが UTF-8 のテキストではありません", en: "the policy file is not valid UTF-8 text")
@@ -56,9 +58,17 @@ public enum PolicyLoader {
     }
 
     private static func tooLarge(_ size: Int, file: String) -> PolicyFileError {
-        PolicyFileError([PolicyDiagnostic(file: file, line: 1, column: 1, text: LocalizedText(
-            ja: "ポリシーファイルが \(size) バイトあります。受け付けるのは \(maximumFileSize) バイトまでです",
-            en: "the policy file is \(size) bytes; at most \(maximumFileSize) bytes are accepted"))])
+        PolicyFileError([
+            PolicyDiagnostic(
+                file: file,
+                line: 1,
+                column: 1,
+                text: LocalizedText(
+                    ja: "ポリシーファイルが \(size) バイトあります。受け付けるのは \(maximumFileSize) バイトまでです",
+                    en: "the policy file is \(size) bytes; at most \(maximumFileSize) bytes are accepted"
+                )
+            )
+        ])
     }
 
     /// YAML's own messages (libyaml's) are English; the Japanese line says what kind of problem it is around them.
@@ -74,13 +84,19 @@ public enum PolicyLoader {
         }
         switch error as? YamlError {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
-             let .composer(context, problem, mark, _):
+            let .composer(context, problem, mark, _):
             return diagnostic(mark, problem, context)
         case let .duplicatedKeysInMapping(duplicates, context):
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return PolicyDiagnostic(file: file, line: context.mark.line, column: context.mark.column, text: LocalizedText(
-                ja: "YAML の誤り: 一つのマッピングにキー \(keys) が二度以上あります",
-                en: "YAML error: key \(keys) appears more than once in one mapping"))
+            return PolicyDiagnostic(
+                file: file,
+                line: context.mark.line,
+                column: context.mark.column,
+                text: LocalizedText(
+                    ja: "YAML の誤り: 一つのマッピングにキー \(keys) が二度以上あります",
+                    en: "YAML error: key \(keys) appears more than once in one mapping"
+                )
+            )
         case let .reader(problem, offset, _, yaml):
             var line = 1
             var column = 1
@@ -89,11 +105,19 @@ public enum PolicyLoader {
                 line = prefix.filter { $0 == "\n" }.count + 1
                 column = prefix.count - (prefix.lastIndex(of: "\n").map { prefix.distance(from: prefix.startIndex, to: $0) + 1 } ?? 0) + 1
             }
-            return PolicyDiagnostic(file: file, line: line, column: column,
-                                    text: LocalizedText(ja: "YAML の誤り: \(problem)", en: "YAML error: \(problem)"))
+            return PolicyDiagnostic(
+                file: file,
+                line: line,
+                column: column,
+                text: LocalizedText(ja: "YAML の誤り: \(problem)", en: "YAML error: \(problem)")
+            )
         default:
-            return PolicyDiagnostic(file: file, line: 1, column: 1,
-                                    text: LocalizedText(ja: "YAML の誤り: \(error)", en: "YAML error: \(error)"))
+            return PolicyDiagnostic(
+                file: file,
+                line: 1,
+                column: 1,
+                text: LocalizedText(ja: "YAML の誤り: \(error)", en: "YAML error: \(error)")
+            )
         }
     }
 }

@@ -16,8 +16,14 @@ struct PolicyReader {
     // MARK: Reporting
 
     private mutating func report(_ mark: Mark?, ja: String, en: String) {
-        diagnostics.append(PolicyDiagnostic(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1,
-                                            text: LocalizedText(ja: ja, en: en)))
+        diagnostics.append(
+            PolicyDiagnostic(
+                file: file,
+                line: mark?.line ?? 1,
+                column: mark?.column ?? 1,
+                text: LocalizedText(ja: ja, en: en)
+            )
+        )
     }
 
     /// A path as the Japanese message names it: key paths stay as written, the document itself is named in Japanese.
@@ -42,17 +48,22 @@ struct PolicyReader {
 
     mutating func read(_ root: Node?) -> Policy? {
         guard let root else {
-            report(nil, ja: "ポリシーファイルが空です。キー \(Self.keyList(Policy.CodingKeys.self)) を持つマッピングにしてください",
-                   en: "the policy file is empty; it must be a mapping with the keys \(Self.keyList(Policy.CodingKeys.self))")
+            report(
+                nil,
+                ja: "ポリシーファイルが空です。キー \(Self.keyList(Policy.CodingKeys.self)) を持つマッピングにしてください",
+                en: "the policy file is empty; it must be a mapping with the keys \(Self.keyList(Policy.CodingKeys.self))"
+            )
             return nil
         }
         guard let map = mapping(root, "the policy file", allowed: Policy.CodingKeys.self) else { return nil }
         let k = Policy.CodingKeys.self
         let version = string(require(map, k.version, ""), "version")
         if let version, !Self.isVersionID(version) {
-            report(map[k.version.rawValue]?.mark,
-                   ja: "version: '\(version)' は版の ID に使えません。英数字と「.」「_」「-」で 64 文字以内にしてください",
-                   en: "version: '\(version)' is not a valid version id; use letters, digits, '.', '_' or '-' (at most 64)")
+            report(
+                map[k.version.rawValue]?.mark,
+                ja: "version: '\(version)' は版の ID に使えません。英数字と「.」「_」「-」で 64 文字以内にしてください",
+                en: "version: '\(version)' is not a valid version id; use letters, digits, '.', '_' or '-' (at most 64)"
+            )
         }
         let effectiveDate = date(require(map, k.effectiveDate, ""), "effective_date")
         let revisions = list(map[k.revisions.rawValue], "revisions", allowEmpty: true).compactMap { node, path in
@@ -80,14 +91,29 @@ struct PolicyReader {
         checkReferences(fields: fieldNodes, parsedFields: fields, purposes: purposes, contractors: contractors, root: root)
 
         guard diagnostics.isEmpty, let version, let effectiveDate, let company, let missing, let thirdParty,
-              let outsourcing, let statistics, let changes, let officer, let requests, let informative, let optOut
+            let outsourcing, let statistics, let changes, let officer, let requests, let informative, let optOut
         else { return nil }
         return Policy(
-            version: version, effectiveDate: effectiveDate, revisions: revisions.map(\.1), company: company,
-            services: services, purposes: purposes, fields: fields, missingItemsConsequence: missing,
-            departments: departments, thirdPartyProvision: thirdParty, outsourcing: outsourcing,
-            contractors: contractors, statistics: statistics, changes: changes, officer: officer,
-            requests: requests, informativeData: informative, vendors: vendors, optOut: optOut)
+            version: version,
+            effectiveDate: effectiveDate,
+            revisions: revisions.map(\.1),
+            company: company,
+            services: services,
+            purposes: purposes,
+            fields: fields,
+            missingItemsConsequence: missing,
+            departments: departments,
+            thirdPartyProvision: thirdParty,
+            outsourcing: outsourcing,
+            contractors: contractors,
+            statistics: statistics,
+            changes: changes,
+            officer: officer,
+            requests: requests,
+            informativeData: informative,
+            vendors: vendors,
+            optOut: optOut
+        )
     }
 
     // MARK: Sections
@@ -101,8 +127,13 @@ struct PolicyReader {
         let basic = url(require(map, K.basicPolicyURL, "operator"), "operator.basic_policy_url")
         let informative = url(require(map, K.informativeDataPolicyURL, "operator"), "operator.informative_data_policy_url")
         guard let name, let address, let representative, let basic, let informative else { return nil }
-        return Operator(name: name, address: address, representative: representative,
-                        basicPolicyURL: basic, informativeDataPolicyURL: informative)
+        return Operator(
+            name: name,
+            address: address,
+            representative: representative,
+            basicPolicyURL: basic,
+            informativeDataPolicyURL: informative
+        )
     }
 
     private mutating func readService(_ node: Node, _ path: String) -> Service? {
@@ -132,23 +163,38 @@ struct PolicyReader {
         let type = enumeration(require(map, K.type, path), "\(path).type", FieldType.self)
         let required = map[K.required.rawValue].map { boolean($0, "\(path).required") } ?? false
         let purposes = list(require(map, K.purposes, path), "\(path).purposes").compactMap { string($0, $1) }
-        let maxLength = map[K.maxLength.rawValue].map { integer($0, "\(path).max_length", in: 1...100_000) }
+        let maxLength =
+            map[K.maxLength.rawValue].map { integer($0, "\(path).max_length", in: 1...100_000) }
             ?? (type.map(Self.defaultMaxLength) ?? 1)
         let choices = list(map[K.choices.rawValue], "\(path).choices", allowEmpty: true).compactMap { node, choicePath in
             readChoice(node, choicePath, field: id ?? path)
         }
         let services = list(map[K.services.rawValue], "\(path).services", allowEmpty: true).compactMap { string($0, $1) }
         if type == .choice, choices.isEmpty {
-            report(map.mark ?? node.mark, ja: "\(path): 種類が 'choice' の項目には、空でない 'choices' の一覧が要ります",
-                   en: "\(path): a field of type 'choice' needs a non-empty 'choices' list")
+            report(
+                map.mark ?? node.mark,
+                ja: "\(path): 種類が 'choice' の項目には、空でない 'choices' の一覧が要ります",
+                en: "\(path): a field of type 'choice' needs a non-empty 'choices' list"
+            )
         }
         if let type, type != .choice, map[K.choices.rawValue] != nil {
-            report(map[K.choices.rawValue]?.mark, ja: "\(path).choices: choices を書けるのは種類が 'choice' の項目だけです(この項目は '\(type.rawValue)')",
-                   en: "\(path).choices: only fields of type 'choice' take choices (this one is '\(type.rawValue)')")
+            report(
+                map[K.choices.rawValue]?.mark,
+                ja: "\(path).choices: choices を書けるのは種類が 'choice' の項目だけです(この項目は '\(type.rawValue)')",
+                en: "\(path).choices: only fields of type 'choice' take choices (this one is '\(type.rawValue)')"
+            )
         }
         guard let id, let label, let type, let required, let maxLength else { return nil }
-        return Field(id: id, label: label, type: type, required: required, purposes: purposes,
-                     maxLength: maxLength, choices: choices, services: services)
+        return Field(
+            id: id,
+            label: label,
+            type: type,
+            required: required,
+            purposes: purposes,
+            maxLength: maxLength,
+            choices: choices,
+            services: services
+        )
     }
 
     private mutating func readChoice(_ node: Node, _ path: String, field: String) -> Choice? {
@@ -180,17 +226,30 @@ struct PolicyReader {
         let expires = date(require(map, K.ndaExpires, path), "\(path).nda_expires")
         let review = date(require(map, K.lastReview, path), "\(path).last_review")
         if let signed, let expires, expires <= signed {
-            report(map[K.ndaExpires.rawValue]?.mark, ja: "\(path).nda_expires: 契約の満了日(\(expires))が締結日(\(signed))以前になっています",
-                   en: "\(path).nda_expires: the agreement expires (\(expires)) on or before it was signed (\(signed))")
+            report(
+                map[K.ndaExpires.rawValue]?.mark,
+                ja: "\(path).nda_expires: 契約の満了日(\(expires))が締結日(\(signed))以前になっています",
+                en: "\(path).nda_expires: the agreement expires (\(expires)) on or before it was signed (\(signed))"
+            )
         }
         if let signed, let review, review < signed {
-            report(map[K.lastReview.rawValue]?.mark, ja: "\(path).last_review: 見直し日(\(review))が契約の締結日(\(signed))より前です",
-                   en: "\(path).last_review: the review (\(review)) is before the agreement was signed (\(signed))")
+            report(
+                map[K.lastReview.rawValue]?.mark,
+                ja: "\(path).last_review: 見直し日(\(review))が契約の締結日(\(signed))より前です",
+                en: "\(path).last_review: the review (\(review)) is before the agreement was signed (\(signed))"
+            )
         }
         pendingEntrusted.append(contentsOf: data)
         guard let id, let name, let task, let signed, let expires, let review else { return nil }
-        return Contractor(id: id, name: name, task: task, entrustedData: data.map(\.2),
-                          ndaSigned: signed, ndaExpires: expires, lastReview: review)
+        return Contractor(
+            id: id,
+            name: name,
+            task: task,
+            entrustedData: data.map(\.2),
+            ndaSigned: signed,
+            ndaExpires: expires,
+            lastReview: review
+        )
     }
     private var pendingEntrusted: [(Mark?, String, String)] = []
 
@@ -213,8 +272,11 @@ struct PolicyReader {
             guard let day = date(node, path) else { continue }
             if !JapaneseHolidays.supportedYears.contains(day.year) {
                 let years = JapaneseHolidays.supportedYears
-                report(node.mark, ja: "\(path): \(day) は営業日カレンダーの対象(\(years.lowerBound)〜\(years.upperBound) 年)の外です",
-                       en: "\(path): \(day) is outside the calendar's years \(years.lowerBound)–\(years.upperBound)")
+                report(
+                    node.mark,
+                    ja: "\(path): \(day) は営業日カレンダーの対象(\(years.lowerBound)〜\(years.upperBound) 年)の外です",
+                    en: "\(path): \(day) is outside the calendar's years \(years.lowerBound)–\(years.upperBound)"
+                )
             } else if closed.contains(day) {
                 report(node.mark, ja: "\(path): \(day) が二度書かれています", en: "\(path): \(day) is listed twice")
             } else {
@@ -231,9 +293,11 @@ struct PolicyReader {
         typealias K = InformativeData.CodingKeys
         let cookie = string(require(map, K.cookieName, path), "\(path).cookie_name")
         if let cookie, !cookie.unicodeScalars.allSatisfy({ Self.cookieNameCharacters.contains($0) }) || cookie.count > 64 {
-            report(map[K.cookieName.rawValue]?.mark,
-                   ja: "\(path).cookie_name: '\(cookie)' は Cookie の名前に使えません。半角英数字と「_」「-」で 64 文字以内にしてください",
-                   en: "\(path).cookie_name: '\(cookie)' is not a valid cookie name; use ASCII letters, digits, '_' or '-' (at most 64)")
+            report(
+                map[K.cookieName.rawValue]?.mark,
+                ja: "\(path).cookie_name: '\(cookie)' は Cookie の名前に使えません。半角英数字と「_」「-」で 64 文字以内にしてください",
+                en: "\(path).cookie_name: '\(cookie)' is not a valid cookie name; use ASCII letters, digits, '_' or '-' (at most 64)"
+            )
         }
         // Browsers cap a cookie's lifetime at 400 days; promising longer would be untrue.
         let lifetime = integer(require(map, K.cookieLifetimeDays, path), "\(path).cookie_lifetime_days", in: 1...400)
@@ -241,8 +305,13 @@ struct PolicyReader {
         let rule = localized(require(map, K.linkedDataRule, path), "\(path).linked_data_rule")
         let mode = map[K.consentMode.rawValue].map { enumeration($0, "\(path).consent_mode", ConsentMode.self) } ?? .notice
         guard let cookie, let lifetime, let rule, let mode else { return nil }
-        return InformativeData(cookieName: cookie, cookieLifetimeDays: lifetime, purposes: purposes,
-                               linkedDataRule: rule, consentMode: mode)
+        return InformativeData(
+            cookieName: cookie,
+            cookieLifetimeDays: lifetime,
+            purposes: purposes,
+            linkedDataRule: rule,
+            consentMode: mode
+        )
     }
 
     private mutating func readVendor(_ node: Node, _ path: String) -> Vendor? {
@@ -252,19 +321,39 @@ struct PolicyReader {
         let company = properName(require(map, K.company, path), "\(path).company")
         let service = properName(require(map, K.service, path), "\(path).service")
         let category = enumeration(require(map, K.category, path), "\(path).category", VendorCategory.self)
-        let itemsNode = require(map, K.items, path, hint: LocalizedText(ja: "送信先が受け取る情報をすべて挙げてください",
-                                                                    en: "list every information item the vendor receives"))
+        let itemsNode = require(
+            map,
+            K.items,
+            path,
+            hint: LocalizedText(
+                ja: "送信先が受け取る情報をすべて挙げてください",
+                en: "list every information item the vendor receives"
+            )
+        )
         let items = list(itemsNode, "\(path).items").compactMap { localized($0, $1) }
         let purpose = localized(require(map, K.purpose, path), "\(path).purpose")
         let privacy = optionalURL(map[K.privacyPolicyURL.rawValue], "\(path).privacy_policy_url")
         let optOut = optionalURL(map[K.optOutURL.rawValue], "\(path).opt_out_url")
         let cookie = optionalURL(map[K.cookiePolicyURL.rawValue], "\(path).cookie_policy_url")
-        let hosts = list(require(map, K.hosts, path, hint: LocalizedText(ja: "タグが通信するホストを挙げてください", en: "list the hosts its tag contacts")), "\(path).hosts").compactMap { node, hostPath in
+        let hosts = list(
+            require(map, K.hosts, path, hint: LocalizedText(ja: "タグが通信するホストを挙げてください", en: "list the hosts its tag contacts")),
+            "\(path).hosts"
+        ).compactMap { node, hostPath in
             hostName(node, hostPath)
         }
         guard let id, let company, let service, let category, let purpose, let privacy, let optOut, let cookie else { return nil }
-        return Vendor(id: id, company: company, service: service, category: category, items: items, purpose: purpose,
-                      privacyPolicyURL: privacy, optOutURL: optOut, cookiePolicyURL: cookie, hosts: hosts)
+        return Vendor(
+            id: id,
+            company: company,
+            service: service,
+            category: category,
+            items: items,
+            purpose: purpose,
+            privacyPolicyURL: privacy,
+            optOutURL: optOut,
+            cookiePolicyURL: cookie,
+            hosts: hosts
+        )
     }
 
     private mutating func readOptOut(_ node: Node?) -> OptOutGuidance? {
@@ -292,15 +381,23 @@ struct PolicyReader {
             if let previous, date <= previous {
                 let what = index == 0 ? "the effective date (\(previous))" : "the revision before it (\(previous))"
                 let japanese = index == 0 ? "施行日(\(previous))" : "一つ前の改定日(\(previous))"
-                report(mark, ja: "revisions[\(index)]: \(date) が\(japanese)より後ではありません。改定日は effective_date より後に、古い順に書いてください",
-                       en: "revisions[\(index)]: \(date) is not after \(what); list revision dates in order, after effective_date")
+                report(
+                    mark,
+                    ja: "revisions[\(index)]: \(date) が\(japanese)より後ではありません。改定日は effective_date より後に、古い順に書いてください",
+                    en: "revisions[\(index)]: \(date) is not after \(what); list revision dates in order, after effective_date"
+                )
             }
             previous = date
         }
     }
 
-    private mutating func checkReferences(fields fieldNodes: [(Node, String)], parsedFields: [Field], purposes: [Purpose],
-                                          contractors: [Contractor], root: Node) {
+    private mutating func checkReferences(
+        fields fieldNodes: [(Node, String)],
+        parsedFields: [Field],
+        purposes: [Purpose],
+        contractors: [Contractor],
+        root: Node
+    ) {
         let purposeIDs = declared["purpose"] ?? [:]
         let serviceIDs = declared["service"] ?? [:]
         let fieldIDs = declared["field"] ?? [:]
@@ -310,29 +407,44 @@ struct PolicyReader {
             for (index, purposeNode) in (map["purposes"]?.sequence ?? []).enumerated() {
                 guard let id = purposeNode.string, !id.isEmpty else { continue }
                 if purposeIDs[id] == nil {
-                    report(purposeNode.mark, ja: "\(path).purposes[\(index)]: 利用目的 '\(id)' は宣言されていません。宣言されている利用目的: \(Self.names(purposeIDs))",
-                           en: "\(path).purposes[\(index)]: unknown purpose '\(id)'; declared purposes: \(Self.names(purposeIDs))")
+                    report(
+                        purposeNode.mark,
+                        ja: "\(path).purposes[\(index)]: 利用目的 '\(id)' は宣言されていません。宣言されている利用目的: \(Self.names(purposeIDs))",
+                        en: "\(path).purposes[\(index)]: unknown purpose '\(id)'; declared purposes: \(Self.names(purposeIDs))"
+                    )
                 } else {
                     used.insert(id)
                 }
             }
             for (index, serviceNode) in (map["services"]?.sequence ?? []).enumerated() {
                 guard let id = serviceNode.string, !id.isEmpty, serviceIDs[id] == nil else { continue }
-                report(serviceNode.mark, ja: "\(path).services[\(index)]: サービス '\(id)' は宣言されていません。宣言されているサービス: \(Self.names(serviceIDs))",
-                       en: "\(path).services[\(index)]: unknown service '\(id)'; declared services: \(Self.names(serviceIDs))")
+                report(
+                    serviceNode.mark,
+                    ja: "\(path).services[\(index)]: サービス '\(id)' は宣言されていません。宣言されているサービス: \(Self.names(serviceIDs))",
+                    en: "\(path).services[\(index)]: unknown service '\(id)'; declared services: \(Self.names(serviceIDs))"
+                )
             }
         }
         for (id, mark) in purposeIDs.sorted(by: { $0.key < $1.key }) where !used.contains(id) {
-            report(mark, ja: "purposes: 利用目的 '\(id)' は宣言されていますが、どの項目もこの目的に使われていません。項目の purposes に挙げるか、宣言を消してください",
-                   en: "purposes: purpose '\(id)' is declared but no field serves it; name it in a field's purposes or remove it")
+            report(
+                mark,
+                ja: "purposes: 利用目的 '\(id)' は宣言されていますが、どの項目もこの目的に使われていません。項目の purposes に挙げるか、宣言を消してください",
+                en: "purposes: purpose '\(id)' is declared but no field serves it; name it in a field's purposes or remove it"
+            )
         }
         for (mark, path, id) in pendingEntrusted where fieldIDs[id] == nil {
-            report(mark, ja: "\(path): 項目 '\(id)' は宣言されていません。宣言されている項目: \(Self.names(fieldIDs))",
-                   en: "\(path): unknown field '\(id)'; declared fields: \(Self.names(fieldIDs))")
+            report(
+                mark,
+                ja: "\(path): 項目 '\(id)' は宣言されていません。宣言されている項目: \(Self.names(fieldIDs))",
+                en: "\(path): unknown field '\(id)'; declared fields: \(Self.names(fieldIDs))"
+            )
         }
         if !parsedFields.isEmpty, !parsedFields.contains(where: { $0.type == .email && $0.required && $0.services.isEmpty }) {
-            report(root.mapping?["fields"]?.mark, ja: "fields: どのフォームにも、全サービスで尋ねる種類 'email' の必須項目が要ります(回答の送り先です)",
-                   en: "fields: every form needs a required field of type 'email' asked on all services (answers are sent to it)")
+            report(
+                root.mapping?["fields"]?.mark,
+                ja: "fields: どのフォームにも、全サービスで尋ねる種類 'email' の必須項目が要ります(回答の送り先です)",
+                en: "fields: every form needs a required field of type 'email' asked on all services (answers are sent to it)"
+            )
         }
     }
 
@@ -341,16 +453,22 @@ struct PolicyReader {
     private mutating func mapping(_ node: Node?, _ path: String, allowed keys: [String]) -> Node.Mapping? {
         guard let node else { return nil }
         guard let map = node.mapping else {
-            report(node.mark, ja: "\(Self.ja(path)): キー(\(keys.joined(separator: ", ")))のマッピングを書いてください",
-                   en: "\(path): expected a mapping of keys (\(keys.joined(separator: ", ")))")
+            report(
+                node.mark,
+                ja: "\(Self.ja(path)): キー(\(keys.joined(separator: ", ")))のマッピングを書いてください",
+                en: "\(path): expected a mapping of keys (\(keys.joined(separator: ", ")))"
+            )
             return nil
         }
         for (key, _) in map {
             let name = key.string ?? ""
             if !keys.contains(name) {
                 let label = path == "the policy file" ? "" : "\(path): "
-                report(key.mark, ja: "\(label)キー '\(name)' は使えません。使えるキー: \(keys.joined(separator: ", "))",
-                       en: "\(label)unknown key '\(name)'; allowed keys: \(keys.joined(separator: ", "))")
+                report(
+                    key.mark,
+                    ja: "\(label)キー '\(name)' は使えません。使えるキー: \(keys.joined(separator: ", "))",
+                    en: "\(label)unknown key '\(name)'; allowed keys: \(keys.joined(separator: ", "))"
+                )
             }
         }
         return map
@@ -367,8 +485,11 @@ struct PolicyReader {
     private mutating func require(_ map: Node.Mapping, _ key: String, _ path: String, hint: LocalizedText? = nil) -> Node? {
         if let value = map[key] { return value }
         let location = path.isEmpty ? "the policy file" : path
-        report(map.mark, ja: "\(Self.ja(location)): 必須のキー '\(key)' がありません" + (hint.map { "(\($0.ja))" } ?? ""),
-               en: "\(location): missing required key '\(key)'" + (hint.map { " (\($0.en))" } ?? ""))
+        report(
+            map.mark,
+            ja: "\(Self.ja(location)): 必須のキー '\(key)' がありません" + (hint.map { "(\($0.ja))" } ?? ""),
+            en: "\(location): missing required key '\(key)'" + (hint.map { " (\($0.en))" } ?? "")
+        )
         return nil
     }
 
@@ -391,8 +512,11 @@ struct PolicyReader {
     private mutating func string(_ node: Node?, _ path: String) -> String? {
         guard let node else { return nil }
         guard let scalar = node.scalar else {
-            report(node.mark, ja: "\(path): 文字列を書いてください(\(node.mapping != nil ? "マッピング" : "一覧")が書かれています)",
-                   en: "\(path): expected a text value, found a \(node.mapping != nil ? "mapping" : "list")")
+            report(
+                node.mark,
+                ja: "\(path): 文字列を書いてください(\(node.mapping != nil ? "マッピング" : "一覧")が書かれています)",
+                en: "\(path): expected a text value, found a \(node.mapping != nil ? "mapping" : "list")"
+            )
             return nil
         }
         let value = scalar.string.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -425,13 +549,19 @@ struct PolicyReader {
     private mutating func identifier(_ node: Node?, _ path: String, kind: String) -> String? {
         guard let value = string(node, path) else { return nil }
         guard Self.isIdentifier(value) else {
-            report(node?.mark, ja: "\(path): '\(value)' は ID に使えません。英小文字で始め、英小文字・数字・「-」で 64 文字以内にしてください",
-                   en: "\(path): '\(value)' is not a valid id; use lowercase letters, digits and '-', starting with a letter (at most 64)")
+            report(
+                node?.mark,
+                ja: "\(path): '\(value)' は ID に使えません。英小文字で始め、英小文字・数字・「-」で 64 文字以内にしてください",
+                en: "\(path): '\(value)' is not a valid id; use lowercase letters, digits and '-', starting with a letter (at most 64)"
+            )
             return nil
         }
         if let first = declared[kind]?[value] {
-            report(node?.mark, ja: "\(path): \(Self.ja(kind: kind))の ID '\(value)' が重複しています(最初の宣言は \(first.line) 行目)",
-                   en: "\(path): duplicate \(kind) id '\(value)' (first declared at line \(first.line))")
+            report(
+                node?.mark,
+                ja: "\(path): \(Self.ja(kind: kind))の ID '\(value)' が重複しています(最初の宣言は \(first.line) 行目)",
+                en: "\(path): duplicate \(kind) id '\(value)' (first declared at line \(first.line))"
+            )
             return nil
         }
         if let mark = node?.mark { declared[kind, default: [:]][value] = mark }
@@ -441,13 +571,19 @@ struct PolicyReader {
     private mutating func integer(_ node: Node?, _ path: String, in range: ClosedRange<Int>) -> Int? {
         guard let node else { return nil }
         guard let scalar = node.scalar, let value = Int(scalar.string.trimmingCharacters(in: .whitespaces)) else {
-            report(node.mark, ja: "\(path): \(range.lowerBound)〜\(range.upperBound) の整数を書いてください",
-                   en: "\(path): expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            report(
+                node.mark,
+                ja: "\(path): \(range.lowerBound)〜\(range.upperBound) の整数を書いてください",
+                en: "\(path): expected a whole number from \(range.lowerBound) to \(range.upperBound)"
+            )
             return nil
         }
         guard range.contains(value) else {
-            report(node.mark, ja: "\(path): \(value) は範囲外です。\(range.lowerBound)〜\(range.upperBound) にしてください",
-                   en: "\(path): \(value) is out of range; expected \(range.lowerBound) to \(range.upperBound)")
+            report(
+                node.mark,
+                ja: "\(path): \(value) は範囲外です。\(range.lowerBound)〜\(range.upperBound) にしてください",
+                en: "\(path): \(value) is out of range; expected \(range.lowerBound) to \(range.upperBound)"
+            )
             return nil
         }
         return value
@@ -466,8 +602,11 @@ struct PolicyReader {
     private mutating func date(_ node: Node?, _ path: String) -> LocalDate? {
         guard let node, let raw = string(node, path) else { return nil }
         guard let value = LocalDate(iso: raw) else {
-            report(node.mark, ja: "\(path): '\(raw)' は日付ではありません。YYYY-MM-DD の形で書いてください",
-                   en: "\(path): '\(raw)' is not a date; write YYYY-MM-DD")
+            report(
+                node.mark,
+                ja: "\(path): '\(raw)' は日付ではありません。YYYY-MM-DD の形で書いてください",
+                en: "\(path): '\(raw)' is not a date; write YYYY-MM-DD"
+            )
             return nil
         }
         return value
@@ -511,8 +650,11 @@ struct PolicyReader {
     private mutating func hostName(_ node: Node, _ path: String) -> String? {
         guard let raw = string(node, path) else { return nil }
         guard Self.isHostPattern(raw) else {
-            report(node.mark, ja: "\(path): '\(raw)' はホスト名ではありません('www.example.com' や '*.example.com' のように、スキームやパスを付けずに書いてください)",
-                   en: "\(path): '\(raw)' is not a host name (write e.g. 'www.example.com' or '*.example.com', no scheme or path)")
+            report(
+                node.mark,
+                ja: "\(path): '\(raw)' はホスト名ではありません('www.example.com' や '*.example.com' のように、スキームやパスを付けずに書いてください)",
+                en: "\(path): '\(raw)' is not a host name (write e.g. 'www.example.com' or '*.example.com', no scheme or path)"
+            )
             return nil
         }
         return raw.lowercased()
@@ -543,21 +685,23 @@ struct PolicyReader {
 
     static func isIdentifier(_ value: String) -> Bool {
         guard let first = value.unicodeScalars.first, value.unicodeScalars.count <= 64,
-              ("a"..."z").contains(first) else { return false }
+            ("a"..."z").contains(first)
+        else { return false }
         return value.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
     }
 
     static func isVersionID(_ value: String) -> Bool {
-        value.unicodeScalars.count <= 64 && value.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)
-        }
+        value.unicodeScalars.count <= 64
+            && value.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)
+            }
     }
 
     static func isWebURL(_ value: String) -> Bool {
         guard !value.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }),
-              let components = URLComponents(string: value),
-              let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
-              let host = components.host, !host.isEmpty, isHostPattern(host) || host.contains(":")
+            let components = URLComponents(string: value),
+            let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
+            let host = components.host, !host.isEmpty, isHostPattern(host) || host.contains(":")
         else { return false }
         return true
     }
@@ -565,7 +709,7 @@ struct PolicyReader {
     static func isEmailAddress(_ value: String) -> Bool {
         let parts = value.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64, value.count <= 254,
-              !value.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value >= 0x7F || "<>()[],;:\\\"".unicodeScalars.contains($0) })
+            !value.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value >= 0x7F || "<>()[],;:\\\"".unicodeScalars.contains($0) })
         else { return false }
         let domain = String(parts[1])
         return domain.contains(".") && isHostPattern(domain) && !domain.hasPrefix("*")

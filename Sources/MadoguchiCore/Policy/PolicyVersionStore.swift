@@ -25,7 +25,9 @@ public struct PolicyVersionConflict: BilingualError, Sendable {
     public var text: LocalizedText {
         LocalizedText(
             ja: "ポリシーの版 '\(version)' は別の内容ですでに記録されています。公開した版は変えられないので、編集したポリシーには新しい 'version' を付けてください(改定日も revisions に加えてください)",
-            en: "policy version '\(version)' is already stored with different content; published versions never change, so give the edited policy a new 'version' (and add its revision date)")
+            en:
+                "policy version '\(version)' is already stored with different content; published versions never change, so give the edited policy a new 'version' (and add its revision date)"
+        )
     }
 }
 
@@ -57,7 +59,8 @@ public struct PolicyVersionStore: Sendable {
         let kind = database.kind
         return try await database.transaction { db in
             if let row = try await db.select().column("content_hash").from("policy_versions")
-                .where("id", .equal, policy.version).first() {
+                .where("id", .equal, policy.version).first()
+            {
                 guard try row.decode(column: "content_hash", as: String.self) == hash else {
                     throw PolicyVersionConflict(version: policy.version)
                 }
@@ -65,9 +68,15 @@ public struct PolicyVersionStore: Sendable {
             }
             try await db.insert(into: "policy_versions")
                 .columns("id", "content_hash", "effective_date", "current_since", "document_json", "source_yaml", "stored_at")
-                .values(SQLBind(policy.version), SQLBind(hash), SQLBind(policy.effectiveDate.description),
-                        SQLBind(policy.currentSince.description), SQLBind(json), SQLBind(source),
-                        Timestamp.bind(now, kind))
+                .values(
+                    SQLBind(policy.version),
+                    SQLBind(hash),
+                    SQLBind(policy.effectiveDate.description),
+                    SQLBind(policy.currentSince.description),
+                    SQLBind(json),
+                    SQLBind(source),
+                    Timestamp.bind(now, kind)
+                )
                 .run()
             return .stored
         }
@@ -109,6 +118,7 @@ public struct PolicyVersionStore: Sendable {
             contentHash: try row.decode(column: "content_hash", as: String.self),
             effectiveDate: try date("effective_date"),
             currentSince: try date("current_since"),
-            storedAt: try Timestamp.decode(row, column: "stored_at", kind))
+            storedAt: try Timestamp.decode(row, column: "stored_at", kind)
+        )
     }
 }

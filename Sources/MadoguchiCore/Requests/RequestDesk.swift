@@ -47,8 +47,16 @@ public struct RequestSubmission: Sendable, Hashable {
     /// The browser's site identifier, if it sent one: linked to the person once the request is verified (R-INF-1).
     public var identifier: String?
 
-    public init(type: String, email: String, name: String, phone: String? = nil, details: String? = nil,
-                purposes: [String]? = nil, delivery: String? = nil, identifier: String? = nil) {
+    public init(
+        type: String,
+        email: String,
+        name: String,
+        phone: String? = nil,
+        details: String? = nil,
+        purposes: [String]? = nil,
+        delivery: String? = nil,
+        identifier: String? = nil
+    ) {
         self.type = type
         self.email = email
         self.name = name
@@ -98,8 +106,16 @@ public enum RequestForm {
         let type = RequestType(rawValue: submission.type)
         if type == nil { problems.append(FieldProblem(field: "type", code: submission.type.isEmpty ? .missing : .invalidChoice)) }
         func check(_ id: String, _ raw: String?, _ fieldType: FieldType, required: Bool, limit: Int) -> String? {
-            let field = Field(id: id, label: LocalizedText(id), type: fieldType, required: required, purposes: [], maxLength: limit,
-                              choices: [], services: [])
+            let field = Field(
+                id: id,
+                label: LocalizedText(id),
+                type: fieldType,
+                required: required,
+                purposes: [],
+                maxLength: limit,
+                choices: [],
+                services: []
+            )
             guard let raw, !raw.isEmpty else {
                 if required { problems.append(FieldProblem(field: id, code: .missing)) }
                 return nil
@@ -141,9 +157,20 @@ public enum RequestForm {
             }
         }
         guard problems.isEmpty, let type, let email, let name else { return .failure(RequestProblems(problems: problems)) }
-        return .success(ValidatedRequest(type: type, content: RequestContent(
-            email: email, name: name, phone: phone, details: details, purposes: purposes, delivery: delivery,
-            identifier: submission.identifier.flatMap { ConsentEvent.isIdentifier($0) ? $0 : nil })))
+        return .success(
+            ValidatedRequest(
+                type: type,
+                content: RequestContent(
+                    email: email,
+                    name: name,
+                    phone: phone,
+                    details: details,
+                    purposes: purposes,
+                    delivery: delivery,
+                    identifier: submission.identifier.flatMap { ConsentEvent.isIdentifier($0) ? $0 : nil }
+                )
+            )
+        )
     }
 }
 
@@ -188,29 +215,33 @@ public struct RequestDesk: Sendable {
     public static let codeLifetime: TimeInterval = 600
     public static let maximumAttempts = 5
 
-    public static let migration = Migration(version: 6, name: "requests", portable: [
-        """
-        CREATE TABLE requests (
-            id TEXT PRIMARY KEY,
-            number TEXT NOT NULL UNIQUE,
-            type TEXT NOT NULL,
-            status TEXT NOT NULL,
-            email_index TEXT NOT NULL,
-            key_id TEXT NOT NULL,
-            sealed {bytes} NOT NULL,
-            code_hash TEXT NOT NULL,
-            code_expires_at {timestamp} NOT NULL,
-            attempts INTEGER NOT NULL,
-            subject_id TEXT,
-            received_at {timestamp},
-            due_on TEXT,
-            closed_at {timestamp},
-            created_at {timestamp} NOT NULL
-        )
-        """,
-        "CREATE INDEX requests_status_due ON requests (status, due_on)",
-        "CREATE INDEX requests_subject ON requests (subject_id)",
-    ])
+    public static let migration = Migration(
+        version: 6,
+        name: "requests",
+        portable: [
+            """
+            CREATE TABLE requests (
+                id TEXT PRIMARY KEY,
+                number TEXT NOT NULL UNIQUE,
+                type TEXT NOT NULL,
+                status TEXT NOT NULL,
+                email_index TEXT NOT NULL,
+                key_id TEXT NOT NULL,
+                sealed {bytes} NOT NULL,
+                code_hash TEXT NOT NULL,
+                code_expires_at {timestamp} NOT NULL,
+                attempts INTEGER NOT NULL,
+                subject_id TEXT,
+                received_at {timestamp},
+                due_on TEXT,
+                closed_at {timestamp},
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX requests_status_due ON requests (status, due_on)",
+            "CREATE INDEX requests_subject ON requests (subject_id)",
+        ]
+    )
 
     public init(vault: InquiryVault) {
         self.vault = vault
@@ -219,8 +250,11 @@ public struct RequestDesk: Sendable {
     /// Stores a request, sealed under a key of its own, with a hashed one-time code; `mail` composes the code mail,
     /// queued in the same commit. Nothing here looks the person up, so the work and the answer are the same for
     /// a known and an unknown address.
-    public func submit(_ request: ValidatedRequest, mail: (_ number: String, _ code: String) -> OutgoingMail,
-                       at now: Date = Date()) async throws -> RequestReceipt {
+    public func submit(
+        _ request: ValidatedRequest,
+        mail: (_ number: String, _ code: String) -> OutgoingMail,
+        at now: Date = Date()
+    ) async throws -> RequestReceipt {
         var attempt = 1
         while true {
             do {
@@ -240,19 +274,37 @@ public struct RequestDesk: Sendable {
         let expires = now.addingTimeInterval(Self.codeLifetime)
         let content = String(decoding: try JSONEncoder().encode(request.content), as: UTF8.self)
         var writes = WriteSet(at: now)
-        writes.claim("requests", key: id,
-                     columns: ["id", "number", "type", "status", "email_index", "key_id", "sealed", "code_hash", "code_expires_at",
-                               "attempts", "created_at"],
-                     values: [SQLBind(id), SQLBind(number), SQLBind(request.type.rawValue), SQLBind(RequestStatus.unverified.rawValue),
-                              SQLBind(BlindIndex.of(email: request.content.email, key: vault.keys.ring.blindIndexKey)),
-                              SQLBind(sealKey.subjectID),
-                              SQLBind(try SealedField.seal(content, key: sealKey.key, context: "request/\(id)")),
-                              SQLBind(codeHash(code, requestID: id)), Timestamp.bind(expires, kind), SQLBind(0), Timestamp.bind(now, kind)],
-                     uniqueOn: "number")
-        Outbox.add(try Outbox.seal(mail(number, code), key: sealKey.key), subjectID: sealKey.subjectID, kind: "request-code",
-                   to: &writes, dialect: kind)
-        writes.audit(AuditEvent(actor: "person", action: "request.create", record: "request:\(id)",
-                                detail: "type=\(request.type.rawValue)"))
+        writes.claim(
+            "requests",
+            key: id,
+            columns: [
+                "id", "number", "type", "status", "email_index", "key_id", "sealed", "code_hash", "code_expires_at",
+                "attempts", "created_at",
+            ],
+            values: [
+                SQLBind(id), SQLBind(number), SQLBind(request.type.rawValue), SQLBind(RequestStatus.unverified.rawValue),
+                SQLBind(BlindIndex.of(email: request.content.email, key: vault.keys.ring.blindIndexKey)),
+                SQLBind(sealKey.subjectID),
+                SQLBind(try SealedField.seal(content, key: sealKey.key, context: "request/\(id)")),
+                SQLBind(codeHash(code, requestID: id)), Timestamp.bind(expires, kind), SQLBind(0), Timestamp.bind(now, kind),
+            ],
+            uniqueOn: "number"
+        )
+        Outbox.add(
+            try Outbox.seal(mail(number, code), key: sealKey.key),
+            subjectID: sealKey.subjectID,
+            kind: "request-code",
+            to: &writes,
+            dialect: kind
+        )
+        writes.audit(
+            AuditEvent(
+                actor: "person",
+                action: "request.create",
+                record: "request:\(id)",
+                detail: "type=\(request.type.rawValue)"
+            )
+        )
         try await vault.database.commit(writes)
         return RequestReceipt(id: id, number: number, code: code, expiresAt: expires)
     }
@@ -278,14 +330,21 @@ public struct RequestDesk: Sendable {
     /// `calendar` and `answerDays` set the due date, counted from the day of verification in Japan (R-DSR-3).
     /// `confirmation` composes the mail that tells the person the request is received and by when it will be
     /// answered; it is queued in the same commit that opens the request.
-    public func verify(number: String, code: String, calendar: BusinessCalendar, answerDays: Int,
-                       confirmation: ((_ address: String, _ due: LocalDate, _ type: RequestType) -> OutgoingMail)? = nil,
-                       at now: Date = Date()) async throws -> VerificationOutcome {
+    public func verify(
+        number: String,
+        code: String,
+        calendar: BusinessCalendar,
+        answerDays: Int,
+        confirmation: ((_ address: String, _ due: LocalDate, _ type: RequestType) -> OutgoingMail)? = nil,
+        at now: Date = Date()
+    ) async throws -> VerificationOutcome {
         let kind = vault.database.kind
-        guard let row = try await vault.database.read({ db in
-            try await db.select().columns("id", "type", "status", "email_index", "key_id", "sealed", "code_hash", "code_expires_at", "attempts")
-                .from("requests").where("number", .equal, number).first()
-        }) else { return .notValid }
+        guard
+            let row = try await vault.database.read({ db in
+                try await db.select().columns("id", "type", "status", "email_index", "key_id", "sealed", "code_hash", "code_expires_at", "attempts")
+                    .from("requests").where("number", .equal, number).first()
+            })
+        else { return .notValid }
         let id = try row.decode(column: "id", as: String.self)
         let status = try row.decode(column: "status", as: String.self)
         let attempts = try row.decode(column: "attempts", as: Int.self)
@@ -299,15 +358,28 @@ public struct RequestDesk: Sendable {
             // that reaches it lapses the request. The outcome is decided from the row returned.
             let maximum = Self.maximumAttempts
             let counted = try await vault.database.transaction { db -> Int? in
-                guard let row = try await db.raw("""
-                    UPDATE requests SET attempts = attempts + 1,
-                        status = CASE WHEN attempts + 1 >= \(bind: maximum) THEN \(bind: RequestStatus.lapsed.rawValue) ELSE status END
-                    WHERE id = \(bind: id) AND status = \(bind: RequestStatus.unverified.rawValue) AND attempts < \(bind: maximum)
-                    RETURNING attempts
-                    """).first() else { return nil }
+                guard
+                    let row = try await db.raw(
+                        """
+                        UPDATE requests SET attempts = attempts + 1,
+                            status = CASE WHEN attempts + 1 >= \(bind: maximum) THEN \(bind: RequestStatus.lapsed.rawValue) ELSE status END
+                        WHERE id = \(bind: id) AND status = \(bind: RequestStatus.unverified.rawValue) AND attempts < \(bind: maximum)
+                        RETURNING attempts
+                        """
+                    ).first()
+                else { return nil }
                 let used = try row.decode(column: "attempts", as: Int.self)
-                try await AuditLog.append(AuditEvent(actor: "person", action: "request.code-wrong", record: "request:\(id)",
-                                                     detail: "attempt=\(used)"), in: db, kind: kind, at: now)
+                try await AuditLog.append(
+                    AuditEvent(
+                        actor: "person",
+                        action: "request.code-wrong",
+                        record: "request:\(id)",
+                        detail: "attempt=\(used)"
+                    ),
+                    in: db,
+                    kind: kind,
+                    at: now
+                )
                 return used
             }
             guard let counted, counted < Self.maximumAttempts else { return .notValid }
@@ -349,8 +421,18 @@ public struct RequestDesk: Sendable {
                     .values(SQLBind(identifier), SQLBind(subjectID), Timestamp.bind(now, kind))
                     .ignoringConflicts(with: "identifier").run()
             }
-            try await AuditLog.append(AuditEvent(actor: "person", action: "request.verify", subjectID: subjectID, record: "request:\(id)",
-                                                 detail: "due=\(due) known=\(subjectID != nil)"), in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: "person",
+                    action: "request.verify",
+                    subjectID: subjectID,
+                    record: "request:\(id)",
+                    detail: "due=\(due) known=\(subjectID != nil)"
+                ),
+                in: db,
+                kind: kind,
+                at: now
+            )
             return true
         }
         return opened ? .verified(number: number, due: due, known: subjectID != nil) : .notValid
@@ -363,11 +445,13 @@ public struct RequestDesk: Sendable {
     func matchesRegisteredItem(subjectID: String, content: RequestContent) async throws -> Bool {
         guard let key = try await vault.keys.key(subjectID: subjectID) else { return false }
         let rows = try await vault.database.read { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 SELECT f.inquiry_id AS inquiry_id, f.field_id AS field_id, f.sealed AS sealed
                 FROM inquiry_fields f JOIN inquiries i ON i.id = f.inquiry_id
                 WHERE i.subject_id = \(bind: subjectID) AND i.confirmed_at IS NOT NULL AND f.field_id IN ('name', 'phone')
-                """).all()
+                """
+            ).all()
         }
         if rows.isEmpty {
             let confirmed = try await vault.database.read { db in
@@ -381,8 +465,11 @@ public struct RequestDesk: Sendable {
         for row in rows {
             let inquiryID = try row.decode(column: "inquiry_id", as: String.self)
             let fieldID = try row.decode(column: "field_id", as: String.self)
-            let value = try SealedField.open(try row.decode(column: "sealed", as: Data.self), key: key,
-                                             context: "inquiry/\(inquiryID)/\(fieldID)")
+            let value = try SealedField.open(
+                try row.decode(column: "sealed", as: Data.self),
+                key: key,
+                context: "inquiry/\(inquiryID)/\(fieldID)"
+            )
             if fieldID == "name", Self.comparable(name: value) == wantedName { return true }
             if fieldID == "phone", let wantedPhone, !wantedPhone.isEmpty, Self.digits(value) == wantedPhone { return true }
         }
@@ -398,7 +485,8 @@ public struct RequestDesk: Sendable {
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         guard x.count == y.count else { return false }
         return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
@@ -408,8 +496,12 @@ public struct RequestDesk: Sendable {
         try await vault.database.transaction { db in
             try await db.update("requests").set("status", to: status.rawValue).set("closed_at", to: Timestamp.bind(now, kind))
                 .where("id", .equal, id).run()
-            try await AuditLog.append(AuditEvent(actor: "person", action: action, subjectID: subjectID, record: "request:\(id)"),
-                                      in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(actor: "person", action: action, subjectID: subjectID, record: "request:\(id)"),
+                in: db,
+                kind: kind,
+                at: now
+            )
         }
     }
 
@@ -433,7 +525,10 @@ public struct RequestDesk: Sendable {
     }
 
     public enum Urgency: String, Sendable, Hashable {
-        case overdue, dueToday = "due-today", onTime = "on-time", none
+        case overdue
+        case dueToday = "due-today"
+        case onTime = "on-time"
+        case none
     }
 
     /// Requests in `statuses`, the earliest due first.
@@ -449,12 +544,14 @@ public struct RequestDesk: Sendable {
                 .where("status", .in, statuses.map(\.rawValue)).orderBy("due_on").orderBy("created_at").all()
                 .map { row in
                     QueueEntry(
-                        id: try row.decode(column: "id", as: String.self), number: try row.decode(column: "number", as: String.self),
+                        id: try row.decode(column: "id", as: String.self),
+                        number: try row.decode(column: "number", as: String.self),
                         type: RequestType(rawValue: try row.decode(column: "type", as: String.self)) ?? .disclosure,
                         status: RequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
                         subjectKnown: !(try row.decode(column: "subject_id", as: String?.self) ?? "").isEmpty,
                         receivedAt: try? Timestamp.decode(row, column: "received_at", kind),
-                        due: try row.decode(column: "due_on", as: String?.self).flatMap(LocalDate.init(iso:)))
+                        due: try row.decode(column: "due_on", as: String?.self).flatMap(LocalDate.init(iso:))
+                    )
                 }
         }
     }
@@ -485,27 +582,43 @@ extension RequestDesk {
     /// Opens a request for `actor` (its content is personal data: the read is audited).
     public func open(id: String, actor: String) async throws -> RequestDetail? {
         let kind = vault.database.kind
-        guard let row = try await vault.database.read({ db in
-            try await db.select().columns("id", "number", "type", "status", "subject_id", "received_at", "due_on", "key_id", "sealed")
-                .from("requests").where("id", .equal, id).first()
-        }) else { return nil }
+        guard
+            let row = try await vault.database.read({ db in
+                try await db.select().columns("id", "number", "type", "status", "subject_id", "received_at", "due_on", "key_id", "sealed")
+                    .from("requests").where("id", .equal, id).first()
+            })
+        else { return nil }
         guard let key = try await vault.keys.key(subjectID: try row.decode(column: "key_id", as: String.self)) else { return nil }
         let content = try RequestContent.open(try row.decode(column: "sealed", as: Data.self), key: key, requestID: id)
         let subjectID = try row.decode(column: "subject_id", as: String?.self) ?? ""
-        let numbers = subjectID.isEmpty ? [] : try await vault.database.read { db in
-            try await db.select().column("number").from("inquiries").where("subject_id", .equal, subjectID).orderBy("created_at")
-                .all(decodingColumn: "number", as: String.self)
-        }
+        let numbers =
+            subjectID.isEmpty
+            ? []
+            : try await vault.database.read { db in
+                try await db.select().column("number").from("inquiries").where("subject_id", .equal, subjectID).orderBy("created_at")
+                    .all(decodingColumn: "number", as: String.self)
+            }
         try await vault.database.transaction { db in
-            try await AuditLog.append(AuditEvent(actor: actor, action: "request.read", subjectID: subjectID.isEmpty ? nil : subjectID,
-                                                 record: "request:\(id)"), in: db, kind: kind)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: actor,
+                    action: "request.read",
+                    subjectID: subjectID.isEmpty ? nil : subjectID,
+                    record: "request:\(id)"
+                ),
+                in: db,
+                kind: kind
+            )
         }
         let entry = QueueEntry(
-            id: id, number: try row.decode(column: "number", as: String.self),
+            id: id,
+            number: try row.decode(column: "number", as: String.self),
             type: RequestType(rawValue: try row.decode(column: "type", as: String.self)) ?? .disclosure,
             status: RequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
-            subjectKnown: !subjectID.isEmpty, receivedAt: try? Timestamp.decode(row, column: "received_at", kind),
-            due: try row.decode(column: "due_on", as: String?.self).flatMap(LocalDate.init(iso:)))
+            subjectKnown: !subjectID.isEmpty,
+            receivedAt: try? Timestamp.decode(row, column: "received_at", kind),
+            due: try row.decode(column: "due_on", as: String?.self).flatMap(LocalDate.init(iso:))
+        )
         return RequestDetail(entry: entry, content: content, subjectID: subjectID, inquiryNumbers: numbers)
     }
 
@@ -525,8 +638,14 @@ extension RequestDesk {
     /// Carries out an open request — the system does the work: suspension through the purpose guard, erasure by
     /// destroying the key, a correction re-sealed, a disclosure made available — then closes it and queues
     /// `notice` (composed from the request's content) to the person in the same commit.
-    public func complete(_ detail: RequestDetail, correction: Correction? = nil, policy: Policy, actor: String,
-                         notice: (RequestContent) -> OutgoingMail, at now: Date = Date()) async throws {
+    public func complete(
+        _ detail: RequestDetail,
+        correction: Correction? = nil,
+        policy: Policy,
+        actor: String,
+        notice: (RequestContent) -> OutgoingMail,
+        at now: Date = Date()
+    ) async throws {
         guard detail.entry.status == .open else { throw RequestActionError.notOpen }
         let rights = SubjectRights(vault: vault)
         let source = "request:\(detail.entry.number)"
@@ -547,30 +666,56 @@ extension RequestDesk {
                 let kind = vault.database.kind
                 let id = detail.entry.id
                 try await rights.erase(subjectID: subjectID, actor: actor, source: source, at: now) { db in
-                    guard try await Self.close(id: id, status: .completed, action: "request.complete", actor: actor, subjectID: subjectID,
-                                               detail: "", mail: sealed, mailKeyID: noticeKey.subjectID, in: db, kind: kind, at: now)
+                    guard
+                        try await Self.close(
+                            id: id,
+                            status: .completed,
+                            action: "request.complete",
+                            actor: actor,
+                            subjectID: subjectID,
+                            detail: "",
+                            mail: sealed,
+                            mailKeyID: noticeKey.subjectID,
+                            in: db,
+                            kind: kind,
+                            at: now
+                        )
                     else { throw RequestActionError.notOpen }
                 }
                 return
             case .correction:
-                if let correction { try await rights.correct(subjectID: subjectID, correction, policy: policy, actor: actor, source: source, at: now) }
+                if let correction {
+                    try await rights.correct(subjectID: subjectID, correction, policy: policy, actor: actor, source: source, at: now)
+                }
             case .disclosure, .provisionRecords:
-                break // delivered by download (`disclosureToken`)
+                break  // delivered by download (`disclosureToken`)
             }
         }
         try await close(detail, status: .completed, action: "request.complete", actor: actor, detail: "", mail: notice(detail.content), at: now)
     }
 
     /// Refuses an open request with `reason`, which is sent to the person (APPI Art. 33(3), 36).
-    public func refuse(_ detail: RequestDetail, reason: String, actor: String, notice: (RequestContent) -> OutgoingMail,
-                       at now: Date = Date()) async throws {
+    public func refuse(
+        _ detail: RequestDetail,
+        reason: String,
+        actor: String,
+        notice: (RequestContent) -> OutgoingMail,
+        at now: Date = Date()
+    ) async throws {
         guard detail.entry.status == .open else { throw RequestActionError.notOpen }
         guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw RequestActionError.reasonMissing }
         try await close(detail, status: .refused, action: "request.refuse", actor: actor, detail: "", mail: notice(detail.content), at: now)
     }
 
-    private func close(_ detail: RequestDetail, status: RequestStatus, action: String, actor: String, detail text: String,
-                       mail: OutgoingMail, at now: Date) async throws {
+    private func close(
+        _ detail: RequestDetail,
+        status: RequestStatus,
+        action: String,
+        actor: String,
+        detail text: String,
+        mail: OutgoingMail,
+        at now: Date
+    ) async throws {
         let kind = vault.database.kind
         let id = detail.entry.id
         let keyID = try await vault.database.read { db in
@@ -580,21 +725,53 @@ extension RequestDesk {
         let sealed = try Outbox.seal(mail, key: key)
         let subjectID = detail.subjectID
         let closed = try await vault.database.transaction { db -> Bool in
-            try await Self.close(id: id, status: status, action: action, actor: actor, subjectID: subjectID, detail: text, mail: sealed,
-                                 mailKeyID: keyID, in: db, kind: kind, at: now)
+            try await Self.close(
+                id: id,
+                status: status,
+                action: action,
+                actor: actor,
+                subjectID: subjectID,
+                detail: text,
+                mail: sealed,
+                mailKeyID: keyID,
+                in: db,
+                kind: kind,
+                at: now
+            )
         }
         if !closed { throw RequestActionError.notOpen }
     }
 
     /// Closes an open request inside the caller's transaction and queues its notice; false when it was not open.
-    static func close(id: String, status: RequestStatus, action: String, actor: String, subjectID: String, detail text: String,
-                      mail: Outbox.Sealed, mailKeyID: String, in db: any SQLDatabase, kind: SQLDialectKind, at now: Date) async throws -> Bool {
+    static func close(
+        id: String,
+        status: RequestStatus,
+        action: String,
+        actor: String,
+        subjectID: String,
+        detail text: String,
+        mail: Outbox.Sealed,
+        mailKeyID: String,
+        in db: any SQLDatabase,
+        kind: SQLDialectKind,
+        at now: Date
+    ) async throws -> Bool {
         let changed = try await db.update("requests").set("status", to: status.rawValue).set("closed_at", to: Timestamp.bind(now, kind))
             .where("id", .equal, id).where("status", .equal, RequestStatus.open.rawValue).returning("id").first()
         guard changed != nil else { return false }
         try await Outbox.insert(mail, subjectID: mailKeyID, kind: "request-\(status.rawValue)", in: db, dialect: kind, at: now)
-        try await AuditLog.append(AuditEvent(actor: actor, action: action, subjectID: subjectID.isEmpty ? nil : subjectID,
-                                             record: "request:\(id)", detail: text), in: db, kind: kind, at: now)
+        try await AuditLog.append(
+            AuditEvent(
+                actor: actor,
+                action: action,
+                subjectID: subjectID.isEmpty ? nil : subjectID,
+                record: "request:\(id)",
+                detail: text
+            ),
+            in: db,
+            kind: kind,
+            at: now
+        )
         return true
     }
 
@@ -616,23 +793,26 @@ extension RequestDesk {
     /// nil for anything else. The token comes from a URL: its parts are checked as text (digits only, a signature
     /// of the right length) and its time against a window (now … now + the link's lifetime) before any arithmetic,
     /// so no value a client sends can overflow a conversion (R-SEC-3).
-    public func disclosureSubject(number: String, token: String, at now: Date = Date()) async throws -> (subjectID: String, format: DisclosureFormat)? {
+    public func disclosureSubject(number: String, token: String, at now: Date = Date()) async throws -> (subjectID: String, format: DisclosureFormat)?
+    {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, (1...12).contains(parts[0].utf8.count), parts[0].utf8.allSatisfy({ (0x30...0x39).contains($0) }),
-              parts[1].utf8.count == 64, number.utf8.count <= 64,
-              Self.constantTimeEqual(downloadMAC(number: number, stamp: String(parts[0])), String(parts[1])),
-              let stamp = Int(parts[0])  // at most 12 digits: always in range
+            parts[1].utf8.count == 64, number.utf8.count <= 64,
+            Self.constantTimeEqual(downloadMAC(number: number, stamp: String(parts[0])), String(parts[1])),
+            let stamp = Int(parts[0])  // at most 12 digits: always in range
         else { return nil }
         let nowSeconds = Int(exactly: now.timeIntervalSince1970.rounded(.down)) ?? 0
         guard stamp > nowSeconds, stamp <= nowSeconds + Int(Self.downloadLifetime) + 60 else { return nil }
-        guard let row = try await vault.database.read({ db in
-            try await db.select().columns("id", "type", "status", "subject_id", "key_id", "sealed").from("requests")
-                .where("number", .equal, number).first()
-        }) else { return nil }
+        guard
+            let row = try await vault.database.read({ db in
+                try await db.select().columns("id", "type", "status", "subject_id", "key_id", "sealed").from("requests")
+                    .where("number", .equal, number).first()
+            })
+        else { return nil }
         let type = try row.decode(column: "type", as: String.self)
         guard try row.decode(column: "status", as: String.self) == RequestStatus.completed.rawValue,
-              type == RequestType.disclosure.rawValue || type == RequestType.provisionRecords.rawValue,
-              let key = try await vault.keys.key(subjectID: try row.decode(column: "key_id", as: String.self))
+            type == RequestType.disclosure.rawValue || type == RequestType.provisionRecords.rawValue,
+            let key = try await vault.keys.key(subjectID: try row.decode(column: "key_id", as: String.self))
         else { return nil }
         let id = try row.decode(column: "id", as: String.self)
         let content = try RequestContent.open(try row.decode(column: "sealed", as: Data.self), key: key, requestID: id)

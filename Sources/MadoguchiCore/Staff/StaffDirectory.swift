@@ -51,11 +51,17 @@ public enum StaffError: BilingualError, Sendable, Hashable {
     public var text: LocalizedText {
         switch self {
         case .invalidEmail: LocalizedText(ja: "メールアドレスとして正しくありません", en: "that is not a valid e-mail address")
-        case .duplicateEmail: LocalizedText(ja: "そのメールアドレスの職員アカウントはすでにあります",
-                                            en: "a staff account with that e-mail address already exists")
+        case .duplicateEmail:
+            LocalizedText(
+                ja: "そのメールアドレスの職員アカウントはすでにあります",
+                en: "a staff account with that e-mail address already exists"
+            )
         case .departmentRequired: LocalizedText(ja: "部署の職員には --department が要ります", en: "department members need --department")
-        case let .unknownDepartment(id): LocalizedText(ja: "部署 '\(id)' はポリシーファイルで宣言されていません",
-                                                       en: "no department '\(id)' is declared in the policy file")
+        case let .unknownDepartment(id):
+            LocalizedText(
+                ja: "部署 '\(id)' はポリシーファイルで宣言されていません",
+                en: "no department '\(id)' is declared in the policy file"
+            )
         case .weakPassword: LocalizedText(ja: "パスワードは 12 文字以上にしてください", en: "the password must be at least 12 characters")
         case .passwordTooLong: LocalizedText(ja: "パスワードは 72 バイト以内にしてください", en: "the password must be at most 72 bytes")
         case .invalidToken: LocalizedText(ja: "リンクが正しくないか、使用済みか、期限切れです", en: "the link is invalid, used or expired")
@@ -72,51 +78,55 @@ public struct StaffDirectory: Sendable {
     public var sessionLifetime: TimeInterval = 8 * 60 * 60
     public var setupLifetime: TimeInterval = 24 * 60 * 60
 
-    public static let migration = Migration(version: 4, name: "staff and inquiry handling", portable: [
-        """
-        CREATE TABLE staff_users (
-            id TEXT PRIMARY KEY,
-            email TEXT NOT NULL UNIQUE,
-            role TEXT NOT NULL,
-            department_id TEXT,
-            password_hash TEXT NOT NULL,
-            failed_attempts INTEGER NOT NULL,
-            locked_until {timestamp} NOT NULL,
-            created_at {timestamp} NOT NULL
-        )
-        """,
-        """
-        CREATE TABLE staff_tokens (
-            token_hash TEXT PRIMARY KEY,
-            user_id TEXT NOT NULL REFERENCES staff_users (id) ON DELETE CASCADE,
-            kind TEXT NOT NULL,
-            csrf_nonce TEXT NOT NULL,
-            expires_at {timestamp} NOT NULL,
-            created_at {timestamp} NOT NULL
-        )
-        """,
-        """
-        CREATE TABLE inquiry_answers (
-            id TEXT PRIMARY KEY,
-            inquiry_id TEXT NOT NULL REFERENCES inquiries (id) ON DELETE CASCADE,
-            staff_id TEXT NOT NULL,
-            sealed {bytes} NOT NULL,
-            created_at {timestamp} NOT NULL
-        )
-        """,
-        """
-        CREATE TABLE inquiry_forwards (
-            id TEXT PRIMARY KEY,
-            inquiry_id TEXT NOT NULL REFERENCES inquiries (id) ON DELETE CASCADE,
-            staff_id TEXT NOT NULL,
-            department_id TEXT NOT NULL,
-            items TEXT NOT NULL,
-            sealed_note {bytes} NOT NULL,
-            created_at {timestamp} NOT NULL
-        )
-        """,
-        "CREATE INDEX inquiry_forwards_inquiry ON inquiry_forwards (inquiry_id)",
-    ])
+    public static let migration = Migration(
+        version: 4,
+        name: "staff and inquiry handling",
+        portable: [
+            """
+            CREATE TABLE staff_users (
+                id TEXT PRIMARY KEY,
+                email TEXT NOT NULL UNIQUE,
+                role TEXT NOT NULL,
+                department_id TEXT,
+                password_hash TEXT NOT NULL,
+                failed_attempts INTEGER NOT NULL,
+                locked_until {timestamp} NOT NULL,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE staff_tokens (
+                token_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES staff_users (id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                csrf_nonce TEXT NOT NULL,
+                expires_at {timestamp} NOT NULL,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE inquiry_answers (
+                id TEXT PRIMARY KEY,
+                inquiry_id TEXT NOT NULL REFERENCES inquiries (id) ON DELETE CASCADE,
+                staff_id TEXT NOT NULL,
+                sealed {bytes} NOT NULL,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE inquiry_forwards (
+                id TEXT PRIMARY KEY,
+                inquiry_id TEXT NOT NULL REFERENCES inquiries (id) ON DELETE CASCADE,
+                staff_id TEXT NOT NULL,
+                department_id TEXT NOT NULL,
+                items TEXT NOT NULL,
+                sealed_note {bytes} NOT NULL,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX inquiry_forwards_inquiry ON inquiry_forwards (inquiry_id)",
+        ]
+    )
 
     public init(database: Database, bcryptCost: UInt8 = 12) {
         self.database = database
@@ -124,16 +134,26 @@ public struct StaffDirectory: Sendable {
     }
 
     /// Creates an account with no usable password and returns a one-time set-up token.
-    public func add(email rawEmail: String, role: StaffRole, departmentID: String?, policy: Policy, actor: String,
-                    now: Date = Date()) async throws -> (user: StaffUser, setupToken: String) {
+    public func add(
+        email rawEmail: String,
+        role: StaffRole,
+        departmentID: String?,
+        policy: Policy,
+        actor: String,
+        now: Date = Date()
+    ) async throws -> (user: StaffUser, setupToken: String) {
         let email = BlindIndex.normalise(email: rawEmail)
         guard EmailAddress.isValid(email) else { throw StaffError.invalidEmail }
         if role == .department {
             guard let departmentID else { throw StaffError.departmentRequired }
             guard policy.departments.contains(where: { $0.id == departmentID }) else { throw StaffError.unknownDepartment(departmentID) }
         }
-        let user = StaffUser(id: RecordID.make(), email: email, role: role,
-                             departmentID: role == .department ? departmentID : nil)
+        let user = StaffUser(
+            id: RecordID.make(),
+            email: email,
+            role: role,
+            departmentID: role == .department ? departmentID : nil
+        )
         let token = Self.newToken()
         let kind = database.kind
         let lifetime = setupLifetime
@@ -146,14 +166,38 @@ public struct StaffDirectory: Sendable {
             }
             try await db.insert(into: "staff_users")
                 .columns("id", "email", "role", "department_id", "password_hash", "failed_attempts", "locked_until", "created_at")
-                .values(SQLBind(user.id), SQLBind(email), SQLBind(role.rawValue), SQLBind(user.departmentID ?? ""),
-                        SQLBind(placeholder), SQLBind(0), Timestamp.bind(Date(timeIntervalSince1970: 0), kind), Timestamp.bind(now, kind))
+                .values(
+                    SQLBind(user.id),
+                    SQLBind(email),
+                    SQLBind(role.rawValue),
+                    SQLBind(user.departmentID ?? ""),
+                    SQLBind(placeholder),
+                    SQLBind(0),
+                    Timestamp.bind(Date(timeIntervalSince1970: 0), kind),
+                    Timestamp.bind(now, kind)
+                )
                 .run()
-            try await Self.insertToken(token, kind: "setup", user: user.id, nonce: "", expires: now.addingTimeInterval(lifetime), db: db,
-                                       dialect: kind, now: now)
-            try await AuditLog.append(AuditEvent(actor: actor, action: "staff.add", record: "staff:\(user.id)",
-                                                 detail: "role=\(role.rawValue) department=\(user.departmentID ?? "-")"),
-                                      in: db, kind: kind, at: now)
+            try await Self.insertToken(
+                token,
+                kind: "setup",
+                user: user.id,
+                nonce: "",
+                expires: now.addingTimeInterval(lifetime),
+                db: db,
+                dialect: kind,
+                now: now
+            )
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: actor,
+                    action: "staff.add",
+                    record: "staff:\(user.id)",
+                    detail: "role=\(role.rawValue) department=\(user.departmentID ?? "-")"
+                ),
+                in: db,
+                kind: kind,
+                at: now
+            )
         }
         return (user, token)
     }
@@ -165,7 +209,8 @@ public struct StaffDirectory: Sendable {
         let kind = database.kind
         return try await database.transaction { db in
             guard let userID = try await Self.consume(token, kind: "setup", db: db, dialect: kind, now: now),
-                  let user = try await Self.user(id: userID, db: db) else { throw StaffError.invalidToken }
+                let user = try await Self.user(id: userID, db: db)
+            else { throw StaffError.invalidToken }
             try await db.update("staff_users").set("password_hash", to: hash).set("failed_attempts", to: 0)
                 .where("id", .equal, userID).run()
             try await AuditLog.append(AuditEvent(actor: user.actor, action: "staff.password-set", record: user.actor), in: db, kind: kind, at: now)
@@ -191,7 +236,8 @@ public struct StaffDirectory: Sendable {
         let account = Self.digest("account:" + email)
         let clientKey = String(client.prefix(64))
         if let until = try await database.read({ db in try await Self.lockedUntil(account: account, client: clientKey, db: db, kind: kind) }),
-           until > now {
+            until > now
+        {
             return .locked(until: until)
         }
         let row = try await database.read { db in
@@ -212,13 +258,17 @@ public struct StaffDirectory: Sendable {
         let lifetime = sessionLifetime
         return try await database.transaction { db in
             guard good, let userID else {
-                guard let row = try await db.raw("""
-                    INSERT INTO staff_sign_in_failures (account, client, failures, locked_until, updated_at)
-                    VALUES (\(bind: account), \(bind: clientKey), 1, \(Timestamp.bind(Date(timeIntervalSince1970: 0), kind)), \(Timestamp.bind(now, kind)))
-                    ON CONFLICT (account, client) DO UPDATE SET failures = staff_sign_in_failures.failures + 1, updated_at = excluded.updated_at
-                    WHERE staff_sign_in_failures.locked_until <= \(Timestamp.bind(now, kind))
-                    RETURNING failures
-                    """).first() else {
+                guard
+                    let row = try await db.raw(
+                        """
+                        INSERT INTO staff_sign_in_failures (account, client, failures, locked_until, updated_at)
+                        VALUES (\(bind: account), \(bind: clientKey), 1, \(Timestamp.bind(Date(timeIntervalSince1970: 0), kind)), \(Timestamp.bind(now, kind)))
+                        ON CONFLICT (account, client) DO UPDATE SET failures = staff_sign_in_failures.failures + 1, updated_at = excluded.updated_at
+                        WHERE staff_sign_in_failures.locked_until <= \(Timestamp.bind(now, kind))
+                        RETURNING failures
+                        """
+                    ).first()
+                else {
                     // Locked meanwhile by a concurrent guess: this one does not count.
                     let until = try await Self.lockedUntil(account: account, client: clientKey, db: db, kind: kind) ?? now
                     return .locked(until: until)
@@ -232,10 +282,17 @@ public struct StaffDirectory: Sendable {
                     try await db.update("staff_sign_in_failures").set("locked_until", to: Timestamp.bind(until, kind))
                         .where("account", .equal, account).where("client", .equal, clientKey).run()
                 }
-                try await AuditLog.append(AuditEvent(actor: userID.map { "staff:\($0)" } ?? "anonymous",
-                                                     action: locks ? "staff.locked" : "staff.sign-in-failed",
-                                                     record: userID.map { "staff:\($0)" } ?? "staff:unknown", detail: "failures=\(failures)"),
-                                          in: db, kind: kind, at: now)
+                try await AuditLog.append(
+                    AuditEvent(
+                        actor: userID.map { "staff:\($0)" } ?? "anonymous",
+                        action: locks ? "staff.locked" : "staff.sign-in-failed",
+                        record: userID.map { "staff:\($0)" } ?? "staff:unknown",
+                        detail: "failures=\(failures)"
+                    ),
+                    in: db,
+                    kind: kind,
+                    at: now
+                )
                 return locks ? .locked(until: until) : .invalid
             }
             // A right password counts only while this client is not held off, checked in the transaction.
@@ -246,32 +303,46 @@ public struct StaffDirectory: Sendable {
             try await db.delete(from: "staff_sign_in_failures").where("account", .equal, account).where("client", .equal, clientKey).run()
             let token = Self.newToken()
             let nonce = Self.newToken()
-            try await Self.insertToken(token, kind: "session", user: userID, nonce: nonce, expires: now.addingTimeInterval(lifetime),
-                                       db: db, dialect: kind, now: now)
+            try await Self.insertToken(
+                token,
+                kind: "session",
+                user: userID,
+                nonce: nonce,
+                expires: now.addingTimeInterval(lifetime),
+                db: db,
+                dialect: kind,
+                now: now
+            )
             try await AuditLog.append(AuditEvent(actor: user.actor, action: "staff.sign-in", record: user.actor), in: db, kind: kind, at: now)
             return .signedIn(token: token, session: StaffSession(user: user, csrfNonce: nonce))
         }
     }
 
     static func lockedUntil(account: String, client: String, db: any SQLDatabase, kind: SQLDialectKind) async throws -> Date? {
-        guard let row = try await db.select().column("locked_until").from("staff_sign_in_failures")
-            .where("account", .equal, account).where("client", .equal, client).first() else { return nil }
+        guard
+            let row = try await db.select().column("locked_until").from("staff_sign_in_failures")
+                .where("account", .equal, account).where("client", .equal, client).first()
+        else { return nil }
         return try Timestamp.decode(row, column: "locked_until", kind)
     }
 
     /// Failed sign-ins per (address, client): migration 11.
-    public static let failureMigration = Migration(version: 11, name: "sign-in failures per client", portable: [
-        """
-        CREATE TABLE staff_sign_in_failures (
-            account TEXT NOT NULL,
-            client TEXT NOT NULL,
-            failures INTEGER NOT NULL,
-            locked_until {timestamp} NOT NULL,
-            updated_at {timestamp} NOT NULL,
-            PRIMARY KEY (account, client)
-        )
-        """,
-    ])
+    public static let failureMigration = Migration(
+        version: 11,
+        name: "sign-in failures per client",
+        portable: [
+            """
+            CREATE TABLE staff_sign_in_failures (
+                account TEXT NOT NULL,
+                client TEXT NOT NULL,
+                failures INTEGER NOT NULL,
+                locked_until {timestamp} NOT NULL,
+                updated_at {timestamp} NOT NULL,
+                PRIMARY KEY (account, client)
+            )
+            """
+        ]
+    )
 
     /// The session of a session token, or nil when it is unknown or expired.
     public func session(token: String, now: Date = Date()) async throws -> StaffSession? {
@@ -312,23 +383,43 @@ public struct StaffDirectory: Sendable {
     static func user(from row: any SQLRow) throws -> StaffUser? {
         guard let role = StaffRole(rawValue: try row.decode(column: "role", as: String.self)) else { return nil }
         let department = try row.decode(column: "department_id", as: String.self)
-        return StaffUser(id: try row.decode(column: "id", as: String.self), email: try row.decode(column: "email", as: String.self),
-                         role: role, departmentID: department.isEmpty ? nil : department)
+        return StaffUser(
+            id: try row.decode(column: "id", as: String.self),
+            email: try row.decode(column: "email", as: String.self),
+            role: role,
+            departmentID: department.isEmpty ? nil : department
+        )
     }
 
-    static func insertToken(_ token: String, kind: String, user: String, nonce: String, expires: Date, db: any SQLDatabase,
-                            dialect: SQLDialectKind, now: Date) async throws {
+    static func insertToken(
+        _ token: String,
+        kind: String,
+        user: String,
+        nonce: String,
+        expires: Date,
+        db: any SQLDatabase,
+        dialect: SQLDialectKind,
+        now: Date
+    ) async throws {
         try await db.insert(into: "staff_tokens").columns("token_hash", "user_id", "kind", "csrf_nonce", "expires_at", "created_at")
-            .values(SQLBind(digest(token)), SQLBind(user), SQLBind(kind), SQLBind(nonce), Timestamp.bind(expires, dialect),
-                    Timestamp.bind(now, dialect))
+            .values(
+                SQLBind(digest(token)),
+                SQLBind(user),
+                SQLBind(kind),
+                SQLBind(nonce),
+                Timestamp.bind(expires, dialect),
+                Timestamp.bind(now, dialect)
+            )
             .run()
     }
 
     /// Deletes a single-use token and returns its user, if it was valid.
     static func consume(_ token: String, kind: String, db: any SQLDatabase, dialect: SQLDialectKind, now: Date) async throws -> String? {
         let hash = digest(token)
-        guard let row = try await db.select().columns("user_id", "expires_at").from("staff_tokens")
-            .where("token_hash", .equal, hash).where("kind", .equal, kind).first() else { return nil }
+        guard
+            let row = try await db.select().columns("user_id", "expires_at").from("staff_tokens")
+                .where("token_hash", .equal, hash).where("kind", .equal, kind).first()
+        else { return nil }
         try await db.delete(from: "staff_tokens").where("token_hash", .equal, hash).run()
         guard try Timestamp.decode(row, column: "expires_at", dialect) > now else { return nil }
         return try row.decode(column: "user_id", as: String.self)

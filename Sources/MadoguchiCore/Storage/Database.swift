@@ -79,21 +79,29 @@ public final class Database: Sendable {
         }
         do {
             // WAL lets readers work while the single writer commits; FULL makes each commit durable.
-            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=5000",
-                           "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON"] {
+            for pragma in [
+                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=5000",
+                "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON",
+            ] {
                 try await writer.sql(queryLogLevel: nil).raw(SQLQueryString(pragma)).run()
             }
             var readers: [SQLiteConnection] = []
             for _ in 0..<2 {
-                let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: pool, logger: logger,
-                                                             on: MultiThreadedEventLoopGroup.singleton.any())
+                let reader = try await SQLiteConnection.open(
+                    storage: .file(path: path),
+                    threadPool: pool,
+                    logger: logger,
+                    on: MultiThreadedEventLoopGroup.singleton.any()
+                )
                 try await reader.sql(queryLogLevel: nil).raw("PRAGMA busy_timeout=5000").run()
                 try await reader.sql(queryLogLevel: nil).raw("PRAGMA query_only=ON").run()
                 readers.append(reader)
             }
-            return Database(kind: .sqlite,
-                            backend: .sqlite(writer: writer, readers: readers, gate: WriterGate(), pool: pool),
-                            logger: logger)
+            return Database(
+                kind: .sqlite,
+                backend: .sqlite(writer: writer, readers: readers, gate: WriterGate(), pool: pool),
+                logger: logger
+            )
         } catch {
             try? await writer.close()
             try? await pool.shutdownGracefully()
@@ -109,8 +117,13 @@ public final class Database: Sendable {
         case .require: tls = .require(.makeClientConfiguration())
         }
         var configuration = PostgresClient.Configuration(
-            host: location.host, port: location.port, username: location.username,
-            password: location.password, database: location.database, tls: tls)
+            host: location.host,
+            port: location.port,
+            username: location.username,
+            password: location.password,
+            database: location.database,
+            tls: tls
+        )
         configuration.options.maximumConnections = 16
         if let schema = location.searchPath {
             configuration.options.additionalStartupParameters = [("search_path", schema)]

@@ -14,15 +14,19 @@ public enum DatabaseLocation: Hashable, Sendable, CustomStringConvertible {
             var path = String(text.dropFirst("sqlite:".count))
             if path.hasPrefix("//") { path.removeFirst(2) }
             guard !path.isEmpty, !path.contains("\0") else {
-                throw DatabaseLocationError(ja: "'sqlite:' の後にファイルのパスを書いてください(例: sqlite:var/madoguchi.sqlite)",
-                                            en: "'sqlite:' needs a file path, e.g. sqlite:var/madoguchi.sqlite")
+                throw DatabaseLocationError(
+                    ja: "'sqlite:' の後にファイルのパスを書いてください(例: sqlite:var/madoguchi.sqlite)",
+                    en: "'sqlite:' needs a file path, e.g. sqlite:var/madoguchi.sqlite"
+                )
             }
             self = .sqlite(path: path)
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
             self = .postgres(try PostgresLocation(url: text))
         } else {
-            throw DatabaseLocationError(ja: "使えないデータベース URL です。sqlite:パス か postgres://ユーザー:パスワード@ホスト:ポート/データベース の形で書いてください",
-                                        en: "unsupported database URL; use sqlite:PATH or postgres://user:password@host:port/database")
+            throw DatabaseLocationError(
+                ja: "使えないデータベース URL です。sqlite:パス か postgres://ユーザー:パスワード@ホスト:ポート/データベース の形で書いてください",
+                en: "unsupported database URL; use sqlite:PATH or postgres://user:password@host:port/database"
+            )
         }
     }
 
@@ -50,17 +54,23 @@ public struct PostgresLocation: Hashable, Sendable, CustomStringConvertible {
 
     public init(url text: String) throws(DatabaseLocationError) {
         guard let components = URLComponents(string: text), let host = components.host, !host.isEmpty else {
-            throw DatabaseLocationError(ja: "PostgreSQL の URL の形が正しくありません。postgres://ユーザー:パスワード@ホスト:ポート/データベース の形で書いてください",
-                                        en: "malformed PostgreSQL URL; expected postgres://user:password@host:port/database")
+            throw DatabaseLocationError(
+                ja: "PostgreSQL の URL の形が正しくありません。postgres://ユーザー:パスワード@ホスト:ポート/データベース の形で書いてください",
+                en: "malformed PostgreSQL URL; expected postgres://user:password@host:port/database"
+            )
         }
         guard let user = components.user, !user.isEmpty else {
-            throw DatabaseLocationError(ja: "PostgreSQL の URL にユーザーがありません。postgres://ユーザー:パスワード@ホスト:ポート/データベース の形で書いてください",
-                                        en: "the PostgreSQL URL names no user; expected postgres://user:password@host:port/database")
+            throw DatabaseLocationError(
+                ja: "PostgreSQL の URL にユーザーがありません。postgres://ユーザー:パスワード@ホスト:ポート/データベース の形で書いてください",
+                en: "the PostgreSQL URL names no user; expected postgres://user:password@host:port/database"
+            )
         }
         let database = String(components.path.drop { $0 == "/" })
         guard !database.isEmpty, !database.contains("/") else {
-            throw DatabaseLocationError(ja: "PostgreSQL の URL にデータベース名がありません。postgres://ユーザー:パスワード@ホスト:ポート/データベース の形で書いてください",
-                                        en: "the PostgreSQL URL names no database; expected postgres://user:password@host:port/database")
+            throw DatabaseLocationError(
+                ja: "PostgreSQL の URL にデータベース名がありません。postgres://ユーザー:パスワード@ホスト:ポート/データベース の形で書いてください",
+                en: "the PostgreSQL URL names no database; expected postgres://user:password@host:port/database"
+            )
         }
         self.host = host
         self.port = components.port ?? 5432
@@ -75,8 +85,11 @@ public struct PostgresLocation: Hashable, Sendable, CustomStringConvertible {
                 case "disable": tls = .disable
                 case "prefer", "allow": tls = .prefer
                 case "require", "verify-ca", "verify-full": tls = .require
-                default: throw DatabaseLocationError(ja: "\(item.name) は disable・prefer・require のどれかにしてください",
-                                                     en: "\(item.name) must be disable, prefer or require")
+                default:
+                    throw DatabaseLocationError(
+                        ja: "\(item.name) は disable・prefer・require のどれかにしてください",
+                        en: "\(item.name) must be disable, prefer or require"
+                    )
                 }
             case "search_path":
                 guard let value = item.value, PolicyReader.isIdentifier(value.replacingOccurrences(of: "_", with: "-")) else {
@@ -84,8 +97,10 @@ public struct PostgresLocation: Hashable, Sendable, CustomStringConvertible {
                 }
                 searchPath = value
             default:
-                throw DatabaseLocationError(ja: "PostgreSQL の URL のオプション '\(item.name)' は使えません。使えるもの: tlsmode, sslmode, search_path",
-                                            en: "unknown PostgreSQL URL option '\(item.name)'; known: tlsmode, sslmode, search_path")
+                throw DatabaseLocationError(
+                    ja: "PostgreSQL の URL のオプション '\(item.name)' は使えません。使えるもの: tlsmode, sslmode, search_path",
+                    en: "unknown PostgreSQL URL option '\(item.name)'; known: tlsmode, sslmode, search_path"
+                )
             }
         }
     }

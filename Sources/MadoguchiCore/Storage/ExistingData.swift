@@ -5,8 +5,10 @@ import SQLKit
 /// data sealed under another one would make that data unreadable without a word).
 public enum ExistingData {
     /// The data tables whose rows are sealed under, or found through, keys derived from the master key.
-    public static let dataTables = ["subjects", "inquiries", "requests", "access_codes", "access_sessions", "outbox", "staff_users",
-                                    "consent_events", "identifier_links", "audit_log"]
+    public static let dataTables = [
+        "subjects", "inquiries", "requests", "access_codes", "access_sessions", "outbox", "staff_users",
+        "consent_events", "identifier_links", "audit_log",
+    ]
     /// The key store's table of wrapped person keys.
     public static let keyStoreTables = ["subject_keys"]
 
@@ -18,12 +20,16 @@ public enum ExistingData {
                 let exists: Bool
                 switch database.kind {
                 case .sqlite:
-                    exists = try await db.raw("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = \(bind: table)")
+                    exists =
+                        try await db.raw("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = \(bind: table)")
                         .first(decodingColumn: "n", as: Int.self) == 1
                 case .postgres:
-                    exists = try await db.raw("""
-                        SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_name = \(bind: table) AND table_schema = current_schema()
-                        """).first(decodingColumn: "n", as: Int.self) == 1
+                    exists =
+                        try await db.raw(
+                            """
+                            SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_name = \(bind: table) AND table_schema = current_schema()
+                            """
+                        ).first(decodingColumn: "n", as: Int.self) == 1
                 }
                 guard exists else { continue }
                 if try await db.raw("SELECT 1 AS one FROM \(ident: table) LIMIT 1").first() != nil { holding.append(table) }

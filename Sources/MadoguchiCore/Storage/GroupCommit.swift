@@ -116,8 +116,11 @@ actor GroupCommitter {
     }
 
     /// Runs `body` in a savepoint: released on success, rolled back (and its error returned) on failure.
-    private static func inSavepoint<R: Sendable>(_ name: String, _ db: any SQLDatabase,
-                                                 _ body: () async throws -> R) async throws -> Result<R, any Error> {
+    private static func inSavepoint<R: Sendable>(
+        _ name: String,
+        _ db: any SQLDatabase,
+        _ body: () async throws -> R
+    ) async throws -> Result<R, any Error> {
         try await db.raw("SAVEPOINT \(unsafeRaw: name)").run()
         do {
             let value = try await body()
@@ -130,4 +133,3 @@ actor GroupCommitter {
         }
     }
 }
-

@@ -21,9 +21,12 @@ public struct Migration: Sendable {
         func translate(_ statement: String, _ types: [String: String]) -> String {
             types.reduce(statement) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
         }
-        self.init(version: version, name: name,
-                  sqlite: statements.map { translate($0, ["timestamp": "TEXT", "bytes": "BLOB", "bool": "INTEGER"]) },
-                  postgres: statements.map { translate($0, ["timestamp": "TIMESTAMPTZ", "bytes": "BYTEA", "bool": "BOOLEAN"]) })
+        self.init(
+            version: version,
+            name: name,
+            sqlite: statements.map { translate($0, ["timestamp": "TEXT", "bytes": "BLOB", "bool": "INTEGER"]) },
+            postgres: statements.map { translate($0, ["timestamp": "TIMESTAMPTZ", "bytes": "BYTEA", "bool": "BOOLEAN"]) }
+        )
     }
 
     func statements(for kind: SQLDialectKind) -> [String] {
@@ -34,19 +37,23 @@ public struct Migration: Sendable {
 /// The ordered list of schema steps, applied by `madoguchi migrate` and at start-up.
 public enum Migrations {
     public static let all: [Migration] = [
-        Migration(version: 1, name: "policy versions", portable: [
-            """
-            CREATE TABLE policy_versions (
-                id TEXT PRIMARY KEY,
-                content_hash TEXT NOT NULL UNIQUE,
-                effective_date TEXT NOT NULL,
-                current_since TEXT NOT NULL,
-                document_json TEXT NOT NULL,
-                source_yaml TEXT NOT NULL,
-                stored_at {timestamp} NOT NULL
-            )
-            """,
-        ]),
+        Migration(
+            version: 1,
+            name: "policy versions",
+            portable: [
+                """
+                CREATE TABLE policy_versions (
+                    id TEXT PRIMARY KEY,
+                    content_hash TEXT NOT NULL UNIQUE,
+                    effective_date TEXT NOT NULL,
+                    current_since TEXT NOT NULL,
+                    document_json TEXT NOT NULL,
+                    source_yaml TEXT NOT NULL,
+                    stored_at {timestamp} NOT NULL
+                )
+                """
+            ]
+        ),
         AuditLog.migration,
         InquiryVault.migration,
         StaffDirectory.migration,
@@ -75,13 +82,16 @@ public enum Migrations {
         try await database.transaction { db in
             try await lock(db, kind)
             let time = kind == .sqlite ? "TEXT" : "TIMESTAMPTZ"
-            try await db.raw("CREATE TABLE IF NOT EXISTS \(unsafeRaw: table) (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at \(unsafeRaw: time) NOT NULL)").run()
+            try await db.raw(
+                "CREATE TABLE IF NOT EXISTS \(unsafeRaw: table) (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at \(unsafeRaw: time) NOT NULL)"
+            ).run()
         }
         var applied: [Int] = []
         for migration in migrations.sorted(by: { $0.version < $1.version }) {
             let didApply = try await database.transaction { db in
                 try await lock(db, kind)
-                let done = try await db.select().column("version").from(table)
+                let done =
+                    try await db.select().column("version").from(table)
                     .where("version", .equal, migration.version).first() != nil
                 if done { return false }
                 for statement in migration.statements(for: kind) {
@@ -113,8 +123,10 @@ public enum Migrations {
                 return try await db.raw("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'madoguchi_schema'")
                     .first(decodingColumn: "n", as: Int.self) == 1
             case .postgres:
-                return try await db.raw("SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_name = 'madoguchi_schema' AND table_schema = current_schema()")
-                    .first(decodingColumn: "n", as: Int.self) == 1
+                return try await db.raw(
+                    "SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_name = 'madoguchi_schema' AND table_schema = current_schema()"
+                )
+                .first(decodingColumn: "n", as: Int.self) == 1
             }
         }
         let current = exists ? try await currentVersion(of: database) : 0

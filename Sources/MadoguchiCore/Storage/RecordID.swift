@@ -12,14 +12,18 @@ public enum RecordID {
         let milliseconds = UInt64(time)
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - UInt64(index)))) }
         let fraction = min(4_095, UInt16((time - time.rounded(.down)) * 4_096))
-        bytes[6] = 0x70 | UInt8(fraction >> 8) // version 7
+        bytes[6] = 0x70 | UInt8(fraction >> 8)  // version 7
         bytes[7] = UInt8(truncatingIfNeeded: fraction)
         var generator = SystemRandomNumberGenerator()
         let random: UInt64 = generator.next()
         for index in 8..<16 { bytes[index] = UInt8(truncatingIfNeeded: random >> (8 * UInt64(15 - index))) }
-        bytes[8] = (bytes[8] & 0x3F) | 0x80 // RFC 9562 variant
-        let uuid = UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                               bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 9562 variant
+        let uuid = UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            )
+        )
         return uuid.uuidString.lowercased()
     }
 }

@@ -66,9 +66,13 @@ extension WriteSet {
     static func apply(_ sets: [WriteSet], in db: any SQLDatabase, kind: SQLDialectKind) async throws -> [Result<Void, WriteConflict>] {
         var outcomes = [Result<Void, WriteConflict>](repeating: .success(()), count: sets.count)
         // Claims first: the sets that lose one are left out of everything after.
-        let claimGroups = Self.grouped(sets.indices.map { index in sets[index].claims.map { claim in
-            (ClaimShape(table: claim.table, columns: claim.columns, uniqueColumn: claim.uniqueColumn), (set: index, claim: claim))
-        } }).map { (claim: $0.members[0].claim, members: $0.members) }
+        let claimGroups = Self.grouped(
+            sets.indices.map { index in
+                sets[index].claims.map { claim in
+                    (ClaimShape(table: claim.table, columns: claim.columns, uniqueColumn: claim.uniqueColumn), (set: index, claim: claim))
+                }
+            }
+        ).map { (claim: $0.members[0].claim, members: $0.members) }
         var written: [Int: [Claim]] = [:]
         for group in claimGroups {
             let members = group.members.filter { if case .success = outcomes[$0.set] { true } else { false } }
@@ -98,9 +102,13 @@ extension WriteSet {
         }
         let accepted = sets.indices.filter { if case .success = outcomes[$0] { true } else { false } }
 
-        let rowGroups = Self.grouped(accepted.map { index in sets[index].rows.map { row in
-            (RowShape(table: row.table, columns: row.columns, ignoringConflictsOn: row.ignoringConflictsOn), row)
-        } }).map { (row: $0.members[0], rows: $0.members) }
+        let rowGroups = Self.grouped(
+            accepted.map { index in
+                sets[index].rows.map { row in
+                    (RowShape(table: row.table, columns: row.columns, ignoringConflictsOn: row.ignoringConflictsOn), row)
+                }
+            }
+        ).map { (row: $0.members[0], rows: $0.members) }
         for group in rowGroups {
             for chunk in Self.chunks(group.rows, columns: group.row.columns.count) {
                 let insert = db.insert(into: group.row.table).columns(group.row.columns)

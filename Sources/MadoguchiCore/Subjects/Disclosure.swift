@@ -20,21 +20,28 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
 
         enum CodingKeys: String, CodingKey {
             case number, service, status, fields, answers, forwards
-            case policyVersion = "policy_version", createdAt = "created_at"
+            case policyVersion = "policy_version"
+            case createdAt = "created_at"
         }
     }
 
     public struct Answer: Sendable, Hashable, Codable {
         public var createdAt: String
         public var text: String
-        enum CodingKeys: String, CodingKey { case text, createdAt = "created_at" }
+        enum CodingKeys: String, CodingKey {
+            case text
+            case createdAt = "created_at"
+        }
     }
 
     public struct Forward: Sendable, Hashable, Codable {
         public var createdAt: String
         public var department: String
         public var items: [String]
-        enum CodingKeys: String, CodingKey { case department, items, createdAt = "created_at" }
+        enum CodingKeys: String, CodingKey {
+            case department, items
+            case createdAt = "created_at"
+        }
     }
 
     public struct Consent: Sendable, Hashable, Codable {
@@ -45,7 +52,8 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
         public var createdAt: String
         enum CodingKeys: String, CodingKey {
             case purpose, granted, source
-            case policyVersion = "policy_version", createdAt = "created_at"
+            case policyVersion = "policy_version"
+            case createdAt = "created_at"
         }
     }
 
@@ -53,7 +61,10 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
         public var purpose: String
         public var source: String
         public var createdAt: String
-        enum CodingKeys: String, CodingKey { case purpose, source, createdAt = "created_at" }
+        enum CodingKeys: String, CodingKey {
+            case purpose, source
+            case createdAt = "created_at"
+        }
     }
 
     public struct Request: Sendable, Hashable, Codable {
@@ -61,7 +72,10 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
         public var type: String
         public var status: String
         public var dueOn: String?
-        enum CodingKeys: String, CodingKey { case number, type, status, dueOn = "due_on" }
+        enum CodingKeys: String, CodingKey {
+            case number, type, status
+            case dueOn = "due_on"
+        }
     }
 
     public var schema: String
@@ -78,14 +92,25 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case schema, inquiries, consents, suspensions, requests
-        case generatedAt = "generated_at", subjectID = "subject_id"
-        case provisionRecords = "provision_records", informativeData = "informative_data"
+        case generatedAt = "generated_at"
+        case subjectID = "subject_id"
+        case provisionRecords = "provision_records"
+        case informativeData = "informative_data"
     }
 
     /// The document for a person about whom nothing is held.
     public static func empty(at now: Date = Date()) -> DisclosureDocument {
-        DisclosureDocument(schema: schema, generatedAt: now.formatted(.iso8601), subjectID: "", inquiries: [], consents: [],
-                           suspensions: [], requests: [], provisionRecords: [], informativeData: [])
+        DisclosureDocument(
+            schema: schema,
+            generatedAt: now.formatted(.iso8601),
+            subjectID: "",
+            inquiries: [],
+            consents: [],
+            suspensions: [],
+            requests: [],
+            provisionRecords: [],
+            informativeData: []
+        )
     }
 
     public func json() throws -> Data {
@@ -96,30 +121,42 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
 
     /// RFC 4180 CSV, one row per value: `section,record,field,value`.
     public func csv() -> String {
-        var rows: [[String]] = [["section", "record", "field", "value"], ["document", "", "schema", schema],
-                                ["document", "", "generated_at", generatedAt], ["document", "", "subject_id", subjectID]]
+        var rows: [[String]] = [
+            ["section", "record", "field", "value"], ["document", "", "schema", schema],
+            ["document", "", "generated_at", generatedAt], ["document", "", "subject_id", subjectID],
+        ]
         for inquiry in inquiries {
             let record = inquiry.number
-            rows += [["inquiry", record, "service", inquiry.service], ["inquiry", record, "status", inquiry.status],
-                     ["inquiry", record, "policy_version", inquiry.policyVersion], ["inquiry", record, "created_at", inquiry.createdAt]]
+            rows += [
+                ["inquiry", record, "service", inquiry.service], ["inquiry", record, "status", inquiry.status],
+                ["inquiry", record, "policy_version", inquiry.policyVersion], ["inquiry", record, "created_at", inquiry.createdAt],
+            ]
             rows += inquiry.fields.keys.sorted().map { ["inquiry", record, "field." + $0, inquiry.fields[$0]!] }
             for (index, answer) in inquiry.answers.enumerated() {
-                rows += [["answer", "\(record)#\(index + 1)", "created_at", answer.createdAt], ["answer", "\(record)#\(index + 1)", "text", answer.text]]
+                rows += [
+                    ["answer", "\(record)#\(index + 1)", "created_at", answer.createdAt], ["answer", "\(record)#\(index + 1)", "text", answer.text],
+                ]
             }
             for (index, forward) in inquiry.forwards.enumerated() {
                 let id = "\(record)#\(index + 1)"
-                rows += [["forward", id, "created_at", forward.createdAt], ["forward", id, "department", forward.department],
-                         ["forward", id, "items", forward.items.joined(separator: " ")]]
+                rows += [
+                    ["forward", id, "created_at", forward.createdAt], ["forward", id, "department", forward.department],
+                    ["forward", id, "items", forward.items.joined(separator: " ")],
+                ]
             }
         }
         for (index, consent) in consents.enumerated() {
             let id = "\(index + 1)"
-            rows += [["consent", id, "purpose", consent.purpose], ["consent", id, "granted", consent.granted ? "true" : "false"],
-                     ["consent", id, "policy_version", consent.policyVersion], ["consent", id, "source", consent.source],
-                     ["consent", id, "created_at", consent.createdAt]]
+            rows += [
+                ["consent", id, "purpose", consent.purpose], ["consent", id, "granted", consent.granted ? "true" : "false"],
+                ["consent", id, "policy_version", consent.policyVersion], ["consent", id, "source", consent.source],
+                ["consent", id, "created_at", consent.createdAt],
+            ]
         }
         for (index, suspension) in suspensions.enumerated() {
-            rows += [["suspension", "\(index + 1)", "purpose", suspension.purpose], ["suspension", "\(index + 1)", "created_at", suspension.createdAt]]
+            rows += [
+                ["suspension", "\(index + 1)", "purpose", suspension.purpose], ["suspension", "\(index + 1)", "created_at", suspension.createdAt],
+            ]
         }
         for request in requests {
             rows += [["request", request.number, "type", request.type], ["request", request.number, "status", request.status]]
@@ -155,87 +192,133 @@ extension SubjectRights {
         let (inquiryRows, fieldRows, answerRows, forwardRows, consentRows, suspensionRows, requestRows, linkedRows) = try await database.read { db in
             let inquiries = try await db.select().columns("id", "number", "service_id", "status", "policy_version", "created_at")
                 .from("inquiries").where("subject_id", .equal, subjectID).orderBy("created_at").all()
-            let fields = try await db.raw("""
+            let fields = try await db.raw(
+                """
                 SELECT f.inquiry_id AS inquiry_id, f.field_id AS field_id, f.sealed AS sealed
                 FROM inquiry_fields f JOIN inquiries i ON i.id = f.inquiry_id WHERE i.subject_id = \(bind: subjectID)
-                """).all()
-            let answers = try await db.raw("""
+                """
+            ).all()
+            let answers = try await db.raw(
+                """
                 SELECT a.id AS id, a.inquiry_id AS inquiry_id, a.sealed AS sealed, a.created_at AS created_at
                 FROM inquiry_answers a JOIN inquiries i ON i.id = a.inquiry_id WHERE i.subject_id = \(bind: subjectID)
                 ORDER BY a.created_at
-                """).all()
-            let forwards = try await db.raw("""
+                """
+            ).all()
+            let forwards = try await db.raw(
+                """
                 SELECT w.inquiry_id AS inquiry_id, w.department_id AS department_id, w.items AS items, w.created_at AS created_at
                 FROM inquiry_forwards w JOIN inquiries i ON i.id = w.inquiry_id WHERE i.subject_id = \(bind: subjectID)
                 ORDER BY w.created_at
-                """).all()
+                """
+            ).all()
             let consents = try await db.select().columns("purpose_id", "granted", "policy_version", "source", "created_at")
                 .from("consents").where("subject_id", .equal, subjectID).orderBy("created_at").all()
             let suspensions = try await db.select().columns("purpose_id", "source", "created_at")
                 .from("suspensions").where("subject_id", .equal, subjectID).orderBy("created_at").all()
             let requests = try await db.select().columns("number", "type", "status", "due_on")
                 .from("requests").where("subject_id", .equal, subjectID).orderBy("created_at").all()
-            let linked = try await db.raw("""
+            let linked = try await db.raw(
+                """
                 SELECT e.identifier AS identifier, e.kind AS kind, e.vendors AS vendors, e.gpc AS gpc, e.created_at AS created_at
                 FROM consent_events e JOIN identifier_links l ON l.identifier = e.identifier
                 WHERE l.subject_id = \(bind: subjectID) ORDER BY e.created_at
-                """).all()
+                """
+            ).all()
             return (inquiries, fields, answers, forwards, consents, suspensions, requests, linked)
         }
         var fields: [String: [String: String]] = [:]
         for row in fieldRows {
             let inquiryID = try row.decode(column: "inquiry_id", as: String.self)
             let fieldID = try row.decode(column: "field_id", as: String.self)
-            fields[inquiryID, default: [:]][fieldID] = try SealedField.open(try row.decode(column: "sealed", as: Data.self), key: key,
-                                                                           context: "inquiry/\(inquiryID)/\(fieldID)")
+            fields[inquiryID, default: [:]][fieldID] = try SealedField.open(
+                try row.decode(column: "sealed", as: Data.self),
+                key: key,
+                context: "inquiry/\(inquiryID)/\(fieldID)"
+            )
         }
         var answers: [String: [DisclosureDocument.Answer]] = [:]
         for row in answerRows {
             let id = try row.decode(column: "id", as: String.self)
-            answers[try row.decode(column: "inquiry_id", as: String.self), default: []].append(DisclosureDocument.Answer(
-                createdAt: try time(row, "created_at"),
-                text: try SealedField.open(try row.decode(column: "sealed", as: Data.self), key: key, context: "answer/\(id)")))
+            answers[try row.decode(column: "inquiry_id", as: String.self), default: []].append(
+                DisclosureDocument.Answer(
+                    createdAt: try time(row, "created_at"),
+                    text: try SealedField.open(try row.decode(column: "sealed", as: Data.self), key: key, context: "answer/\(id)")
+                )
+            )
         }
         var forwards: [String: [DisclosureDocument.Forward]] = [:]
         for row in forwardRows {
-            forwards[try row.decode(column: "inquiry_id", as: String.self), default: []].append(DisclosureDocument.Forward(
-                createdAt: try time(row, "created_at"), department: try row.decode(column: "department_id", as: String.self),
-                items: try row.decode(column: "items", as: String.self).split(separator: ",").map(String.init)))
+            forwards[try row.decode(column: "inquiry_id", as: String.self), default: []].append(
+                DisclosureDocument.Forward(
+                    createdAt: try time(row, "created_at"),
+                    department: try row.decode(column: "department_id", as: String.self),
+                    items: try row.decode(column: "items", as: String.self).split(separator: ",").map(String.init)
+                )
+            )
         }
         let document = DisclosureDocument(
-            schema: DisclosureDocument.schema, generatedAt: now.formatted(.iso8601), subjectID: subjectID,
+            schema: DisclosureDocument.schema,
+            generatedAt: now.formatted(.iso8601),
+            subjectID: subjectID,
             inquiries: try inquiryRows.map { row in
                 let id = try row.decode(column: "id", as: String.self)
                 return DisclosureDocument.Inquiry(
-                    number: try row.decode(column: "number", as: String.self), service: try row.decode(column: "service_id", as: String.self),
+                    number: try row.decode(column: "number", as: String.self),
+                    service: try row.decode(column: "service_id", as: String.self),
                     status: try row.decode(column: "status", as: String.self),
-                    policyVersion: try row.decode(column: "policy_version", as: String.self), createdAt: try time(row, "created_at"),
-                    fields: fields[id] ?? [:], answers: answers[id] ?? [], forwards: forwards[id] ?? [])
+                    policyVersion: try row.decode(column: "policy_version", as: String.self),
+                    createdAt: try time(row, "created_at"),
+                    fields: fields[id] ?? [:],
+                    answers: answers[id] ?? [],
+                    forwards: forwards[id] ?? []
+                )
             },
             consents: try consentRows.map { row in
-                DisclosureDocument.Consent(purpose: try row.decode(column: "purpose_id", as: String.self),
-                                           granted: try row.decode(column: "granted", as: Bool.self),
-                                           policyVersion: try row.decode(column: "policy_version", as: String.self),
-                                           source: try row.decode(column: "source", as: String.self), createdAt: try time(row, "created_at"))
+                DisclosureDocument.Consent(
+                    purpose: try row.decode(column: "purpose_id", as: String.self),
+                    granted: try row.decode(column: "granted", as: Bool.self),
+                    policyVersion: try row.decode(column: "policy_version", as: String.self),
+                    source: try row.decode(column: "source", as: String.self),
+                    createdAt: try time(row, "created_at")
+                )
             },
             suspensions: try suspensionRows.map { row in
-                DisclosureDocument.Suspension(purpose: try row.decode(column: "purpose_id", as: String.self),
-                                              source: try row.decode(column: "source", as: String.self), createdAt: try time(row, "created_at"))
+                DisclosureDocument.Suspension(
+                    purpose: try row.decode(column: "purpose_id", as: String.self),
+                    source: try row.decode(column: "source", as: String.self),
+                    createdAt: try time(row, "created_at")
+                )
             },
             requests: try requestRows.map { row in
-                DisclosureDocument.Request(number: try row.decode(column: "number", as: String.self), type: try row.decode(column: "type", as: String.self),
-                                           status: try row.decode(column: "status", as: String.self),
-                                           dueOn: try row.decode(column: "due_on", as: String?.self))
+                DisclosureDocument.Request(
+                    number: try row.decode(column: "number", as: String.self),
+                    type: try row.decode(column: "type", as: String.self),
+                    status: try row.decode(column: "status", as: String.self),
+                    dueOn: try row.decode(column: "due_on", as: String?.self)
+                )
             },
             provisionRecords: [],
             informativeData: try linkedRows.map { row in
-                ["identifier": try row.decode(column: "identifier", as: String.self), "event": try row.decode(column: "kind", as: String.self),
-                 "vendors": try row.decode(column: "vendors", as: String.self),
-                 "gpc": try row.decode(column: "gpc", as: Bool.self) ? "true" : "false", "created_at": try time(row, "created_at")]
-            })
+                [
+                    "identifier": try row.decode(column: "identifier", as: String.self), "event": try row.decode(column: "kind", as: String.self),
+                    "vendors": try row.decode(column: "vendors", as: String.self),
+                    "gpc": try row.decode(column: "gpc", as: Bool.self) ? "true" : "false", "created_at": try time(row, "created_at"),
+                ]
+            }
+        )
         try await database.transaction { db in
-            try await AuditLog.append(AuditEvent(actor: actor, action: "subject.disclose", subjectID: subjectID,
-                                                 detail: "source=\(source) inquiries=\(document.inquiries.count)"), in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: actor,
+                    action: "subject.disclose",
+                    subjectID: subjectID,
+                    detail: "source=\(source) inquiries=\(document.inquiries.count)"
+                ),
+                in: db,
+                kind: kind,
+                at: now
+            )
         }
         return document
     }

@@ -19,41 +19,73 @@ public enum ErasurePlan {
     }
 
     public static let erased: [Erased] = [
-        Erased(table: "subjects", how: LocalizedText(ja: "本人の記録とメールアドレスのブラインドインデックス(同じアドレスからの次のお問い合わせは別の人として扱います)",
-                                                     en: "The person's record and the blind index of their address (a later inquiry from it starts a new person)")),
+        Erased(
+            table: "subjects",
+            how: LocalizedText(
+                ja: "本人の記録とメールアドレスのブラインドインデックス(同じアドレスからの次のお問い合わせは別の人として扱います)",
+                en: "The person's record and the blind index of their address (a later inquiry from it starts a new person)"
+            )
+        ),
         Erased(table: "inquiries", how: LocalizedText(ja: "お問い合わせ", en: "Their inquiries")),
         Erased(table: "inquiry_fields", how: LocalizedText(ja: "お問い合わせの各項目(お問い合わせと一緒に)", en: "Every field of those inquiries (with the inquiry)")),
         Erased(table: "inquiry_answers", how: LocalizedText(ja: "回答(お問い合わせと一緒に)", en: "Answers to them (with the inquiry)")),
         Erased(table: "inquiry_forwards", how: LocalizedText(ja: "部署への転送の記録とメモ(お問い合わせと一緒に)", en: "Forwarding records and notes (with the inquiry)")),
         Erased(table: "consents", how: LocalizedText(ja: "同意の記録", en: "Their consents")),
         Erased(table: "suspensions", how: LocalizedText(ja: "利用停止の記録", en: "Their suspensions")),
-        Erased(table: "outbox", how: LocalizedText(ja: "送信待ちのメール(本人宛て、ご請求と確認コードのメールを含む。送信済みのメールは送信時に本文を消去しています)",
-                                                   en: "Mail still queued for them, including request and code mail (sent mail keeps no content after sending)")),
+        Erased(
+            table: "outbox",
+            how: LocalizedText(
+                ja: "送信待ちのメール(本人宛て、ご請求と確認コードのメールを含む。送信済みのメールは送信時に本文を消去しています)",
+                en: "Mail still queued for them, including request and code mail (sent mail keeps no content after sending)"
+            )
+        ),
         Erased(table: "identifier_links", how: LocalizedText(ja: "ブラウザー識別子との結び付き", en: "Links between their browsers' identifiers and them")),
         Erased(table: "consent_events", how: LocalizedText(ja: "結び付いた識別子の記録(インフォマティブデータ)", en: "The events of those identifiers (informative data)")),
-        Erased(table: "requests", how: LocalizedText(ja: "ご請求の内容(メールアドレス・氏名・電話番号・詳細)を、その鍵ごと消去します。番号・種類・日付・結果だけが残ります",
-                                                     en: "The content of their requests (address, name, phone, details), destroyed with its key; only the number, type, dates and outcome stay")),
+        Erased(
+            table: "requests",
+            how: LocalizedText(
+                ja: "ご請求の内容(メールアドレス・氏名・電話番号・詳細)を、その鍵ごと消去します。番号・種類・日付・結果だけが残ります",
+                en:
+                    "The content of their requests (address, name, phone, details), destroyed with its key; only the number, type, dates and outcome stay"
+            )
+        ),
         Erased(table: "access_codes", how: LocalizedText(ja: "本人確認コード(ハッシュ)とそのメールの鍵", en: "One-time codes (hashed) and the keys of their mail")),
         Erased(table: "access_sessions", how: LocalizedText(ja: "本人ページのセッション", en: "Sessions of their own page")),
     ]
 
     public static let kept: [Kept] = [
-        Kept(table: "audit_log",
-             item: LocalizedText(ja: "監査ログ(誰がいつ何のために操作したかの記録。氏名・メールアドレス・本文は含みません)",
-                                 en: "The audit log (who did what, when and for which purpose; it holds no name, address or message)"),
-             reason: LocalizedText(ja: "個人情報の安全管理措置(個人情報保護法第23条)として、取扱いの記録を改ざんできない形で残すため。",
-                                   en: "Records of handling are kept tamper-evident as a security measure (APPI Art. 23).")),
-        Kept(table: "erasures",
-             item: LocalizedText(ja: "消去の記録(消去した日と請求番号)", en: "The record of the erasure (its date and request number)"),
-             reason: LocalizedText(ja: "ご請求に応じたことを示すため。", en: "To show that the request was carried out.")),
-        Kept(table: "requests",
-             item: LocalizedText(ja: "ご請求の記録(番号・種類・受付日・期限・結果。個人データは含みません)",
-                                 en: "The record of each request (number, type, dates, due date, outcome; no personal data)"),
-             reason: LocalizedText(ja: "ご請求を受け付け、期限内に対応したことを示すため。", en: "To show that each request was received and answered in time.")),
-        Kept(table: "provision_records",
-             item: LocalizedText(ja: "第三者提供の記録(提供日・提供先・項目)", en: "Records of provision to third parties (date, recipient, items)"),
-             reason: LocalizedText(ja: "個人情報保護法第29条・第30条により、定められた期間(1〜3年)保存する義務があるため。",
-                                   en: "APPI Art. 29 and 30 require them to be kept for the prescribed period (1–3 years).")),
+        Kept(
+            table: "audit_log",
+            item: LocalizedText(
+                ja: "監査ログ(誰がいつ何のために操作したかの記録。氏名・メールアドレス・本文は含みません)",
+                en: "The audit log (who did what, when and for which purpose; it holds no name, address or message)"
+            ),
+            reason: LocalizedText(
+                ja: "個人情報の安全管理措置(個人情報保護法第23条)として、取扱いの記録を改ざんできない形で残すため。",
+                en: "Records of handling are kept tamper-evident as a security measure (APPI Art. 23)."
+            )
+        ),
+        Kept(
+            table: "erasures",
+            item: LocalizedText(ja: "消去の記録(消去した日と請求番号)", en: "The record of the erasure (its date and request number)"),
+            reason: LocalizedText(ja: "ご請求に応じたことを示すため。", en: "To show that the request was carried out.")
+        ),
+        Kept(
+            table: "requests",
+            item: LocalizedText(
+                ja: "ご請求の記録(番号・種類・受付日・期限・結果。個人データは含みません)",
+                en: "The record of each request (number, type, dates, due date, outcome; no personal data)"
+            ),
+            reason: LocalizedText(ja: "ご請求を受け付け、期限内に対応したことを示すため。", en: "To show that each request was received and answered in time.")
+        ),
+        Kept(
+            table: "provision_records",
+            item: LocalizedText(ja: "第三者提供の記録(提供日・提供先・項目)", en: "Records of provision to third parties (date, recipient, items)"),
+            reason: LocalizedText(
+                ja: "個人情報保護法第29条・第30条により、定められた期間(1〜3年)保存する義務があるため。",
+                en: "APPI Art. 29 and 30 require them to be kept for the prescribed period (1–3 years)."
+            )
+        ),
     ]
 
     /// Columns that tie a row to a person: a table with one of them must be in `erased` or `kept`.

@@ -10,27 +10,31 @@ public struct SelfService: Sendable {
     public static let maximumAttempts = 5
     public static let sessionLifetime: TimeInterval = 1_800
 
-    public static let migration = Migration(version: 7, name: "self-service access", portable: [
-        """
-        CREATE TABLE access_codes (
-            id TEXT PRIMARY KEY,
-            email_index TEXT NOT NULL,
-            code_hash TEXT NOT NULL,
-            expires_at {timestamp} NOT NULL,
-            attempts INTEGER NOT NULL,
-            used {bool} NOT NULL,
-            created_at {timestamp} NOT NULL
-        )
-        """,
-        """
-        CREATE TABLE access_sessions (
-            token_hash TEXT PRIMARY KEY,
-            email_index TEXT NOT NULL,
-            expires_at {timestamp} NOT NULL,
-            created_at {timestamp} NOT NULL
-        )
-        """,
-    ])
+    public static let migration = Migration(
+        version: 7,
+        name: "self-service access",
+        portable: [
+            """
+            CREATE TABLE access_codes (
+                id TEXT PRIMARY KEY,
+                email_index TEXT NOT NULL,
+                code_hash TEXT NOT NULL,
+                expires_at {timestamp} NOT NULL,
+                attempts INTEGER NOT NULL,
+                used {bool} NOT NULL,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE access_sessions (
+                token_hash TEXT PRIMARY KEY,
+                email_index TEXT NOT NULL,
+                expires_at {timestamp} NOT NULL,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+        ]
+    )
 
     public init(vault: InquiryVault) {
         self.vault = vault
@@ -50,10 +54,15 @@ public struct SelfService: Sendable {
         let code = RequestDesk.newCode()
         var writes = WriteSet(at: now)
         // The code mail's key is kept with the code, so an erasure of the address's person destroys it too.
-        writes.insert(into: "access_codes", columns: ["id", "email_index", "code_hash", "expires_at", "attempts", "used", "created_at", "key_id"],
-                      values: [SQLBind(ticket), SQLBind(BlindIndex.of(email: email, key: vault.keys.ring.blindIndexKey)),
-                               SQLBind(hash("code:\(ticket):\(code)")), Timestamp.bind(now.addingTimeInterval(Self.codeLifetime), kind),
-                               SQLBind(0), SQLBind(false), Timestamp.bind(now, kind), SQLBind(sealKey.subjectID)])
+        writes.insert(
+            into: "access_codes",
+            columns: ["id", "email_index", "code_hash", "expires_at", "attempts", "used", "created_at", "key_id"],
+            values: [
+                SQLBind(ticket), SQLBind(BlindIndex.of(email: email, key: vault.keys.ring.blindIndexKey)),
+                SQLBind(hash("code:\(ticket):\(code)")), Timestamp.bind(now.addingTimeInterval(Self.codeLifetime), kind),
+                SQLBind(0), SQLBind(false), Timestamp.bind(now, kind), SQLBind(sealKey.subjectID),
+            ]
+        )
         Outbox.add(try Outbox.seal(mail(code), key: sealKey.key), subjectID: sealKey.subjectID, kind: "access-code", to: &writes, dialect: kind)
         writes.audit(AuditEvent(actor: "person", action: "access.code", record: "access:\(ticket)"))
         try await vault.database.commit(writes)
@@ -70,26 +79,42 @@ public struct SelfService: Sendable {
     /// Checks the code of `ticket`; a right code (once, in time, within five tries) starts a session.
     public func enter(ticket: String, code: String, at now: Date = Date()) async throws -> CodeOutcome {
         let kind = vault.database.kind
-        guard let row = try await vault.database.read({ db in
-            try await db.select().columns("email_index", "code_hash", "expires_at", "attempts", "used").from("access_codes")
-                .where("id", .equal, ticket).first()
-        }) else { return .notValid }
+        guard
+            let row = try await vault.database.read({ db in
+                try await db.select().columns("email_index", "code_hash", "expires_at", "attempts", "used").from("access_codes")
+                    .where("id", .equal, ticket).first()
+            })
+        else { return .notValid }
         let attempts = try row.decode(column: "attempts", as: Int.self)
         guard try !row.decode(column: "used", as: Bool.self), attempts < Self.maximumAttempts,
-              now < (try Timestamp.decode(row, column: "expires_at", kind)) else { return .notValid }
+            now < (try Timestamp.decode(row, column: "expires_at", kind))
+        else { return .notValid }
         guard RequestDesk.constantTimeEqual(hash("code:\(ticket):\(code)"), try row.decode(column: "code_hash", as: String.self)) else {
             // The count changes in the database, in one statement: concurrent wrong codes each count, and none counts
             // past the limit (R-SEC-3). The outcome comes from the row the statement returns, not from the read above.
             let maximum = Self.maximumAttempts
             let counted = try await vault.database.transaction { db -> Int? in
-                guard let row = try await db.raw("""
-                    UPDATE access_codes SET attempts = attempts + 1
-                    WHERE id = \(bind: ticket) AND attempts < \(bind: maximum) AND used = \(bind: false)
-                    RETURNING attempts
-                    """).first() else { return nil }
+                guard
+                    let row = try await db.raw(
+                        """
+                        UPDATE access_codes SET attempts = attempts + 1
+                        WHERE id = \(bind: ticket) AND attempts < \(bind: maximum) AND used = \(bind: false)
+                        RETURNING attempts
+                        """
+                    ).first()
+                else { return nil }
                 let attempts = try row.decode(column: "attempts", as: Int.self)
-                try await AuditLog.append(AuditEvent(actor: "person", action: "access.code-wrong", record: "access:\(ticket)",
-                                                     detail: "attempt=\(attempts)"), in: db, kind: kind, at: now)
+                try await AuditLog.append(
+                    AuditEvent(
+                        actor: "person",
+                        action: "access.code-wrong",
+                        record: "access:\(ticket)",
+                        detail: "attempt=\(attempts)"
+                    ),
+                    in: db,
+                    kind: kind,
+                    at: now
+                )
                 return attempts
             }
             guard let counted else { return .notValid }
@@ -104,10 +129,18 @@ public struct SelfService: Sendable {
                 .where("used", .equal, false).where("attempts", .lessThan, Self.maximumAttempts).returning("id").first()
             guard claimed != nil else { return false }
             try await db.insert(into: "access_sessions").columns("token_hash", "email_index", "expires_at", "created_at")
-                .values(SQLBind(hash("session:\(token)")), SQLBind(emailIndex),
-                        Timestamp.bind(now.addingTimeInterval(Self.sessionLifetime), kind), Timestamp.bind(now, kind)).run()
-            try await AuditLog.append(AuditEvent(actor: "person", action: "access.sign-in", record: "access:\(ticket)"),
-                                      in: db, kind: kind, at: now)
+                .values(
+                    SQLBind(hash("session:\(token)")),
+                    SQLBind(emailIndex),
+                    Timestamp.bind(now.addingTimeInterval(Self.sessionLifetime), kind),
+                    Timestamp.bind(now, kind)
+                ).run()
+            try await AuditLog.append(
+                AuditEvent(actor: "person", action: "access.sign-in", record: "access:\(ticket)"),
+                in: db,
+                kind: kind,
+                at: now
+            )
             return true
         }
         return started ? .signedIn(token: token) : .notValid
@@ -116,10 +149,12 @@ public struct SelfService: Sendable {
     /// The person a live session belongs to: their subject id, or "" when nothing is held under the address.
     public func person(token: String, at now: Date = Date()) async throws -> String? {
         let kind = vault.database.kind
-        guard let row = try await vault.database.read({ db in
-            try await db.select().columns("email_index", "expires_at").from("access_sessions")
-                .where("token_hash", .equal, hash("session:\(token)")).first()
-        }), now < (try Timestamp.decode(row, column: "expires_at", kind)) else { return nil }
+        guard
+            let row = try await vault.database.read({ db in
+                try await db.select().columns("email_index", "expires_at").from("access_sessions")
+                    .where("token_hash", .equal, hash("session:\(token)")).first()
+            }), now < (try Timestamp.decode(row, column: "expires_at", kind))
+        else { return nil }
         let emailIndex = try row.decode(column: "email_index", as: String.self)
         return try await vault.database.read { db in
             try await db.select().column("id").from("subjects").where("email_index", .equal, emailIndex)
@@ -144,22 +179,38 @@ public struct SelfService: Sendable {
     /// The current fields of one of the person's inquiries (for an edit), or nil when it is not theirs. Audited.
     public func inquiryFields(subjectID: String, number: String, at now: Date = Date()) async throws -> [String: String]? {
         let database = vault.database
-        guard let inquiryID = try await database.read({ db in
-            try await db.select().column("id").from("inquiries").where("number", .equal, number)
-                .where("subject_id", .equal, subjectID).first(decodingColumn: "id", as: String.self)
-        }), let key = try await vault.keys.key(subjectID: subjectID) else { return nil }
+        guard
+            let inquiryID = try await database.read({ db in
+                try await db.select().column("id").from("inquiries").where("number", .equal, number)
+                    .where("subject_id", .equal, subjectID).first(decodingColumn: "id", as: String.self)
+            }), let key = try await vault.keys.key(subjectID: subjectID)
+        else { return nil }
         let rows = try await database.read { db in
             try await db.select().columns("field_id", "sealed").from("inquiry_fields").where("inquiry_id", .equal, inquiryID).all()
         }
         var fields: [String: String] = [:]
         for row in rows {
             let fieldID = try row.decode(column: "field_id", as: String.self)
-            fields[fieldID] = try SealedField.open(try row.decode(column: "sealed", as: Data.self), key: key, context: "inquiry/\(inquiryID)/\(fieldID)")
+            fields[fieldID] = try SealedField.open(
+                try row.decode(column: "sealed", as: Data.self),
+                key: key,
+                context: "inquiry/\(inquiryID)/\(fieldID)"
+            )
         }
         let kind = database.kind
         try await database.transaction { db in
-            try await AuditLog.append(AuditEvent(actor: "person", action: "inquiry.read", subjectID: subjectID, record: "inquiry:\(inquiryID)",
-                                                 detail: "source=self-service"), in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: "person",
+                    action: "inquiry.read",
+                    subjectID: subjectID,
+                    record: "inquiry:\(inquiryID)",
+                    detail: "source=self-service"
+                ),
+                in: db,
+                kind: kind,
+                at: now
+            )
         }
         return fields
     }
@@ -168,11 +219,23 @@ public struct SelfService: Sendable {
     public func deleteInquiry(subjectID: String, number: String, at now: Date = Date()) async throws -> Bool {
         let kind = vault.database.kind
         return try await vault.database.transaction { db in
-            guard let id = try await db.select().column("id").from("inquiries").where("number", .equal, number)
-                .where("subject_id", .equal, subjectID).first(decodingColumn: "id", as: String.self) else { return false }
+            guard
+                let id = try await db.select().column("id").from("inquiries").where("number", .equal, number)
+                    .where("subject_id", .equal, subjectID).first(decodingColumn: "id", as: String.self)
+            else { return false }
             try await db.delete(from: "inquiries").where("id", .equal, id).run()
-            try await AuditLog.append(AuditEvent(actor: "person", action: "inquiry.delete", subjectID: subjectID, record: "inquiry:\(id)",
-                                                 detail: "source=self-service"), in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: "person",
+                    action: "inquiry.delete",
+                    subjectID: subjectID,
+                    record: "inquiry:\(id)",
+                    detail: "source=self-service"
+                ),
+                in: db,
+                kind: kind,
+                at: now
+            )
             return true
         }
     }

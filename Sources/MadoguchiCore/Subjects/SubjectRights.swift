@@ -11,24 +11,28 @@ public struct SubjectRights: Sendable {
     /// Purpose id recording that the person stopped provision to third parties (R-DSR-1).
     public static let provisionPurpose = "third-party-provision"
 
-    public static let migration = Migration(version: 5, name: "suspensions and erasures", portable: [
-        """
-        CREATE TABLE suspensions (
-            subject_id TEXT NOT NULL,
-            purpose_id TEXT NOT NULL,
-            source TEXT NOT NULL,
-            created_at {timestamp} NOT NULL,
-            PRIMARY KEY (subject_id, purpose_id)
-        )
-        """,
-        """
-        CREATE TABLE erasures (
-            subject_id TEXT PRIMARY KEY,
-            source TEXT NOT NULL,
-            erased_at {timestamp} NOT NULL
-        )
-        """,
-    ])
+    public static let migration = Migration(
+        version: 5,
+        name: "suspensions and erasures",
+        portable: [
+            """
+            CREATE TABLE suspensions (
+                subject_id TEXT NOT NULL,
+                purpose_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                created_at {timestamp} NOT NULL,
+                PRIMARY KEY (subject_id, purpose_id)
+            )
+            """,
+            """
+            CREATE TABLE erasures (
+                subject_id TEXT PRIMARY KEY,
+                source TEXT NOT NULL,
+                erased_at {timestamp} NOT NULL
+            )
+            """,
+        ]
+    )
 
     public init(vault: InquiryVault) {
         self.vault = vault
@@ -42,8 +46,18 @@ public struct SubjectRights: Sendable {
             try await db.insert(into: "suspensions").columns("subject_id", "purpose_id", "source", "created_at")
                 .values(SQLBind(subjectID), SQLBind(purpose), SQLBind(source), Timestamp.bind(now, kind))
                 .ignoringConflicts(with: ["subject_id", "purpose_id"]).run()
-            try await AuditLog.append(AuditEvent(actor: actor, action: "purpose.suspend", subjectID: subjectID, purpose: purpose,
-                                                 detail: "source=\(source)"), in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: actor,
+                    action: "purpose.suspend",
+                    subjectID: subjectID,
+                    purpose: purpose,
+                    detail: "source=\(source)"
+                ),
+                in: db,
+                kind: kind,
+                at: now
+            )
         }
     }
 
@@ -52,8 +66,12 @@ public struct SubjectRights: Sendable {
         let kind = vault.database.kind
         try await vault.database.transaction { db in
             try await db.delete(from: "suspensions").where("subject_id", .equal, subjectID).where("purpose_id", .equal, purpose).run()
-            try await AuditLog.append(AuditEvent(actor: actor, action: "purpose.resume", subjectID: subjectID, purpose: purpose),
-                                      in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(actor: actor, action: "purpose.resume", subjectID: subjectID, purpose: purpose),
+                in: db,
+                kind: kind,
+                at: now
+            )
         }
     }
 
@@ -63,10 +81,12 @@ public struct SubjectRights: Sendable {
     }
 
     static func suspendedPurposes(subjectID: String, in database: Database) async throws -> Set<String> {
-        Set(try await database.read { db in
-            try await db.select().column("purpose_id").from("suspensions").where("subject_id", .equal, subjectID)
-                .all(decodingColumn: "purpose_id", as: String.self)
-        })
+        Set(
+            try await database.read { db in
+                try await db.select().column("purpose_id").from("suspensions").where("subject_id", .equal, subjectID)
+                    .all(decodingColumn: "purpose_id", as: String.self)
+            }
+        )
     }
 
     /// What an erasure did.
@@ -95,8 +115,13 @@ public struct SubjectRights: Sendable {
     /// that nobody can read any more; running the erasure again (the request is still open, `/me` still finds the
     /// person) finishes it. A crash during either step leaves that step undone as a whole.
     @discardableResult
-    public func erase(subjectID: String, actor: String, source: String, at now: Date = Date(),
-                      finishing: (@Sendable (any SQLDatabase) async throws -> Void)? = nil) async throws -> Erasure {
+    public func erase(
+        subjectID: String,
+        actor: String,
+        source: String,
+        at now: Date = Date(),
+        finishing: (@Sendable (any SQLDatabase) async throws -> Void)? = nil
+    ) async throws -> Erasure {
         let kind = vault.database.kind
         // What seals something of theirs: their requests (matched to them, or sent from their address) and their
         // one-time code mails.
@@ -106,9 +131,12 @@ public struct SubjectRights: Sendable {
             var requests = db.select().column("key_id").from("requests").where("subject_id", .equal, subjectID)
             if let index { requests = requests.orWhere("email_index", .equal, index) }
             let requestKeys = try await requests.all(decodingColumn: "key_id", as: String.self)
-            let codeKeys = index == nil ? [] : try await db.select().column("key_id").from("access_codes")
-                .where("email_index", .equal, index ?? "").where("key_id", .isNot, SQLLiteral.null)
-                .all(decodingColumn: "key_id", as: String.self)
+            let codeKeys =
+                index == nil
+                ? []
+                : try await db.select().column("key_id").from("access_codes")
+                    .where("email_index", .equal, index ?? "").where("key_id", .isNot, SQLLiteral.null)
+                    .all(decodingColumn: "key_id", as: String.self)
             return (index, requestKeys, codeKeys)
         }
         let keyIDs = [subjectID] + requestKeys + codeKeys.filter { !$0.isEmpty }
@@ -140,9 +168,18 @@ public struct SubjectRights: Sendable {
             try await db.insert(into: "erasures").columns("subject_id", "source", "erased_at")
                 .values(SQLBind(subjectID), SQLBind(source), Timestamp.bind(now, kind))
                 .ignoringConflicts(with: "subject_id").run()
-            try await AuditLog.append(AuditEvent(actor: actor, action: "subject.erase", subjectID: subjectID,
-                                                 detail: "source=\(source) inquiries=\(inquiries.count) requests=\(requestKeys.count) keys=\(keyIDs.count) log-truncated=\(truncated)"),
-                                      in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: actor,
+                    action: "subject.erase",
+                    subjectID: subjectID,
+                    detail:
+                        "source=\(source) inquiries=\(inquiries.count) requests=\(requestKeys.count) keys=\(keyIDs.count) log-truncated=\(truncated)"
+                ),
+                in: db,
+                kind: kind,
+                at: now
+            )
             try await finishing?(db)
             return (inquiries.count, requestKeys.count)
         }
@@ -151,17 +188,25 @@ public struct SubjectRights: Sendable {
 
     /// Sets one field of one of the person's inquiries to a new value, validated by the field's rules and sealed
     /// again under the person's key; an empty value deletes the field (R-SELF-1, R-DSR-1).
-    public func correct(subjectID: String, _ correction: RequestDesk.Correction, policy: Policy, actor: String, source: String,
-                        at now: Date = Date()) async throws {
+    public func correct(
+        subjectID: String,
+        _ correction: RequestDesk.Correction,
+        policy: Policy,
+        actor: String,
+        source: String,
+        at now: Date = Date()
+    ) async throws {
         let database = vault.database
         let kind = database.kind
         guard let field = policy.fields.first(where: { $0.id == correction.fieldID }) else {
             throw RequestActionError.unknownField(correction.fieldID)
         }
-        guard let inquiryID = try await database.read({ db in
-            try await db.select().column("id").from("inquiries").where("number", .equal, correction.inquiryNumber)
-                .where("subject_id", .equal, subjectID).first(decodingColumn: "id", as: String.self)
-        }) else { throw RequestActionError.unknownInquiry(correction.inquiryNumber) }
+        guard
+            let inquiryID = try await database.read({ db in
+                try await db.select().column("id").from("inquiries").where("number", .equal, correction.inquiryNumber)
+                    .where("subject_id", .equal, subjectID).first(decodingColumn: "id", as: String.self)
+            })
+        else { throw RequestActionError.unknownInquiry(correction.inquiryNumber) }
         var value = ""
         if !correction.value.isEmpty {
             switch FieldRules.normalise(correction.value, for: field) {
@@ -179,13 +224,24 @@ public struct SubjectRights: Sendable {
                 let holder = try await db.select().column("id").from("subjects").where("email_index", .equal, newIndex)
                     .first(decodingColumn: "id", as: String.self)
                 if let holder, holder != subjectID { throw RequestActionError.emailInUse }
-                if holder == nil, let oldIndex = try await db.select().column("email_index").from("subjects").where("id", .equal, subjectID)
-                    .first(decodingColumn: "email_index", as: String.self) {
+                if holder == nil,
+                    let oldIndex = try await db.select().column("email_index").from("subjects").where("id", .equal, subjectID)
+                        .first(decodingColumn: "email_index", as: String.self)
+                {
                     try await db.update("subjects").set("email_index", to: newIndex).where("id", .equal, subjectID).run()
                     // The person's open /me sessions follow the address they now use.
                     try await db.update("access_sessions").set("email_index", to: newIndex).where("email_index", .equal, oldIndex).run()
-                    try await AuditLog.append(AuditEvent(actor: actor, action: "subject.email-change", subjectID: subjectID,
-                                                         detail: "source=\(source)"), in: db, kind: kind, at: now)
+                    try await AuditLog.append(
+                        AuditEvent(
+                            actor: actor,
+                            action: "subject.email-change",
+                            subjectID: subjectID,
+                            detail: "source=\(source)"
+                        ),
+                        in: db,
+                        kind: kind,
+                        at: now
+                    )
                 }
             }
             try await db.delete(from: "inquiry_fields").where("inquiry_id", .equal, inquiryID).where("field_id", .equal, field.id).run()
@@ -193,18 +249,29 @@ public struct SubjectRights: Sendable {
                 try await db.insert(into: "inquiry_fields").columns("inquiry_id", "field_id", "sealed")
                     .values(SQLBind(inquiryID), SQLBind(field.id), SQLBind(sealed)).run()
             }
-            try await AuditLog.append(AuditEvent(actor: actor, action: sealed == nil ? "field.delete" : "field.correct", subjectID: subjectID,
-                                                 record: "inquiry:\(inquiryID)", detail: "field=\(field.id) source=\(source)"),
-                                      in: db, kind: kind, at: now)
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: actor,
+                    action: sealed == nil ? "field.delete" : "field.correct",
+                    subjectID: subjectID,
+                    record: "inquiry:\(inquiryID)",
+                    detail: "field=\(field.id) source=\(source)"
+                ),
+                in: db,
+                kind: kind,
+                at: now
+            )
         }
     }
 
     /// When the person was erased, or nil.
     public func erasedAt(subjectID: String) async throws -> Date? {
         let kind = vault.database.kind
-        guard let row = try await vault.database.read({ db in
-            try await db.select().column("erased_at").from("erasures").where("subject_id", .equal, subjectID).first()
-        }) else { return nil }
+        guard
+            let row = try await vault.database.read({ db in
+                try await db.select().column("erased_at").from("erasures").where("subject_id", .equal, subjectID).first()
+            })
+        else { return nil }
         return try Timestamp.decode(row, column: "erased_at", kind)
     }
 }

@@ -5,8 +5,13 @@ public enum Periodic {
     /// Runs `pass` now, then again `interval` after each pass ends — at once instead when `pass` returns true (there
     /// is more to do) — until the task is cancelled. A failing pass is logged as `failure` with its error's type only
     /// (an error's text could carry personal data), and the next pass still runs.
-    public static func run(every interval: Duration, logger: Logger, failure: Logger.Message,
-                           isolation: isolated (any Actor)? = #isolation, _ pass: () async throws -> Bool) async {
+    public static func run(
+        every interval: Duration,
+        logger: Logger,
+        failure: Logger.Message,
+        isolation: isolated (any Actor)? = #isolation,
+        _ pass: () async throws -> Bool
+    ) async {
         while !Task.isCancelled {
             var again = false
             do {

@@ -39,8 +39,13 @@ struct ConsoleController {
                 return try signInPage(request, language, message: t.format("sign_in_failed"), email: form["email"] ?? "", status: .unauthorized)
             case let .locked(until):
                 let minutes = max(1, Int((until.timeIntervalSinceNow / 60).rounded(.up)))
-                return try signInPage(request, language, message: t.format("sign_in_locked", ["minutes": "\(minutes)"]),
-                                      email: form["email"] ?? "", status: .tooManyRequests)
+                return try signInPage(
+                    request,
+                    language,
+                    message: t.format("sign_in_locked", ["minutes": "\(minutes)"]),
+                    email: form["email"] ?? "",
+                    status: .tooManyRequests
+                )
             case let .signedIn(token, _):
                 var response = Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries", language)])
                 response.headers[.setCookie] = cookie(Self.sessionCookie, token, path: "/console", maxAge: Int(staff.sessionLifetime))
@@ -110,9 +115,18 @@ struct ConsoleController {
             let page = value("page").flatMap(Int.init) ?? 1
             guard page >= 1, page <= 100_000 else { throw badFilter }
             let (items, total) = try await desk.list(filter, for: session.user, page: page)
-            let model = InquiryListModel(policy: policy, session: session, language: language, t: site.resources.text(language),
-                                         csrfToken: csrf.issue(nonce: session.csrfNonce).token, items: items, total: total, page: page,
-                                         filter: filter, query: query.map { (String($0.key), String($0.value)) })
+            let model = InquiryListModel(
+                policy: policy,
+                session: session,
+                language: language,
+                t: site.resources.text(language),
+                csrfToken: csrf.issue(nonce: session.csrfNonce).token,
+                items: items,
+                total: total,
+                page: page,
+                filter: filter,
+                query: query.map { (String($0.key), String($0.value)) }
+            )
             return try consolePage("console-inquiries", model)
         }
         router.get("/console/inquiries/:id") { request, context in
@@ -124,8 +138,13 @@ struct ConsoleController {
             let (language, session, id, form) = try await inquiryAction(request, context)
             let text = (form["answer"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty, text.count <= 5_000 else {
-                return try await detail(id, session: session, language: language,
-                                        message: site.resources.text(language).format("answer_empty"), status: .unprocessableContent)
+                return try await detail(
+                    id,
+                    session: session,
+                    language: language,
+                    message: site.resources.text(language).format("answer_empty"),
+                    status: .unprocessableContent
+                )
             }
             try await visible { try await desk.answer(id, text: text, by: session.user, mail: answerMail(text)) }
             return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries/\(id)", language)])
@@ -158,47 +177,95 @@ struct ConsoleController {
             guard after >= 0 else { throw PublicError(.badRequest, LocalizedText(ja: "番号が正しくありません。", en: "Invalid position.")) }
             let entries = try await AuditLog.entries(in: desk.guardian.vault.database, after: after, limit: 100)
             let chain = try await auditWatch.check()
-            let model = AuditPageModel(policy: policy, session: session, language: language, t: site.resources.text(language),
-                                       csrfToken: csrf.issue(nonce: session.csrfNonce).token, entries: entries, after: after,
-                                       chain: chain)
+            let model = AuditPageModel(
+                policy: policy,
+                session: session,
+                language: language,
+                t: site.resources.text(language),
+                csrfToken: csrf.issue(nonce: session.csrfNonce).token,
+                entries: entries,
+                after: after,
+                chain: chain
+            )
             return try consolePage("console-audit", model)
         }
     }
 
     // MARK: Pages
 
-    private func detail(_ id: String, session: StaffSession, language: Language, message: String?, status: HTTPResponse.Status) async throws -> Response {
+    private func detail(
+        _ id: String,
+        session: StaffSession,
+        language: Language,
+        message: String?,
+        status: HTTPResponse.Status
+    ) async throws -> Response {
         let opened = try await visible { try await desk.open(id, by: session.user) }
         guard let opened else { throw PublicError(.notFound, LocalizedText(ja: "お問い合わせが見つかりません。", en: "No such inquiry.")) }
         let users = try await staff.users()
-        let model = InquiryDetailModel(policy: policy, session: session, language: language, t: site.resources.text(language),
-                                       csrfToken: csrf.issue(nonce: session.csrfNonce).token, record: opened.record,
-                                       answers: opened.answers, forwards: opened.forwards, staff: users, message: message)
+        let model = InquiryDetailModel(
+            policy: policy,
+            session: session,
+            language: language,
+            t: site.resources.text(language),
+            csrfToken: csrf.issue(nonce: session.csrfNonce).token,
+            record: opened.record,
+            answers: opened.answers,
+            forwards: opened.forwards,
+            staff: users,
+            message: message
+        )
         var response = try consolePage("console-inquiry", model)
         response.status = status
         return response
     }
 
-    private func signInPage(_ request: Request, _ language: Language, message: String?, email: String, status: HTTPResponse.Status) throws -> Response {
+    private func signInPage(_ request: Request, _ language: Language, message: String?, email: String, status: HTTPResponse.Status) throws -> Response
+    {
         let t = site.resources.text(language)
         let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
-        let model = SignInModel(policy: policy, language: language, t: t, path: "/console/sign-in", heading: t.format("sign_in_title"),
-                                message: message, csrfToken: issued.token, action: PageChrome.href("/console/sign-in", language),
-                                token: nil, askEmail: true, email: email, button: t.format("sign_in_button"),
-                                passwordAutocomplete: "current-password", showForm: true)
+        let model = SignInModel(
+            policy: policy,
+            language: language,
+            t: t,
+            path: "/console/sign-in",
+            heading: t.format("sign_in_title"),
+            message: message,
+            csrfToken: issued.token,
+            action: PageChrome.href("/console/sign-in", language),
+            token: nil,
+            askEmail: true,
+            email: email,
+            button: t.format("sign_in_button"),
+            passwordAutocomplete: "current-password",
+            showForm: true
+        )
         var response = try consolePage("console-sign-in", model)
         response.status = status
         response.headers[.setCookie] = cookie(CSRFTokens.cookieName, issued.nonce, path: "/", maxAge: nil)
         return response
     }
 
-    private func setupPage(_ request: Request, _ language: Language, token: String, message: String?, status: HTTPResponse.Status) throws -> Response {
+    private func setupPage(_ request: Request, _ language: Language, token: String, message: String?, status: HTTPResponse.Status) throws -> Response
+    {
         let t = site.resources.text(language)
         let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
-        let model = SignInModel(policy: policy, language: language, t: t, path: "/console/setup", heading: t.format("setup_title"),
-                                message: message ?? t.format("setup_text"), csrfToken: issued.token,
-                                action: PageChrome.href("/console/setup", language), token: token, askEmail: false, email: "",
-                                button: t.format("setup_button"), passwordAutocomplete: "new-password", showForm: !token.isEmpty)
+        let model = SignInModel(
+            policy: policy,
+            language: language,
+            t: t,
+            path: "/console/setup",
+            heading: t.format("setup_title"),
+            message: message ?? t.format("setup_text"),
+            csrfToken: issued.token,
+            action: PageChrome.href("/console/setup", language),
+            token: token,
+            askEmail: false,
+            email: "",
+            button: t.format("setup_button"),
+            passwordAutocomplete: "new-password",
+            showForm: !token.isEmpty
+        )
         var response = try consolePage("console-sign-in", model)
         response.status = status
         response.headers[.setCookie] = cookie(CSRFTokens.cookieName, issued.nonce, path: "/", maxAge: nil)
@@ -213,7 +280,7 @@ struct ConsoleController {
 
     func requireSession(_ request: Request) async throws -> StaffSession {
         guard let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty,
-              let session = try await staff.session(token: token)
+            let session = try await staff.session(token: token)
         else {
             let language = Language(query: request.uri.queryParameters["lang"].map(String.init)) ?? .ja
             throw RedirectError(location: PageChrome.href("/console/sign-in", language))
@@ -223,8 +290,12 @@ struct ConsoleController {
 
     /// What every action on one inquiry starts with: the language, a signed-in session, the inquiry id and the form,
     /// whose CSRF token must belong to the session.
-    private func inquiryAction(_ request: Request, _ context: SiteRequestContext) async throws
-        -> (Language, StaffSession, String, [String: String]) {
+    private func inquiryAction(
+        _ request: Request,
+        _ context: SiteRequestContext
+    ) async throws
+        -> (Language, StaffSession, String, [String: String])
+    {
         let language = try requestedLanguage(request)
         let session = try await requireSession(request)
         let id = try context.parameters.require("id")
@@ -235,9 +306,13 @@ struct ConsoleController {
 
     func verifyCSRF(_ form: [String: String], _ session: StaffSession) throws {
         guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: session.csrfNonce) else {
-            throw PublicError(.forbidden, LocalizedText(
-                ja: "フォームの有効期限が切れたか、正しくない送信です。ページを再読み込みしてください。",
-                en: "The form expired or was not sent from this console. Please reload the page."))
+            throw PublicError(
+                .forbidden,
+                LocalizedText(
+                    ja: "フォームの有効期限が切れたか、正しくない送信です。ページを再読み込みしてください。",
+                    en: "The form expired or was not sent from this console. Please reload the page."
+                )
+            )
         }
     }
 

@@ -40,7 +40,10 @@ struct StaffView {
     }
 }
 
-struct Option { let id, label: String; let selected: Bool }
+struct Option {
+    let id, label: String
+    let selected: Bool
+}
 
 struct SignInModel {
     let chrome: PageChrome
@@ -54,10 +57,29 @@ struct SignInModel {
     let showForm: Bool
     let staff: StaffView? = nil
 
-    init(policy: Policy, language: Language, t: [String: String], path: String, heading: String, message: String?, csrfToken: String,
-         action: String, token: String?, askEmail: Bool, email: String, button: String, passwordAutocomplete: String, showForm: Bool) {
-        chrome = PageChrome(language: language, title: heading + " | " + t.format("console_title"), strings: t,
-                            operatorName: policy.company.name[language], path: path)
+    init(
+        policy: Policy,
+        language: Language,
+        t: [String: String],
+        path: String,
+        heading: String,
+        message: String?,
+        csrfToken: String,
+        action: String,
+        token: String?,
+        askEmail: Bool,
+        email: String,
+        button: String,
+        passwordAutocomplete: String,
+        showForm: Bool
+    ) {
+        chrome = PageChrome(
+            language: language,
+            title: heading + " | " + t.format("console_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: path
+        )
         self.t = t
         self.heading = heading
         self.message = message
@@ -83,10 +105,25 @@ struct InquiryListModel {
     let items: [Row]
     let prevHref, nextHref: String?
 
-    init(policy: Policy, session: StaffSession, language: Language, t: [String: String], csrfToken: String, items: [InquirySummary],
-         total: Int, page: Int, filter: InquiryFilter, query: [(String, String)]) {
-        chrome = PageChrome(language: language, title: t.format("inquiries_title") + " | " + t.format("console_title"), strings: t,
-                            operatorName: policy.company.name[language], path: "/console/inquiries")
+    init(
+        policy: Policy,
+        session: StaffSession,
+        language: Language,
+        t: [String: String],
+        csrfToken: String,
+        items: [InquirySummary],
+        total: Int,
+        page: Int,
+        filter: InquiryFilter,
+        query: [(String, String)]
+    ) {
+        chrome = PageChrome(
+            language: language,
+            title: t.format("inquiries_title") + " | " + t.format("console_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: "/console/inquiries"
+        )
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         english = language == .en
@@ -99,9 +136,14 @@ struct InquiryListModel {
         let names = Dictionary(uniqueKeysWithValues: policy.services.map { ($0.id, $0.name[language]) })
         let departmentNames = Dictionary(uniqueKeysWithValues: policy.departments.map { ($0.id, $0.name[language]) })
         self.items = items.map { item in
-            Row(href: PageChrome.href("/console/inquiries/\(item.id)", language), number: item.number,
-                service: names[item.serviceID] ?? item.serviceID, received: ConsoleFormat.time(item.createdAt),
-                status: ConsoleFormat.status(item.status, t), department: item.departmentID.flatMap { departmentNames[$0] } ?? "—")
+            Row(
+                href: PageChrome.href("/console/inquiries/\(item.id)", language),
+                number: item.number,
+                service: names[item.serviceID] ?? item.serviceID,
+                received: ConsoleFormat.time(item.createdAt),
+                status: ConsoleFormat.status(item.status, t),
+                department: item.departmentID.flatMap { departmentNames[$0] } ?? "—"
+            )
         }
         hasItems = !items.isEmpty
         let pages = max(1, (total + 49) / 50)
@@ -109,7 +151,8 @@ struct InquiryListModel {
         func pageHref(_ number: Int) -> String {
             var components = URLComponents()
             components.path = "/console/inquiries"
-            components.queryItems = query.filter { $0.0 != "page" }.map { URLQueryItem(name: $0.0, value: $0.1) }
+            components.queryItems =
+                query.filter { $0.0 != "page" }.map { URLQueryItem(name: $0.0, value: $0.1) }
                 + [URLQueryItem(name: "page", value: "\(number)")]
             return components.string ?? "/console/inquiries"
         }
@@ -133,12 +176,27 @@ struct InquiryDetailModel {
     let canForward: Bool
     let departmentOptions, statusOptions: [Option]
 
-    init(policy: Policy, session: StaffSession, language: Language, t: [String: String], csrfToken: String, record: InquiryRecord,
-         answers: [Answer], forwards: [Forwarding], staff users: [StaffUser], message: String?) {
+    init(
+        policy: Policy,
+        session: StaffSession,
+        language: Language,
+        t: [String: String],
+        csrfToken: String,
+        record: InquiryRecord,
+        answers: [Answer],
+        forwards: [Forwarding],
+        staff users: [StaffUser],
+        message: String?
+    ) {
         heading = t.format("inquiry_detail_title", ["number": record.number])
         let path = "/console/inquiries/\(record.id)"
-        chrome = PageChrome(language: language, title: heading + " | " + t.format("console_title"), strings: t,
-                            operatorName: policy.company.name[language], path: path)
+        chrome = PageChrome(
+            language: language,
+            title: heading + " | " + t.format("console_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: path
+        )
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         self.csrfToken = csrfToken
@@ -153,18 +211,23 @@ struct InquiryDetailModel {
         answerAction = PageChrome.href(path + "/answer", language)
         forwardAction = PageChrome.href(path + "/forward", language)
         statusAction = PageChrome.href(path + "/status", language)
-        let choiceLabels = Dictionary(policy.fields.flatMap { field in field.choices.map { ("\(field.id)/\($0.id)", $0.label[language]) } },
-                                      uniquingKeysWith: { first, _ in first })
+        let choiceLabels = Dictionary(
+            policy.fields.flatMap { field in field.choices.map { ("\(field.id)/\($0.id)", $0.label[language]) } },
+            uniquingKeysWith: { first, _ in first }
+        )
         fields = policy.fields.compactMap { field in
             record.values[field.id].map { FieldRow(label: field.label[language], value: choiceLabels["\(field.id)/\($0)"] ?? $0) }
         }
         self.answers = answers.map { AnswerRow(at: ConsoleFormat.time($0.at), staff: emails[$0.staffID] ?? $0.staffID, text: $0.text) }
         self.forwards = forwards.map { forward in
-            t.format("forward_record", [
-                "at": ConsoleFormat.time(forward.at), "staff": emails[forward.staffID] ?? forward.staffID,
-                "department": departmentNames[forward.departmentID] ?? forward.departmentID,
-                "items": forward.items.map { labels[$0] ?? $0 }.joined(separator: language == .ja ? "、" : ", "),
-            ]) + (forward.note.isEmpty ? "" : " — \(forward.note)")
+            t.format(
+                "forward_record",
+                [
+                    "at": ConsoleFormat.time(forward.at), "staff": emails[forward.staffID] ?? forward.staffID,
+                    "department": departmentNames[forward.departmentID] ?? forward.departmentID,
+                    "items": forward.items.map { labels[$0] ?? $0 }.joined(separator: language == .ja ? "、" : ", "),
+                ]
+            ) + (forward.note.isEmpty ? "" : " — \(forward.note)")
         }
         canForward = session.user.role.seesAllInquiries
         departmentOptions = policy.departments.map { Option(id: $0.id, label: $0.name[language], selected: false) }
@@ -173,7 +236,10 @@ struct InquiryDetailModel {
 }
 
 struct AuditPageModel {
-    struct Row { let sequence: Int; let at, actor, action, record, purpose, detail: String }
+    struct Row {
+        let sequence: Int
+        let at, actor, action, record, purpose, detail: String
+    }
     let chrome: PageChrome
     let t: [String: String]
     let staff: StaffView
@@ -183,10 +249,23 @@ struct AuditPageModel {
     let entries: [Row]
     let prevHref, nextHref: String?
 
-    init(policy: Policy, session: StaffSession, language: Language, t: [String: String], csrfToken: String, entries: [AuditEntry],
-         after: Int, chain status: AuditWatch.Status) {
-        chrome = PageChrome(language: language, title: t.format("audit_title") + " | " + t.format("console_title"), strings: t,
-                            operatorName: policy.company.name[language], path: "/console/audit")
+    init(
+        policy: Policy,
+        session: StaffSession,
+        language: Language,
+        t: [String: String],
+        csrfToken: String,
+        entries: [AuditEntry],
+        after: Int,
+        chain status: AuditWatch.Status
+    ) {
+        chrome = PageChrome(
+            language: language,
+            title: t.format("audit_title") + " | " + t.format("console_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: "/console/audit"
+        )
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         switch status.verification {
@@ -196,8 +275,15 @@ struct AuditPageModel {
         }
         wholeChain = status.wholeChainCheckedAt.map { t.format("chain_whole_checked", ["at": ConsoleFormat.time($0)]) } ?? ""
         self.entries = entries.map {
-            Row(sequence: $0.sequence, at: $0.at, actor: $0.event.actor, action: $0.event.action, record: $0.event.record ?? "",
-                purpose: $0.event.purpose ?? "", detail: $0.event.detail)
+            Row(
+                sequence: $0.sequence,
+                at: $0.at,
+                actor: $0.event.actor,
+                action: $0.event.action,
+                record: $0.event.record ?? "",
+                purpose: $0.event.purpose ?? "",
+                detail: $0.event.detail
+            )
         }
         let suffix = language == .en ? "&lang=en" : ""
         prevHref = after > 0 ? "/console/audit?after=\(max(0, after - 100))\(suffix)" : nil

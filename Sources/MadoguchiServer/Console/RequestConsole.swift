@@ -14,9 +14,16 @@ extension ConsoleController {
             guard session.user.role.handlesRequests else { throw forbidden() }
             let all = request.uri.queryParameters["all"] == "1"
             let entries = try await requests.queue(statuses: all ? RequestStatus.allCases.filter { $0 != .unverified } : [.open])
-            let model = RequestListModel(policy: policy, session: session, language: language, t: site.resources.text(language),
-                                         csrfToken: csrf.issue(nonce: session.csrfNonce).token, entries: entries, all: all,
-                                         today: LocalDate(japanAt: Date()))
+            let model = RequestListModel(
+                policy: policy,
+                session: session,
+                language: language,
+                t: site.resources.text(language),
+                csrfToken: csrf.issue(nonce: session.csrfNonce).token,
+                entries: entries,
+                all: all,
+                today: LocalDate(japanAt: Date())
+            )
             return try consolePage("console-requests", model)
         }
         router.get("/console/requests/:id") { request, context in
@@ -33,19 +40,30 @@ extension ConsoleController {
             }
             let t = site.resources.text(language)
             do {
-                try await requests.complete(detail, correction: correction, policy: policy, actor: session.user.actor,
-                                            notice: { content in completionMail(detail, content: content) })
+                try await requests.complete(
+                    detail,
+                    correction: correction,
+                    policy: policy,
+                    actor: session.user.actor,
+                    notice: { content in completionMail(detail, content: content) }
+                )
             } catch let error as RequestActionError {
-                let message: String = switch error {
-                case .notOpen: t.format("request_not_open")
-                case let .unknownField(field): t.format("request_unknown_field", ["field": field])
-                case let .unknownInquiry(number): t.format("request_unknown_inquiry", ["number": number])
-                case let .invalidValue(problem): InquiryFormModel.message(problem, label: problem.field, t)
-                case .reasonMissing: t.format("request_reason_missing")
-                case .emailInUse: t.format("email_in_use")
-                }
-                return try await requestDetail(detail.entry.id, session: session, language: language, message: message,
-                                               status: error == .notOpen ? .conflict : .unprocessableContent)
+                let message: String =
+                    switch error {
+                    case .notOpen: t.format("request_not_open")
+                    case let .unknownField(field): t.format("request_unknown_field", ["field": field])
+                    case let .unknownInquiry(number): t.format("request_unknown_inquiry", ["number": number])
+                    case let .invalidValue(problem): InquiryFormModel.message(problem, label: problem.field, t)
+                    case .reasonMissing: t.format("request_reason_missing")
+                    case .emailInUse: t.format("email_in_use")
+                    }
+                return try await requestDetail(
+                    detail.entry.id,
+                    session: session,
+                    language: language,
+                    message: message,
+                    status: error == .notOpen ? .conflict : .unprocessableContent
+                )
             }
             return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/requests/\(detail.entry.id)", language)])
         }
@@ -54,12 +72,20 @@ extension ConsoleController {
             let reason = String((form["reason"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines).prefix(4_000))
             let t = site.resources.text(language)
             do {
-                try await requests.refuse(detail, reason: reason, actor: session.user.actor,
-                                          notice: { content in refusalMail(detail, content: content, reason: reason) })
+                try await requests.refuse(
+                    detail,
+                    reason: reason,
+                    actor: session.user.actor,
+                    notice: { content in refusalMail(detail, content: content, reason: reason) }
+                )
             } catch let error as RequestActionError {
-                return try await requestDetail(detail.entry.id, session: session, language: language,
-                                               message: t.format(error == .notOpen ? "request_not_open" : "request_reason_missing"),
-                                               status: error == .notOpen ? .conflict : .unprocessableContent)
+                return try await requestDetail(
+                    detail.entry.id,
+                    session: session,
+                    language: language,
+                    message: t.format(error == .notOpen ? "request_not_open" : "request_reason_missing"),
+                    status: error == .notOpen ? .conflict : .unprocessableContent
+                )
             }
             return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/requests/\(detail.entry.id)", language)])
         }
@@ -68,25 +94,40 @@ extension ConsoleController {
             let number = try context.parameters.require("number")
             let token = request.uri.queryParameters["token"].map(String.init) ?? ""
             guard let found = try await requests.disclosureSubject(number: number, token: token) else {
-                throw PublicError(.notFound, LocalizedText(ja: "このリンクは無効か、有効期限が切れています。窓口までご連絡ください。",
-                                                           en: "This link is not valid or has expired. Please contact us."))
+                throw PublicError(
+                    .notFound,
+                    LocalizedText(
+                        ja: "このリンクは無効か、有効期限が切れています。窓口までご連絡ください。",
+                        en: "This link is not valid or has expired. Please contact us."
+                    )
+                )
             }
             let rights = SubjectRights(vault: requests.vault)
-            let document = try await rights.disclosure(subjectID: found.subjectID, actor: "person", source: "request:\(number)")
+            let document =
+                try await rights.disclosure(subjectID: found.subjectID, actor: "person", source: "request:\(number)")
                 ?? DisclosureDocument.empty()
-            let (body, type, ext): (Data, String, String) = switch found.format {
-            case .json: (try document.json(), "application/json", "json")
-            case .csv: (Data(document.csv().utf8), "text/csv; charset=utf-8", "csv")
-            }
-            return Response(status: .ok, headers: [
-                .contentType: type, .cacheControl: "no-store",
-                .contentDisposition: "attachment; filename=\"disclosure-\(number).\(ext)\"",
-            ], body: .init(byteBuffer: .init(bytes: body)))
+            let (body, type, ext): (Data, String, String) =
+                switch found.format {
+                case .json: (try document.json(), "application/json", "json")
+                case .csv: (Data(document.csv().utf8), "text/csv; charset=utf-8", "csv")
+                }
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: type, .cacheControl: "no-store",
+                    .contentDisposition: "attachment; filename=\"disclosure-\(number).\(ext)\"",
+                ],
+                body: .init(byteBuffer: .init(bytes: body))
+            )
         }
     }
 
-    private func requestAction(_ request: Request, _ context: SiteRequestContext) async throws
-        -> (Language, StaffSession, RequestDetail, [String: String]) {
+    private func requestAction(
+        _ request: Request,
+        _ context: SiteRequestContext
+    ) async throws
+        -> (Language, StaffSession, RequestDetail, [String: String])
+    {
         let language = try requestedLanguage(request)
         let session = try await requireSession(request)
         guard session.user.role.handlesRequests else { throw forbidden() }
@@ -98,14 +139,26 @@ extension ConsoleController {
         return (language, session, detail, form)
     }
 
-    private func requestDetail(_ id: String, session: StaffSession, language: Language, message: String?,
-                               status: HTTPResponse.Status) async throws -> Response {
+    private func requestDetail(
+        _ id: String,
+        session: StaffSession,
+        language: Language,
+        message: String?,
+        status: HTTPResponse.Status
+    ) async throws -> Response {
         guard let detail = try await requests.open(id: id, actor: session.user.actor) else {
             throw PublicError(.notFound, LocalizedText(ja: "ご請求が見つかりません。", en: "No such request."))
         }
-        let model = RequestDetailModel(policy: policy, session: session, language: language, t: site.resources.text(language),
-                                       csrfToken: csrf.issue(nonce: session.csrfNonce).token, detail: detail, message: message,
-                                       today: LocalDate(japanAt: Date()))
+        let model = RequestDetailModel(
+            policy: policy,
+            session: session,
+            language: language,
+            t: site.resources.text(language),
+            csrfToken: csrf.issue(nonce: session.csrfNonce).token,
+            detail: detail,
+            message: message,
+            today: LocalDate(japanAt: Date())
+        )
         var response = try consolePage("console-request", model)
         response.status = status
         return response
@@ -113,8 +166,13 @@ extension ConsoleController {
 
     // MARK: Mail to the person (Japanese first, English second; officer and contact named, R-CON-1)
 
-    private func requestMail(_ detail: RequestDetail, content: RequestContent, subjectKey: String, bodyKey: String,
-                             extra: @escaping (Language) -> [String: String]) -> OutgoingMail {
+    private func requestMail(
+        _ detail: RequestDetail,
+        content: RequestContent,
+        subjectKey: String,
+        bodyKey: String,
+        extra: @escaping (Language) -> [String: String]
+    ) -> OutgoingMail {
         site.resources.mail(to: content.email, subject: subjectKey, body: bodyKey, policy: policy, baseURL: baseURL) { language in
             ["number": detail.entry.number, "type": detail.entry.type.name[language]].merging(extra(language)) { $1 }
         }
@@ -128,10 +186,15 @@ extension ConsoleController {
             outcome = { language in site.resources.text(language).format("request_done_unknown") }
         } else if detail.entry.type == .disclosure || detail.entry.type == .provisionRecords {
             let expires = Date().addingTimeInterval(RequestDesk.downloadLifetime)
-            let link = baseURL + "/requests/\(detail.entry.number)/download?token=" + requests.disclosureToken(number: detail.entry.number, expires: expires)
+            let link =
+                baseURL + "/requests/\(detail.entry.number)/download?token=" + requests.disclosureToken(number: detail.entry.number, expires: expires)
             outcome = { language in
-                site.resources.text(language).format("request_done_download", [
-                    "link": link, "until": LocalDate(japanAt: expires).description, "format": content.delivery.rawValue.uppercased()])
+                site.resources.text(language).format(
+                    "request_done_download",
+                    [
+                        "link": link, "until": LocalDate(japanAt: expires).description, "format": content.delivery.rawValue.uppercased(),
+                    ]
+                )
             }
         } else if detail.entry.type == .erasure {
             outcome = { language in
@@ -148,7 +211,10 @@ extension ConsoleController {
 }
 
 struct RequestListModel {
-    struct Row { let number, type, status, due, urgency, href: String; let overdue, dueToday: Bool }
+    struct Row {
+        let number, type, status, due, urgency, href: String
+        let overdue, dueToday: Bool
+    }
     let chrome: PageChrome
     let t: [String: String]
     let staff: StaffView
@@ -156,19 +222,37 @@ struct RequestListModel {
     let empty: Bool
     let toggleHref, toggleLabel: String
 
-    init(policy: Policy, session: StaffSession, language: Language, t: [String: String], csrfToken: String,
-         entries: [RequestDesk.QueueEntry], all: Bool, today: LocalDate) {
-        chrome = PageChrome(language: language, title: t.format("requests_title") + " | " + t.format("console_title"), strings: t,
-                            operatorName: policy.company.name[language], path: "/console/requests")
+    init(
+        policy: Policy,
+        session: StaffSession,
+        language: Language,
+        t: [String: String],
+        csrfToken: String,
+        entries: [RequestDesk.QueueEntry],
+        all: Bool,
+        today: LocalDate
+    ) {
+        chrome = PageChrome(
+            language: language,
+            title: t.format("requests_title") + " | " + t.format("console_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: "/console/requests"
+        )
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         rows = entries.map { entry in
             let urgency = entry.urgency(on: today)
-            return Row(number: entry.number, type: entry.type.name[language], status: t.format("request_status_\(entry.status.rawValue)"),
-                       due: entry.due.map { language == .ja ? $0.japanese : $0.english } ?? "",
-                       urgency: urgency == .none || urgency == .onTime ? "" : t.format("urgency_\(urgency.rawValue)"),
-                       href: PageChrome.href("/console/requests/\(entry.id)", language),
-                       overdue: urgency == .overdue, dueToday: urgency == .dueToday)
+            return Row(
+                number: entry.number,
+                type: entry.type.name[language],
+                status: t.format("request_status_\(entry.status.rawValue)"),
+                due: entry.due.map { language == .ja ? $0.japanese : $0.english } ?? "",
+                urgency: urgency == .none || urgency == .onTime ? "" : t.format("urgency_\(urgency.rawValue)"),
+                href: PageChrome.href("/console/requests/\(entry.id)", language),
+                overdue: urgency == .overdue,
+                dueToday: urgency == .dueToday
+            )
         }
         empty = rows.isEmpty
         toggleHref = PageChrome.href("/console/requests", language) + (all ? "" : (language == .ja ? "?all=1" : "&all=1"))
@@ -189,18 +273,33 @@ struct RequestDetailModel {
     let fields: [Option]
     let completeAction, refuseAction, csrfToken, completeLabel: String
 
-    init(policy: Policy, session: StaffSession, language: Language, t: [String: String], csrfToken: String, detail: RequestDetail,
-         message: String?, today: LocalDate) {
+    init(
+        policy: Policy,
+        session: StaffSession,
+        language: Language,
+        t: [String: String],
+        csrfToken: String,
+        detail: RequestDetail,
+        message: String?,
+        today: LocalDate
+    ) {
         let entry = detail.entry
-        chrome = PageChrome(language: language, title: entry.number + " | " + t.format("console_title"), strings: t,
-                            operatorName: policy.company.name[language], path: "/console/requests/\(entry.id)")
+        chrome = PageChrome(
+            language: language,
+            title: entry.number + " | " + t.format("console_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: "/console/requests/\(entry.id)"
+        )
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         heading = "\(entry.type.name[language]) \(entry.number)"
         let level = entry.urgency(on: today)
         urgency = level == .overdue || level == .dueToday ? t.format("urgency_\(level.rawValue)") : ""
         let content = detail.content
-        let purposes = content.purposes.map { id in id == SubjectRights.allPurposes ? t.format("all_purposes") : (policy.purpose(id: id)?.text[language] ?? id) }
+        let purposes = content.purposes.map { id in
+            id == SubjectRights.allPurposes ? t.format("all_purposes") : (policy.purpose(id: id)?.text[language] ?? id)
+        }
         var items = [
             Item(label: t.format("request_status"), value: t.format("request_status_\(entry.status.rawValue)")),
             Item(label: t.format("request_due"), value: entry.due.map { language == .ja ? $0.japanese : $0.english } ?? "—"),

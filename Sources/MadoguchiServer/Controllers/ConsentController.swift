@@ -17,8 +17,15 @@ struct ConsentController {
     let vendorList: String
     let snippet: SiteSnippet
 
-    init(policy: Policy, site: PolicySite, ledger: ConsentLedger, csrf: CSRFTokens, limiter: RateLimiter, baseURL: String,
-         secureCookies: Bool) {
+    init(
+        policy: Policy,
+        site: PolicySite,
+        ledger: ConsentLedger,
+        csrf: CSRFTokens,
+        limiter: RateLimiter,
+        baseURL: String,
+        secureCookies: Bool
+    ) {
         self.policy = policy
         self.site = site
         self.ledger = ledger
@@ -35,10 +42,12 @@ struct ConsentController {
             "vendor_list": vendorList, "policy_version": policy.version, "mode": policy.informativeData.consentMode.rawValue,
             "cookie_name": policy.informativeData.cookieName, "cookie_lifetime_days": policy.informativeData.cookieLifetimeDays,
             "vendors": policy.vendors.map { vendor -> [String: Any] in
-                var entry: [String: Any] = ["id": vendor.id, "category": vendor.category.rawValue, "hosts": vendor.hosts,
-                                            "name_ja": "\(vendor.company.ja) \(vendor.service.ja)", "name_en": "\(vendor.company.en) \(vendor.service.en)",
-                                            "purpose": ["ja": vendor.purpose.ja, "en": vendor.purpose.en],
-                                            "items": ["ja": vendor.items.map(\.ja), "en": vendor.items.map(\.en)]]
+                var entry: [String: Any] = [
+                    "id": vendor.id, "category": vendor.category.rawValue, "hosts": vendor.hosts,
+                    "name_ja": "\(vendor.company.ja) \(vendor.service.ja)", "name_en": "\(vendor.company.en) \(vendor.service.en)",
+                    "purpose": ["ja": vendor.purpose.ja, "en": vendor.purpose.en],
+                    "items": ["ja": vendor.items.map(\.ja), "en": vendor.items.map(\.en)],
+                ]
                 if let url = vendor.optOutURL { entry["opt_out_url"] = url }
                 return entry
             },
@@ -68,9 +77,14 @@ struct ConsentController {
         }
         router.get("/api/v1/consent-config") { _, _ in
             // Read by the snippet from the operator's pages, so any origin may read these public declarations.
-            Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300",
-                                            .accessControlAllowOrigin: "*", .crossOriginResourcePolicy: "cross-origin"],
-                     body: .init(byteBuffer: .init(bytes: configuration)))
+            Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/json", .cacheControl: "public, max-age=300",
+                    .accessControlAllowOrigin: "*", .crossOriginResourcePolicy: "cross-origin",
+                ],
+                body: .init(byteBuffer: .init(bytes: configuration))
+            )
         }
         router.post("/api/v1/events") { request, context in
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
@@ -80,18 +94,34 @@ struct ConsentController {
                 throw PublicError(.unsupportedMediaType, LocalizedText(ja: "JSON を送ってください。", en: "Send JSON."))
             }
             let body = try await FormInput.collect(request, context, limit: Self.eventLimit)
-            guard let input = body.withUnsafeReadableBytes({ EventBodyScanner.scan($0).map(APIEvent.init) }) ?? APIEvent(json: Data(body.readableBytesView)) else {
-                throw PublicError(.badRequest, LocalizedText(
-                    ja: "JSON を読み取れません。id、kind(choice・notice・reset)、vendors(ベンダーID→真偽)、vendor_list が必要です。",
-                    en: "The body is not JSON of the expected shape: id, kind (choice, notice, reset), vendors (vendor id → boolean), vendor_list."))
+            guard
+                let input = body.withUnsafeReadableBytes({ EventBodyScanner.scan($0).map(APIEvent.init) })
+                    ?? APIEvent(json: Data(body.readableBytesView))
+            else {
+                throw PublicError(
+                    .badRequest,
+                    LocalizedText(
+                        ja: "JSON を読み取れません。id、kind(choice・notice・reset)、vendors(ベンダーID→真偽)、vendor_list が必要です。",
+                        en:
+                            "The body is not JSON of the expected shape: id, kind (choice, notice, reset), vendors (vendor id → boolean), vendor_list."
+                    )
+                )
             }
-            guard let kind = ConsentEventKind(rawValue: input.kind) else { return problem(.unprocessableContent, "kind", "not one of choice, notice, reset") }
+            guard let kind = ConsentEventKind(rawValue: input.kind) else {
+                return problem(.unprocessableContent, "kind", "not one of choice, notice, reset")
+            }
             guard input.vendorList == vendorList else {
                 return problem(.conflict, "vendor_list", "the vendor list changed (now \(vendorList)); ask the person again")
             }
             let gpc = (input.gpc ?? false) || request.headers[.secGPC] == "1"
-            let event = ConsentEvent(identifier: input.id, kind: kind, vendors: input.vendors ?? [:], gpc: gpc,
-                                     vendorListVersion: vendorList, policyVersion: policy.version)
+            let event = ConsentEvent(
+                identifier: input.id,
+                kind: kind,
+                vendors: input.vendors ?? [:],
+                gpc: gpc,
+                vendorListVersion: vendorList,
+                policyVersion: policy.version
+            )
             switch ConsentLedger.validate(event, policy: policy) {
             case let .failure(failure):
                 return problem(.unprocessableContent, failure.field, failure.reason)
@@ -109,9 +139,14 @@ struct ConsentController {
                 return problem(.badRequest, "id", "give the site identifier (22–64 URL-safe characters)")
             }
             let suspended = try await ledger.isSuspended(identifier: id)
-            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store",
-                                                   .accessControlAllowOrigin: "*", .crossOriginResourcePolicy: "cross-origin"],
-                            body: .init(byteBuffer: .init(string: suspended ? #"{"suspended":true}"# : #"{"suspended":false}"#)))
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/json", .cacheControl: "no-store",
+                    .accessControlAllowOrigin: "*", .crossOriginResourcePolicy: "cross-origin",
+                ],
+                body: .init(byteBuffer: .init(string: suspended ? #"{"suspended":true}"# : #"{"suspended":false}"#))
+            )
         }
         router.get("/preferences") { request, _ in
             let language = try requestedLanguage(request)
@@ -129,16 +164,35 @@ struct ConsentController {
             let identifier = existing ?? ConsentEvent.newIdentifier()
             var vendors: [String: Bool] = [:]
             for vendor in policy.vendors { vendors[vendor.id] = form["vendor_\(vendor.id)"] == "on" }
-            try await ledger.record(ConsentEvent(identifier: identifier, kind: .choice, vendors: vendors,
-                                                 gpc: request.headers[.secGPC] == "1",
-                                                 vendorListVersion: vendorList, policyVersion: policy.version))
-            var response = Response(status: .seeOther, headers: [
-                .location: PageChrome.href("/preferences", language) + (language == .ja ? "?" : "&") + "saved=1", .cacheControl: "no-store"])
+            try await ledger.record(
+                ConsentEvent(
+                    identifier: identifier,
+                    kind: .choice,
+                    vendors: vendors,
+                    gpc: request.headers[.secGPC] == "1",
+                    vendorListVersion: vendorList,
+                    policyVersion: policy.version
+                )
+            )
+            var response = Response(
+                status: .seeOther,
+                headers: [
+                    .location: PageChrome.href("/preferences", language) + (language == .ja ? "?" : "&") + "saved=1", .cacheControl: "no-store",
+                ]
+            )
             let lifetime = policy.informativeData.cookieLifetimeDays * 86_400
             // The snippet reads the same state cookie, so a choice made here holds on the operator's pages too.
             response.headers.append(HTTPField(name: .setCookie, value: cookie(policy.informativeData.cookieName, identifier, maxAge: lifetime)))
-            response.headers.append(HTTPField(name: .setCookie, value: cookie(
-                ConsentCookie.name(policy), ConsentCookie(allowed: vendors, explicit: true).value(policy, vendorList: vendorList), maxAge: lifetime)))
+            response.headers.append(
+                HTTPField(
+                    name: .setCookie,
+                    value: cookie(
+                        ConsentCookie.name(policy),
+                        ConsentCookie(allowed: vendors, explicit: true).value(policy, vendorList: vendorList),
+                        maxAge: lifetime
+                    )
+                )
+            )
             return response
         }
         router.post("/preferences/reset") { request, context in
@@ -146,16 +200,33 @@ struct ConsentController {
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let form = try await FormInput.read(request, context)
             guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
-                return try await preferencesPage(request, language, message: site.resources.text(language).format("inquiry_expired"), status: .forbidden)
+                return try await preferencesPage(
+                    request,
+                    language,
+                    message: site.resources.text(language).format("inquiry_expired"),
+                    status: .forbidden
+                )
             }
             if let identifier = identifier(in: request) {
-                try await ledger.record(ConsentEvent(identifier: identifier, kind: .reset, vendors: [:], gpc: false,
-                                                     vendorListVersion: vendorList, policyVersion: policy.version))
+                try await ledger.record(
+                    ConsentEvent(
+                        identifier: identifier,
+                        kind: .reset,
+                        vendors: [:],
+                        gpc: false,
+                        vendorListVersion: vendorList,
+                        policyVersion: policy.version
+                    )
+                )
                 try await ledger.unlink(identifier: identifier)
             }
             // The identifier goes, and no new one is issued until the person chooses again on a later visit (R-OPT-2).
-            var response = Response(status: .seeOther, headers: [
-                .location: PageChrome.href("/preferences", language) + (language == .ja ? "?" : "&") + "reset=1", .cacheControl: "no-store"])
+            var response = Response(
+                status: .seeOther,
+                headers: [
+                    .location: PageChrome.href("/preferences", language) + (language == .ja ? "?" : "&") + "reset=1", .cacheControl: "no-store",
+                ]
+            )
             response.headers.append(HTTPField(name: .setCookie, value: cookie(policy.informativeData.cookieName, "", maxAge: 0)))
             response.headers.append(HTTPField(name: .setCookie, value: cookie(ConsentCookie.name(policy), "", maxAge: 0)))
             return response
@@ -166,8 +237,12 @@ struct ConsentController {
     private func snippetResponse(_ request: Request, cacheControl: String) -> Response {
         let gpc = request.headers[.secGPC] == "1"
         let compressed = Self.acceptsGzip(request.headers[.acceptEncoding]) ? (gpc ? snippet.gpcGzip : snippet.plainGzip) : nil
-        var response = cachedResponse(compressed ?? (gpc ? snippet.gpc : snippet.plain), request: request, language: nil,
-                                      cacheControl: cacheControl)
+        var response = cachedResponse(
+            compressed ?? (gpc ? snippet.gpc : snippet.plain),
+            request: request,
+            language: nil,
+            cacheControl: cacheControl
+        )
         if compressed != nil { response.headers[.contentEncoding] = "gzip" }
         response.headers[.vary] = "Sec-GPC, Accept-Encoding"
         response.headers[.contentLocation] = snippet.versionedPath
@@ -202,8 +277,9 @@ struct ConsentController {
 
         init?(json: Data) {
             guard let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
-                  let id = object["id"] as? String, let kind = object["kind"] as? String,
-                  let vendorList = object["vendor_list"] as? String else { return nil }
+                let id = object["id"] as? String, let kind = object["kind"] as? String,
+                let vendorList = object["vendor_list"] as? String
+            else { return nil }
             var vendors: [String: Bool]?
             if let raw = object["vendors"] {
                 guard let map = raw as? [String: Any] else { return nil }
@@ -224,11 +300,16 @@ struct ConsentController {
     }
 
     private func problem(_ status: HTTPResponse.Status, _ field: String, _ reason: String) -> Response {
-        let body: [String: Any] = ["status": Int(status.code), "field": field, "detail": "\(field): \(reason)",
-                                   "vendor_list": vendorList]
+        let body: [String: Any] = [
+            "status": Int(status.code), "field": field, "detail": "\(field): \(reason)",
+            "vendor_list": vendorList,
+        ]
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/problem+json", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: .init(bytes: data)))
+        return Response(
+            status: status,
+            headers: [.contentType: "application/problem+json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: .init(bytes: data))
+        )
     }
 
     /// The site identifier the browser holds, if it is well-formed.
@@ -248,17 +329,28 @@ struct ConsentController {
         let gpc = request.headers[.secGPC] == "1"
         var state = ConsentCookie.defaults(policy, gpc: gpc)
         if let raw = request.cookies[ConsentCookie.name(policy)]?.value,
-           let stored = ConsentCookie.parse(String(raw), policy: policy, vendorList: vendorList) {
+            let stored = ConsentCookie.parse(String(raw), policy: policy, vendorList: vendorList)
+        {
             // An acknowledged notice is no choice: GPC still turns advertising off (R-OPT-4).
             state = stored.explicit ? stored.allowed : stored.allowed.merging(ConsentCookie.defaults(policy, gpc: gpc)) { $0 && $1 }
         } else if let identifier, let last = try await ledger.latest(identifier: identifier), last.kind == .choice,
-                  last.vendorListVersion == vendorList {
+            last.vendorListVersion == vendorList
+        {
             state = last.vendors
         }
         let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
         let query = request.uri.queryParameters
-        let model = PreferencesModel(policy: policy, language: language, t: site.resources.text(language), state: state, gpc: gpc,
-                                     saved: query["saved"] == "1", reset: query["reset"] == "1", message: message, csrfToken: issued.token)
+        let model = PreferencesModel(
+            policy: policy,
+            language: language,
+            t: site.resources.text(language),
+            state: state,
+            gpc: gpc,
+            saved: query["saved"] == "1",
+            reset: query["reset"] == "1",
+            message: message,
+            csrfToken: issued.token
+        )
         var response = try site.resources.page("preferences", model, cacheControl: "no-store")
         response.status = status
         response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: issued.nonce, secure: secureCookies)
@@ -267,8 +359,15 @@ struct ConsentController {
 }
 
 struct PreferencesModel {
-    struct VendorSwitch { let id, name, purpose, items: String; let on: Bool; let optOut: String? }
-    struct Group { let name: String; let vendors: [VendorSwitch] }
+    struct VendorSwitch {
+        let id, name, purpose, items: String
+        let on: Bool
+        let optOut: String?
+    }
+    struct Group {
+        let name: String
+        let vendors: [VendorSwitch]
+    }
     let chrome: PageChrome
     let t: [String: String]
     let groups: [Group]
@@ -276,19 +375,41 @@ struct PreferencesModel {
     let message: String?
     let csrfToken, action, resetAction: String
 
-    init(policy: Policy, language: Language, t: [String: String], state: [String: Bool], gpc: Bool, saved: Bool, reset: Bool,
-         message: String?, csrfToken: String) {
-        chrome = PageChrome(language: language, title: t.format("prefs_title"), strings: t, operatorName: policy.company.name[language],
-                            path: "/preferences")
+    init(
+        policy: Policy,
+        language: Language,
+        t: [String: String],
+        state: [String: Bool],
+        gpc: Bool,
+        saved: Bool,
+        reset: Bool,
+        message: String?,
+        csrfToken: String
+    ) {
+        chrome = PageChrome(
+            language: language,
+            title: t.format("prefs_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: "/preferences"
+        )
         self.t = t
         groups = VendorCategory.allCases.compactMap { category in
             let vendors = policy.vendors.filter { $0.category == category }
             guard !vendors.isEmpty else { return nil }
-            return Group(name: t.format("cat_\(category.rawValue)"), vendors: vendors.map { vendor in
-                VendorSwitch(id: vendor.id, name: "\(vendor.company[language]) \(vendor.service[language])", purpose: vendor.purpose[language],
-                             items: vendor.items.map { $0[language] }.joined(separator: language == .ja ? "、" : ", "),
-                             on: state[vendor.id] ?? false, optOut: vendor.optOutURL)
-            })
+            return Group(
+                name: t.format("cat_\(category.rawValue)"),
+                vendors: vendors.map { vendor in
+                    VendorSwitch(
+                        id: vendor.id,
+                        name: "\(vendor.company[language]) \(vendor.service[language])",
+                        purpose: vendor.purpose[language],
+                        items: vendor.items.map { $0[language] }.joined(separator: language == .ja ? "、" : ", "),
+                        on: state[vendor.id] ?? false,
+                        optOut: vendor.optOutURL
+                    )
+                }
+            )
         }
         self.gpc = gpc
         self.saved = saved

@@ -25,17 +25,31 @@ struct EventBodyScanner {
 
     private mutating func object() -> Fields? {
         guard take(UInt8(ascii: "{")) else { return nil }
-        var id: String?, kind: String?, vendorList: String?, vendors: [String: Bool]?, gpc: Bool?
+        var id: String?
+        var kind: String?
+        var vendorList: String?
+        var vendors: [String: Bool]?
+        var gpc: Bool?
         if !take(UInt8(ascii: "}")) {
             repeat {
                 // A repeated key leaves the fast path too.
                 guard let key = string(), take(UInt8(ascii: ":")) else { return nil }
                 switch key {
-                case "id" where id == nil: guard let value = string() else { return nil }; id = value
-                case "kind" where kind == nil: guard let value = string() else { return nil }; kind = value
-                case "vendor_list" where vendorList == nil: guard let value = string() else { return nil }; vendorList = value
-                case "gpc" where gpc == nil: guard let value = bool() else { return nil }; gpc = value
-                case "vendors" where vendors == nil: guard let value = flags() else { return nil }; vendors = value
+                case "id" where id == nil:
+                    guard let value = string() else { return nil }
+                    id = value
+                case "kind" where kind == nil:
+                    guard let value = string() else { return nil }
+                    kind = value
+                case "vendor_list" where vendorList == nil:
+                    guard let value = string() else { return nil }
+                    vendorList = value
+                case "gpc" where gpc == nil:
+                    guard let value = bool() else { return nil }
+                    gpc = value
+                case "vendors" where vendors == nil:
+                    guard let value = flags() else { return nil }
+                    vendors = value
                 default: return nil
                 }
             } while take(UInt8(ascii: ","))

@@ -18,17 +18,34 @@ struct InquiryController {
         router.get("/inquiry") { request, _ in
             let language = try requestedLanguage(request)
             let t = site.resources.text(language)
-            return try page("inquiry-index", ServiceListModel(policy: policy, language: language, t: t, path: "/inquiry",
-                                                               heading: t.format("inquiry_index_title"),
-                                                               message: t.format("inquiry_index_intro")))
+            return try page(
+                "inquiry-index",
+                ServiceListModel(
+                    policy: policy,
+                    language: language,
+                    t: t,
+                    path: "/inquiry",
+                    heading: t.format("inquiry_index_title"),
+                    message: t.format("inquiry_index_intro")
+                )
+            )
         }
         /// The form of one service.
         router.get("/inquiry/:service") { request, context in
             let language = try requestedLanguage(request)
             let service = try findService(context, language)
             let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
-            let model = InquiryFormModel(policy: policy, service: service, language: language, t: site.resources.text(language),
-                                         values: [:], problems: [], consent: false, csrfToken: issued.token, expired: false)
+            let model = InquiryFormModel(
+                policy: policy,
+                service: service,
+                language: language,
+                t: site.resources.text(language),
+                values: [:],
+                problems: [],
+                consent: false,
+                csrfToken: issued.token,
+                expired: false
+            )
             return try formResponse(model, status: .ok, nonce: issued.nonce)
         }
         /// A submitted form: stored and confirmed, or shown again with every problem and the person's input kept.
@@ -43,8 +60,17 @@ struct InquiryController {
             let t = site.resources.text(language)
             func again(_ problems: [FieldProblem], expired: Bool, status: HTTPResponse.Status) throws -> Response {
                 let issued = csrf.issue(nonce: cookieNonce)
-                let model = InquiryFormModel(policy: policy, service: service, language: language, t: t, values: values,
-                                             problems: problems, consent: consent, csrfToken: issued.token, expired: expired)
+                let model = InquiryFormModel(
+                    policy: policy,
+                    service: service,
+                    language: language,
+                    t: t,
+                    values: values,
+                    problems: problems,
+                    consent: consent,
+                    csrfToken: issued.token,
+                    expired: expired
+                )
                 return try formResponse(model, status: status, nonce: issued.nonce)
             }
             guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: cookieNonce) else {
@@ -57,9 +83,14 @@ struct InquiryController {
             case .failure(.unknownService):
                 throw ServiceListError()
             case let .success(valid):
-                let receipt = try await vault.submit(valid, policy: policy, confirmation: confirmationMail(valid),
-                                                   identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) })
-                let location = PageChrome.href("/inquiry/\(service.id)/received", language)
+                let receipt = try await vault.submit(
+                    valid,
+                    policy: policy,
+                    confirmation: confirmationMail(valid),
+                    identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) }
+                )
+                let location =
+                    PageChrome.href("/inquiry/\(service.id)/received", language)
                     + (language == .ja ? "?" : "&") + "number=\(receipt.number)"
                 return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
             }
@@ -74,9 +105,17 @@ struct InquiryController {
                 throw PublicError(.badRequest, LocalizedText(ja: "受付番号が正しくありません。", en: "That is not an inquiry number."))
             }
             let t = site.resources.text(language)
-            let model = ReceiptModel(chrome: PageChrome(language: language, title: t.format("done_title"), strings: t,
-                                                        operatorName: policy.company.name[language], path: request.uri.path),
-                                     t: t, number: number)
+            let model = ReceiptModel(
+                chrome: PageChrome(
+                    language: language,
+                    title: t.format("done_title"),
+                    strings: t,
+                    operatorName: policy.company.name[language],
+                    path: request.uri.path
+                ),
+                t: t,
+                number: number
+            )
             var response = try page("inquiry-done", model)
             response.headers[.cacheControl] = "no-store"
             return response
@@ -88,8 +127,15 @@ struct InquiryController {
             let token = String((request.uri.queryParameters["token"].map(String.init) ?? "").prefix(64))
             let t = site.resources.text(language)
             guard Self.isInquiryNumber(number), token.count == 64, vault.confirmationToken(number: number) == token else {
-                return try confirmPage(request, language, number: Self.isInquiryNumber(number) ? number : "", token: "",
-                                       message: t.format("confirm_invalid"), showForm: false, status: .notFound)
+                return try confirmPage(
+                    request,
+                    language,
+                    number: Self.isInquiryNumber(number) ? number : "",
+                    token: "",
+                    message: t.format("confirm_invalid"),
+                    showForm: false,
+                    status: .notFound
+                )
             }
             return try confirmPage(request, language, number: number, token: token, message: nil, showForm: true, status: .ok)
         }
@@ -101,55 +147,106 @@ struct InquiryController {
             let token = String((form["token"] ?? "").prefix(64))
             let t = site.resources.text(language)
             guard Self.isInquiryNumber(number) else {
-                return try confirmPage(request, language, number: "", token: "", message: t.format("confirm_invalid"), showForm: false,
-                                       status: .notFound)
+                return try confirmPage(
+                    request,
+                    language,
+                    number: "",
+                    token: "",
+                    message: t.format("confirm_invalid"),
+                    showForm: false,
+                    status: .notFound
+                )
             }
             guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
-                return try confirmPage(request, language, number: number, token: token, message: t.format("inquiry_expired"),
-                                       showForm: true, status: .forbidden)
+                return try confirmPage(
+                    request,
+                    language,
+                    number: number,
+                    token: token,
+                    message: t.format("inquiry_expired"),
+                    showForm: true,
+                    status: .forbidden
+                )
             }
             switch try await vault.confirm(number: number, token: token) {
             case .confirmed:
                 return try confirmPage(request, language, number: number, token: "", message: t.format("confirm_done"), showForm: false, status: .ok)
             case .alreadyConfirmed:
-                return try confirmPage(request, language, number: number, token: "", message: t.format("confirm_already"), showForm: false,
-                                       status: .ok)
+                return try confirmPage(
+                    request,
+                    language,
+                    number: number,
+                    token: "",
+                    message: t.format("confirm_already"),
+                    showForm: false,
+                    status: .ok
+                )
             case .invalid:
-                return try confirmPage(request, language, number: number, token: "", message: t.format("confirm_invalid"), showForm: false,
-                                       status: .notFound)
+                return try confirmPage(
+                    request,
+                    language,
+                    number: number,
+                    token: "",
+                    message: t.format("confirm_invalid"),
+                    showForm: false,
+                    status: .notFound
+                )
             }
         }
         /// The same intake as JSON, for the operator's own front ends.
         router.post("/api/v1/inquiries") { request, context in
             try limit(context)
             guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
-                throw PublicError(.unsupportedMediaType, LocalizedText(ja: "Content-Type は application/json にしてください。",
-                                                                      en: "Send the body as application/json."))
+                throw PublicError(
+                    .unsupportedMediaType,
+                    LocalizedText(
+                        ja: "Content-Type は application/json にしてください。",
+                        en: "Send the body as application/json."
+                    )
+                )
             }
             let body = try await FormInput.collect(request, context)
             let input: APIInquiry
             do {
                 input = try JSONDecoder().decode(APIInquiry.self, from: Data(body.readableBytesView))
             } catch {
-                throw PublicError(.badRequest, LocalizedText(
-                    ja: "JSON を読み取れません。service(文字列)と fields(文字列の対応表)が必要です。",
-                    en: "The body is not valid JSON of the expected shape: service (string) and fields (object of strings)."))
+                throw PublicError(
+                    .badRequest,
+                    LocalizedText(
+                        ja: "JSON を読み取れません。service(文字列)と fields(文字列の対応表)が必要です。",
+                        en: "The body is not valid JSON of the expected shape: service (string) and fields (object of strings)."
+                    )
+                )
             }
-            let submission = InquirySubmission(serviceID: input.service, values: input.fields,
-                                               consentToOptionalPurposes: input.consentToOptionalPurposes ?? false)
+            let submission = InquirySubmission(
+                serviceID: input.service,
+                values: input.fields,
+                consentToOptionalPurposes: input.consentToOptionalPurposes ?? false
+            )
             switch policy.validate(submission) {
             case .failure(.unknownService):
-                throw PublicError(.notFound, LocalizedText(
-                    ja: "そのサービスはありません。指定できるのは \(policy.services.map(\.id).joined(separator: ", ")) です。",
-                    en: "No such service; use one of \(policy.services.map(\.id).joined(separator: ", "))."))
+                throw PublicError(
+                    .notFound,
+                    LocalizedText(
+                        ja: "そのサービスはありません。指定できるのは \(policy.services.map(\.id).joined(separator: ", ")) です。",
+                        en: "No such service; use one of \(policy.services.map(\.id).joined(separator: ", "))."
+                    )
+                )
             case let .failure(.invalidFields(problems)):
                 return problemsResponse(problems, service: policy.service(id: input.service))
             case let .success(valid):
-                let receipt = try await vault.submit(valid, policy: policy, confirmation: confirmationMail(valid),
-                                                   identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) })
+                let receipt = try await vault.submit(
+                    valid,
+                    policy: policy,
+                    confirmation: confirmationMail(valid),
+                    identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) }
+                )
                 let json = try JSONEncoder().encode(["number": receipt.number])
-                return Response(status: .created, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                                body: .init(byteBuffer: .init(bytes: json)))
+                return Response(
+                    status: .created,
+                    headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                    body: .init(byteBuffer: .init(bytes: json))
+                )
             }
         }
     }
@@ -206,12 +303,17 @@ struct InquiryController {
             if let limit = problem.limit { entry["limit"] = limit }
             return entry
         }
-        let body: [String: Any] = ["status": 422, "title": "Unprocessable Content",
-                                   "detail": "Some fields are missing or invalid; nothing was stored.",
-                                   "detail_ja": "入力内容に不備があります。何も保存していません。", "errors": errors]
+        let body: [String: Any] = [
+            "status": 422, "title": "Unprocessable Content",
+            "detail": "Some fields are missing or invalid; nothing was stored.",
+            "detail_ja": "入力内容に不備があります。何も保存していません。", "errors": errors,
+        ]
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        return Response(status: .unprocessableContent, headers: [.contentType: "application/problem+json"],
-                        body: .init(byteBuffer: .init(bytes: data)))
+        return Response(
+            status: .unprocessableContent,
+            headers: [.contentType: "application/problem+json"],
+            body: .init(byteBuffer: .init(bytes: data))
+        )
     }
 
     /// The confirmation e-mail, Japanese first and English second; it names the officer and the contact (R-CON-1)
@@ -224,22 +326,43 @@ struct InquiryController {
         return { number in
             let link = base + "/inquiry/confirm/\(number)?token=" + vault.confirmationToken(number: number)
             return resources.mail(to: inquiry.email, subject: "mail_subject", body: "mail_body", policy: policy, baseURL: base) { language in
-                ["number": number, "service": inquiry.service.name[language],
-                 "confirm_block": resources.text(language).format("mail_confirm", ["confirm": link])]
+                [
+                    "number": number, "service": inquiry.service.name[language],
+                    "confirm_block": resources.text(language).format("mail_confirm", ["confirm": link]),
+                ]
             }
         }
     }
 
     /// The page of the confirmation link: a button (a GET changes nothing, so mail scanners that open links confirm
     /// nothing), then the outcome.
-    private func confirmPage(_ request: Request, _ language: Language, number: String, token: String, message: String?,
-                             showForm: Bool, status: HTTPResponse.Status) throws -> Response {
+    private func confirmPage(
+        _ request: Request,
+        _ language: Language,
+        number: String,
+        token: String,
+        message: String?,
+        showForm: Bool,
+        status: HTTPResponse.Status
+    ) throws -> Response {
         let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
         let t = site.resources.text(language)
-        let model = ConfirmModel(chrome: PageChrome(language: language, title: t.format("confirm_title"), strings: t,
-                                                    operatorName: policy.company.name[language], path: "/inquiry/confirm/\(number)"),
-                                 t: t, number: number, token: token, csrfToken: issued.token, message: message, showForm: showForm,
-                                 action: PageChrome.href("/inquiry/confirm/\(number)", language))
+        let model = ConfirmModel(
+            chrome: PageChrome(
+                language: language,
+                title: t.format("confirm_title"),
+                strings: t,
+                operatorName: policy.company.name[language],
+                path: "/inquiry/confirm/\(number)"
+            ),
+            t: t,
+            number: number,
+            token: token,
+            csrfToken: issued.token,
+            message: message,
+            showForm: showForm,
+            action: PageChrome.href("/inquiry/confirm/\(number)", language)
+        )
         var response = try site.resources.page("inquiry-confirm", model, cacheControl: "no-store")
         response.status = status
         response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: issued.nonce, secure: secureCookies)

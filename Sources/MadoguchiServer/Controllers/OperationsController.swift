@@ -19,15 +19,20 @@ struct OperationsController<Context: RequestContext> {
     func addRoutes(to router: Router<Context>) {
         /// The process is up.
         router.get("/healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
-                     body: .init(byteBuffer: .init(string: "ok\n")))
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: .init(string: "ok\n"))
+            )
         }
         /// The process can serve: the database answers.
         router.get("/readyz") { _, _ in
             let ready = await database.isReachable()
-            return Response(status: ready ? .ok : .serviceUnavailable,
-                            headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
-                            body: .init(byteBuffer: .init(string: ready ? "ready\n" : "database unreachable\n")))
+            return Response(
+                status: ready ? .ok : .serviceUnavailable,
+                headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: .init(string: ready ? "ready\n" : "database unreachable\n"))
+            )
         }
         router.get("/assets/site.css") { request, _ in
             cachedResponse(stylesheet, request: request, language: nil, cacheControl: "public, max-age=3600")

@@ -27,9 +27,13 @@ struct PolicyController<Context: RequestContext> {
     private func serve(_ kind: PolicyPageKind, version: String?, _ request: Request) async throws -> Response {
         let language = try requestedLanguage(request)
         guard let page = try await site.page(kind, version: version, language: language) else {
-            throw PublicError(.notFound, LocalizedText(
-                ja: "この版の個人情報の取り扱いは見つかりません。",
-                en: "There is no stored version of the policy with that id."))
+            throw PublicError(
+                .notFound,
+                LocalizedText(
+                    ja: "この版の個人情報の取り扱いは見つかりません。",
+                    en: "There is no stored version of the policy with that id."
+                )
+            )
         }
         return cachedResponse(page, request: request, language: kind == .json ? nil : language)
     }
@@ -39,9 +43,13 @@ struct PolicyController<Context: RequestContext> {
 func requestedLanguage(_ request: Request) throws -> Language {
     let raw = request.uri.queryParameters["lang"].map(String.init)
     guard let language = Language(query: raw) else {
-        throw PublicError(.badRequest, LocalizedText(
-            ja: "lang に指定できるのは ja または en です。",
-            en: "The lang parameter must be ja or en."))
+        throw PublicError(
+            .badRequest,
+            LocalizedText(
+                ja: "lang に指定できるのは ja または en です。",
+                en: "The lang parameter must be ja or en."
+            )
+        )
     }
     return language
 }
@@ -53,7 +61,8 @@ func cachedResponse(_ page: RenderedPage, request: Request, language: Language?,
     headers[.cacheControl] = cacheControl
     if let language { headers[.contentLanguage] = language.rawValue }
     if let tags = request.headers[.ifNoneMatch],
-       tags.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == page.etag || $0 == "*" }) {
+        tags.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == page.etag || $0 == "*" })
+    {
         return Response(status: .notModified, headers: headers)
     }
     headers[.contentType] = page.contentType

@@ -22,9 +22,16 @@ struct RequestController {
         router.post("/api/v1/requests") { request, context in
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let input: APIRequest = try await decodeJSON(request, context, expected: Self.requestShape)
-            let submission = RequestSubmission(type: input.type, email: input.email ?? "", name: input.name ?? "", phone: input.phone,
-                                               details: input.details, purposes: input.purposes, delivery: input.delivery,
-                                               identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) })
+            let submission = RequestSubmission(
+                type: input.type,
+                email: input.email ?? "",
+                name: input.name ?? "",
+                phone: input.phone,
+                details: input.details,
+                purposes: input.purposes,
+                delivery: input.delivery,
+                identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) }
+            )
             switch RequestForm.validate(submission, policy: policy) {
             case let .failure(failure):
                 return problemsResponse(failure.problems)
@@ -33,12 +40,15 @@ struct RequestController {
                 if let wait = addressLimiter.acquire(addressKey) { throw TooManyRequests(retryAfter: wait) }
                 let receipt = try await desk.submit(valid, mail: { number, code in codeMail(to: valid.content.email, number: number, code: code) })
                 // The same answer whether or not the address is known (R-DSR-2).
-                return json(.accepted, [
-                    "number": receipt.number, "expires_in": Int(RequestDesk.codeLifetime),
-                    "verify": "/api/v1/requests/\(receipt.number)/verify",
-                    "message_ja": "確認コードをメールでお送りしました。10分以内に入力してください。",
-                    "message_en": "We have e-mailed you a verification code; enter it within 10 minutes.",
-                ])
+                return json(
+                    .accepted,
+                    [
+                        "number": receipt.number, "expires_in": Int(RequestDesk.codeLifetime),
+                        "verify": "/api/v1/requests/\(receipt.number)/verify",
+                        "message_ja": "確認コードをメールでお送りしました。10分以内に入力してください。",
+                        "message_en": "We have e-mailed you a verification code; enter it within 10 minutes.",
+                    ]
+                )
             }
         }
 
@@ -53,26 +63,51 @@ struct RequestController {
             guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
                 throw PublicError(.badRequest, LocalizedText(ja: "確認コードは6桁の数字です。", en: "The code is six digits."))
             }
-            let outcome = try await desk.verify(number: number, code: code, calendar: policy.requests.calendar,
-                                                answerDays: policy.requests.answerBusinessDays,
-                                                confirmation: { address, due, type in receivedMail(to: address, number: number, due: due, type: type) })
+            let outcome = try await desk.verify(
+                number: number,
+                code: code,
+                calendar: policy.requests.calendar,
+                answerDays: policy.requests.answerBusinessDays,
+                confirmation: { address, due, type in receivedMail(to: address, number: number, due: due, type: type) }
+            )
             switch outcome {
             case let .verified(number, due, _):
-                return json(.ok, ["status": "open", "number": number, "due": due.description,
-                                  "message_ja": "ご本人確認が完了しました。\(due.japanese)までに手続きをご案内します。",
-                                  "message_en": "Your identity is confirmed. We will tell you how the request proceeds by \(due.english)."])
+                return json(
+                    .ok,
+                    [
+                        "status": "open", "number": number, "due": due.description,
+                        "message_ja": "ご本人確認が完了しました。\(due.japanese)までに手続きをご案内します。",
+                        "message_en": "Your identity is confirmed. We will tell you how the request proceeds by \(due.english).",
+                    ]
+                )
             case let .wrongCode(left):
-                return json(.unprocessableContent, ["status": 422, "attempts_left": left,
-                                                    "detail_ja": "確認コードが違います。あと\(left)回入力できます。",
-                                                    "detail": "The code is not right; \(left) attempts left."])
+                return json(
+                    .unprocessableContent,
+                    [
+                        "status": 422, "attempts_left": left,
+                        "detail_ja": "確認コードが違います。あと\(left)回入力できます。",
+                        "detail": "The code is not right; \(left) attempts left.",
+                    ]
+                )
             case .notValid:
-                return json(.gone, ["status": 410,
-                                    "detail_ja": "この確認コードは使えません(有効期限切れ、入力回数の超過、または使用済み)。もう一度ご請求ください。",
-                                    "detail": "This code can no longer be used (expired, tried too often, or already used). Please send the request again."])
+                return json(
+                    .gone,
+                    [
+                        "status": 410,
+                        "detail_ja": "この確認コードは使えません(有効期限切れ、入力回数の超過、または使用済み)。もう一度ご請求ください。",
+                        "detail": "This code can no longer be used (expired, tried too often, or already used). Please send the request again.",
+                    ]
+                )
             case .itemMismatch:
-                return json(.forbidden, ["status": 403,
-                                         "detail_ja": "ご登録の氏名または電話番号と一致しないため、ご請求を受け付けられませんでした。窓口までご連絡ください: \(policy.requests.email)",
-                                         "detail": "The name or phone does not match what you registered, so the request was not accepted. Please contact \(policy.requests.email)."])
+                return json(
+                    .forbidden,
+                    [
+                        "status": 403,
+                        "detail_ja": "ご登録の氏名または電話番号と一致しないため、ご請求を受け付けられませんでした。窓口までご連絡ください: \(policy.requests.email)",
+                        "detail":
+                            "The name or phone does not match what you registered, so the request was not accepted. Please contact \(policy.requests.email).",
+                    ]
+                )
             }
         }
     }
@@ -95,9 +130,13 @@ struct RequestController {
 
     static let requestShape = LocalizedText(
         ja: "JSON を読み取れません。type(文字列)、email、name が必要です。phone、details、purposes(文字列の配列)、delivery は任意です。",
-        en: "The body is not JSON of the expected shape: type, email and name (strings); phone, details, purposes (array of strings) and delivery are optional.")
-    static let verificationShape = LocalizedText(ja: "JSON を読み取れません。code(6桁の文字列)が必要です。",
-                                                 en: "The body is not JSON of the expected shape: code (a six-digit string).")
+        en:
+            "The body is not JSON of the expected shape: type, email and name (strings); phone, details, purposes (array of strings) and delivery are optional."
+    )
+    static let verificationShape = LocalizedText(
+        ja: "JSON を読み取れません。code(6桁の文字列)が必要です。",
+        en: "The body is not JSON of the expected shape: code (a six-digit string)."
+    )
 
     static func isRequestNumber(_ text: String) -> Bool {
         text.count == 16 && text.hasPrefix("R") && text.allSatisfy { $0.isASCII && ($0.isNumber || $0.isUppercase || $0 == "-") }
@@ -105,8 +144,13 @@ struct RequestController {
 
     private func decodeJSON<T: Decodable>(_ request: Request, _ context: SiteRequestContext, expected: LocalizedText) async throws -> T {
         guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
-            throw PublicError(.unsupportedMediaType, LocalizedText(ja: "Content-Type は application/json にしてください。",
-                                                                  en: "Send the body as application/json."))
+            throw PublicError(
+                .unsupportedMediaType,
+                LocalizedText(
+                    ja: "Content-Type は application/json にしてください。",
+                    en: "Send the body as application/json."
+                )
+            )
         }
         let body = try await FormInput.collect(request, context)
         do {
@@ -143,11 +187,15 @@ struct RequestController {
             if let limit = problem.limit { entry["limit"] = limit }
             return entry
         }
-        return json(.unprocessableContent, [
-            "status": 422, "title": "Unprocessable Content", "errors": errors,
-            "detail": "Some fields are missing or invalid; nothing was stored. Types: \(RequestType.allCases.map(\.rawValue).joined(separator: ", ")).",
-            "detail_ja": "入力内容に不備があります。何も保存していません。",
-        ])
+        return json(
+            .unprocessableContent,
+            [
+                "status": 422, "title": "Unprocessable Content", "errors": errors,
+                "detail":
+                    "Some fields are missing or invalid; nothing was stored. Types: \(RequestType.allCases.map(\.rawValue).joined(separator: ", ")).",
+                "detail_ja": "入力内容に不備があります。何も保存していません。",
+            ]
+        )
     }
 
     // MARK: Mail (Japanese first, English second; naming the officer and the contact, R-CON-1)

@@ -18,12 +18,17 @@ extension RequestController {
                 return try formPage(request, language, values: form, problems: [], status: .forbidden, expired: true)
             }
             let purposes = form.keys.filter { $0.hasPrefix("purpose_") }.map { String($0.dropFirst("purpose_".count)) }.sorted()
-            let submission = RequestSubmission(type: form["type"] ?? "", email: form["email"] ?? "", name: form["name"] ?? "",
-                                               phone: form["phone"], details: form["details"],
-                                               purposes: form["type"] == RequestType.suspension.rawValue ? purposes : nil,
-                                               delivery: form["type"] == RequestType.disclosure.rawValue || form["type"] == RequestType.provisionRecords.rawValue
-                                                   ? form["delivery"] : nil,
-                                               identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) })
+            let submission = RequestSubmission(
+                type: form["type"] ?? "",
+                email: form["email"] ?? "",
+                name: form["name"] ?? "",
+                phone: form["phone"],
+                details: form["details"],
+                purposes: form["type"] == RequestType.suspension.rawValue ? purposes : nil,
+                delivery: form["type"] == RequestType.disclosure.rawValue || form["type"] == RequestType.provisionRecords.rawValue
+                    ? form["delivery"] : nil,
+                identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) }
+            )
             switch RequestForm.validate(submission, policy: policy) {
             case let .failure(failure):
                 return try formPage(request, language, values: form, problems: failure.problems, status: .unprocessableContent)
@@ -31,8 +36,13 @@ extension RequestController {
                 let addressKey = "address:" + BlindIndex.of(email: valid.content.email, key: desk.vault.keys.ring.blindIndexKey)
                 if let wait = addressLimiter.acquire(addressKey) { throw TooManyRequests(retryAfter: wait) }
                 let receipt = try await desk.submit(valid, mail: { number, code in codeMail(to: valid.content.email, number: number, code: code) })
-                return Response(status: .seeOther, headers: [.location: PageChrome.href("/requests/\(receipt.number)/verify", language),
-                                                             .cacheControl: "no-store"])
+                return Response(
+                    status: .seeOther,
+                    headers: [
+                        .location: PageChrome.href("/requests/\(receipt.number)/verify", language),
+                        .cacheControl: "no-store",
+                    ]
+                )
             }
         }
         router.get("/requests/:number/verify") { request, context in
@@ -58,22 +68,43 @@ extension RequestController {
             guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
                 return try codePage(request, language, number: number, code: "", message: t.format("me_code_format"), status: .unprocessableContent)
             }
-            let outcome = try await desk.verify(number: number, code: code, calendar: policy.requests.calendar,
-                                                answerDays: policy.requests.answerBusinessDays,
-                                                confirmation: { address, due, type in receivedMail(to: address, number: number, due: due, type: type) })
+            let outcome = try await desk.verify(
+                number: number,
+                code: code,
+                calendar: policy.requests.calendar,
+                answerDays: policy.requests.answerBusinessDays,
+                confirmation: { address, due, type in receivedMail(to: address, number: number, due: due, type: type) }
+            )
             switch outcome {
             case let .verified(_, due, _):
-                let model = RequestDoneModel(policy: policy, language: language, t: t, number: number,
-                                             text: t.format("request_received_text", ["due": language == .ja ? due.japanese : due.english]))
+                let model = RequestDoneModel(
+                    policy: policy,
+                    language: language,
+                    t: t,
+                    number: number,
+                    text: t.format("request_received_text", ["due": language == .ja ? due.japanese : due.english])
+                )
                 return try site.resources.page("request-done", model, cacheControl: "no-store")
             case let .wrongCode(left):
-                return try codePage(request, language, number: number, code: "", message: t.format("me_code_wrong", ["left": "\(left)"]),
-                                    status: .unprocessableContent)
+                return try codePage(
+                    request,
+                    language,
+                    number: number,
+                    code: "",
+                    message: t.format("me_code_wrong", ["left": "\(left)"]),
+                    status: .unprocessableContent
+                )
             case .notValid:
                 return try codePage(request, language, number: number, code: "", message: t.format("request_code_gone"), status: .gone)
             case .itemMismatch:
-                return try codePage(request, language, number: number, code: "",
-                                    message: t.format("request_item_mismatch", ["email": policy.requests.email]), status: .forbidden)
+                return try codePage(
+                    request,
+                    language,
+                    number: number,
+                    code: "",
+                    message: t.format("request_item_mismatch", ["email": policy.requests.email]),
+                    status: .forbidden
+                )
             }
         }
     }
@@ -82,23 +113,50 @@ extension RequestController {
         PublicError(.notFound, LocalizedText(ja: "その受付番号のご請求はありません。", en: "There is no request with that number."))
     }
 
-    private func formPage(_ request: Request, _ language: Language, values: [String: String], problems: [FieldProblem],
-                          status: HTTPResponse.Status, expired: Bool = false) throws -> Response {
+    private func formPage(
+        _ request: Request,
+        _ language: Language,
+        values: [String: String],
+        problems: [FieldProblem],
+        status: HTTPResponse.Status,
+        expired: Bool = false
+    ) throws -> Response {
         let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
-        let model = RequestFormModel(policy: policy, language: language, t: site.resources.text(language), values: values,
-                                     problems: problems, csrfToken: issued.token, expired: expired)
+        let model = RequestFormModel(
+            policy: policy,
+            language: language,
+            t: site.resources.text(language),
+            values: values,
+            problems: problems,
+            csrfToken: issued.token,
+            expired: expired
+        )
         var response = try site.resources.page("request-form", model, cacheControl: "no-store")
         response.status = status
         response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: issued.nonce, secure: secureCookies)
         return response
     }
 
-    private func codePage(_ request: Request, _ language: Language, number: String, code: String, message: String?,
-                          status: HTTPResponse.Status) throws -> Response {
+    private func codePage(
+        _ request: Request,
+        _ language: Language,
+        number: String,
+        code: String,
+        message: String?,
+        status: HTTPResponse.Status
+    ) throws -> Response {
         let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
         let t = site.resources.text(language)
-        let model = RequestCodeModel(policy: policy, language: language, t: t, number: number, code: code, message: message,
-                                     csrfToken: issued.token, action: PageChrome.href("/requests/\(number)/verify", language))
+        let model = RequestCodeModel(
+            policy: policy,
+            language: language,
+            t: t,
+            number: number,
+            code: code,
+            message: message,
+            csrfToken: issued.token,
+            action: PageChrome.href("/requests/\(number)/verify", language)
+        )
         var response = try site.resources.page("request-code", model, cacheControl: "no-store")
         response.status = status
         response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: issued.nonce, secure: secureCookies)
@@ -107,8 +165,14 @@ extension RequestController {
 }
 
 struct RequestFormModel {
-    struct TypeOption { let id, label: String; let checked: Bool }
-    struct PurposeOption { let id, label: String; let checked: Bool }
+    struct TypeOption {
+        let id, label: String
+        let checked: Bool
+    }
+    struct PurposeOption {
+        let id, label: String
+        let checked: Bool
+    }
     struct ErrorItem { let field, message: String }
     let chrome: PageChrome
     let t: [String: String]
@@ -120,19 +184,34 @@ struct RequestFormModel {
     let json, csv: Bool
     let csrfToken, action, intro: String
 
-    init(policy: Policy, language: Language, t: [String: String], values: [String: String], problems: [FieldProblem],
-         csrfToken: String, expired: Bool) {
-        chrome = PageChrome(language: language, title: t.format("request_form_title"), strings: t,
-                            operatorName: policy.company.name[language], path: "/requests/new")
+    init(
+        policy: Policy,
+        language: Language,
+        t: [String: String],
+        values: [String: String],
+        problems: [FieldProblem],
+        csrfToken: String,
+        expired: Bool
+    ) {
+        chrome = PageChrome(
+            language: language,
+            title: t.format("request_form_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: "/requests/new"
+        )
         self.t = t
         self.expired = expired
-        let labels = ["type": "request_type", "email": "field_email", "name": "field_name", "phone": "field_phone",
-                      "details": "request_details", "purposes": "request_purposes", "delivery": "request_delivery"]
+        let labels = [
+            "type": "request_type", "email": "field_email", "name": "field_name", "phone": "field_phone",
+            "details": "request_details", "purposes": "request_purposes", "delivery": "request_delivery",
+        ]
         errors = problems.map { ErrorItem(field: $0.field, message: InquiryFormModel.message($0, label: t.format(labels[$0.field] ?? $0.field), t)) }
         hasErrors = !errors.isEmpty
         let chosen = values["type"] ?? RequestType.disclosure.rawValue
         types = RequestType.allCases.map { TypeOption(id: $0.rawValue, label: $0.name[language], checked: $0.rawValue == chosen) }
-        purposes = [PurposeOption(id: SubjectRights.allPurposes, label: t.format("all_purposes"), checked: values["purpose_*"] != nil)]
+        purposes =
+            [PurposeOption(id: SubjectRights.allPurposes, label: t.format("all_purposes"), checked: values["purpose_*"] != nil)]
             + policy.purposes.map { PurposeOption(id: $0.id, label: $0.text[language], checked: values["purpose_\($0.id)"] != nil) }
         email = values["email"] ?? ""
         name = values["name"] ?? ""
@@ -142,8 +221,13 @@ struct RequestFormModel {
         json = !csv
         self.csrfToken = csrfToken
         action = PageChrome.href("/requests/new", language)
-        intro = t.format("request_form_intro", ["days": "\(policy.requests.answerBusinessDays)", "officer": policy.officer.title[language],
-                                                "officer_email": policy.officer.email, "requests_email": policy.requests.email])
+        intro = t.format(
+            "request_form_intro",
+            [
+                "days": "\(policy.requests.answerBusinessDays)", "officer": policy.officer.title[language],
+                "officer_email": policy.officer.email, "requests_email": policy.requests.email,
+            ]
+        )
     }
 }
 
@@ -154,8 +238,13 @@ struct RequestCodeModel {
     let message: String?
 
     init(policy: Policy, language: Language, t: [String: String], number: String, code: String, message: String?, csrfToken: String, action: String) {
-        chrome = PageChrome(language: language, title: t.format("request_code_title"), strings: t,
-                            operatorName: policy.company.name[language], path: "/requests/\(number)/verify")
+        chrome = PageChrome(
+            language: language,
+            title: t.format("request_code_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: "/requests/\(number)/verify"
+        )
         self.t = t
         self.number = number
         self.code = code
@@ -171,8 +260,13 @@ struct RequestDoneModel {
     let number, text: String
 
     init(policy: Policy, language: Language, t: [String: String], number: String, text: String) {
-        chrome = PageChrome(language: language, title: t.format("request_received_title"), strings: t,
-                            operatorName: policy.company.name[language], path: "/requests/\(number)/verify")
+        chrome = PageChrome(
+            language: language,
+            title: t.format("request_received_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: "/requests/\(number)/verify"
+        )
         self.t = t
         self.number = number
         self.text = text

@@ -37,9 +37,13 @@ struct SelfServiceController {
             let addressKey = "me:" + BlindIndex.of(email: email, key: access.vault.keys.ring.blindIndexKey)
             if let wait = addressLimiter.acquire(addressKey) { throw TooManyRequests(retryAfter: wait) }
             let issued = try await access.issueCode(email: email) { code in codeMail(to: email, code: code) }
-            return Response(status: .seeOther, headers: [
-                .location: PageChrome.href("/me/verify", language) + (language == .ja ? "?" : "&") + "ticket=\(issued.ticket)",
-                .cacheControl: "no-store"])
+            return Response(
+                status: .seeOther,
+                headers: [
+                    .location: PageChrome.href("/me/verify", language) + (language == .ja ? "?" : "&") + "ticket=\(issued.ticket)",
+                    .cacheControl: "no-store",
+                ]
+            )
         }
         router.get("/me/verify") { request, _ in
             let language = try requestedLanguage(request)
@@ -65,8 +69,13 @@ struct SelfServiceController {
                 response.headers[.setCookie] = cookie(token, maxAge: Int(SelfService.sessionLifetime))
                 return response
             case let .wrongCode(left):
-                return try codePage(request, language, ticket: ticket, message: t.format("me_code_wrong", ["left": "\(left)"]),
-                                    status: .unprocessableContent)
+                return try codePage(
+                    request,
+                    language,
+                    ticket: ticket,
+                    message: t.format("me_code_wrong", ["left": "\(left)"]),
+                    status: .unprocessableContent
+                )
             case .notValid:
                 return try start(request, language, message: t.format("me_code_gone"), status: .gone)
             }
@@ -82,11 +91,21 @@ struct SelfServiceController {
             for field in policy.fields {
                 guard let value = form["field_" + field.id], value != (current[field.id] ?? "") else { continue }
                 do {
-                    try await rights.correct(subjectID: subjectID, RequestDesk.Correction(inquiryNumber: number, fieldID: field.id, value: value),
-                                             policy: policy, actor: "person", source: "self-service")
+                    try await rights.correct(
+                        subjectID: subjectID,
+                        RequestDesk.Correction(inquiryNumber: number, fieldID: field.id, value: value),
+                        policy: policy,
+                        actor: "person",
+                        source: "self-service"
+                    )
                 } catch let RequestActionError.invalidValue(problem) {
-                    return try await overview(language, token: token, subjectID: subjectID,
-                                              message: InquiryFormModel.message(problem, label: field.label[language], t), status: .unprocessableContent)
+                    return try await overview(
+                        language,
+                        token: token,
+                        subjectID: subjectID,
+                        message: InquiryFormModel.message(problem, label: field.label[language], t),
+                        status: .unprocessableContent
+                    )
                 } catch RequestActionError.emailInUse {
                     return try await overview(language, token: token, subjectID: subjectID, message: t.format("email_in_use"), status: .conflict)
                 }
@@ -104,8 +123,13 @@ struct SelfServiceController {
             let (language, token, subjectID, form) = try await action(request, context)
             let t = site.resources.text(language)
             guard form["confirm"] == "yes" else {
-                return try await overview(language, token: token, subjectID: subjectID, message: t.format("me_erase_confirm_missing"),
-                                          status: .unprocessableContent)
+                return try await overview(
+                    language,
+                    token: token,
+                    subjectID: subjectID,
+                    message: t.format("me_erase_confirm_missing"),
+                    status: .unprocessableContent
+                )
             }
             try await SubjectRights(vault: access.vault).erase(subjectID: subjectID, actor: "person", source: "self-service")
             try await access.signOut(token: token)
@@ -118,13 +142,18 @@ struct SelfServiceController {
             guard let (_, subjectID) = try await session(request) else {
                 throw RedirectError(location: PageChrome.href("/me", language))
             }
-            let document = try await SubjectRights(vault: access.vault).disclosure(subjectID: subjectID, actor: "person", source: "self-service")
+            let document =
+                try await SubjectRights(vault: access.vault).disclosure(subjectID: subjectID, actor: "person", source: "self-service")
                 ?? DisclosureDocument.empty()
             let csv = request.uri.queryParameters["format"] == "csv"
-            return Response(status: .ok, headers: [
-                .contentType: csv ? "text/csv; charset=utf-8" : "application/json", .cacheControl: "no-store",
-                .contentDisposition: "attachment; filename=\"my-data.\(csv ? "csv" : "json")\"",
-            ], body: .init(byteBuffer: .init(bytes: csv ? Data(document.csv().utf8) : try document.json())))
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: csv ? "text/csv; charset=utf-8" : "application/json", .cacheControl: "no-store",
+                    .contentDisposition: "attachment; filename=\"my-data.\(csv ? "csv" : "json")\"",
+                ],
+                body: .init(byteBuffer: .init(bytes: csv ? Data(document.csv().utf8) : try document.json()))
+            )
         }
         router.post("/me/sign-out") { request, context in
             let (language, token, _, _) = try await action(request, context)
@@ -139,7 +168,8 @@ struct SelfServiceController {
 
     private func session(_ request: Request) async throws -> (String, String)? {
         guard let token = request.cookies[Self.sessionCookie]?.value, token.count == 64,
-              let subjectID = try await access.person(token: token) else { return nil }
+            let subjectID = try await access.person(token: token)
+        else { return nil }
         return (token, subjectID)
     }
 
@@ -151,12 +181,22 @@ struct SelfServiceController {
         }
         let form = try await FormInput.read(request, context)
         guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: access.csrfNonce(sessionToken: token)) else {
-            throw PublicError(.forbidden, LocalizedText(ja: "フォームの有効期限が切れました。ページを再読み込みしてください。",
-                                                        en: "The form expired. Please reload the page."))
+            throw PublicError(
+                .forbidden,
+                LocalizedText(
+                    ja: "フォームの有効期限が切れました。ページを再読み込みしてください。",
+                    en: "The form expired. Please reload the page."
+                )
+            )
         }
         guard !subjectID.isEmpty else {
-            throw PublicError(.notFound, LocalizedText(ja: "このメールアドレスで保有している個人データはありません。",
-                                                       en: "We hold no personal data under this address."))
+            throw PublicError(
+                .notFound,
+                LocalizedText(
+                    ja: "このメールアドレスで保有している個人データはありません。",
+                    en: "We hold no personal data under this address."
+                )
+            )
         }
         return (language, token, subjectID, form)
     }
@@ -168,28 +208,65 @@ struct SelfServiceController {
     private func start(_ request: Request, _ language: Language, message: String?, status: HTTPResponse.Status) throws -> Response {
         let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
         let t = site.resources.text(language)
-        var response = try site.resources.page("me-start", MeFormModel(policy: policy, language: language, t: t, path: "/me", message: message,
-                                                                       csrfToken: issued.token, ticket: ""), cacheControl: "no-store")
+        var response = try site.resources.page(
+            "me-start",
+            MeFormModel(
+                policy: policy,
+                language: language,
+                t: t,
+                path: "/me",
+                message: message,
+                csrfToken: issued.token,
+                ticket: ""
+            ),
+            cacheControl: "no-store"
+        )
         response.status = status
         response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: issued.nonce, secure: secureCookies)
         return response
     }
 
-    private func codePage(_ request: Request, _ language: Language, ticket: String, message: String?, status: HTTPResponse.Status) throws -> Response {
+    private func codePage(_ request: Request, _ language: Language, ticket: String, message: String?, status: HTTPResponse.Status) throws -> Response
+    {
         let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
         let t = site.resources.text(language)
-        var response = try site.resources.page("me-code", MeFormModel(policy: policy, language: language, t: t, path: "/me/verify",
-                                                                      message: message, csrfToken: issued.token, ticket: ticket), cacheControl: "no-store")
+        var response = try site.resources.page(
+            "me-code",
+            MeFormModel(
+                policy: policy,
+                language: language,
+                t: t,
+                path: "/me/verify",
+                message: message,
+                csrfToken: issued.token,
+                ticket: ticket
+            ),
+            cacheControl: "no-store"
+        )
         response.status = status
         response.headers[.setCookie] = CSRFTokens.cookieHeader(nonce: issued.nonce, secure: secureCookies)
         return response
     }
 
-    private func overview(_ language: Language, token: String, subjectID: String, message: String?, status: HTTPResponse.Status) async throws -> Response {
-        let document = subjectID.isEmpty ? nil
+    private func overview(
+        _ language: Language,
+        token: String,
+        subjectID: String,
+        message: String?,
+        status: HTTPResponse.Status
+    ) async throws -> Response {
+        let document =
+            subjectID.isEmpty
+            ? nil
             : try await SubjectRights(vault: access.vault).disclosure(subjectID: subjectID, actor: "person", source: "self-service")
-        let model = MeModel(policy: policy, language: language, t: site.resources.text(language), document: document, message: message,
-                            csrfToken: csrf.issue(nonce: access.csrfNonce(sessionToken: token)).token)
+        let model = MeModel(
+            policy: policy,
+            language: language,
+            t: site.resources.text(language),
+            document: document,
+            message: message,
+            csrfToken: csrf.issue(nonce: access.csrfNonce(sessionToken: token)).token
+        )
         var response = try site.resources.page("me", model, cacheControl: "no-store")
         response.status = status
         return response
@@ -224,15 +301,29 @@ struct MeErasedModel {
     let kept: [Kept]
 
     init(policy: Policy, language: Language, t: [String: String]) {
-        chrome = PageChrome(language: language, title: t.format("me_erased_title"), strings: t, operatorName: policy.company.name[language], path: "/me")
+        chrome = PageChrome(
+            language: language,
+            title: t.format("me_erased_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: "/me"
+        )
         self.t = t
         kept = ErasureRetention.kept.map { Kept(item: $0.item[language], reason: $0.reason[language]) }
     }
 }
 
 struct MeModel {
-    struct FieldRow { let id, label, value: String; let isTextarea: Bool; let maxLength: Int }
-    struct InquiryView { let number, service, created, action, deleteAction: String; let fields: [FieldRow]; let answers, forwards: [String] }
+    struct FieldRow {
+        let id, label, value: String
+        let isTextarea: Bool
+        let maxLength: Int
+    }
+    struct InquiryView {
+        let number, service, created, action, deleteAction: String
+        let fields: [FieldRow]
+        let answers, forwards: [String]
+    }
     struct Line { let text: String }
     struct Kept { let item, reason: String }
     let chrome: PageChrome
@@ -253,26 +344,46 @@ struct MeModel {
             let service = policy.service(id: inquiry.service)
             let fields = service.map { policy.fields(for: $0) } ?? policy.fields
             return InquiryView(
-                number: inquiry.number, service: service?.name[language] ?? inquiry.service, created: String(inquiry.createdAt.prefix(10)),
+                number: inquiry.number,
+                service: service?.name[language] ?? inquiry.service,
+                created: String(inquiry.createdAt.prefix(10)),
                 action: PageChrome.href("/me/inquiries/\(inquiry.number)", language),
                 deleteAction: PageChrome.href("/me/inquiries/\(inquiry.number)/delete", language),
-                fields: fields.map { FieldRow(id: $0.id, label: $0.label[language], value: inquiry.fields[$0.id] ?? "",
-                                              isTextarea: $0.type == .textarea, maxLength: $0.maxLength) },
+                fields: fields.map {
+                    FieldRow(
+                        id: $0.id,
+                        label: $0.label[language],
+                        value: inquiry.fields[$0.id] ?? "",
+                        isTextarea: $0.type == .textarea,
+                        maxLength: $0.maxLength
+                    )
+                },
                 answers: inquiry.answers.map(\.text),
                 forwards: inquiry.forwards.map { forward in
                     let department = policy.departments.first { $0.id == forward.department }?.name[language] ?? forward.department
                     let items = forward.items.map { id in policy.fields.first { $0.id == id }?.label[language] ?? id }
-                    return t.format("me_forward", ["department": department, "date": String(forward.createdAt.prefix(10)),
-                                                   "items": items.joined(separator: language == .ja ? "、" : ", ")])
-                })
+                    return t.format(
+                        "me_forward",
+                        [
+                            "department": department, "date": String(forward.createdAt.prefix(10)),
+                            "items": items.joined(separator: language == .ja ? "、" : ", "),
+                        ]
+                    )
+                }
+            )
         }
         func purposeName(_ id: String) -> String {
             id == SubjectRights.allPurposes ? t.format("all_purposes") : (policy.purpose(id: id)?.text[language] ?? id)
         }
-        consents = (document?.consents ?? []).map { Line(text: "\(purposeName($0.purpose)): \(t.format($0.granted ? "me_granted" : "me_withdrawn")) (\($0.createdAt.prefix(10)))") }
+        consents = (document?.consents ?? []).map {
+            Line(text: "\(purposeName($0.purpose)): \(t.format($0.granted ? "me_granted" : "me_withdrawn")) (\($0.createdAt.prefix(10)))")
+        }
         suspensions = (document?.suspensions ?? []).map { Line(text: "\(purposeName($0.purpose)) (\($0.createdAt.prefix(10)))") }
         requests = (document?.requests ?? []).map { request in
-            Line(text: "\(request.number) \(RequestType(rawValue: request.type)?.name[language] ?? request.type): \(t.format("request_status_\(request.status)"))")
+            Line(
+                text:
+                    "\(request.number) \(RequestType(rawValue: request.type)?.name[language] ?? request.type): \(t.format("request_status_\(request.status)"))"
+            )
         }
         kept = ErasureRetention.kept.map { Kept(item: $0.item[language], reason: $0.reason[language]) }
         self.csrfToken = csrfToken

@@ -46,8 +46,10 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
             status = .tooManyRequests
             extraHeaders[.retryAfter] = "\(error.retryAfter)"
             let seconds = ["seconds": "\(error.retryAfter)"]
-            message = LocalizedText(ja: site.resources.text(.ja).format("too_many_text", seconds),
-                                    en: site.resources.text(.en).format("too_many_text", seconds))
+            message = LocalizedText(
+                ja: site.resources.text(.ja).format("too_many_text", seconds),
+                en: site.resources.text(.en).format("too_many_text", seconds)
+            )
         case let error as PublicError:
             status = error.status
             message = error.message
@@ -95,8 +97,14 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
     /// 404 for an unknown service, listing the services that exist.
     private func serviceList(request: Request, language: Language) -> Response {
         let t = site.resources.text(language)
-        let model = ServiceListModel(policy: site.current, language: language, t: t, path: request.uri.path,
-                                     heading: t.format("not_found_title"), message: t.format("unknown_service_text"))
+        let model = ServiceListModel(
+            policy: site.current,
+            language: language,
+            t: t,
+            path: request.uri.path,
+            heading: t.format("not_found_title"),
+            message: t.format("unknown_service_text")
+        )
         return (try? site.resources.page("inquiry-index", model, status: .notFound, cacheControl: "no-store"))
             ?? Response(status: .notFound)
     }

@@ -6,8 +6,10 @@ import Hummingbird
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     static var headers: [(HTTPField.Name, String)] {
         [
-            (.contentSecurityPolicy,
-             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+            (
+                .contentSecurityPolicy,
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+            ),
             (.xContentTypeOptions, "nosniff"),
             (.referrerPolicy, "no-referrer"),
             (.xFrameOptions, "DENY"),

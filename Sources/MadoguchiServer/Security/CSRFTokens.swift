@@ -29,8 +29,8 @@ struct CSRFTokens: Sendable {
         guard parts.count == 3, let issued = TimeInterval(parts[0]), String(parts[1]) == cookieNonce else { return false }
         let payload = "\(parts[0]).\(parts[1])"
         guard let given = Data(base64URL: String(parts[2])), let expected = Data(base64URL: signature(payload)),
-              given.count == expected.count,
-              HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Data(payload.utf8), using: key)
+            given.count == expected.count,
+            HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Data(payload.utf8), using: key)
         else { return false }
         let age = now.timeIntervalSince1970 - issued
         return age >= -60 && age <= lifetime

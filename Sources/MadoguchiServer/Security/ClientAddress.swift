@@ -16,7 +16,8 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         let maximum = address.count * 8
         if parts.count == 2 {
             guard (1...3).contains(parts[1].count), parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(parts[1]),
-                  value <= maximum else { return nil }
+                value <= maximum
+            else { return nil }
             prefix = value
         } else {
             prefix = maximum
@@ -111,8 +112,10 @@ struct ClientAddressMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.clientKey = resolver.key(peer: context.remoteAddress?.ipAddress,
-                                         forwardedFor: request.headers[values: .xForwardedFor])
+        context.clientKey = resolver.key(
+            peer: context.remoteAddress?.ipAddress,
+            forwardedFor: request.headers[values: .xForwardedFor]
+        )
         return try await next(request, context)
     }
 }

@@ -8,9 +8,13 @@ enum FormInput {
     static func read(_ request: Request, _ context: SiteRequestContext) async throws -> [String: String] {
         let body = try await collect(request, context)
         guard let text = String(validating: body.readableBytesView, as: UTF8.self), let form = parse(text) else {
-            throw PublicError(.badRequest, LocalizedText(
-                ja: "送信内容を読み取れませんでした。ページを再読み込みして、もう一度お試しください。",
-                en: "What was sent could not be read. Please reload the page and try again."))
+            throw PublicError(
+                .badRequest,
+                LocalizedText(
+                    ja: "送信内容を読み取れませんでした。ページを再読み込みして、もう一度お試しください。",
+                    en: "What was sent could not be read. Please reload the page and try again."
+                )
+            )
         }
         return form
     }
@@ -21,9 +25,13 @@ enum FormInput {
         do {
             return try await request.body.collect(upTo: limit)
         } catch {
-            throw PublicError(.contentTooLarge, LocalizedText(
-                ja: "送信内容が大きすぎます(上限 \(limit / 1024) KiB)。",
-                en: "The body is too large (at most \(limit / 1024) KiB)."))
+            throw PublicError(
+                .contentTooLarge,
+                LocalizedText(
+                    ja: "送信内容が大きすぎます(上限 \(limit / 1024) KiB)。",
+                    en: "The body is too large (at most \(limit / 1024) KiB)."
+                )
+            )
         }
     }
 

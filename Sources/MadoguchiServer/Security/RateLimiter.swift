@@ -53,7 +53,8 @@ final class RateLimiter: Sendable {
                 state.current = [:]
                 state.rotatedAt = now
             }
-            var bucket = state.current[client] ?? state.previous.removeValue(forKey: client)
+            var bucket =
+                state.current[client] ?? state.previous.removeValue(forKey: client)
                 ?? Bucket(tokens: Double(rule.capacity), updated: now)
             let elapsed = max(0, now - bucket.updated)
             bucket.tokens = min(Double(rule.capacity), bucket.tokens + elapsed * rate)

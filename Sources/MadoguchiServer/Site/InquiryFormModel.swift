@@ -2,7 +2,10 @@ import MadoguchiCore
 
 /// The view of an inquiry form: fields in declaration order with the person's input and any error beside each.
 struct InquiryFormModel {
-    struct ChoiceView { let id, label: String; let selected: Bool }
+    struct ChoiceView {
+        let id, label: String
+        let selected: Bool
+    }
     struct FieldView {
         let id, label, value, inputType, autocomplete: String
         let required, isTextarea, isChoice, isInput: Bool
@@ -20,12 +23,26 @@ struct InquiryFormModel {
     let purposes: [String]
     let fields: [FieldView]
 
-    init(policy: Policy, service: Service, language: Language, t: [String: String], values: [String: String],
-         problems: [FieldProblem], consent: Bool, csrfToken: String, expired: Bool) {
+    init(
+        policy: Policy,
+        service: Service,
+        language: Language,
+        t: [String: String],
+        values: [String: String],
+        problems: [FieldProblem],
+        consent: Bool,
+        csrfToken: String,
+        expired: Bool
+    ) {
         let path = "/inquiry/\(service.id)"
         heading = t.format("inquiry_title", ["service": service.name[language]])
-        chrome = PageChrome(language: language, title: heading + " | " + policy.company.name[language], strings: t,
-                            operatorName: policy.company.name[language], path: path)
+        chrome = PageChrome(
+            language: language,
+            title: heading + " | " + policy.company.name[language],
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: path
+        )
         self.t = t
         action = PageChrome.href(path, language)
         self.csrfToken = csrfToken
@@ -41,23 +58,35 @@ struct InquiryFormModel {
         purposes = policy.purposes.filter { served.contains($0.id) && !$0.requiresConsent }.map { $0.text[language] }
         let optional = policy.optionalPurposes.filter { served.contains($0.id) }
         hasOptionalPurposes = !optional.isEmpty
-        consentLabel = t.format("inquiry_consent_label", ["purposes": optional.map { $0.text[language] }.joined(separator: language == .ja ? "、" : "; ")])
+        consentLabel = t.format(
+            "inquiry_consent_label",
+            ["purposes": optional.map { $0.text[language] }.joined(separator: language == .ja ? "、" : "; ")]
+        )
         consentChecked = consent
         let messages = Dictionary(errors.map { ($0.field, $0.message) }, uniquingKeysWith: { first, _ in first })
         self.fields = fields.map { field in
             let value = values[field.id] ?? ""
-            let (inputType, autocomplete): (String, String) = switch field.type {
-            case .name: ("text", "name")
-            case .email: ("email", "email")
-            case .phone: ("tel", "tel")
-            default: ("text", "off")
-            }
+            let (inputType, autocomplete): (String, String) =
+                switch field.type {
+                case .name: ("text", "name")
+                case .email: ("email", "email")
+                case .phone: ("tel", "tel")
+                default: ("text", "off")
+                }
             return FieldView(
-                id: field.id, label: field.label[language], value: value, inputType: inputType, autocomplete: autocomplete,
-                required: field.required, isTextarea: field.type == .textarea, isChoice: field.type == .choice,
-                isInput: field.type != .textarea && field.type != .choice, maxLength: field.maxLength,
+                id: field.id,
+                label: field.label[language],
+                value: value,
+                inputType: inputType,
+                autocomplete: autocomplete,
+                required: field.required,
+                isTextarea: field.type == .textarea,
+                isChoice: field.type == .choice,
+                isInput: field.type != .textarea && field.type != .choice,
+                maxLength: field.maxLength,
                 error: messages[field.id],
-                choices: field.choices.map { ChoiceView(id: $0.id, label: $0.label[language], selected: $0.id == value) })
+                choices: field.choices.map { ChoiceView(id: $0.id, label: $0.label[language], selected: $0.id == value) }
+            )
         }
     }
 

@@ -34,9 +34,11 @@ struct PageChrome {
 
     /// `path` as a path on this site: one leading slash, no backslashes, no control characters, no query or fragment.
     static func localPath(_ path: String) -> String {
-        let cleaned = String(path.unicodeScalars.prefix { $0 != "?" && $0 != "#" }
-            .map { $0 == "\\" ? "/" : Character($0) }
-            .filter { !($0.unicodeScalars.first.map { $0.properties.generalCategory == .control } ?? false) })
+        let cleaned = String(
+            path.unicodeScalars.prefix { $0 != "?" && $0 != "#" }
+                .map { $0 == "\\" ? "/" : Character($0) }
+                .filter { !($0.unicodeScalars.first.map { $0.properties.generalCategory == .control } ?? false) }
+        )
         let trimmed = cleaned.drop { $0 == "/" }
         return "/" + trimmed
     }

@@ -5,12 +5,21 @@ import MadoguchiCore
 /// Everything is decided here; the templates only place the strings.
 struct PolicyPageModel {
     struct Company { let name, address, representative: String }
-    struct PurposeRow { let id, text, retention: String; let requiresConsent: Bool }
-    struct FieldRow { let label, purposeNumbers: String; let required: Bool }
+    struct PurposeRow {
+        let id, text, retention: String
+        let requiresConsent: Bool
+    }
+    struct FieldRow {
+        let label, purposeNumbers: String
+        let required: Bool
+    }
     struct ContractorRow { let name, task, items: String }
     struct OfficerView { let title, department, email: String }
     struct AdvertisingIDRow { let provider, platform, url: String }
-    struct VersionLink { let href, label: String; let current: Bool }
+    struct VersionLink {
+        let href, label: String
+        let current: Bool
+    }
 
     let chrome: PageChrome
     let t: [String: String]
@@ -42,31 +51,52 @@ struct PolicyPageModel {
     let hasVersions: Bool
     let jsonHref: String
 
-    init(policy: Policy, language: Language, strings t: [String: String], path: String, isCurrent: Bool,
-         versions: [PolicyVersion], currentVersion: String) {
+    init(
+        policy: Policy,
+        language: Language,
+        strings t: [String: String],
+        path: String,
+        isCurrent: Bool,
+        versions: [PolicyVersion],
+        currentVersion: String
+    ) {
         let company = policy.company.name[language]
-        chrome = PageChrome(language: language, title: t.format("site_title") + " | " + company, strings: t,
-                            operatorName: company, path: path)
+        chrome = PageChrome(
+            language: language,
+            title: t.format("site_title") + " | " + company,
+            strings: t,
+            operatorName: company,
+            path: path
+        )
         self.t = t
         oldVersion = !isCurrent
         let separator = language == .ja ? "、" : ", "
         let serviceNames = policy.services.map { language == .ja ? "「\($0.name.ja)」" : $0.name.en }
         intro = t.format("intro", ["company": company, "services": serviceNames.joined(separator: separator)])
-        self.company = Company(name: company, address: policy.company.address[language],
-                               representative: policy.company.representative[language])
+        self.company = Company(
+            name: company,
+            address: policy.company.address[language],
+            representative: policy.company.representative[language]
+        )
         basicPolicyURL = policy.company.basicPolicyURL
         informativeDataPolicyURL = policy.company.informativeDataPolicyURL
         services = policy.services.map { $0.name[language] }
         purposesIntro = t.format("purposes_intro")
         purposes = policy.purposes.map {
-            PurposeRow(id: $0.id, text: $0.text[language], retention: t.format("retention", ["days": "\($0.retentionDays)"]),
-                       requiresConsent: $0.requiresConsent)
+            PurposeRow(
+                id: $0.id,
+                text: $0.text[language],
+                retention: t.format("retention", ["days": "\($0.retentionDays)"]),
+                requiresConsent: $0.requiresConsent
+            )
         }
         let numbers = Dictionary(uniqueKeysWithValues: policy.purposes.enumerated().map { ($1.id, $0 + 1) })
         fields = policy.fields.map { field in
-            FieldRow(label: field.label[language],
-                     purposeNumbers: field.purposes.compactMap { numbers[$0] }.map { "(\($0))" }.joined(),
-                     required: field.required)
+            FieldRow(
+                label: field.label[language],
+                purposeNumbers: field.purposes.compactMap { numbers[$0] }.map { "(\($0))" }.joined(),
+                required: field.required
+            )
         }
         missingItemsConsequence = policy.missingItemsConsequence[language]
         thirdPartyProvision = policy.thirdPartyProvision[language]
@@ -77,17 +107,28 @@ struct PolicyPageModel {
         hasDepartments = !departments.isEmpty
         let labels = Dictionary(uniqueKeysWithValues: policy.fields.map { ($0.id, $0.label[language]) })
         contractors = policy.contractors.map {
-            ContractorRow(name: $0.name[language], task: $0.task[language],
-                          items: $0.entrustedData.compactMap { labels[$0] }.joined(separator: separator))
+            ContractorRow(
+                name: $0.name[language],
+                task: $0.task[language],
+                items: $0.entrustedData.compactMap { labels[$0] }.joined(separator: separator)
+            )
         }
         hasContractors = !contractors.isEmpty
         requestsEmail = policy.requests.email
         requestsAnswer = t.format("requests_answer", ["days": "\(policy.requests.answerBusinessDays)"])
-        officer = OfficerView(title: policy.officer.title[language], department: policy.officer.department[language],
-                              email: policy.officer.email)
+        officer = OfficerView(
+            title: policy.officer.title[language],
+            department: policy.officer.department[language],
+            email: policy.officer.email
+        )
         informativePurposes = policy.informativeData.purposes.map { $0[language] }
-        cookieDescription = t.format("cookie_desc", ["name": policy.informativeData.cookieName,
-                                                     "days": "\(policy.informativeData.cookieLifetimeDays)"])
+        cookieDescription = t.format(
+            "cookie_desc",
+            [
+                "name": policy.informativeData.cookieName,
+                "days": "\(policy.informativeData.cookieLifetimeDays)",
+            ]
+        )
         linkedDataRule = policy.informativeData.linkedDataRule[language]
         vendors = policy.vendors.map { VendorRow($0, language, t) }
         hasVendors = !vendors.isEmpty
@@ -99,9 +140,11 @@ struct PolicyPageModel {
         effective = t.format("effective", ["date": format(policy.effectiveDate)])
         revisions = policy.revisions.map { t.format("revised", ["date": format($0)]) }
         self.versions = versions.map { version in
-            VersionLink(href: PageChrome.href("/privacy/versions/\(version.id.urlPathEncoded)", language),
-                        label: t.format("version_label", ["id": version.id, "date": format(version.currentSince)]),
-                        current: version.id == currentVersion)
+            VersionLink(
+                href: PageChrome.href("/privacy/versions/\(version.id.urlPathEncoded)", language),
+                label: t.format("version_label", ["id": version.id, "date": format(version.currentSince)]),
+                current: version.id == currentVersion
+            )
         }
         hasVersions = !self.versions.isEmpty
         jsonHref = isCurrent ? "/privacy.json" : "/privacy/versions/\(policy.version.urlPathEncoded).json"

@@ -69,8 +69,14 @@ public final class PolicySite: Sendable {
     }
 
     /// Renders one view of `policy`; `versions` lists the stored versions to link to (none outside a server).
-    public static func render(_ policy: Policy, _ kind: PolicyPageKind, _ language: Language, resources: SiteResources,
-                              versions: [PolicyVersion] = [], currentVersion: String? = nil) throws -> RenderedPage {
+    public static func render(
+        _ policy: Policy,
+        _ kind: PolicyPageKind,
+        _ language: Language,
+        resources: SiteResources,
+        versions: [PolicyVersion] = [],
+        currentVersion: String? = nil
+    ) throws -> RenderedPage {
         let isCurrent = policy.version == (currentVersion ?? policy.version)
         switch kind {
         case .json:
@@ -78,8 +84,15 @@ public final class PolicySite: Sendable {
         case .full, .externalTransmission:
             let base = isCurrent ? "/privacy" : "/privacy/versions/\(policy.version.urlPathEncoded)"
             let path = kind == .full ? base : base + "/external-transmission"
-            let model = PolicyPageModel(policy: policy, language: language, strings: resources.text(language), path: path,
-                                        isCurrent: isCurrent, versions: versions, currentVersion: currentVersion ?? policy.version)
+            let model = PolicyPageModel(
+                policy: policy,
+                language: language,
+                strings: resources.text(language),
+                path: path,
+                isCurrent: isCurrent,
+                versions: versions,
+                currentVersion: currentVersion ?? policy.version
+            )
             let html = try resources.render(kind == .full ? "privacy" : "external", model)
             return RenderedPage(Array(html.utf8), contentType: "text/html; charset=utf-8")
         }
@@ -88,8 +101,14 @@ public final class PolicySite: Sendable {
     /// An error page in `language`, rendered on demand (errors are rare and must never fail to render).
     public func errorPage(language: Language, path: String, heading: String, message: String) -> RenderedPage {
         let t = resources.text(language)
-        let model = ErrorPageModel(language: language, strings: t, operatorName: current.company.name[language],
-                                   path: path, heading: heading, message: message)
+        let model = ErrorPageModel(
+            language: language,
+            strings: t,
+            operatorName: current.company.name[language],
+            path: path,
+            heading: heading,
+            message: message
+        )
         let html = (try? resources.render("error", model)) ?? "<!DOCTYPE html><title>Error</title><h1>エラー / Error</h1>"
         return RenderedPage(Array(html.utf8), contentType: "text/html; charset=utf-8")
     }

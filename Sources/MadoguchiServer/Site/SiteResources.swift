@@ -31,7 +31,8 @@ public struct SiteResources: Sendable {
             stylesheet: try Data(contentsOf: root.appendingPathComponent("public/site.css")),
             openAPI: try Data(contentsOf: root.appendingPathComponent("public/openapi.yaml")),
             snippet: try Data(contentsOf: root.appendingPathComponent("public/snippet.js")),
-            snippetStylesheet: try Data(contentsOf: root.appendingPathComponent("public/snippet.css")))
+            snippetStylesheet: try Data(contentsOf: root.appendingPathComponent("public/snippet.css"))
+        )
     }
 
     /// The strings of `language`; every key exists in both languages (a test checks it).
@@ -48,18 +49,30 @@ public struct SiteResources: Sendable {
 
     /// A mail to a person: the subject in Japanese, the body in Japanese then English, each filled with the policy's
     /// names (company, officer, contacts, policy link) and `values` (R-CON-1: every mail names the officer and contact).
-    func mail(to address: String, subject subjectKey: String, body bodyKey: String, policy: Policy, baseURL: String,
-              values: (Language) -> [String: String] = { _ in [:] }) -> OutgoingMail {
+    func mail(
+        to address: String,
+        subject subjectKey: String,
+        body bodyKey: String,
+        policy: Policy,
+        baseURL: String,
+        values: (Language) -> [String: String] = { _ in [:] }
+    ) -> OutgoingMail {
         func filled(_ language: Language) -> [String: String] {
-            var all = ["company": policy.company.name[language], "officer": policy.officer.title[language],
-                       "officer_email": policy.officer.email, "requests_email": policy.requests.email,
-                       "privacy": baseURL + PageChrome.href("/privacy", language)]
+            var all = [
+                "company": policy.company.name[language], "officer": policy.officer.title[language],
+                "officer_email": policy.officer.email, "requests_email": policy.requests.email,
+                "privacy": baseURL + PageChrome.href("/privacy", language),
+            ]
             all.merge(values(language)) { $1 }
             return all
         }
-        let ja = text(.ja), en = text(.en)
-        return OutgoingMail(to: address, subject: ja.format(subjectKey, filled(.ja)),
-                            body: ja.format(bodyKey, filled(.ja)) + "\n----------------------------------------\n\n" + en.format(bodyKey, filled(.en)))
+        let ja = text(.ja)
+        let en = text(.en)
+        return OutgoingMail(
+            to: address,
+            subject: ja.format(subjectKey, filled(.ja)),
+            body: ja.format(bodyKey, filled(.ja)) + "\n----------------------------------------\n\n" + en.format(bodyKey, filled(.en))
+        )
     }
 
     /// Renders `template` with `model`; a missing template is a packaging bug, reported as an error.

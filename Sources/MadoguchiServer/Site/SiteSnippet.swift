@@ -22,10 +22,15 @@ struct SiteSnippet: Sendable {
     init(policy: Policy, resources: SiteResources, baseURL: String) {
         let template = Self.compact(String(decoding: resources.snippet, as: UTF8.self))
         func script(gpc: Bool) -> [UInt8] {
-            Array(template.replacingOccurrences(of: Self.placeholder,
-                                                with: Self.configuration(policy, resources: resources, baseURL: baseURL, gpc: gpc)).utf8)
+            Array(
+                template.replacingOccurrences(
+                    of: Self.placeholder,
+                    with: Self.configuration(policy, resources: resources, baseURL: baseURL, gpc: gpc)
+                ).utf8
+            )
         }
-        let plainBytes = script(gpc: false), gpcBytes = script(gpc: true)
+        let plainBytes = script(gpc: false)
+        let gpcBytes = script(gpc: true)
         plain = RenderedPage(plainBytes, contentType: "text/javascript; charset=utf-8")
         gpc = RenderedPage(gpcBytes, contentType: "text/javascript; charset=utf-8")
         func gzipped(_ bytes: [UInt8]) -> RenderedPage? {
@@ -63,8 +68,10 @@ struct SiteSnippet: Sendable {
             return out
         }
         let categories = VendorCategory.allCases.map { category -> [String: String] in
-            ["id": category.rawValue, "ja": resources.text(.ja).format("cat_\(category.rawValue)"),
-             "en": resources.text(.en).format("cat_\(category.rawValue)")]
+            [
+                "id": category.rawValue, "ja": resources.text(.ja).format("cat_\(category.rawValue)"),
+                "en": resources.text(.en).format("cat_\(category.rawValue)"),
+            ]
         }
         let vendors = policy.vendors.map { vendor -> [String: Any] in
             var entry: [String: Any] = [
