@@ -1,0 +1,111 @@
+import Foundation
+import MadoguchiCore
+
+struct RequestFormModel {
+    struct TypeOption {
+        let id, label: String
+        let checked: Bool
+    }
+    struct PurposeOption {
+        let id, label: String
+        let checked: Bool
+    }
+    struct ErrorItem { let field, message: String }
+    let chrome: PageChrome
+    let t: [String: String]
+    let expired, hasErrors: Bool
+    let errors: [ErrorItem]
+    let types: [TypeOption]
+    let purposes: [PurposeOption]
+    let email, name, phone, details: String
+    let json, csv: Bool
+    let csrfToken, action, intro: String
+
+    init(
+        policy: Policy,
+        language: Language,
+        t: [String: String],
+        values: [String: String],
+        problems: [FieldProblem],
+        csrfToken: String,
+        expired: Bool
+    ) {
+        chrome = PageChrome(
+            language: language,
+            title: t.format("request_form_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: "/requests/new"
+        )
+        self.t = t
+        self.expired = expired
+        let labels = [
+            "type": "request_type", "email": "field_email", "name": "field_name", "phone": "field_phone",
+            "details": "request_details", "purposes": "request_purposes", "delivery": "request_delivery",
+        ]
+        errors = problems.map { ErrorItem(field: $0.field, message: InquiryFormModel.message($0, label: t.format(labels[$0.field] ?? $0.field), t)) }
+        hasErrors = !errors.isEmpty
+        let chosen = values["type"] ?? RequestType.disclosure.rawValue
+        types = RequestType.allCases.map { TypeOption(id: $0.rawValue, label: $0.name[language], checked: $0.rawValue == chosen) }
+        purposes =
+            [PurposeOption(id: SubjectRights.allPurposes, label: t.format("all_purposes"), checked: values["purpose_*"] != nil)]
+            + policy.purposes.map { PurposeOption(id: $0.id, label: $0.text[language], checked: values["purpose_\($0.id)"] != nil) }
+        email = values["email"] ?? ""
+        name = values["name"] ?? ""
+        phone = values["phone"] ?? ""
+        details = values["details"] ?? ""
+        csv = values["delivery"] == DisclosureFormat.csv.rawValue
+        json = !csv
+        self.csrfToken = csrfToken
+        action = PageChrome.href("/requests/new", language)
+        intro = t.format(
+            "request_form_intro",
+            [
+                "days": "\(policy.requests.answerBusinessDays)", "officer": policy.officer.title[language],
+                "officer_email": policy.officer.email, "requests_email": policy.requests.email,
+            ]
+        )
+    }
+}
+
+struct RequestCodeModel {
+    let chrome: PageChrome
+    let t: [String: String]
+    let number, code, csrfToken, action: String
+    let message: String?
+
+    init(policy: Policy, language: Language, t: [String: String], number: String, code: String, message: String?, csrfToken: String, action: String) {
+        chrome = PageChrome(
+            language: language,
+            title: t.format("request_code_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: "/requests/\(number)/verify"
+        )
+        self.t = t
+        self.number = number
+        self.code = code
+        self.message = message
+        self.csrfToken = csrfToken
+        self.action = action
+    }
+}
+
+struct RequestDoneModel {
+    let chrome: PageChrome
+    let t: [String: String]
+    let number, text: String
+
+    init(policy: Policy, language: Language, t: [String: String], number: String, text: String) {
+        chrome = PageChrome(
+            language: language,
+            title: t.format("request_received_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: "/requests/\(number)/verify"
+        )
+        self.t = t
+        self.number = number
+        self.text = text
+    }
+}
