@@ -187,6 +187,18 @@ public struct VaultFixture: Sendable {
         return try await vault.submit(valid, policy: policy)
     }
 
+    /// An outbox worker on this fixture's databases that hands mail to `mailer`.
+    public func outboxWorker(_ mailer: any Mailer) -> OutboxWorker {
+        OutboxWorker(
+            database: data,
+            keys: vault.keys,
+            mailer: mailer,
+            from: "privacy@mirai-career.example",
+            messageDomain: "example",
+            logger: Logger(label: "test")
+        )
+    }
+
     /// Submits and then confirms by the receipt mail's link, as the address's owner does.
     public func submitConfirmed(_ submission: InquirySubmission) async throws -> InquiryReceipt {
         let receipt = try await submit(submission)

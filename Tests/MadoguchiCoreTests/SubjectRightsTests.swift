@@ -243,14 +243,7 @@ struct SubjectRightsTests {
             let destroyed = Set([taro.subjectID, codeKey] + requestKeys)
             #expect(!mail.contains { destroyed.contains($0.0) }, "no mail sealed under a destroyed key is left")
             #expect(mail.filter { $0.1 == "request-completed" }.count == 1, "the completion notice is queued")
-            let worker = OutboxWorker(
-                database: fixture.data,
-                keys: fixture.vault.keys,
-                mailer: RecordingMailer(),
-                from: "privacy@mirai-career.example",
-                messageDomain: "example",
-                logger: Logger(label: "test")
-            )
+            let worker = fixture.outboxWorker(RecordingMailer())
             let pass = try await worker.deliverDue()
             #expect(pass.failed == 0 && pass.sent >= 1)
             #expect(try await AuditLog.verify(fixture.data) == .intact(entries: try await AuditLog.entries(in: fixture.data).count))

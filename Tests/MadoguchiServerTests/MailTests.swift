@@ -134,14 +134,7 @@ struct MailTests {
                 OutgoingMail(to: valid.email, subject: "Receipt \(number)", body: "Thank you")
             }
             let mailer = FlakyMailer(failures: 2)
-            let worker = OutboxWorker(
-                database: fixture.data,
-                keys: fixture.vault.keys,
-                mailer: mailer,
-                from: "privacy@mirai-career.example",
-                messageDomain: "example",
-                logger: Logger(label: "test")
-            )
+            let worker = fixture.outboxWorker(mailer)
             let start = Date()
             #expect(try await worker.deliverDue(now: start) == OutboxWorker.Pass(retried: 1))
             #expect(try await worker.deliverDue(now: start.addingTimeInterval(30)) == OutboxWorker.Pass(), "not due yet")
@@ -168,14 +161,7 @@ struct MailTests {
                 try await group.waitForAll()
             }
             let mailer = FlakyMailer(failures: 0)
-            let worker = OutboxWorker(
-                database: fixture.data,
-                keys: fixture.vault.keys,
-                mailer: mailer,
-                from: "privacy@mirai-career.example",
-                messageDomain: "example",
-                logger: Logger(label: "test")
-            )
+            let worker = fixture.outboxWorker(mailer)
             // Passes of 10 with an hour between passes that come back short: 25 messages need three passes in a row.
             let delivery = Task { await worker.run(every: .seconds(3_600), batch: 10) }
             for _ in 0..<600 where mailer.sent.count < 25 {
@@ -199,14 +185,7 @@ struct MailTests {
                 try await db.delete(from: "subject_keys").where("subject_id", .equal, receipt.subjectID).run()
             }
             let mailer = FlakyMailer(failures: 0)
-            let worker = OutboxWorker(
-                database: fixture.data,
-                keys: fixture.vault.keys,
-                mailer: mailer,
-                from: "privacy@mirai-career.example",
-                messageDomain: "example",
-                logger: Logger(label: "test")
-            )
+            let worker = fixture.outboxWorker(mailer)
             #expect(try await worker.deliverDue() == OutboxWorker.Pass(discarded: 1))
             #expect(mailer.sent.isEmpty)
         }

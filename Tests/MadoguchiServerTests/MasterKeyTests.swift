@@ -114,14 +114,7 @@ struct MasterKeyTests {
                 try await db.update("outbox").set("sealed", to: Data([1, 2, 3])).where("id", .equal, damagedID).run()
             }
             let mailer = FlakyMailer(failures: 0)
-            let worker = OutboxWorker(
-                database: fixture.data,
-                keys: fixture.vault.keys,
-                mailer: mailer,
-                from: "privacy@mirai-career.example",
-                messageDomain: "example",
-                logger: Logger(label: "test")
-            )
+            let worker = fixture.outboxWorker(mailer)
             #expect(try await worker.deliverDue() == OutboxWorker.Pass(sent: 4, failed: 2))
             #expect(Set(mailer.sent.map(\.subject)) == ["message 2", "message 3", "message 4", "message 5"])
             let statuses = try await fixture.data.read { db in
