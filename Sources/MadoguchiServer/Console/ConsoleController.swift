@@ -19,14 +19,14 @@ struct ConsoleController {
     let secureCookies: Bool
 
     func addRoutes(to router: Router<SiteRequestContext>) {
-        router.get("/console") { request, _ in
-            Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries", try requestedLanguage(request))])
+        router.get(RouterPath(SitePath.console)) { request, _ in
+            Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleInquiries, try requestedLanguage(request))])
         }
-        router.get("/console/sign-in") { request, _ in
+        router.get(RouterPath(SitePath.signIn)) { request, _ in
             let language = try requestedLanguage(request)
             return try signInPage(request, language, message: nil, email: "", status: .ok)
         }
-        router.post("/console/sign-in") { request, context in
+        router.post(RouterPath(SitePath.signIn)) { request, context in
             let language = try requestedLanguage(request)
             if let wait = limiter.acquire("sign-in:" + context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let form = try await FormInput.read(request, context)
@@ -47,17 +47,17 @@ struct ConsoleController {
                     status: .tooManyRequests
                 )
             case let .signedIn(token, _):
-                var response = Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries", language)])
-                response.headers[.setCookie] = cookie(Self.sessionCookie, token, path: "/console", maxAge: Int(staff.sessionLifetime))
+                var response = Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleInquiries, language)])
+                response.headers[.setCookie] = cookie(Self.sessionCookie, token, path: SitePath.console, maxAge: Int(staff.sessionLifetime))
                 return response
             }
         }
-        router.get("/console/setup") { request, _ in
+        router.get(RouterPath(SitePath.setup)) { request, _ in
             let language = try requestedLanguage(request)
             let token = request.uri.queryParameters["token"].map(String.init) ?? ""
             return try setupPage(request, language, token: token, message: nil, status: .ok)
         }
-        router.post("/console/setup") { request, context in
+        router.post(RouterPath(SitePath.setup)) { request, context in
             let language = try requestedLanguage(request)
             if let wait = limiter.acquire("sign-in:" + context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let form = try await FormInput.read(request, context)
@@ -75,17 +75,17 @@ struct ConsoleController {
             }
             return try signInPage(request, language, message: t.format("setup_done"), email: "", status: .ok)
         }
-        router.post("/console/sign-out") { request, context in
+        router.post(RouterPath(SitePath.signOut)) { request, context in
             let language = try requestedLanguage(request)
             let session = try await requireSession(request)
             let form = try await FormInput.read(request, context)
             try verifyCSRF(form, session)
             if let token = request.cookies[Self.sessionCookie]?.value { try await staff.signOut(token: token) }
-            var response = Response(status: .seeOther, headers: [.location: PageChrome.href("/console/sign-in", language)])
-            response.headers[.setCookie] = cookie(Self.sessionCookie, "", path: "/console", maxAge: 0)
+            var response = Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.signIn, language)])
+            response.headers[.setCookie] = cookie(Self.sessionCookie, "", path: SitePath.console, maxAge: 0)
             return response
         }
-        router.get("/console/inquiries") { request, _ in
+        router.get(RouterPath(SitePath.consoleInquiries)) { request, _ in
             let language = try requestedLanguage(request)
             let session = try await requireSession(request)
             let query = request.uri.queryParameters
@@ -129,12 +129,12 @@ struct ConsoleController {
             )
             return try consolePage("console-inquiries", model)
         }
-        router.get("/console/inquiries/:id") { request, context in
+        router.get(RouterPath(SitePath.consoleInquiryRoute)) { request, context in
             let language = try requestedLanguage(request)
             let session = try await requireSession(request)
             return try await detail(try context.parameters.require("id"), session: session, language: language, message: nil, status: .ok)
         }
-        router.post("/console/inquiries/:id/answer") { request, context in
+        router.post(RouterPath(SitePath.answerRoute)) { request, context in
             let (language, session, id, form) = try await inquiryAction(request, context)
             let text = (form["answer"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty, text.count <= 5_000 else {
@@ -147,9 +147,9 @@ struct ConsoleController {
                 )
             }
             try await visible { try await desk.answer(id, text: text, by: session.user, mail: answerMail(text)) }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries/\(id)", language)])
+            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleInquiry(id), language)])
         }
-        router.post("/console/inquiries/:id/forward") { request, context in
+        router.post(RouterPath(SitePath.forwardRoute)) { request, context in
             let (language, session, id, form) = try await inquiryAction(request, context)
             guard session.user.role.seesAllInquiries else { throw forbidden() }
             let note = String((form["note"] ?? "").prefix(2_000))
@@ -158,18 +158,18 @@ struct ConsoleController {
             } catch StaffError.unknownDepartment {
                 throw PublicError(.badRequest, LocalizedText(ja: "その部署はありません。", en: "There is no such department."))
             }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries/\(id)", language)])
+            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleInquiry(id), language)])
         }
-        router.post("/console/inquiries/:id/status") { request, context in
+        router.post(RouterPath(SitePath.statusRoute)) { request, context in
             let (language, session, id, form) = try await inquiryAction(request, context)
             guard let status = InquiryStatus(rawValue: form["status"] ?? "") else {
                 throw PublicError(.badRequest, LocalizedText(ja: "その状態はありません。", en: "There is no such status."))
             }
             try await visible { try await desk.setStatus(id, to: status, by: session.user) }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/inquiries/\(id)", language)])
+            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleInquiry(id), language)])
         }
         addRequestRoutes(to: router)
-        router.get("/console/audit") { request, _ in
+        router.get(RouterPath(SitePath.audit)) { request, _ in
             let language = try requestedLanguage(request)
             let session = try await requireSession(request)
             guard session.user.role.readsAudit else { throw forbidden() }
@@ -228,11 +228,11 @@ struct ConsoleController {
             policy: policy,
             language: language,
             t: t,
-            path: "/console/sign-in",
+            path: SitePath.signIn,
             heading: t.format("sign_in_title"),
             message: message,
             csrfToken: issued.token,
-            action: PageChrome.href("/console/sign-in", language),
+            action: PageChrome.href(SitePath.signIn, language),
             token: nil,
             askEmail: true,
             email: email,
@@ -254,11 +254,11 @@ struct ConsoleController {
             policy: policy,
             language: language,
             t: t,
-            path: "/console/setup",
+            path: SitePath.setup,
             heading: t.format("setup_title"),
             message: message ?? t.format("setup_text"),
             csrfToken: issued.token,
-            action: PageChrome.href("/console/setup", language),
+            action: PageChrome.href(SitePath.setup, language),
             token: token,
             askEmail: false,
             email: "",
@@ -283,7 +283,7 @@ struct ConsoleController {
             let session = try await staff.session(token: token)
         else {
             let language = Language(query: request.uri.queryParameters["lang"].map(String.init)) ?? .ja
-            throw RedirectError(location: PageChrome.href("/console/sign-in", language))
+            throw RedirectError(location: PageChrome.href(SitePath.signIn, language))
         }
         return session
     }

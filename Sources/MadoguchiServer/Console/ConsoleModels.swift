@@ -31,9 +31,9 @@ struct StaffView {
 
     init(_ session: StaffSession, language: Language, t: [String: String], csrfToken: String) {
         signedInAs = t.format("signed_in_as", ["email": session.user.email, "role": session.user.role.rawValue])
-        inquiriesHref = PageChrome.href("/console/inquiries", language)
-        auditHref = PageChrome.href("/console/audit", language)
-        requestsHref = PageChrome.href("/console/requests", language)
+        inquiriesHref = PageChrome.href(SitePath.consoleInquiries, language)
+        auditHref = PageChrome.href(SitePath.audit, language)
+        requestsHref = PageChrome.href(SitePath.consoleRequests, language)
         readsAudit = session.user.role.readsAudit
         handlesRequests = session.user.role.handlesRequests
         self.csrfToken = csrfToken
@@ -122,7 +122,7 @@ struct InquiryListModel {
             title: t.format("inquiries_title") + " | " + t.format("console_title"),
             strings: t,
             operatorName: policy.company.name[language],
-            path: "/console/inquiries"
+            path: SitePath.consoleInquiries
         )
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
@@ -137,7 +137,7 @@ struct InquiryListModel {
         let departmentNames = Dictionary(uniqueKeysWithValues: policy.departments.map { ($0.id, $0.name[language]) })
         self.items = items.map { item in
             Row(
-                href: PageChrome.href("/console/inquiries/\(item.id)", language),
+                href: PageChrome.href(SitePath.consoleInquiry(item.id), language),
                 number: item.number,
                 service: names[item.serviceID] ?? item.serviceID,
                 received: ConsoleFormat.time(item.createdAt),
@@ -150,11 +150,11 @@ struct InquiryListModel {
         pageText = t.format("page_of", ["page": "\(page)", "pages": "\(pages)", "total": "\(total)"])
         func pageHref(_ number: Int) -> String {
             var components = URLComponents()
-            components.path = "/console/inquiries"
+            components.path = SitePath.consoleInquiries
             components.queryItems =
                 query.filter { $0.0 != "page" }.map { URLQueryItem(name: $0.0, value: $0.1) }
                 + [URLQueryItem(name: "page", value: "\(number)")]
-            return components.string ?? "/console/inquiries"
+            return components.string ?? SitePath.consoleInquiries
         }
         prevHref = page > 1 ? pageHref(page - 1) : nil
         nextHref = page < pages ? pageHref(page + 1) : nil
@@ -189,7 +189,7 @@ struct InquiryDetailModel {
         message: String?
     ) {
         heading = t.format("inquiry_detail_title", ["number": record.number])
-        let path = "/console/inquiries/\(record.id)"
+        let path = SitePath.consoleInquiry(record.id)
         chrome = PageChrome(
             language: language,
             title: heading + " | " + t.format("console_title"),
@@ -264,7 +264,7 @@ struct AuditPageModel {
             title: t.format("audit_title") + " | " + t.format("console_title"),
             strings: t,
             operatorName: policy.company.name[language],
-            path: "/console/audit"
+            path: SitePath.audit
         )
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
@@ -286,8 +286,8 @@ struct AuditPageModel {
             )
         }
         let suffix = language == .en ? "&lang=en" : ""
-        prevHref = after > 0 ? "/console/audit?after=\(max(0, after - 100))\(suffix)" : nil
-        nextHref = entries.count == 100 ? "/console/audit?after=\(entries.last!.sequence)\(suffix)" : nil
+        prevHref = after > 0 ? SitePath.audit + "?after=\(max(0, after - 100))\(suffix)" : nil
+        nextHref = entries.count == 100 ? SitePath.audit + "?after=\(entries.last!.sequence)\(suffix)" : nil
     }
 }
 

@@ -8,7 +8,7 @@ import MadoguchiCore
 extension ConsoleController {
 
     func addRequestRoutes(to router: Router<SiteRequestContext>) {
-        router.get("/console/requests") { request, _ in
+        router.get(RouterPath(SitePath.consoleRequests)) { request, _ in
             let language = try requestedLanguage(request)
             let session = try await requireSession(request)
             guard session.user.role.handlesRequests else { throw forbidden() }
@@ -26,13 +26,13 @@ extension ConsoleController {
             )
             return try consolePage("console-requests", model)
         }
-        router.get("/console/requests/:id") { request, context in
+        router.get(RouterPath(SitePath.consoleRequestRoute)) { request, context in
             let language = try requestedLanguage(request)
             let session = try await requireSession(request)
             guard session.user.role.handlesRequests else { throw forbidden() }
             return try await requestDetail(try context.parameters.require("id"), session: session, language: language, message: nil, status: .ok)
         }
-        router.post("/console/requests/:id/complete") { request, context in
+        router.post(RouterPath(SitePath.completeRoute)) { request, context in
             let (language, session, detail, form) = try await requestAction(request, context)
             var correction: RequestDesk.Correction?
             if detail.entry.type == .correction, detail.entry.subjectKnown {
@@ -65,9 +65,9 @@ extension ConsoleController {
                     status: error == .notOpen ? .conflict : .unprocessableContent
                 )
             }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/requests/\(detail.entry.id)", language)])
+            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleRequest(detail.entry.id), language)])
         }
-        router.post("/console/requests/:id/refuse") { request, context in
+        router.post(RouterPath(SitePath.refuseRoute)) { request, context in
             let (language, session, detail, form) = try await requestAction(request, context)
             let reason = String((form["reason"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines).prefix(4_000))
             let t = site.resources.text(language)
@@ -87,10 +87,10 @@ extension ConsoleController {
                     status: error == .notOpen ? .conflict : .unprocessableContent
                 )
             }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href("/console/requests/\(detail.entry.id)", language)])
+            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleRequest(detail.entry.id), language)])
         }
         // The person's download of a completed disclosure, from the link in the completion mail.
-        router.get("/requests/:number/download") { request, context in
+        router.get(RouterPath(SitePath.downloadRoute)) { request, context in
             let number = try context.parameters.require("number")
             let token = request.uri.queryParameters["token"].map(String.init) ?? ""
             guard let found = try await requests.disclosureSubject(number: number, token: token) else {
@@ -187,7 +187,7 @@ extension ConsoleController {
         } else if detail.entry.type == .disclosure || detail.entry.type == .provisionRecords {
             let expires = Date().addingTimeInterval(RequestDesk.downloadLifetime)
             let link =
-                baseURL + "/requests/\(detail.entry.number)/download?token=" + requests.disclosureToken(number: detail.entry.number, expires: expires)
+                baseURL + SitePath.download(detail.entry.number) + "?token=" + requests.disclosureToken(number: detail.entry.number, expires: expires)
             outcome = { language in
                 site.resources.text(language).format(
                     "request_done_download",
@@ -237,7 +237,7 @@ struct RequestListModel {
             title: t.format("requests_title") + " | " + t.format("console_title"),
             strings: t,
             operatorName: policy.company.name[language],
-            path: "/console/requests"
+            path: SitePath.consoleRequests
         )
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
@@ -249,13 +249,13 @@ struct RequestListModel {
                 status: t.format("request_status_\(entry.status.rawValue)"),
                 due: entry.due.map { language == .ja ? $0.japanese : $0.english } ?? "",
                 urgency: urgency == .none || urgency == .onTime ? "" : t.format("urgency_\(urgency.rawValue)"),
-                href: PageChrome.href("/console/requests/\(entry.id)", language),
+                href: PageChrome.href(SitePath.consoleRequest(entry.id), language),
                 overdue: urgency == .overdue,
                 dueToday: urgency == .dueToday
             )
         }
         empty = rows.isEmpty
-        toggleHref = PageChrome.href("/console/requests", language) + (all ? "" : (language == .ja ? "?all=1" : "&all=1"))
+        toggleHref = PageChrome.href(SitePath.consoleRequests, language) + (all ? "" : (language == .ja ? "?all=1" : "&all=1"))
         toggleLabel = t.format(all ? "requests_show_open" : "requests_show_all")
     }
 }
@@ -289,7 +289,7 @@ struct RequestDetailModel {
             title: entry.number + " | " + t.format("console_title"),
             strings: t,
             operatorName: policy.company.name[language],
-            path: "/console/requests/\(entry.id)"
+            path: SitePath.consoleRequest(entry.id)
         )
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
@@ -319,8 +319,8 @@ struct RequestDetailModel {
         known = !detail.subjectID.isEmpty
         inquiries = detail.inquiryNumbers
         fields = policy.fields.map { Option(id: $0.id, label: $0.label[language], selected: false) }
-        completeAction = PageChrome.href("/console/requests/\(entry.id)/complete", language)
-        refuseAction = PageChrome.href("/console/requests/\(entry.id)/refuse", language)
+        completeAction = PageChrome.href(SitePath.complete(entry.id), language)
+        refuseAction = PageChrome.href(SitePath.refuse(entry.id), language)
         self.csrfToken = csrfToken
         completeLabel = t.format("request_complete_\(entry.type.rawValue)")
     }

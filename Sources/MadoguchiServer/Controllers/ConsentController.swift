@@ -148,11 +148,11 @@ struct ConsentController {
                 body: .init(byteBuffer: .init(string: suspended ? #"{"suspended":true}"# : #"{"suspended":false}"#))
             )
         }
-        router.get("/preferences") { request, _ in
+        router.get(RouterPath(SitePath.preferences)) { request, _ in
             let language = try requestedLanguage(request)
             return try await preferencesPage(request, language, message: nil, status: .ok)
         }
-        router.post("/preferences") { request, context in
+        router.post(RouterPath(SitePath.preferences)) { request, context in
             let language = try requestedLanguage(request)
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let form = try await FormInput.read(request, context)
@@ -177,7 +177,7 @@ struct ConsentController {
             var response = Response(
                 status: .seeOther,
                 headers: [
-                    .location: PageChrome.href("/preferences", language) + (language == .ja ? "?" : "&") + "saved=1", .cacheControl: "no-store",
+                    .location: PageChrome.href(SitePath.preferences, language) + (language == .ja ? "?" : "&") + "saved=1", .cacheControl: "no-store",
                 ]
             )
             let lifetime = policy.informativeData.cookieLifetimeDays * 86_400
@@ -195,7 +195,7 @@ struct ConsentController {
             )
             return response
         }
-        router.post("/preferences/reset") { request, context in
+        router.post(RouterPath(SitePath.preferencesReset)) { request, context in
             let language = try requestedLanguage(request)
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let form = try await FormInput.read(request, context)
@@ -224,7 +224,7 @@ struct ConsentController {
             var response = Response(
                 status: .seeOther,
                 headers: [
-                    .location: PageChrome.href("/preferences", language) + (language == .ja ? "?" : "&") + "reset=1", .cacheControl: "no-store",
+                    .location: PageChrome.href(SitePath.preferences, language) + (language == .ja ? "?" : "&") + "reset=1", .cacheControl: "no-store",
                 ]
             )
             response.headers.append(HTTPField(name: .setCookie, value: cookie(policy.informativeData.cookieName, "", maxAge: 0)))

@@ -15,7 +15,7 @@ struct InquiryController {
 
     func addRoutes(to router: Router<SiteRequestContext>) {
         /// The list of services to contact.
-        router.get("/inquiry") { request, _ in
+        router.get(RouterPath(SitePath.services)) { request, _ in
             let language = try requestedLanguage(request)
             let t = site.resources.text(language)
             return try page(
@@ -24,14 +24,14 @@ struct InquiryController {
                     policy: policy,
                     language: language,
                     t: t,
-                    path: "/inquiry",
+                    path: SitePath.services,
                     heading: t.format("inquiry_index_title"),
                     message: t.format("inquiry_index_intro")
                 )
             )
         }
         /// The form of one service.
-        router.get("/inquiry/:service") { request, context in
+        router.get(RouterPath(SitePath.inquiryRoute)) { request, context in
             let language = try requestedLanguage(request)
             let service = try findService(context, language)
             let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
@@ -49,7 +49,7 @@ struct InquiryController {
             return try formResponse(model, status: .ok, nonce: issued.nonce)
         }
         /// A submitted form: stored and confirmed, or shown again with every problem and the person's input kept.
-        router.post("/inquiry/:service") { request, context in
+        router.post(RouterPath(SitePath.inquiryRoute)) { request, context in
             let language = try requestedLanguage(request)
             let service = try findService(context, language)
             try limit(context)
@@ -90,13 +90,13 @@ struct InquiryController {
                     identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) }
                 )
                 let location =
-                    PageChrome.href("/inquiry/\(service.id)/received", language)
+                    PageChrome.href(SitePath.received(service.id), language)
                     + (language == .ja ? "?" : "&") + "number=\(receipt.number)"
                 return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
             }
         }
         /// The receipt page after a successful submission (Post/Redirect/Get, so a reload sends nothing twice).
-        router.get("/inquiry/:service/received") { request, context in
+        router.get(RouterPath(SitePath.receivedRoute)) { request, context in
             let language = try requestedLanguage(request)
             _ = try findService(context, language)
             let number = request.uri.queryParameters["number"].map(String.init) ?? ""
@@ -121,7 +121,7 @@ struct InquiryController {
             return response
         }
         /// The confirmation link of the receipt mail: the sender confirms the inquiry as theirs (ADR 0004).
-        router.get("/inquiry/confirm/:number") { request, context in
+        router.get(RouterPath(SitePath.confirmRoute)) { request, context in
             let language = try requestedLanguage(request)
             let number = try context.parameters.require("number")
             let token = String((request.uri.queryParameters["token"].map(String.init) ?? "").prefix(64))
@@ -139,7 +139,7 @@ struct InquiryController {
             }
             return try confirmPage(request, language, number: number, token: token, message: nil, showForm: true, status: .ok)
         }
-        router.post("/inquiry/confirm/:number") { request, context in
+        router.post(RouterPath(SitePath.confirmRoute)) { request, context in
             try limit(context)
             let language = try requestedLanguage(request)
             let number = try context.parameters.require("number")
@@ -324,7 +324,7 @@ struct InquiryController {
         let base = baseURL
         let vault = vault
         return { number in
-            let link = base + "/inquiry/confirm/\(number)?token=" + vault.confirmationToken(number: number)
+            let link = base + SitePath.confirm(number) + "?token=" + vault.confirmationToken(number: number)
             return resources.mail(to: inquiry.email, subject: "mail_subject", body: "mail_body", policy: policy, baseURL: base) { language in
                 [
                     "number": number, "service": inquiry.service.name[language],
@@ -353,7 +353,7 @@ struct InquiryController {
                 title: t.format("confirm_title"),
                 strings: t,
                 operatorName: policy.company.name[language],
-                path: "/inquiry/confirm/\(number)"
+                path: SitePath.confirm(number)
             ),
             t: t,
             number: number,
@@ -361,7 +361,7 @@ struct InquiryController {
             csrfToken: issued.token,
             message: message,
             showForm: showForm,
-            action: PageChrome.href("/inquiry/confirm/\(number)", language)
+            action: PageChrome.href(SitePath.confirm(number), language)
         )
         var response = try site.resources.page("inquiry-confirm", model, cacheControl: "no-store")
         response.status = status

@@ -8,17 +8,17 @@ struct PolicyController<Context: RequestContext> {
     let site: PolicySite
 
     func addRoutes(to router: Router<Context>) {
-        router.get("/privacy") { request, _ in try await serve(.full, version: nil, request) }
-        router.get("/privacy/external-transmission") { request, _ in try await serve(.externalTransmission, version: nil, request) }
-        router.get("/privacy.json") { request, _ in try await serve(.json, version: nil, request) }
-        router.get("/privacy/versions/:version") { request, context in
+        router.get(RouterPath(SitePath.privacy)) { request, _ in try await serve(.full, version: nil, request) }
+        router.get(RouterPath(SitePath.externalTransmission)) { request, _ in try await serve(.externalTransmission, version: nil, request) }
+        router.get(RouterPath(SitePath.privacyJSON)) { request, _ in try await serve(.json, version: nil, request) }
+        router.get(RouterPath(SitePath.versionRoute)) { request, context in
             let raw = try context.parameters.require("version")
             if raw.hasSuffix(".json") {
                 return try await serve(.json, version: String(raw.dropLast(".json".count)), request)
             }
             return try await serve(.full, version: raw, request)
         }
-        router.get("/privacy/versions/:version/external-transmission") { request, context in
+        router.get(RouterPath(SitePath.versionExternalRoute)) { request, context in
             try await serve(.externalTransmission, version: try context.parameters.require("version"), request)
         }
     }

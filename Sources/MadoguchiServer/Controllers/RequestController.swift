@@ -202,7 +202,7 @@ struct RequestController {
 
     func codeMail(to address: String, number: String, code: String) -> OutgoingMail {
         site.resources.mail(to: address, subject: "req_code_subject", body: "req_code_body", policy: policy, baseURL: baseURL) { _ in
-            ["number": number, "code": code, "link": baseURL + "/requests/\(number)/verify?code=\(code)"]
+            ["number": number, "code": code, "link": baseURL + SitePath.requestVerify(number) + "?code=\(code)"]
         }
     }
 

@@ -6,11 +6,11 @@ import MadoguchiCore
 /// `/requests/new` and the code page: the same requests as the API, as forms that work without JavaScript.
 extension RequestController {
     func addPageRoutes(to router: Router<SiteRequestContext>) {
-        router.get("/requests/new") { request, _ in
+        router.get(RouterPath(SitePath.newRequest)) { request, _ in
             let language = try requestedLanguage(request)
             return try formPage(request, language, values: [:], problems: [], status: .ok)
         }
-        router.post("/requests/new") { request, context in
+        router.post(RouterPath(SitePath.newRequest)) { request, context in
             let language = try requestedLanguage(request)
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let form = try await FormInput.read(request, context)
@@ -39,13 +39,13 @@ extension RequestController {
                 return Response(
                     status: .seeOther,
                     headers: [
-                        .location: PageChrome.href("/requests/\(receipt.number)/verify", language),
+                        .location: PageChrome.href(SitePath.requestVerify(receipt.number), language),
                         .cacheControl: "no-store",
                     ]
                 )
             }
         }
-        router.get("/requests/:number/verify") { request, context in
+        router.get(RouterPath(SitePath.requestVerifyRoute)) { request, context in
             let language = try requestedLanguage(request)
             let number = try context.parameters.require("number")
             guard Self.isRequestNumber(number) else { throw noSuchRequest() }
@@ -54,7 +54,7 @@ extension RequestController {
             let code = request.uri.queryParameters["code"].map(String.init).flatMap { $0.count == 6 && $0.allSatisfy(\.isNumber) ? $0 : nil } ?? ""
             return try codePage(request, language, number: number, code: code, message: nil, status: .ok)
         }
-        router.post("/requests/:number/verify") { request, context in
+        router.post(RouterPath(SitePath.requestVerifyRoute)) { request, context in
             let language = try requestedLanguage(request)
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let number = try context.parameters.require("number")
@@ -155,7 +155,7 @@ extension RequestController {
             code: code,
             message: message,
             csrfToken: issued.token,
-            action: PageChrome.href("/requests/\(number)/verify", language)
+            action: PageChrome.href(SitePath.requestVerify(number), language)
         )
         var response = try site.resources.page("request-code", model, cacheControl: "no-store")
         response.status = status

@@ -16,14 +16,14 @@ struct SelfServiceController {
     let secureCookies: Bool
 
     func addRoutes(to router: Router<SiteRequestContext>) {
-        router.get("/me") { request, _ in
+        router.get(RouterPath(SitePath.me)) { request, _ in
             let language = try requestedLanguage(request)
             if let (token, subjectID) = try await session(request) {
                 return try await overview(language, token: token, subjectID: subjectID, message: nil, status: .ok)
             }
             return try start(request, language, message: nil, status: .ok)
         }
-        router.post("/me/code") { request, context in
+        router.post(RouterPath(SitePath.meCode)) { request, context in
             let language = try requestedLanguage(request)
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let form = try await FormInput.read(request, context)
@@ -40,17 +40,17 @@ struct SelfServiceController {
             return Response(
                 status: .seeOther,
                 headers: [
-                    .location: PageChrome.href("/me/verify", language) + (language == .ja ? "?" : "&") + "ticket=\(issued.ticket)",
+                    .location: PageChrome.href(SitePath.meVerify, language) + (language == .ja ? "?" : "&") + "ticket=\(issued.ticket)",
                     .cacheControl: "no-store",
                 ]
             )
         }
-        router.get("/me/verify") { request, _ in
+        router.get(RouterPath(SitePath.meVerify)) { request, _ in
             let language = try requestedLanguage(request)
             let ticket = request.uri.queryParameters["ticket"].map(String.init) ?? ""
             return try codePage(request, language, ticket: ticket, message: nil, status: .ok)
         }
-        router.post("/me/verify") { request, context in
+        router.post(RouterPath(SitePath.meVerify)) { request, context in
             let language = try requestedLanguage(request)
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let form = try await FormInput.read(request, context)
@@ -65,7 +65,7 @@ struct SelfServiceController {
             }
             switch try await access.enter(ticket: ticket, code: code) {
             case let .signedIn(token):
-                var response = Response(status: .seeOther, headers: [.location: PageChrome.href("/me", language), .cacheControl: "no-store"])
+                var response = Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.me, language), .cacheControl: "no-store"])
                 response.headers[.setCookie] = cookie(token, maxAge: Int(SelfService.sessionLifetime))
                 return response
             case let .wrongCode(left):
@@ -80,7 +80,7 @@ struct SelfServiceController {
                 return try start(request, language, message: t.format("me_code_gone"), status: .gone)
             }
         }
-        router.post("/me/inquiries/:number") { request, context in
+        router.post(RouterPath(SitePath.meInquiryRoute)) { request, context in
             let (language, token, subjectID, form) = try await action(request, context)
             let number = try context.parameters.require("number")
             let t = site.resources.text(language)
@@ -110,16 +110,16 @@ struct SelfServiceController {
                     return try await overview(language, token: token, subjectID: subjectID, message: t.format("email_in_use"), status: .conflict)
                 }
             }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href("/me", language)])
+            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.me, language)])
         }
-        router.post("/me/inquiries/:number/delete") { request, context in
+        router.post(RouterPath(SitePath.meInquiryDeleteRoute)) { request, context in
             let (language, _, subjectID, _) = try await action(request, context)
             guard try await access.deleteInquiry(subjectID: subjectID, number: try context.parameters.require("number")) else {
                 throw PublicError(.notFound, LocalizedText(ja: "そのお問い合わせはありません。", en: "There is no such inquiry."))
             }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href("/me", language)])
+            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.me, language)])
         }
-        router.post("/me/erase") { request, context in
+        router.post(RouterPath(SitePath.meErase)) { request, context in
             let (language, token, subjectID, form) = try await action(request, context)
             let t = site.resources.text(language)
             guard form["confirm"] == "yes" else {
@@ -137,10 +137,10 @@ struct SelfServiceController {
             response.headers[.setCookie] = cookie("", maxAge: 0)
             return response
         }
-        router.get("/me/export") { request, _ in
+        router.get(RouterPath(SitePath.meExport)) { request, _ in
             let language = try requestedLanguage(request)
             guard let (_, subjectID) = try await session(request) else {
-                throw RedirectError(location: PageChrome.href("/me", language))
+                throw RedirectError(location: PageChrome.href(SitePath.me, language))
             }
             let document =
                 try await SubjectRights(vault: access.vault).disclosure(subjectID: subjectID, actor: "person", source: "self-service")
@@ -155,10 +155,10 @@ struct SelfServiceController {
                 body: .init(byteBuffer: .init(bytes: csv ? Data(document.csv().utf8) : try document.json()))
             )
         }
-        router.post("/me/sign-out") { request, context in
+        router.post(RouterPath(SitePath.meSignOut)) { request, context in
             let (language, token, _, _) = try await action(request, context)
             try await access.signOut(token: token)
-            var response = Response(status: .seeOther, headers: [.location: PageChrome.href("/me", language)])
+            var response = Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.me, language)])
             response.headers[.setCookie] = cookie("", maxAge: 0)
             return response
         }
@@ -177,7 +177,7 @@ struct SelfServiceController {
     private func action(_ request: Request, _ context: SiteRequestContext) async throws -> (Language, String, String, [String: String]) {
         let language = try requestedLanguage(request)
         guard let (token, subjectID) = try await session(request) else {
-            throw RedirectError(location: PageChrome.href("/me", language))
+            throw RedirectError(location: PageChrome.href(SitePath.me, language))
         }
         let form = try await FormInput.read(request, context)
         guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: access.csrfNonce(sessionToken: token)) else {
@@ -214,7 +214,7 @@ struct SelfServiceController {
                 policy: policy,
                 language: language,
                 t: t,
-                path: "/me",
+                path: SitePath.me,
                 message: message,
                 csrfToken: issued.token,
                 ticket: ""
@@ -236,7 +236,7 @@ struct SelfServiceController {
                 policy: policy,
                 language: language,
                 t: t,
-                path: "/me/verify",
+                path: SitePath.meVerify,
                 message: message,
                 csrfToken: issued.token,
                 ticket: ticket

@@ -13,7 +13,7 @@ struct ServiceListModel {
         self.t = t
         self.heading = heading
         self.message = message
-        services = policy.services.map { Link(href: PageChrome.href("/inquiry/\($0.id)", language), name: $0.name[language]) }
+        services = policy.services.map { Link(href: PageChrome.href(SitePath.inquiry($0.id), language), name: $0.name[language]) }
     }
 }
 

@@ -13,8 +13,8 @@ struct MeFormModel {
         self.message = message
         self.csrfToken = csrfToken
         self.ticket = ticket
-        codeAction = PageChrome.href("/me/verify", language)
-        startAction = PageChrome.href("/me/code", language)
+        codeAction = PageChrome.href(SitePath.meVerify, language)
+        startAction = PageChrome.href(SitePath.meCode, language)
     }
 }
 
@@ -30,7 +30,7 @@ struct MeErasedModel {
             title: t.format("me_erased_title"),
             strings: t,
             operatorName: policy.company.name[language],
-            path: "/me"
+            path: SitePath.me
         )
         self.t = t
         kept = ErasureRetention.kept.map { Kept(item: $0.item[language], reason: $0.reason[language]) }
@@ -60,7 +60,13 @@ struct MeModel {
     let csrfToken, eraseAction, signOutAction, jsonHref, csvHref: String
 
     init(policy: Policy, language: Language, t: [String: String], document: DisclosureDocument?, message: String?, csrfToken: String) {
-        chrome = PageChrome(language: language, title: t.format("me_title"), strings: t, operatorName: policy.company.name[language], path: "/me")
+        chrome = PageChrome(
+            language: language,
+            title: t.format("me_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: SitePath.me
+        )
         self.t = t
         self.message = message
         known = document != nil
@@ -71,8 +77,8 @@ struct MeModel {
                 number: inquiry.number,
                 service: service?.name[language] ?? inquiry.service,
                 created: String(inquiry.createdAt.prefix(10)),
-                action: PageChrome.href("/me/inquiries/\(inquiry.number)", language),
-                deleteAction: PageChrome.href("/me/inquiries/\(inquiry.number)/delete", language),
+                action: PageChrome.href(SitePath.meInquiry(inquiry.number), language),
+                deleteAction: PageChrome.href(SitePath.meInquiryDelete(inquiry.number), language),
                 fields: fields.map {
                     FieldRow(
                         id: $0.id,
@@ -111,10 +117,10 @@ struct MeModel {
         }
         kept = ErasureRetention.kept.map { Kept(item: $0.item[language], reason: $0.reason[language]) }
         self.csrfToken = csrfToken
-        eraseAction = PageChrome.href("/me/erase", language)
-        signOutAction = PageChrome.href("/me/sign-out", language)
+        eraseAction = PageChrome.href(SitePath.meErase, language)
+        signOutAction = PageChrome.href(SitePath.meSignOut, language)
         let suffix = language == .en ? "&lang=en" : ""
-        jsonHref = "/me/export?format=json" + suffix
-        csvHref = "/me/export?format=csv" + suffix
+        jsonHref = SitePath.meExport + "?format=json" + suffix
+        csvHref = SitePath.meExport + "?format=csv" + suffix
     }
 }

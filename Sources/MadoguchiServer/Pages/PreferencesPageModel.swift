@@ -34,7 +34,7 @@ struct PreferencesModel {
             title: t.format("prefs_title"),
             strings: t,
             operatorName: policy.company.name[language],
-            path: "/preferences"
+            path: SitePath.preferences
         )
         self.t = t
         groups = VendorCategory.allCases.compactMap { category in
@@ -59,7 +59,7 @@ struct PreferencesModel {
         self.reset = reset
         self.message = message
         self.csrfToken = csrfToken
-        action = PageChrome.href("/preferences", language)
-        resetAction = PageChrome.href("/preferences/reset", language)
+        action = PageChrome.href(SitePath.preferences, language)
+        resetAction = PageChrome.href(SitePath.preferencesReset, language)
     }
 }

@@ -35,7 +35,7 @@ struct RequestFormModel {
             title: t.format("request_form_title"),
             strings: t,
             operatorName: policy.company.name[language],
-            path: "/requests/new"
+            path: SitePath.newRequest
         )
         self.t = t
         self.expired = expired
@@ -57,7 +57,7 @@ struct RequestFormModel {
         csv = values["delivery"] == DisclosureFormat.csv.rawValue
         json = !csv
         self.csrfToken = csrfToken
-        action = PageChrome.href("/requests/new", language)
+        action = PageChrome.href(SitePath.newRequest, language)
         intro = t.format(
             "request_form_intro",
             [
@@ -80,7 +80,7 @@ struct RequestCodeModel {
             title: t.format("request_code_title"),
             strings: t,
             operatorName: policy.company.name[language],
-            path: "/requests/\(number)/verify"
+            path: SitePath.requestVerify(number)
         )
         self.t = t
         self.number = number
@@ -102,7 +102,7 @@ struct RequestDoneModel {
             title: t.format("request_received_title"),
             strings: t,
             operatorName: policy.company.name[language],
-            path: "/requests/\(number)/verify"
+            path: SitePath.requestVerify(number)
         )
         self.t = t
         self.number = number

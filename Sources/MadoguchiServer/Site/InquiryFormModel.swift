@@ -34,7 +34,7 @@ struct InquiryFormModel {
         csrfToken: String,
         expired: Bool
     ) {
-        let path = "/inquiry/\(service.id)"
+        let path = SitePath.inquiry(service.id)
         heading = t.format("inquiry_title", ["service": service.name[language]])
         chrome = PageChrome(
             language: language,

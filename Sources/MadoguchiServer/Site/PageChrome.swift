@@ -19,8 +19,8 @@ struct PageChrome {
         self.title = title
         self.t = strings
         self.operatorName = operatorName
-        self.privacyHref = Self.href("/privacy", language)
-        self.externalHref = Self.href("/privacy/external-transmission", language)
+        self.privacyHref = Self.href(SitePath.privacy, language)
+        self.externalHref = Self.href(SitePath.externalTransmission, language)
         self.langSwitchHref = Self.href(path, other)
     }
 

@@ -141,13 +141,13 @@ struct PolicyPageModel {
         revisions = policy.revisions.map { t.format("revised", ["date": format($0)]) }
         self.versions = versions.map { version in
             VersionLink(
-                href: PageChrome.href("/privacy/versions/\(version.id.urlPathEncoded)", language),
+                href: PageChrome.href(SitePath.version(version.id), language),
                 label: t.format("version_label", ["id": version.id, "date": format(version.currentSince)]),
                 current: version.id == currentVersion
             )
         }
         hasVersions = !self.versions.isEmpty
-        jsonHref = isCurrent ? "/privacy.json" : "/privacy/versions/\(policy.version.urlPathEncoded).json"
+        jsonHref = isCurrent ? SitePath.privacyJSON : SitePath.version(policy.version) + ".json"
     }
 }
 

@@ -82,7 +82,7 @@ public final class PolicySite: Sendable {
         case .json:
             return RenderedPage(policy.publishedJSON(), contentType: "application/json; charset=utf-8")
         case .full, .externalTransmission:
-            let base = isCurrent ? "/privacy" : "/privacy/versions/\(policy.version.urlPathEncoded)"
+            let base = isCurrent ? SitePath.privacy : SitePath.version(policy.version)
             let path = kind == .full ? base : base + "/external-transmission"
             let model = PolicyPageModel(
                 policy: policy,

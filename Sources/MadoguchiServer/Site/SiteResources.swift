@@ -61,7 +61,7 @@ public struct SiteResources: Sendable {
             var all = [
                 "company": policy.company.name[language], "officer": policy.officer.title[language],
                 "officer_email": policy.officer.email, "requests_email": policy.requests.email,
-                "privacy": baseURL + PageChrome.href("/privacy", language),
+                "privacy": baseURL + PageChrome.href(SitePath.privacy, language),
             ]
             all.merge(values(language)) { $1 }
             return all

@@ -1,0 +1,66 @@
+import Foundation
+import Hummingbird
+
+/// Every path of the site, in one place: the route templates the router registers (`…Route`, with `:captures`) and
+/// the functions that build the same paths for links and redirects. A path is never written twice.
+enum SitePath {
+    // The published policy
+    static let privacy = "/privacy"
+    static let privacyJSON = "/privacy.json"
+    static let externalTransmission = "/privacy/external-transmission"
+    static let versionRoute = "/privacy/versions/:version"
+    static let versionExternalRoute = "/privacy/versions/:version/external-transmission"
+    static func version(_ id: String) -> String { "/privacy/versions/\(id.urlPathEncoded)" }
+
+    // Inquiries
+    static let services = "/inquiry"
+    static let inquiryRoute = "/inquiry/:service"
+    static let receivedRoute = "/inquiry/:service/received"
+    static let confirmRoute = "/inquiry/confirm/:number"
+    static func inquiry(_ service: String) -> String { "/inquiry/\(service)" }
+    static func received(_ service: String) -> String { "/inquiry/\(service)/received" }
+    static func confirm(_ number: String) -> String { "/inquiry/confirm/\(number)" }
+
+    // Requests about one's data
+    static let newRequest = "/requests/new"
+    static let requestVerifyRoute = "/requests/:number/verify"
+    static let downloadRoute = "/requests/:number/download"
+    static func requestVerify(_ number: String) -> String { "/requests/\(number)/verify" }
+    static func download(_ number: String) -> String { "/requests/\(number)/download" }
+
+    // The person's own page
+    static let me = "/me"
+    static let meCode = "/me/code"
+    static let meVerify = "/me/verify"
+    static let meExport = "/me/export"
+    static let meErase = "/me/erase"
+    static let meSignOut = "/me/sign-out"
+    static let meInquiryRoute = "/me/inquiries/:number"
+    static let meInquiryDeleteRoute = "/me/inquiries/:number/delete"
+    static func meInquiry(_ number: String) -> String { "/me/inquiries/\(number)" }
+    static func meInquiryDelete(_ number: String) -> String { "/me/inquiries/\(number)/delete" }
+
+    // Preferences without JavaScript
+    static let preferences = "/preferences"
+    static let preferencesReset = "/preferences/reset"
+
+    // The staff console
+    static let console = "/console"
+    static let signIn = "/console/sign-in"
+    static let setup = "/console/setup"
+    static let signOut = "/console/sign-out"
+    static let consoleInquiries = "/console/inquiries"
+    static let consoleInquiryRoute = "/console/inquiries/:id"
+    static let answerRoute = "/console/inquiries/:id/answer"
+    static let forwardRoute = "/console/inquiries/:id/forward"
+    static let statusRoute = "/console/inquiries/:id/status"
+    static let consoleRequests = "/console/requests"
+    static let consoleRequestRoute = "/console/requests/:id"
+    static let completeRoute = "/console/requests/:id/complete"
+    static let refuseRoute = "/console/requests/:id/refuse"
+    static let audit = "/console/audit"
+    static func consoleInquiry(_ id: String) -> String { "/console/inquiries/\(id)" }
+    static func consoleRequest(_ id: String) -> String { "/console/requests/\(id)" }
+    static func complete(_ id: String) -> String { "/console/requests/\(id)/complete" }
+    static func refuse(_ id: String) -> String { "/console/requests/\(id)/refuse" }
+}
