@@ -2,9 +2,10 @@
 """A local SMTP sink for the tests (aiosmtpd): writes each message to DIR as <n>.eml with its envelope.
 
 usage: smtp-sink.py DIR PORT [--starttls CERT KEY --user USER --password PASSWORD [--login-only]]
-Prints "ready" once listening on 127.0.0.1:PORT; stops when its standard input closes.
+PORT 0 picks a free port. Prints "ready PORT" once listening on 127.0.0.1:PORT; stops when its standard input closes.
 """
 import os
+import socket
 import ssl
 import sys
 
@@ -28,6 +29,12 @@ class Sink:
         return "250 OK"
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def main():
     directory, port = sys.argv[1], int(sys.argv[2])
     kwargs = {}
@@ -46,9 +53,19 @@ def main():
         kwargs = dict(tls_context=context, require_starttls=True, authenticator=authenticator, auth_require_tls=True)
         if "--login-only" in sys.argv:
             kwargs["auth_exclude_mechanism"] = ["PLAIN"]
-    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
-    print("ready", flush=True)
+    for attempt in range(20):
+        chosen = port or free_port()
+        controller = Controller(Sink(directory), hostname="127.0.0.1", port=chosen, **kwargs)
+        try:
+            controller.start()
+            break
+        except (OSError, RuntimeError):
+            # Taken meanwhile (an ephemeral port of another connection): draw again, unless a port was given.
+            if port:
+                raise
+    else:
+        raise SystemExit("no free port")
+    print("ready %d" % chosen, flush=True)
     sys.stdin.read()
     controller.stop()
 

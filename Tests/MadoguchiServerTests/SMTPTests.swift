@@ -27,13 +27,12 @@ struct SMTPSink {
 
     static func start(_ extra: [String] = []) async throws -> SMTPSink {
         let directory = try Fixtures.temporaryDirectory()
-        let port = Int.random(in: 30_000...39_999)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments =
             [
                 "python3", Fixtures.repositoryRoot.appendingPathComponent("scripts/smtp-sink.py").path,
-                directory.path, "\(port)",
+                directory.path, "0",
             ] + extra
         let input = Pipe()
         let output = Pipe()
@@ -50,7 +49,10 @@ struct SMTPSink {
             }
             return text
         }
-        try #require(line.hasPrefix("ready"), "the SMTP sink did not start (pip install aiosmtpd)")
+        // "ready PORT": the sink picks a free port itself (a random one could be in use by another connection).
+        let words = line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+        try #require(words.first == "ready", "the SMTP sink did not start (pip install aiosmtpd)")
+        let port = try #require(words.dropFirst().first.flatMap { Int($0) }, "the SMTP sink names its port")
         return SMTPSink(process: process, input: input, directory: directory, port: port)
     }
 
