@@ -47,13 +47,9 @@ public actor AuditWatch {
             switch try await checkWholeChain().verification {
             case let .intact(entries):
                 // The head goes to the log, outside the database: compare it with `madoguchi audit verify --expect`.
-                let head = try await AuditLog.head(in: database)
-                logger.info(
-                    "audit chain intact",
-                    metadata: [
-                        "audit.entries": "\(entries)", "audit.head": "\(head.map { "\($0.sequence):\($0.hash)" } ?? "0:-")",
-                    ]
-                )
+                // An intact whole-chain check leaves its checkpoint at the head.
+                let head = checkpoint ?? .genesis
+                logger.info("audit chain intact", metadata: ["audit.entries": "\(entries)", "audit.head": "\(head.sequence):\(head.hash)"])
             case let .broken(sequence, reason):
                 logger.error("audit chain broken", metadata: ["audit.entry": "\(sequence)", "audit.reason": "\(reason)"])
             }

@@ -122,29 +122,26 @@ extension RequestDesk {
     /// has registered only their address, which the code has just proven.
     func matchesRegisteredItem(subjectID: String, content: RequestContent) async throws -> Bool {
         guard let key = try await vault.keys.key(subjectID: subjectID) else { return false }
+        // One row per confirmed inquiry and item (the item columns NULL for a confirmed inquiry without one).
         let rows = try await vault.database.read { db in
             try await db.raw(
                 """
-                SELECT f.inquiry_id AS inquiry_id, f.field_id AS field_id, f.sealed AS sealed
-                FROM inquiry_fields f JOIN inquiries i ON i.id = f.inquiry_id
-                WHERE i.subject_id = \(bind: subjectID) AND i.confirmed_at IS NOT NULL AND f.field_id IN ('name', 'phone')
+                SELECT i.id AS inquiry_id, f.field_id AS field_id, f.sealed AS sealed
+                FROM inquiries i LEFT JOIN inquiry_fields f ON f.inquiry_id = i.id AND f.field_id IN ('name', 'phone')
+                WHERE i.subject_id = \(bind: subjectID) AND i.confirmed_at IS NOT NULL
                 """
             ).all()
         }
-        if rows.isEmpty {
-            let confirmed = try await vault.database.read { db in
-                try await db.raw("SELECT COUNT(*) AS n FROM inquiries WHERE subject_id = \(bind: subjectID) AND confirmed_at IS NOT NULL")
-                    .first(decodingColumn: "n", as: Int.self) ?? 0
-            }
-            return confirmed == 0
-        }
+        if rows.isEmpty { return true }
         let wantedName = Self.comparable(name: content.name)
         let wantedPhone = content.phone.map(Self.digits)
         for row in rows {
             let inquiryID = try row.decode(column: "inquiry_id", as: String.self)
-            let fieldID = try row.decode(column: "field_id", as: String.self)
+            guard let fieldID = try row.decode(column: "field_id", as: String?.self),
+                let sealed = try row.decode(column: "sealed", as: Data?.self)
+            else { continue }
             let value = try SealedField.open(
-                try row.decode(column: "sealed", as: Data.self),
+                sealed,
                 key: key,
                 context: "inquiry/\(inquiryID)/\(fieldID)"
             )

@@ -211,8 +211,7 @@ public struct StaffDirectory: Sendable {
             guard let userID = try await Self.consume(token, kind: "setup", db: db, dialect: kind, now: now),
                 let user = try await Self.user(id: userID, db: db)
             else { throw StaffError.invalidToken }
-            try await db.update("staff_users").set("password_hash", to: hash).set("failed_attempts", to: 0)
-                .where("id", .equal, userID).run()
+            try await db.update("staff_users").set("password_hash", to: hash).where("id", .equal, userID).run()
             try await AuditLog.append(AuditEvent(actor: user.actor, action: "staff.password-set", record: user.actor), in: db, kind: kind, at: now)
             return user
         }

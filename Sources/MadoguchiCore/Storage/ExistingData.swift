@@ -17,21 +17,7 @@ public enum ExistingData {
         try await database.read { db in
             var holding: [String] = []
             for table in tables {
-                let exists: Bool
-                switch database.kind {
-                case .sqlite:
-                    exists =
-                        try await db.raw("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = \(bind: table)")
-                        .first(decodingColumn: "n", as: Int.self) == 1
-                case .postgres:
-                    exists =
-                        try await db.raw(
-                            """
-                            SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_name = \(bind: table) AND table_schema = current_schema()
-                            """
-                        ).first(decodingColumn: "n", as: Int.self) == 1
-                }
-                guard exists else { continue }
+                guard try await Migrations.tableExists(table, in: db, kind: database.kind) else { continue }
                 if try await db.raw("SELECT 1 AS one FROM \(ident: table) LIMIT 1").first() != nil { holding.append(table) }
             }
             return holding

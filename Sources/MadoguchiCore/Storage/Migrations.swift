@@ -117,20 +117,23 @@ public enum Migrations {
 
     /// Steps not yet applied to `database` (an empty database has all of them pending).
     public static func pending(in database: Database) async throws -> [Migration] {
-        let exists: Bool = try await database.read { db in
-            switch database.kind {
-            case .sqlite:
-                return try await db.raw("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'madoguchi_schema'")
-                    .first(decodingColumn: "n", as: Int.self) == 1
-            case .postgres:
-                return try await db.raw(
-                    "SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_name = 'madoguchi_schema' AND table_schema = current_schema()"
-                )
-                .first(decodingColumn: "n", as: Int.self) == 1
-            }
-        }
+        let exists = try await database.read { db in try await tableExists("madoguchi_schema", in: db, kind: database.kind) }
         let current = exists ? try await currentVersion(of: database) : 0
         return all.filter { $0.version > current }
+    }
+
+    /// True when `table` exists in the database (on PostgreSQL: in the current schema).
+    static func tableExists(_ table: String, in db: any SQLDatabase, kind: SQLDialectKind) async throws -> Bool {
+        switch kind {
+        case .sqlite:
+            return try await db.raw("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = \(bind: table)")
+                .first(decodingColumn: "n", as: Int.self) == 1
+        case .postgres:
+            return try await db.raw(
+                "SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_name = \(bind: table) AND table_schema = current_schema()"
+            )
+            .first(decodingColumn: "n", as: Int.self) == 1
+        }
     }
 
     private static func lock(_ db: any SQLDatabase, _ kind: SQLDialectKind) async throws {

@@ -100,7 +100,7 @@ struct InquiryController {
             let language = try requestedLanguage(request)
             _ = try findService(context, language)
             let number = request.uri.queryParameters["number"].map(String.init) ?? ""
-            guard number.count == 16, number.hasPrefix("Q"), number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isUppercase || $0 == "-") })
+            guard Self.isInquiryNumber(number)
             else {
                 throw PublicError(.badRequest, LocalizedText(ja: "受付番号が正しくありません。", en: "That is not an inquiry number."))
             }
