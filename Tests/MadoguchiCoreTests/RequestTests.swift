@@ -261,6 +261,13 @@ extension RequestTests {
             #expect(try await keeper.run(now: later) == Housekeeping.Pass(codes: 1, sessions: 1, lapsedRequests: 1))
             #expect(try await desk.queue(statuses: [.lapsed]).map(\.number) == [waiting.number])
             #expect(try await keeper.run(now: later) == Housekeeping.Pass(), "a second pass finds nothing")
+
+            // Sign-in failure counts go once they hold no one off and a day has passed; recent ones stay.
+            let staff = StaffDirectory(database: fixture.data, bcryptCost: 4)
+            _ = try await staff.signIn(email: "nobody@mirai-career.example", password: "wrong-password!", client: "203.0.113.7", now: start)
+            _ = try await staff.signIn(email: "nobody@mirai-career.example", password: "wrong-password!", client: "198.51.100.2", now: later)
+            #expect(try await keeper.run(now: later) == Housekeeping.Pass(signInFailures: 1))
+            #expect(try await keeper.run(now: later) == Housekeeping.Pass())
         }
     }
 }

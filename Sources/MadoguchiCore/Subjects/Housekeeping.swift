@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import SQLKit
 
-/// Periodic clean-up of short-lived records: used or expired self-service codes, ended sessions, and requests whose
-/// code was never entered (they lapse). None holds personal plaintext, but nothing is kept longer than it serves.
+/// Periodic clean-up of short-lived records: used or expired self-service codes, ended sessions, requests whose
+/// code was never entered (they lapse), and staff sign-in failure counts that are no longer holding anyone off
+/// (without it, guesses from many clients would grow that table without bound). None holds personal plaintext, but nothing is kept longer than it serves.
 public struct Housekeeping: Sendable {
     public let database: Database
     public let logger: Logger
@@ -20,11 +21,13 @@ public struct Housekeeping: Sendable {
         public var codes = 0
         public var sessions = 0
         public var lapsedRequests = 0
+        public var signInFailures = 0
 
-        public init(codes: Int = 0, sessions: Int = 0, lapsedRequests: Int = 0) {
+        public init(codes: Int = 0, sessions: Int = 0, lapsedRequests: Int = 0, signInFailures: Int = 0) {
             self.codes = codes
             self.sessions = sessions
             self.lapsedRequests = lapsedRequests
+            self.signInFailures = signInFailures
         }
     }
 
@@ -41,6 +44,8 @@ public struct Housekeeping: Sendable {
                 .set("closed_at", to: Timestamp.bind(now, kind))
                 .where("status", .equal, RequestStatus.unverified.rawValue).where("code_expires_at", .lessThan, cutoff)
                 .returning("id").all().count
+            pass.signInFailures = try await db.delete(from: "staff_sign_in_failures").where("updated_at", .lessThan, cutoff)
+                .where("locked_until", .lessThan, Timestamp.bind(now, kind)).returning("account").all().count
             return pass
         }
     }
