@@ -209,10 +209,10 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         baseURL: baseURL,
         secureCookies: baseURL.hasPrefix("https://")
     ).addRoutes(to: router)
-    RequestController(
+    RightsRequestController(
         policy: installation.policy,
         site: installation.site,
-        desk: RequestDesk(vault: installation.vault),
+        desk: RightsRequestDesk(vault: installation.vault),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
         addressLimiter: RateLimiter(.init(capacity: 5, window: 3_600)),
         baseURL: baseURL,
@@ -247,7 +247,7 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         site: installation.site,
         staff: installation.staff,
         desk: InquiryDesk(guardian: installation.guardian),
-        requests: RequestDesk(vault: installation.vault),
+        requests: RightsRequestDesk(vault: installation.vault),
         auditWatch: installation.auditWatch,
         csrf: CSRFTokens(key: installation.ring.csrfKey),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),

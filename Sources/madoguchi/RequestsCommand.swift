@@ -40,7 +40,7 @@ struct RequestsCommand: AsyncParsableCommand {
                 day = LocalDate(japanAt: Date())
             }
             let queue = try await Database.using(try database.location(), logger: try logging.makeLogger(label: "madoguchi.requests")) {
-                try await RequestDesk.queue(in: $0)
+                try await RightsRequestDesk.queue(in: $0)
             }
             let urgent = queue.filter { [.overdue, .dueToday].contains($0.urgency(on: day)) }
             if urgent.isEmpty {

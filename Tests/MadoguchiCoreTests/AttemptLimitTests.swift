@@ -40,10 +40,10 @@ struct AttemptLimitTests {
     )
     func requestCode(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
-            let desk = RequestDesk(vault: fixture.vault)
+            let desk = RightsRequestDesk(vault: fixture.vault)
             guard
-                case let .success(valid) = RequestForm.validate(
-                    RequestSubmission(type: "disclosure", email: "taro@example.jp", name: "山田 太郎"),
+                case let .success(valid) = RightsRequestForm.validate(
+                    RightsRequestSubmission(type: "disclosure", email: "taro@example.jp", name: "山田 太郎"),
                     policy: fixture.policy
                 )
             else {
@@ -58,17 +58,17 @@ struct AttemptLimitTests {
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(outcomes.filter { if case .wrongCode = $0 { true } else { false } }.count == RequestDesk.maximumAttempts - 1)
-            #expect(try await attempts("requests", id: receipt.id, fixture) == RequestDesk.maximumAttempts)
+            #expect(outcomes.filter { if case .wrongCode = $0 { true } else { false } }.count == RightsRequestDesk.maximumAttempts - 1)
+            #expect(try await attempts("requests", id: receipt.id, fixture) == RightsRequestDesk.maximumAttempts)
             let status = try await fixture.data.read { db in
                 try await db.select().column("status").from("requests").where("id", .equal, receipt.id).first(
                     decodingColumn: "status",
                     as: String.self
                 )
             }
-            #expect(status == RequestStatus.lapsed.rawValue)
+            #expect(status == RightsRequestStatus.lapsed.rawValue)
             #expect(try await desk.verify(number: receipt.number, code: receipt.code, calendar: BusinessCalendar(), answerDays: 3) == .notValid)
-            #expect(try await auditCount("request.code-wrong", fixture) == RequestDesk.maximumAttempts)
+            #expect(try await auditCount("request.code-wrong", fixture) == RightsRequestDesk.maximumAttempts)
         }
     }
 

@@ -14,12 +14,12 @@ struct RequestTests {
         purposes: [String]? = nil,
         details: String? = nil,
         delivery: String? = nil
-    ) -> RequestSubmission {
-        RequestSubmission(type: type, email: email, name: name, details: details, purposes: purposes, delivery: delivery)
+    ) -> RightsRequestSubmission {
+        RightsRequestSubmission(type: type, email: email, name: name, details: details, purposes: purposes, delivery: delivery)
     }
 
-    func problems(_ submission: RequestSubmission, _ policy: Policy) -> [FieldProblem] {
-        if case let .failure(failure) = RequestForm.validate(submission, policy: policy) { return failure.problems }
+    func problems(_ submission: RightsRequestSubmission, _ policy: Policy) -> [FieldProblem] {
+        if case let .failure(failure) = RightsRequestForm.validate(submission, policy: policy) { return failure.problems }
         return []
     }
 
@@ -27,7 +27,7 @@ struct RequestTests {
     @Test("R-DSR-1: request types and their fields are validated; unknown types, purposes and formats are refused")
     func validation() throws {
         let policy = try PolicyLoader.parse(yaml: try Fixtures.examplePolicyText(), file: "example")
-        for type in RequestType.allCases where type != .correction && type != .suspension {
+        for type in RightsRequestType.allCases where type != .correction && type != .suspension {
             #expect(problems(submission(type.rawValue), policy).isEmpty, "\(type)")
         }
         #expect(problems(submission("correction"), policy) == [FieldProblem(field: "details", code: .missing)])
@@ -46,7 +46,7 @@ struct RequestTests {
             problems(submission("correction", details: String(repeating: "あ", count: 4_001)), policy)
                 == [FieldProblem(field: "details", code: .tooLong, limit: 4_000)]
         )
-        guard case let .success(valid) = RequestForm.validate(submission(email: "ＴＡＲＯ＠ｅｘａｍｐｌｅ．ｊｐ", delivery: "csv"), policy: policy)
+        guard case let .success(valid) = RightsRequestForm.validate(submission(email: "ＴＡＲＯ＠ｅｘａｍｐｌｅ．ｊｐ", delivery: "csv"), policy: policy)
         else {
             Issue.record("full-width input must pass")
             return
@@ -55,8 +55,8 @@ struct RequestTests {
         #expect(valid.content.delivery == .csv)
     }
 
-    func validated(_ fixture: VaultFixture, _ submission: RequestSubmission) throws -> ValidatedRequest {
-        try RequestForm.validate(submission, policy: fixture.policy).get()
+    func validated(_ fixture: VaultFixture, _ submission: RightsRequestSubmission) throws -> ValidatedRightsRequest {
+        try RightsRequestForm.validate(submission, policy: fixture.policy).get()
     }
 
     // R-DSR-2: the code proves control of the address; nothing is revealed before.
@@ -67,7 +67,7 @@ struct RequestTests {
     func verification(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
             _ = try await fixture.submit(fixture.submission(email: "taro@example.jp"))
-            let desk = RequestDesk(vault: fixture.vault)
+            let desk = RightsRequestDesk(vault: fixture.vault)
             let friday = try Date("2025-12-26T01:00:00Z", strategy: .iso8601)  // 10:00 in Tokyo
             let receipt = try await desk.submit(
                 try validated(fixture, submission()),
@@ -93,7 +93,7 @@ struct RequestTests {
                     == .wrongCode(attemptsLeft: 4)
             )
             #expect(try await desk.verify(number: "R20251226-NOPE00", code: receipt.code, calendar: calendar, answerDays: 3, at: friday) == .notValid)
-            let late = friday.addingTimeInterval(RequestDesk.codeLifetime + 1)
+            let late = friday.addingTimeInterval(RightsRequestDesk.codeLifetime + 1)
             #expect(
                 try await desk.verify(number: receipt.number, code: receipt.code, calendar: calendar, answerDays: 3, at: late) == .notValid,
                 "expired"
@@ -156,8 +156,8 @@ struct RequestTests {
                     ]
                 )
             )
-            let desk = RequestDesk(vault: fixture.vault)
-            func run(_ submission: RequestSubmission) async throws -> VerificationOutcome {
+            let desk = RightsRequestDesk(vault: fixture.vault)
+            func run(_ submission: RightsRequestSubmission) async throws -> VerificationOutcome {
                 let receipt = try await desk.submit(
                     try validated(fixture, submission),
                     mail: { number, code in
@@ -191,7 +191,7 @@ extension RequestTests {
     )
     func downloadTokens(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in
-            let desk = RequestDesk(vault: fixture.vault)
+            let desk = RightsRequestDesk(vault: fixture.vault)
             let receipt = try await desk.submit(
                 try validated(fixture, submission()),
                 mail: { number, code in
@@ -225,7 +225,7 @@ extension RequestTests {
             for hostile in ["", ".", "..", "1.2.3", String(repeating: "9", count: 10_000), "\(Int.max).x"] {
                 #expect(try await desk.disclosureSubject(number: receipt.number, token: hostile) == nil)
             }
-            let farFuture = desk.disclosureToken(number: receipt.number, expires: Date().addingTimeInterval(RequestDesk.downloadLifetime * 2))
+            let farFuture = desk.disclosureToken(number: receipt.number, expires: Date().addingTimeInterval(RightsRequestDesk.downloadLifetime * 2))
             #expect(try await desk.disclosureSubject(number: receipt.number, token: farFuture) == nil, "longer than a link ever lives")
         }
     }
@@ -249,7 +249,7 @@ extension RequestTests {
                 Issue.record("the code must sign in")
                 return
             }
-            let desk = RequestDesk(vault: fixture.vault)
+            let desk = RightsRequestDesk(vault: fixture.vault)
             let waiting = try await desk.submit(
                 try validated(fixture, submission()),
                 mail: { OutgoingMail(to: "taro@example.jp", subject: $0, body: $1) },

@@ -153,11 +153,11 @@ struct SubjectRightsTests {
         try await VaultFixture.with(kind) { fixture in
             let taro = try await fixture.submit(fixture.submission(email: "taro@example.jp", name: "山田 太郎"))
             let hanako = try await fixture.submit(fixture.submission(email: "hanako@example.jp", name: "佐藤 花子"))
-            let desk = RequestDesk(vault: fixture.vault)
-            func request(_ type: String, _ email: String, _ name: String) async throws -> RequestReceipt {
+            let desk = RightsRequestDesk(vault: fixture.vault)
+            func request(_ type: String, _ email: String, _ name: String) async throws -> RightsRequestReceipt {
                 guard
-                    case let .success(valid) = RequestForm.validate(
-                        RequestSubmission(
+                    case let .success(valid) = RightsRequestForm.validate(
+                        RightsRequestSubmission(
                             type: type,
                             email: email,
                             name: name,

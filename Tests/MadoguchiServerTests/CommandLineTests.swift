@@ -444,10 +444,13 @@ extension CalendarCommandTests {
     @Test("R-DSR-3: requests due lists overdue and due-today requests; --check exits 2 when one is overdue")
     func requestsDue() async throws {
         try await VaultFixture.with(.sqlite) { fixture in
-            let desk = RequestDesk(vault: fixture.vault)
+            let desk = RightsRequestDesk(vault: fixture.vault)
             let friday = try Date("2025-12-26T01:00:00Z", strategy: .iso8601)
-            let valid = try RequestForm.validate(RequestSubmission(type: "erasure", email: "nobody@example.jp", name: "A"), policy: fixture.policy)
-                .get()
+            let valid = try RightsRequestForm.validate(
+                RightsRequestSubmission(type: "erasure", email: "nobody@example.jp", name: "A"),
+                policy: fixture.policy
+            )
+            .get()
             let receipt = try await desk.submit(
                 valid,
                 mail: { number, code in OutgoingMail(to: "nobody@example.jp", subject: number, body: code) },

@@ -99,7 +99,7 @@ struct RequestHTTPTests {
             #expect(received.to == "taro@example.jp")
             #expect(received.body.contains(due.japanese) && received.body.contains(due.english))
             #expect(received.body.contains("開示") && received.body.contains(installation.policy.officer.email))
-            #expect(try await RequestDesk(vault: installation.vault).queue().map(\.number) == [number])
+            #expect(try await RightsRequestDesk(vault: installation.vault).queue().map(\.number) == [number])
         }
     }
 
@@ -137,7 +137,7 @@ struct RequestHTTPTests {
             }
             #expect(statuses.prefix(5).allSatisfy { $0 == .accepted })
             #expect(statuses.last == .tooManyRequests)
-            #expect(try await RequestDesk(vault: installation.vault).queue(statuses: RequestStatus.allCases).count == 5)
+            #expect(try await RightsRequestDesk(vault: installation.vault).queue(statuses: RightsRequestStatus.allCases).count == 5)
         }
     }
 }

@@ -257,7 +257,7 @@ public struct InquiryVault: Sendable {
     /// count as the person's registered items for recognising their requests (R-PUR-5, R-INF-1, R-DSR-2). Audited.
     public func confirm(number: String, token: String, at now: Date = Date()) async throws -> Confirmation {
         guard number.utf8.count <= 32, token.utf8.count == 64,
-            RequestDesk.constantTimeEqual(confirmationToken(number: number), token)
+            RightsRequestDesk.constantTimeEqual(confirmationToken(number: number), token)
         else { return .invalid }
         let kind = database.kind
         let lifetime = Self.confirmationLifetime

@@ -3,7 +3,7 @@ import Foundation
 import SQLKit
 
 /// The requests a person can make about their data (R-DSR-1).
-public enum RequestType: String, Sendable, Hashable, Codable, CaseIterable {
+public enum RightsRequestType: String, Sendable, Hashable, Codable, CaseIterable {
     /// 開示: everything held about the person.
     case disclosure
     /// 訂正・追加・削除: correct, add to or delete part of what is held.
@@ -36,7 +36,7 @@ public enum DisclosureFormat: String, Sendable, Hashable, Codable, CaseIterable 
 }
 
 /// What a person sends to start a request, before validation.
-public struct RequestSubmission: Sendable, Hashable {
+public struct RightsRequestSubmission: Sendable, Hashable {
     public var type: String
     public var email: String
     public var name: String
@@ -69,7 +69,7 @@ public struct RequestSubmission: Sendable, Hashable {
 }
 
 /// The sealed content of a request.
-public struct RequestContent: Sendable, Hashable, Codable {
+public struct RightsRequestContent: Sendable, Hashable, Codable {
     public var email: String
     public var name: String
     public var phone: String?
@@ -79,31 +79,31 @@ public struct RequestContent: Sendable, Hashable, Codable {
     public var identifier: String?
 }
 
-extension RequestContent {
+extension RightsRequestContent {
     /// The content sealed in a request row.
-    static func open(_ sealed: Data, key: SymmetricKey, requestID: String) throws -> RequestContent {
-        try JSONDecoder().decode(RequestContent.self, from: Data(try SealedField.open(sealed, key: key, context: "request/\(requestID)").utf8))
+    static func open(_ sealed: Data, key: SymmetricKey, requestID: String) throws -> RightsRequestContent {
+        try JSONDecoder().decode(RightsRequestContent.self, from: Data(try SealedField.open(sealed, key: key, context: "request/\(requestID)").utf8))
     }
 }
 
 /// A request that passed validation.
-public struct ValidatedRequest: Sendable, Hashable {
-    public let type: RequestType
-    public let content: RequestContent
+public struct ValidatedRightsRequest: Sendable, Hashable {
+    public let type: RightsRequestType
+    public let content: RightsRequestContent
 }
 
 /// The problems that stop a request submission, one per field.
-public struct RequestProblems: Error, Sendable, Hashable {
+public struct RightsRequestProblems: Error, Sendable, Hashable {
     public let problems: [FieldProblem]
 }
 
 /// Validates request submissions with the same field rules as inquiries (R-REQ-1).
-public enum RequestForm {
+public enum RightsRequestForm {
     public static let detailsLimit = 4_000
 
-    public static func validate(_ submission: RequestSubmission, policy: Policy) -> Result<ValidatedRequest, RequestProblems> {
+    public static func validate(_ submission: RightsRequestSubmission, policy: Policy) -> Result<ValidatedRightsRequest, RightsRequestProblems> {
         var problems: [FieldProblem] = []
-        let type = RequestType(rawValue: submission.type)
+        let type = RightsRequestType(rawValue: submission.type)
         if type == nil { problems.append(FieldProblem(field: "type", code: submission.type.isEmpty ? .missing : .invalidChoice)) }
         func check(_ id: String, _ raw: String?, _ fieldType: FieldType, required: Bool, limit: Int) -> String? {
             let field = Field(
@@ -156,11 +156,11 @@ public enum RequestForm {
                 problems.append(FieldProblem(field: "delivery", code: DisclosureFormat(rawValue: asked) == nil ? .invalidChoice : .unknownField))
             }
         }
-        guard problems.isEmpty, let type, let email, let name else { return .failure(RequestProblems(problems: problems)) }
+        guard problems.isEmpty, let type, let email, let name else { return .failure(RightsRequestProblems(problems: problems)) }
         return .success(
-            ValidatedRequest(
+            ValidatedRightsRequest(
                 type: type,
-                content: RequestContent(
+                content: RightsRequestContent(
                     email: email,
                     name: name,
                     phone: phone,
@@ -175,7 +175,7 @@ public enum RequestForm {
 }
 
 /// Where a request stands.
-public enum RequestStatus: String, Sendable, Hashable, Codable, CaseIterable {
+public enum RightsRequestStatus: String, Sendable, Hashable, Codable, CaseIterable {
     /// Waiting for the person to enter the code sent to their address.
     case unverified
     /// Verified and waiting for staff; the due date runs.
@@ -189,7 +189,7 @@ public enum RequestStatus: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// What a person is told after sending a request: the same whether or not their address is known (R-DSR-2).
-public struct RequestReceipt: Sendable, Hashable {
+public struct RightsRequestReceipt: Sendable, Hashable {
     public let id: String
     public let number: String
     /// The one-time code, to be mailed — never shown in a response.
@@ -210,9 +210,9 @@ public enum VerificationOutcome: Sendable, Hashable {
 }
 
 /// A request opened by staff: its content decrypted (audited).
-public struct RequestDetail: Sendable, Hashable {
-    public let entry: RequestDesk.QueueEntry
-    public let content: RequestContent
+public struct RightsRequestDetail: Sendable, Hashable {
+    public let entry: RightsRequestDesk.QueueEntry
+    public let content: RightsRequestContent
     /// The person the request was matched to on verification ("" when the address is unknown).
     public let subjectID: String
     /// The person's inquiry numbers, for corrections.
@@ -220,7 +220,7 @@ public struct RequestDetail: Sendable, Hashable {
 }
 
 /// Why staff could not carry out a request.
-public enum RequestActionError: Error, Sendable, Hashable {
+public enum RightsRequestError: Error, Sendable, Hashable {
     case notOpen
     case unknownField(String)
     case unknownInquiry(String)

@@ -58,7 +58,7 @@ public enum Migrations {
         InquiryVault.migration,
         StaffDirectory.migration,
         SubjectRights.migration,
-        RequestDesk.migration,
+        RightsRequestDesk.migration,
         SelfService.migration,
         ConsentLedger.migration,
         ConsentLedger.linkMigration,

@@ -40,9 +40,9 @@ public struct Housekeeping: Sendable {
             pass.codes = try await db.delete(from: "access_codes").where("expires_at", .lessThan, cutoff).returning("id").all().count
             pass.sessions = try await db.delete(from: "access_sessions").where("expires_at", .lessThan, Timestamp.bind(now, kind))
                 .returning("token_hash").all().count
-            pass.lapsedRequests = try await db.update("requests").set("status", to: RequestStatus.lapsed.rawValue)
+            pass.lapsedRequests = try await db.update("requests").set("status", to: RightsRequestStatus.lapsed.rawValue)
                 .set("closed_at", to: Timestamp.bind(now, kind))
-                .where("status", .equal, RequestStatus.unverified.rawValue).where("code_expires_at", .lessThan, cutoff)
+                .where("status", .equal, RightsRequestStatus.unverified.rawValue).where("code_expires_at", .lessThan, cutoff)
                 .returning("id").all().count
             pass.signInFailures = try await db.delete(from: "staff_sign_in_failures").where("updated_at", .lessThan, cutoff)
                 .where("locked_until", .lessThan, Timestamp.bind(now, kind)).returning("account").all().count

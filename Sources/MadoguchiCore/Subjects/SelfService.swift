@@ -51,7 +51,7 @@ public struct SelfService: Sendable {
         let kind = vault.database.kind
         let sealKey = try await vault.keys.newSubject()
         let ticket = RecordID.make(at: now)
-        let code = RequestDesk.newCode()
+        let code = RightsRequestDesk.newCode()
         var writes = WriteSet(at: now)
         // The code mail's key is kept with the code, so an erasure of the address's person destroys it too.
         writes.insert(
@@ -89,7 +89,7 @@ public struct SelfService: Sendable {
         guard try !row.decode(column: "used", as: Bool.self), attempts < Self.maximumAttempts,
             now < (try Timestamp.decode(row, column: "expires_at", kind))
         else { return .notValid }
-        guard RequestDesk.constantTimeEqual(hash("code:\(ticket):\(code)"), try row.decode(column: "code_hash", as: String.self)) else {
+        guard RightsRequestDesk.constantTimeEqual(hash("code:\(ticket):\(code)"), try row.decode(column: "code_hash", as: String.self)) else {
             // The count changes in the database, in one statement: concurrent wrong codes each count, and none counts
             // past the limit (R-SEC-3). The outcome comes from the row the statement returns, not from the read above.
             let maximum = Self.maximumAttempts

@@ -190,7 +190,7 @@ public struct SubjectRights: Sendable {
     /// again under the person's key; an empty value deletes the field (R-SELF-1, R-DSR-1).
     public func correct(
         subjectID: String,
-        _ correction: RequestDesk.Correction,
+        _ correction: RightsRequestDesk.Correction,
         policy: Policy,
         actor: String,
         source: String,
@@ -199,22 +199,22 @@ public struct SubjectRights: Sendable {
         let database = vault.database
         let kind = database.kind
         guard let field = policy.fields.first(where: { $0.id == correction.fieldID }) else {
-            throw RequestActionError.unknownField(correction.fieldID)
+            throw RightsRequestError.unknownField(correction.fieldID)
         }
         guard
             let inquiryID = try await database.read({ db in
                 try await db.select().column("id").from("inquiries").where("number", .equal, correction.inquiryNumber)
                     .where("subject_id", .equal, subjectID).first(decodingColumn: "id", as: String.self)
             })
-        else { throw RequestActionError.unknownInquiry(correction.inquiryNumber) }
+        else { throw RightsRequestError.unknownInquiry(correction.inquiryNumber) }
         var value = ""
         if !correction.value.isEmpty {
             switch FieldRules.normalise(correction.value, for: field) {
             case let .success(normal): value = normal
-            case let .failure(problem): throw RequestActionError.invalidValue(problem)
+            case let .failure(problem): throw RightsRequestError.invalidValue(problem)
             }
         }
-        guard let key = try await vault.keys.key(subjectID: subjectID) else { throw RequestActionError.notOpen }
+        guard let key = try await vault.keys.key(subjectID: subjectID) else { throw RightsRequestError.notOpen }
         let sealed = value.isEmpty ? nil : try SealedField.seal(value, key: key, context: "inquiry/\(inquiryID)/\(field.id)")
         // A changed e-mail address moves the person's blind index with it, so a code sent to the new address finds
         // them (and the old address no longer does); an address that is already someone else's is refused.
@@ -223,7 +223,7 @@ public struct SubjectRights: Sendable {
             if let newIndex {
                 let holder = try await db.select().column("id").from("subjects").where("email_index", .equal, newIndex)
                     .first(decodingColumn: "id", as: String.self)
-                if let holder, holder != subjectID { throw RequestActionError.emailInUse }
+                if let holder, holder != subjectID { throw RightsRequestError.emailInUse }
                 if holder == nil,
                     let oldIndex = try await db.select().column("email_index").from("subjects").where("id", .equal, subjectID)
                         .first(decodingColumn: "email_index", as: String.self)

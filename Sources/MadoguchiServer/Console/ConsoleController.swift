@@ -11,7 +11,7 @@ struct ConsoleController {
     let site: PolicySite
     let staff: StaffDirectory
     let desk: InquiryDesk
-    let requests: RequestDesk
+    let requests: RightsRequestDesk
     let auditWatch: AuditWatch
     let csrf: CSRFTokens
     let limiter: RateLimiter

@@ -93,12 +93,12 @@ struct SelfServiceController {
                 do {
                     try await rights.correct(
                         subjectID: subjectID,
-                        RequestDesk.Correction(inquiryNumber: number, fieldID: field.id, value: value),
+                        RightsRequestDesk.Correction(inquiryNumber: number, fieldID: field.id, value: value),
                         policy: policy,
                         actor: "person",
                         source: "self-service"
                     )
-                } catch let RequestActionError.invalidValue(problem) {
+                } catch let RightsRequestError.invalidValue(problem) {
                     return try await overview(
                         language,
                         token: token,
@@ -106,7 +106,7 @@ struct SelfServiceController {
                         message: InquiryFormModel.message(problem, label: field.label[language], t),
                         status: .unprocessableContent
                     )
-                } catch RequestActionError.emailInUse {
+                } catch RightsRequestError.emailInUse {
                     return try await overview(language, token: token, subjectID: subjectID, message: t.format("email_in_use"), status: .conflict)
                 }
             }

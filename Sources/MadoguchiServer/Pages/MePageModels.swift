@@ -112,7 +112,7 @@ struct MeModel {
         requests = (document?.requests ?? []).map { request in
             Line(
                 text:
-                    "\(request.number) \(RequestType(rawValue: request.type)?.name[language] ?? request.type): \(t.format("request_status_\(request.status)"))"
+                    "\(request.number) \(RightsRequestType(rawValue: request.type)?.name[language] ?? request.type): \(t.format("request_status_\(request.status)"))"
             )
         }
         kept = ErasureRetention.kept.map { Kept(item: $0.item[language], reason: $0.reason[language]) }

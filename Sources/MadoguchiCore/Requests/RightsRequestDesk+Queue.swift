@@ -2,13 +2,13 @@ import Crypto
 import Foundation
 import SQLKit
 
-extension RequestDesk {
+extension RightsRequestDesk {
     /// An open request in the staff queue, without personal data.
     public struct QueueEntry: Sendable, Hashable {
         public let id: String
         public let number: String
-        public let type: RequestType
-        public let status: RequestStatus
+        public let type: RightsRequestType
+        public let status: RightsRequestStatus
         public let subjectKnown: Bool
         public let receivedAt: Date?
         public let due: LocalDate?
@@ -30,12 +30,12 @@ extension RequestDesk {
     }
 
     /// Requests in `statuses`, the earliest due first.
-    public func queue(statuses: [RequestStatus] = [.open]) async throws -> [QueueEntry] {
+    public func queue(statuses: [RightsRequestStatus] = [.open]) async throws -> [QueueEntry] {
         try await Self.queue(in: vault.database, statuses: statuses)
     }
 
     /// The queue read straight from the database (no keys needed: it holds no personal data).
-    public static func queue(in database: Database, statuses: [RequestStatus] = [.open]) async throws -> [QueueEntry] {
+    public static func queue(in database: Database, statuses: [RightsRequestStatus] = [.open]) async throws -> [QueueEntry] {
         let kind = database.kind
         return try await database.read { db in
             try await db.select().columns("id", "number", "type", "status", "subject_id", "received_at", "due_on").from("requests")
@@ -44,8 +44,8 @@ extension RequestDesk {
                     QueueEntry(
                         id: try row.decode(column: "id", as: String.self),
                         number: try row.decode(column: "number", as: String.self),
-                        type: RequestType(rawValue: try row.decode(column: "type", as: String.self)) ?? .disclosure,
-                        status: RequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
+                        type: RightsRequestType(rawValue: try row.decode(column: "type", as: String.self)) ?? .disclosure,
+                        status: RightsRequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
                         subjectKnown: !(try row.decode(column: "subject_id", as: String?.self) ?? "").isEmpty,
                         receivedAt: try? Timestamp.decode(row, column: "received_at", kind),
                         due: try row.decode(column: "due_on", as: String?.self).flatMap(LocalDate.init(iso:))

@@ -3,7 +3,7 @@ import Foundation
 import SQLKit
 
 /// Takes requests, verifies the requester's control of the address, and keeps the due dates (R-DSR-1…3).
-public struct RequestDesk: Sendable {
+public struct RightsRequestDesk: Sendable {
     public let vault: InquiryVault
     public static let codeLifetime: TimeInterval = 600
     public static let maximumAttempts = 5
@@ -44,10 +44,10 @@ public struct RequestDesk: Sendable {
     /// queued in the same commit. Nothing here looks the person up, so the work and the answer are the same for
     /// a known and an unknown address.
     public func submit(
-        _ request: ValidatedRequest,
+        _ request: ValidatedRightsRequest,
         mail: (_ number: String, _ code: String) -> OutgoingMail,
         at now: Date = Date()
-    ) async throws -> RequestReceipt {
+    ) async throws -> RightsRequestReceipt {
         var attempt = 1
         while true {
             do {
@@ -58,7 +58,11 @@ public struct RequestDesk: Sendable {
         }
     }
 
-    private func attemptSubmit(_ request: ValidatedRequest, mail: (String, String) -> OutgoingMail, at now: Date) async throws -> RequestReceipt {
+    private func attemptSubmit(
+        _ request: ValidatedRightsRequest,
+        mail: (String, String) -> OutgoingMail,
+        at now: Date
+    ) async throws -> RightsRequestReceipt {
         let kind = vault.database.kind
         let sealKey = try await vault.keys.newSubject()
         let id = RecordID.make(at: now)
@@ -75,7 +79,7 @@ public struct RequestDesk: Sendable {
                 "attempts", "created_at",
             ],
             values: [
-                SQLBind(id), SQLBind(number), SQLBind(request.type.rawValue), SQLBind(RequestStatus.unverified.rawValue),
+                SQLBind(id), SQLBind(number), SQLBind(request.type.rawValue), SQLBind(RightsRequestStatus.unverified.rawValue),
                 SQLBind(BlindIndex.of(email: request.content.email, key: vault.keys.ring.blindIndexKey)),
                 SQLBind(sealKey.subjectID),
                 SQLBind(try SealedField.seal(content, key: sealKey.key, context: "request/\(id)")),
@@ -99,7 +103,7 @@ public struct RequestDesk: Sendable {
             )
         )
         try await vault.database.commit(writes)
-        return RequestReceipt(id: id, number: number, code: code, expiresAt: expires)
+        return RightsRequestReceipt(id: id, number: number, code: code, expiresAt: expires)
     }
 
     static func newCode() -> String {

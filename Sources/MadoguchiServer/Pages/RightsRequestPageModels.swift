@@ -45,8 +45,8 @@ struct RequestFormModel {
         ]
         errors = problems.map { ErrorItem(field: $0.field, message: InquiryFormModel.message($0, label: t.format(labels[$0.field] ?? $0.field), t)) }
         hasErrors = !errors.isEmpty
-        let chosen = values["type"] ?? RequestType.disclosure.rawValue
-        types = RequestType.allCases.map { TypeOption(id: $0.rawValue, label: $0.name[language], checked: $0.rawValue == chosen) }
+        let chosen = values["type"] ?? RightsRequestType.disclosure.rawValue
+        types = RightsRequestType.allCases.map { TypeOption(id: $0.rawValue, label: $0.name[language], checked: $0.rawValue == chosen) }
         purposes =
             [PurposeOption(id: SubjectRights.allPurposes, label: t.format("all_purposes"), checked: values["purpose_*"] != nil)]
             + policy.purposes.map { PurposeOption(id: $0.id, label: $0.text[language], checked: values["purpose_\($0.id)"] != nil) }

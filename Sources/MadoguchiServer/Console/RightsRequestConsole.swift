@@ -13,8 +13,8 @@ extension ConsoleController {
             let session = try await requireSession(request)
             guard session.user.role.handlesRequests else { throw forbidden() }
             let all = request.uri.queryParameters["all"] == "1"
-            let entries = try await requests.queue(statuses: all ? RequestStatus.allCases.filter { $0 != .unverified } : [.open])
-            let model = RequestListModel(
+            let entries = try await requests.queue(statuses: all ? RightsRequestStatus.allCases.filter { $0 != .unverified } : [.open])
+            let model = RightsRequestListModel(
                 policy: policy,
                 session: session,
                 language: language,
@@ -34,9 +34,13 @@ extension ConsoleController {
         }
         router.post(RouterPath(SitePath.completeRoute)) { request, context in
             let (language, session, detail, form) = try await requestAction(request, context)
-            var correction: RequestDesk.Correction?
+            var correction: RightsRequestDesk.Correction?
             if detail.entry.type == .correction, detail.entry.subjectKnown {
-                correction = RequestDesk.Correction(inquiryNumber: form["inquiry"] ?? "", fieldID: form["field"] ?? "", value: form["value"] ?? "")
+                correction = RightsRequestDesk.Correction(
+                    inquiryNumber: form["inquiry"] ?? "",
+                    fieldID: form["field"] ?? "",
+                    value: form["value"] ?? ""
+                )
             }
             let t = site.resources.text(language)
             do {
@@ -47,7 +51,7 @@ extension ConsoleController {
                     actor: session.user.actor,
                     notice: { content in completionMail(detail, content: content) }
                 )
-            } catch let error as RequestActionError {
+            } catch let error as RightsRequestError {
                 let message: String =
                     switch error {
                     case .notOpen: t.format("request_not_open")
@@ -78,7 +82,7 @@ extension ConsoleController {
                     actor: session.user.actor,
                     notice: { content in refusalMail(detail, content: content, reason: reason) }
                 )
-            } catch let error as RequestActionError {
+            } catch let error as RightsRequestError {
                 return try await requestDetail(
                     detail.entry.id,
                     session: session,
@@ -126,7 +130,7 @@ extension ConsoleController {
         _ request: Request,
         _ context: SiteRequestContext
     ) async throws
-        -> (Language, StaffSession, RequestDetail, [String: String])
+        -> (Language, StaffSession, RightsRequestDetail, [String: String])
     {
         let language = try requestedLanguage(request)
         let session = try await requireSession(request)
@@ -149,7 +153,7 @@ extension ConsoleController {
         guard let detail = try await requests.open(id: id, actor: session.user.actor) else {
             throw PublicError(.notFound, LocalizedText(ja: "ご請求が見つかりません。", en: "No such request."))
         }
-        let model = RequestDetailModel(
+        let model = RightsRequestDetailModel(
             policy: policy,
             session: session,
             language: language,
@@ -167,8 +171,8 @@ extension ConsoleController {
     // MARK: Mail to the person (Japanese first, English second; officer and contact named, R-CON-1)
 
     private func requestMail(
-        _ detail: RequestDetail,
-        content: RequestContent,
+        _ detail: RightsRequestDetail,
+        content: RightsRequestContent,
         subjectKey: String,
         bodyKey: String,
         extra: @escaping (Language) -> [String: String]
@@ -178,14 +182,14 @@ extension ConsoleController {
         }
     }
 
-    private func completionMail(_ detail: RequestDetail, content: RequestContent) -> OutgoingMail {
+    private func completionMail(_ detail: RightsRequestDetail, content: RightsRequestContent) -> OutgoingMail {
         var outcome: (Language) -> String = { language in
             site.resources.text(language).format("request_done_\(detail.entry.type.rawValue)")
         }
         if !detail.entry.subjectKnown {
             outcome = { language in site.resources.text(language).format("request_done_unknown") }
         } else if detail.entry.type == .disclosure || detail.entry.type == .provisionRecords {
-            let expires = Date().addingTimeInterval(RequestDesk.downloadLifetime)
+            let expires = Date().addingTimeInterval(RightsRequestDesk.downloadLifetime)
             let link =
                 baseURL + SitePath.download(detail.entry.number) + "?token=" + requests.disclosureToken(number: detail.entry.number, expires: expires)
             outcome = { language in
@@ -205,12 +209,12 @@ extension ConsoleController {
         return requestMail(detail, content: content, subjectKey: "request_done_subject", bodyKey: "request_done_body") { ["outcome": outcome($0)] }
     }
 
-    private func refusalMail(_ detail: RequestDetail, content: RequestContent, reason: String) -> OutgoingMail {
+    private func refusalMail(_ detail: RightsRequestDetail, content: RightsRequestContent, reason: String) -> OutgoingMail {
         requestMail(detail, content: content, subjectKey: "request_refused_subject", bodyKey: "request_refused_body") { _ in ["reason": reason] }
     }
 }
 
-struct RequestListModel {
+struct RightsRequestListModel {
     struct Row {
         let number, type, status, due, urgency, href: String
         let overdue, dueToday: Bool
@@ -228,7 +232,7 @@ struct RequestListModel {
         language: Language,
         t: [String: String],
         csrfToken: String,
-        entries: [RequestDesk.QueueEntry],
+        entries: [RightsRequestDesk.QueueEntry],
         all: Bool,
         today: LocalDate
     ) {
@@ -260,7 +264,7 @@ struct RequestListModel {
     }
 }
 
-struct RequestDetailModel {
+struct RightsRequestDetailModel {
     struct Item { let label, value: String }
     let chrome: PageChrome
     let t: [String: String]
@@ -279,7 +283,7 @@ struct RequestDetailModel {
         language: Language,
         t: [String: String],
         csrfToken: String,
-        detail: RequestDetail,
+        detail: RightsRequestDetail,
         message: String?,
         today: LocalDate
     ) {

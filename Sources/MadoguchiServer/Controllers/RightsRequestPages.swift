@@ -4,7 +4,7 @@ import Hummingbird
 import MadoguchiCore
 
 /// `/requests/new` and the code page: the same requests as the API, as forms that work without JavaScript.
-extension RequestController {
+extension RightsRequestController {
     func addPageRoutes(to router: Router<SiteRequestContext>) {
         router.get(RouterPath(SitePath.newRequest)) { request, _ in
             let language = try requestedLanguage(request)
@@ -18,18 +18,18 @@ extension RequestController {
                 return try formPage(request, language, values: form, problems: [], status: .forbidden, expired: true)
             }
             let purposes = form.keys.filter { $0.hasPrefix("purpose_") }.map { String($0.dropFirst("purpose_".count)) }.sorted()
-            let submission = RequestSubmission(
+            let submission = RightsRequestSubmission(
                 type: form["type"] ?? "",
                 email: form["email"] ?? "",
                 name: form["name"] ?? "",
                 phone: form["phone"],
                 details: form["details"],
-                purposes: form["type"] == RequestType.suspension.rawValue ? purposes : nil,
-                delivery: form["type"] == RequestType.disclosure.rawValue || form["type"] == RequestType.provisionRecords.rawValue
+                purposes: form["type"] == RightsRequestType.suspension.rawValue ? purposes : nil,
+                delivery: form["type"] == RightsRequestType.disclosure.rawValue || form["type"] == RightsRequestType.provisionRecords.rawValue
                     ? form["delivery"] : nil,
                 identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) }
             )
-            switch RequestForm.validate(submission, policy: policy) {
+            switch RightsRequestForm.validate(submission, policy: policy) {
             case let .failure(failure):
                 return try formPage(request, language, values: form, problems: failure.problems, status: .unprocessableContent)
             case let .success(valid):

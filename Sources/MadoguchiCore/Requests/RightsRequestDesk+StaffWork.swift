@@ -2,9 +2,9 @@ import Crypto
 import Foundation
 import SQLKit
 
-extension RequestDesk {
+extension RightsRequestDesk {
     /// Opens a request for `actor` (its content is personal data: the read is audited).
-    public func open(id: String, actor: String) async throws -> RequestDetail? {
+    public func open(id: String, actor: String) async throws -> RightsRequestDetail? {
         let kind = vault.database.kind
         guard
             let row = try await vault.database.read({ db in
@@ -13,7 +13,7 @@ extension RequestDesk {
             })
         else { return nil }
         guard let key = try await vault.keys.key(subjectID: try row.decode(column: "key_id", as: String.self)) else { return nil }
-        let content = try RequestContent.open(try row.decode(column: "sealed", as: Data.self), key: key, requestID: id)
+        let content = try RightsRequestContent.open(try row.decode(column: "sealed", as: Data.self), key: key, requestID: id)
         let subjectID = try row.decode(column: "subject_id", as: String?.self) ?? ""
         let numbers =
             subjectID.isEmpty
@@ -37,13 +37,13 @@ extension RequestDesk {
         let entry = QueueEntry(
             id: id,
             number: try row.decode(column: "number", as: String.self),
-            type: RequestType(rawValue: try row.decode(column: "type", as: String.self)) ?? .disclosure,
-            status: RequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
+            type: RightsRequestType(rawValue: try row.decode(column: "type", as: String.self)) ?? .disclosure,
+            status: RightsRequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
             subjectKnown: !subjectID.isEmpty,
             receivedAt: try? Timestamp.decode(row, column: "received_at", kind),
             due: try row.decode(column: "due_on", as: String?.self).flatMap(LocalDate.init(iso:))
         )
-        return RequestDetail(entry: entry, content: content, subjectID: subjectID, inquiryNumbers: numbers)
+        return RightsRequestDetail(entry: entry, content: content, subjectID: subjectID, inquiryNumbers: numbers)
     }
 
     /// A correction staff carry out: one field of one of the person's inquiries set to a new value ("" deletes it).
@@ -63,14 +63,14 @@ extension RequestDesk {
     /// destroying the key, a correction re-sealed, a disclosure made available — then closes it and queues
     /// `notice` (composed from the request's content) to the person in the same commit.
     public func complete(
-        _ detail: RequestDetail,
+        _ detail: RightsRequestDetail,
         correction: Correction? = nil,
         policy: Policy,
         actor: String,
-        notice: (RequestContent) -> OutgoingMail,
+        notice: (RightsRequestContent) -> OutgoingMail,
         at now: Date = Date()
     ) async throws {
-        guard detail.entry.status == .open else { throw RequestActionError.notOpen }
+        guard detail.entry.status == .open else { throw RightsRequestError.notOpen }
         let rights = SubjectRights(vault: vault)
         let source = "request:\(detail.entry.number)"
         let subjectID = detail.subjectID
@@ -104,7 +104,7 @@ extension RequestDesk {
                             kind: kind,
                             at: now
                         )
-                    else { throw RequestActionError.notOpen }
+                    else { throw RightsRequestError.notOpen }
                 }
                 return
             case .correction:
@@ -120,20 +120,20 @@ extension RequestDesk {
 
     /// Refuses an open request with `reason`, which is sent to the person (APPI Art. 33(3), 36).
     public func refuse(
-        _ detail: RequestDetail,
+        _ detail: RightsRequestDetail,
         reason: String,
         actor: String,
-        notice: (RequestContent) -> OutgoingMail,
+        notice: (RightsRequestContent) -> OutgoingMail,
         at now: Date = Date()
     ) async throws {
-        guard detail.entry.status == .open else { throw RequestActionError.notOpen }
-        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw RequestActionError.reasonMissing }
+        guard detail.entry.status == .open else { throw RightsRequestError.notOpen }
+        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw RightsRequestError.reasonMissing }
         try await close(detail, status: .refused, action: "request.refuse", actor: actor, detail: "", mail: notice(detail.content), at: now)
     }
 
     private func close(
-        _ detail: RequestDetail,
-        status: RequestStatus,
+        _ detail: RightsRequestDetail,
+        status: RightsRequestStatus,
         action: String,
         actor: String,
         detail text: String,
@@ -145,7 +145,7 @@ extension RequestDesk {
         let keyID = try await vault.database.read { db in
             try await db.select().column("key_id").from("requests").where("id", .equal, id).first(decodingColumn: "key_id", as: String.self)
         }
-        guard let keyID, let key = try await vault.keys.key(subjectID: keyID) else { throw RequestActionError.notOpen }
+        guard let keyID, let key = try await vault.keys.key(subjectID: keyID) else { throw RightsRequestError.notOpen }
         let sealed = try Outbox.seal(mail, key: key)
         let subjectID = detail.subjectID
         let closed = try await vault.database.transaction { db -> Bool in
@@ -163,13 +163,13 @@ extension RequestDesk {
                 at: now
             )
         }
-        if !closed { throw RequestActionError.notOpen }
+        if !closed { throw RightsRequestError.notOpen }
     }
 
     /// Closes an open request inside the caller's transaction and queues its notice; false when it was not open.
     static func close(
         id: String,
-        status: RequestStatus,
+        status: RightsRequestStatus,
         action: String,
         actor: String,
         subjectID: String,
@@ -181,7 +181,7 @@ extension RequestDesk {
         at now: Date
     ) async throws -> Bool {
         let changed = try await db.update("requests").set("status", to: status.rawValue).set("closed_at", to: Timestamp.bind(now, kind))
-            .where("id", .equal, id).where("status", .equal, RequestStatus.open.rawValue).returning("id").first()
+            .where("id", .equal, id).where("status", .equal, RightsRequestStatus.open.rawValue).returning("id").first()
         guard changed != nil else { return false }
         try await Outbox.insert(mail, subjectID: mailKeyID, kind: "request-\(status.rawValue)", in: db, dialect: kind, at: now)
         try await AuditLog.append(

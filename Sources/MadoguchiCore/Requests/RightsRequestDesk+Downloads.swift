@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import SQLKit
 
-extension RequestDesk {
+extension RightsRequestDesk {
     /// How long the download link of a completed disclosure works.
     public static let downloadLifetime: TimeInterval = 14 * 86_400
 
@@ -38,12 +38,12 @@ extension RequestDesk {
             })
         else { return nil }
         let type = try row.decode(column: "type", as: String.self)
-        guard try row.decode(column: "status", as: String.self) == RequestStatus.completed.rawValue,
-            type == RequestType.disclosure.rawValue || type == RequestType.provisionRecords.rawValue,
+        guard try row.decode(column: "status", as: String.self) == RightsRequestStatus.completed.rawValue,
+            type == RightsRequestType.disclosure.rawValue || type == RightsRequestType.provisionRecords.rawValue,
             let key = try await vault.keys.key(subjectID: try row.decode(column: "key_id", as: String.self))
         else { return nil }
         let id = try row.decode(column: "id", as: String.self)
-        let content = try RequestContent.open(try row.decode(column: "sealed", as: Data.self), key: key, requestID: id)
+        let content = try RightsRequestContent.open(try row.decode(column: "sealed", as: Data.self), key: key, requestID: id)
         return (try row.decode(column: "subject_id", as: String?.self) ?? "", content.delivery)
     }
 }

@@ -5,10 +5,10 @@ import Hummingbird
 import MadoguchiCore
 
 /// Requests about a person's data as JSON (R-DSR-1, R-DSR-2): intake, then the one-time code.
-struct RequestController {
+struct RightsRequestController {
     let policy: Policy
     let site: PolicySite
-    let desk: RequestDesk
+    let desk: RightsRequestDesk
     /// Per client address (shared rule with the other public forms).
     let limiter: RateLimiter
     /// Per e-mail address, so that nobody can flood one mailbox with codes from many clients.
@@ -22,7 +22,7 @@ struct RequestController {
         router.post("/api/v1/requests") { request, context in
             if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let input: APIRequest = try await decodeJSON(request, context, expected: Self.requestShape)
-            let submission = RequestSubmission(
+            let submission = RightsRequestSubmission(
                 type: input.type,
                 email: input.email ?? "",
                 name: input.name ?? "",
@@ -32,7 +32,7 @@ struct RequestController {
                 delivery: input.delivery,
                 identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) }
             )
-            switch RequestForm.validate(submission, policy: policy) {
+            switch RightsRequestForm.validate(submission, policy: policy) {
             case let .failure(failure):
                 return problemsResponse(failure.problems)
             case let .success(valid):
@@ -43,7 +43,7 @@ struct RequestController {
                 return json(
                     .accepted,
                     [
-                        "number": receipt.number, "expires_in": Int(RequestDesk.codeLifetime),
+                        "number": receipt.number, "expires_in": Int(RightsRequestDesk.codeLifetime),
                         "verify": "/api/v1/requests/\(receipt.number)/verify",
                         "message_ja": "確認コードをメールでお送りしました。10分以内に入力してください。",
                         "message_en": "We have e-mailed you a verification code; enter it within 10 minutes.",
@@ -192,7 +192,7 @@ struct RequestController {
             [
                 "status": 422, "title": "Unprocessable Content", "errors": errors,
                 "detail":
-                    "Some fields are missing or invalid; nothing was stored. Types: \(RequestType.allCases.map(\.rawValue).joined(separator: ", ")).",
+                    "Some fields are missing or invalid; nothing was stored. Types: \(RightsRequestType.allCases.map(\.rawValue).joined(separator: ", ")).",
                 "detail_ja": "入力内容に不備があります。何も保存していません。",
             ]
         )
@@ -206,7 +206,7 @@ struct RequestController {
         }
     }
 
-    func receivedMail(to address: String, number: String, due: LocalDate, type: RequestType) -> OutgoingMail {
+    func receivedMail(to address: String, number: String, due: LocalDate, type: RightsRequestType) -> OutgoingMail {
         site.resources.mail(to: address, subject: "req_open_subject", body: "req_open_body", policy: policy, baseURL: baseURL) { language in
             ["number": number, "due": language == .ja ? due.japanese : due.english, "type": type.name[language]]
         }

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import SQLKit
 
-extension RequestDesk {
+extension RightsRequestDesk {
     /// Checks `code` for request `number`. On success the requester controls the address; the request is then
     /// matched to the person (by the blind index) and to one more registered item (name or phone) before it opens.
     /// `calendar` and `answerDays` set the due date, counted from the day of verification in Japan (R-DSR-3).
@@ -13,7 +13,7 @@ extension RequestDesk {
         code: String,
         calendar: BusinessCalendar,
         answerDays: Int,
-        confirmation: ((_ address: String, _ due: LocalDate, _ type: RequestType) -> OutgoingMail)? = nil,
+        confirmation: ((_ address: String, _ due: LocalDate, _ type: RightsRequestType) -> OutgoingMail)? = nil,
         at now: Date = Date()
     ) async throws -> VerificationOutcome {
         let kind = vault.database.kind
@@ -27,7 +27,7 @@ extension RequestDesk {
         let status = try row.decode(column: "status", as: String.self)
         let attempts = try row.decode(column: "attempts", as: Int.self)
         let expires = try Timestamp.decode(row, column: "code_expires_at", kind)
-        guard status == RequestStatus.unverified.rawValue, attempts < Self.maximumAttempts, now < expires else { return .notValid }
+        guard status == RightsRequestStatus.unverified.rawValue, attempts < Self.maximumAttempts, now < expires else { return .notValid }
 
         let given = codeHash(code.trimmingCharacters(in: .whitespaces), requestID: id)
         let stored = try row.decode(column: "code_hash", as: String.self)
@@ -40,8 +40,8 @@ extension RequestDesk {
                     let row = try await db.raw(
                         """
                         UPDATE requests SET attempts = attempts + 1,
-                            status = CASE WHEN attempts + 1 >= \(bind: maximum) THEN \(bind: RequestStatus.lapsed.rawValue) ELSE status END
-                        WHERE id = \(bind: id) AND status = \(bind: RequestStatus.unverified.rawValue) AND attempts < \(bind: maximum)
+                            status = CASE WHEN attempts + 1 >= \(bind: maximum) THEN \(bind: RightsRequestStatus.lapsed.rawValue) ELSE status END
+                        WHERE id = \(bind: id) AND status = \(bind: RightsRequestStatus.unverified.rawValue) AND attempts < \(bind: maximum)
                         RETURNING attempts
                         """
                     ).first()
@@ -67,7 +67,7 @@ extension RequestDesk {
         // The address is proven. Is the person known, and does one more item match?
         let keyID = try row.decode(column: "key_id", as: String.self)
         guard let requestKey = try await vault.keys.key(subjectID: keyID) else { return .notValid }
-        let content = try RequestContent.open(try row.decode(column: "sealed", as: Data.self), key: requestKey, requestID: id)
+        let content = try RightsRequestContent.open(try row.decode(column: "sealed", as: Data.self), key: requestKey, requestID: id)
         let emailIndex = try row.decode(column: "email_index", as: String.self)
         let subjectID = try await vault.database.read { db in
             try await db.select().column("id").from("subjects").where("email_index", .equal, emailIndex)
@@ -79,14 +79,14 @@ extension RequestDesk {
         }
         let today = LocalDate(japanAt: now)
         let due = try calendar.due(received: today, businessDays: answerDays)
-        let type = RequestType(rawValue: try row.decode(column: "type", as: String.self)) ?? .disclosure
+        let type = RightsRequestType(rawValue: try row.decode(column: "type", as: String.self)) ?? .disclosure
         let mail = try confirmation.map { compose in try Outbox.seal(compose(content.email, due, type), key: requestKey) }
         let opened = try await vault.database.transaction { db -> Bool in
             // Only one of two concurrent right answers opens the request.
-            let changed = try await db.update("requests").set("status", to: RequestStatus.open.rawValue)
+            let changed = try await db.update("requests").set("status", to: RightsRequestStatus.open.rawValue)
                 .set("subject_id", to: SQLBind(subjectID ?? ""))
                 .set("received_at", to: Timestamp.bind(now, kind)).set("due_on", to: due.description)
-                .where("id", .equal, id).where("status", .equal, RequestStatus.unverified.rawValue)
+                .where("id", .equal, id).where("status", .equal, RightsRequestStatus.unverified.rawValue)
                 .where("attempts", .lessThan, Self.maximumAttempts)
                 .returning("id").first()
             guard changed != nil else { return false }
@@ -120,7 +120,7 @@ extension RequestDesk {
     /// an item of an inquiry they confirmed from their address (ADR 0004). An inquiry nobody confirmed may have been
     /// typed by someone else with their address, so its items register nothing; a person with no confirmed inquiry
     /// has registered only their address, which the code has just proven.
-    func matchesRegisteredItem(subjectID: String, content: RequestContent) async throws -> Bool {
+    func matchesRegisteredItem(subjectID: String, content: RightsRequestContent) async throws -> Bool {
         guard let key = try await vault.keys.key(subjectID: subjectID) else { return false }
         // One row per confirmed inquiry and item (the item columns NULL for a confirmed inquiry without one).
         let rows = try await vault.database.read { db in
@@ -166,7 +166,7 @@ extension RequestDesk {
         return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
-    private func close(id: String, status: RequestStatus, action: String, subjectID: String?, at now: Date) async throws {
+    private func close(id: String, status: RightsRequestStatus, action: String, subjectID: String?, at now: Date) async throws {
         let kind = vault.database.kind
         try await vault.database.transaction { db in
             try await db.update("requests").set("status", to: status.rawValue).set("closed_at", to: Timestamp.bind(now, kind))
