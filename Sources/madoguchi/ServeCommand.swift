@@ -216,7 +216,9 @@ struct Serve: AsyncParsableCommand {
         )
         let app = buildApplication(installation, configuration: configuration, logger: logger)
         let housekeeping = Housekeeping(database: installation.database, logger: logger)
+        // The databases first, so they close last; the HTTP server last, so it stops first.
         var services: [any ServiceLifecycle.Service] = [
+            InstallationService(installation),
             BackgroundService("housekeeping") { await housekeeping.run(every: .seconds(600)) },
             // The console's audit page checks only new entries; the whole chain is recomputed at start and once a day.
             BackgroundService("audit check") { [watch = installation.auditWatch] in
@@ -246,7 +248,7 @@ struct Serve: AsyncParsableCommand {
             services.append(BackgroundService("mail delivery") { await worker.run() })
         }
         // The HTTP server starts last and, on SIGTERM or SIGINT, stops first (requests in flight finish); then the
-        // background work ends; the databases close only after the whole group has returned.
+        // background work ends; then the databases close (InstallationService).
         services.append(app)
         let group = ServiceGroup(
             configuration: .init(
@@ -255,13 +257,7 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             )
         )
-        do {
-            try await group.run()
-        } catch {
-            await installation.close()
-            throw error
-        }
-        await installation.close()
+        try await group.run()
     }
 }
 

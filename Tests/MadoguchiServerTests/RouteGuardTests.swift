@@ -88,4 +88,36 @@ struct RouteGuardTests {
             #expect(open.isEmpty, "/console routes that answer without a session: \(open)")
         }
     }
+
+    @Test("R-SEC-2: every state-changing route a visitor can reach without a session is rate-limited per client")
+    func everyPublicRouteLimited() async throws {
+        try await withServer(configure: { $0.submissionLimit = (2, 600); $0.eventLimit = (2, 600) }) { installation, client in
+            let routes = buildRouter(installation).routes.filter { ![.get, .head, .options].contains($0.method) }
+            var unlimited: [String] = []
+            var limited = 0
+            for route in routes {
+                let (method, path) = (route.method, route.path.description)
+                let uri = path.replacingOccurrences(of: "{service}", with: "agent")
+                    .replacingOccurrences(of: "{number}", with: "Q2026-0000000001").replacingOccurrences(of: "{id}", with: "x")
+                var statuses: [HTTPResponse.Status] = []
+                for _ in 0..<3 {
+                    let response = try await client.execute(
+                        uri: uri,
+                        method: method,
+                        headers: [.contentType: "application/x-www-form-urlencoded"],
+                        body: ByteBuffer(string: "_csrf=x")
+                    )
+                    statuses.append(response.status)
+                }
+                // Routes behind a session send a visitor to sign in before anything else; they are limited by it.
+                if statuses[0] == .seeOther { continue }
+                if !statuses.contains(.tooManyRequests) {
+                    unlimited.append("\(method) \(path): \(statuses.map(\.code))")
+                }
+                limited += 1
+            }
+            #expect(limited >= 10, "the public state-changing routes were found: \(limited)")
+            #expect(unlimited.isEmpty, "public state-changing routes without a rate limit: \(unlimited)")
+        }
+    }
 }

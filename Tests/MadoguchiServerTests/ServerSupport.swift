@@ -19,16 +19,16 @@ let quietLogger: Logger = {
 func withServer<R: Sendable>(
     _ kind: TestDatabase = .sqlite,
     policyPath: String = Fixtures.examplePolicyPath,
+    configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: @Sendable (Installation, any TestClientProtocol) async throws -> R
 ) async throws -> R {
     let fresh = try await kind.makeLocation()
     let keys = try Fixtures.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: keys) }
     do {
-        let installation = try await Installation.prepare(
-            testConfiguration(fresh.location, keys: keys, policyPath: policyPath),
-            logger: quietLogger
-        )
+        var configuration = testConfiguration(fresh.location, keys: keys, policyPath: policyPath)
+        configure(&configuration)
+        let installation = try await Installation.prepare(configuration, logger: quietLogger)
         let result: R
         do {
             let app = Application(router: buildRouter(installation), logger: quietLogger)

@@ -6,7 +6,7 @@ import MadoguchiCore
 /// The staff console: sign-in, the inquiry list and detail (answer, forward, status) and the audit log (R-PUR-3,
 /// R-TPP-1, R-SEC-2, R-AUD-1). Server-rendered, no script; every form carries a CSRF token bound to the session.
 struct ConsoleController {
-    static let sessionCookie = "mdg_staff"
+    static let sessionCookie = StaffSessionMiddleware.cookieName
     let policy: Policy
     let site: PolicySite
     let staff: StaffDirectory
@@ -19,21 +19,35 @@ struct ConsoleController {
     let secureCookies: Bool
 
     func addRoutes(to router: Router<SiteRequestContext>) {
+        addSignInRoutes(to: router)
+        // Everything else needs a staff session; every form's token is bound to it.
+        let console = router.group(context: ConsoleRequestContext.self)
+            .add(middleware: StaffSessionMiddleware(staff: staff))
+            .add(middleware: CSRFMiddleware(csrf, nonce: { _, context in try context.session.csrfNonce }))
+        addInquiryRoutes(to: console)
+        addRequestRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.handlesRequests }))
+        addAuditRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.readsAudit }))
+    }
+
+    /// The console's door, open to visitors: signing in and setting a password from a set-up link.
+    private func addSignInRoutes(to router: Router<SiteRequestContext>) {
         router.get(RouterPath(SitePath.console)) { request, _ in
-            Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleInquiries, try requestedLanguage(request))])
+            Response.seeOther(PageChrome.href(SitePath.consoleInquiries, try requestedLanguage(request)))
         }
         router.get(RouterPath(SitePath.signIn)) { request, _ in
             let language = try requestedLanguage(request)
             return try signInPage(request, language, message: nil, email: "", status: .ok)
         }
-        router.post(RouterPath(SitePath.signIn)) { request, context in
+        let signingIn = router.group().add(middleware: RateLimitMiddleware(name: "sign-in", limiter: limiter))
+        let signInForm = CSRFMiddleware<SiteRequestContext>(csrf) { request, _, form in
             let language = try requestedLanguage(request)
-            if let wait = limiter.acquire("sign-in:" + context.clientKey) { throw TooManyRequests(retryAfter: wait) }
-            let form = try await FormInput.read(request, context)
+            let expired = site.resources.text(language).format("inquiry_expired")
+            return try signInPage(request, language, message: expired, email: form["email"] ?? "", status: .forbidden)
+        }
+        signingIn.group().add(middleware: signInForm).post(RouterPath(SitePath.signIn)) { request, context in
+            let language = try requestedLanguage(request)
+            let form = try context.form
             let t = site.resources.text(language)
-            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
-                return try signInPage(request, language, message: t.format("inquiry_expired"), email: form["email"] ?? "", status: .forbidden)
-            }
             switch try await staff.signIn(email: form["email"] ?? "", password: form["password"] ?? "", client: context.clientKey) {
             case .invalid:
                 return try signInPage(request, language, message: t.format("sign_in_failed"), email: form["email"] ?? "", status: .unauthorized)
@@ -47,7 +61,7 @@ struct ConsoleController {
                     status: .tooManyRequests
                 )
             case let .signedIn(token, _):
-                var response = Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleInquiries, language)])
+                var response = Response.seeOther(PageChrome.href(SitePath.consoleInquiries, language))
                 response.headers[.setCookie] = cookie(Self.sessionCookie, token, path: SitePath.console, maxAge: Int(staff.sessionLifetime))
                 return response
             }
@@ -57,15 +71,16 @@ struct ConsoleController {
             let token = request.uri.queryParameters["token"].map(String.init) ?? ""
             return try setupPage(request, language, token: token, message: nil, status: .ok)
         }
-        router.post(RouterPath(SitePath.setup)) { request, context in
+        let setupForm = CSRFMiddleware<SiteRequestContext>(csrf) { request, _, form in
             let language = try requestedLanguage(request)
-            if let wait = limiter.acquire("sign-in:" + context.clientKey) { throw TooManyRequests(retryAfter: wait) }
-            let form = try await FormInput.read(request, context)
+            let expired = site.resources.text(language).format("inquiry_expired")
+            return try setupPage(request, language, token: form["token"] ?? "", message: expired, status: .forbidden)
+        }
+        signingIn.group().add(middleware: setupForm).post(RouterPath(SitePath.setup)) { request, context in
+            let language = try requestedLanguage(request)
+            let form = try context.form
             let t = site.resources.text(language)
             let token = form["token"] ?? ""
-            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
-                return try setupPage(request, language, token: token, message: t.format("inquiry_expired"), status: .forbidden)
-            }
             do {
                 _ = try await staff.completeSetup(token: token, password: form["password"] ?? "")
             } catch StaffError.weakPassword, StaffError.passwordTooLong {
@@ -75,19 +90,20 @@ struct ConsoleController {
             }
             return try signInPage(request, language, message: t.format("setup_done"), email: "", status: .ok)
         }
-        router.post(RouterPath(SitePath.signOut)) { request, context in
+    }
+
+    /// The inquiry list and detail, and the actions on one inquiry.
+    private func addInquiryRoutes(to console: RouterGroup<ConsoleRequestContext>) {
+        console.post(RouterPath(SitePath.signOut)) { request, _ in
             let language = try requestedLanguage(request)
-            let session = try await requireSession(request)
-            let form = try await FormInput.read(request, context)
-            try verifyCSRF(form, session)
             if let token = request.cookies[Self.sessionCookie]?.value { try await staff.signOut(token: token) }
-            var response = Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.signIn, language)])
+            var response = Response.seeOther(PageChrome.href(SitePath.signIn, language))
             response.headers[.setCookie] = cookie(Self.sessionCookie, "", path: SitePath.console, maxAge: 0)
             return response
         }
-        router.get(RouterPath(SitePath.consoleInquiries)) { request, _ in
+        console.get(RouterPath(SitePath.consoleInquiries)) { request, context in
             let language = try requestedLanguage(request)
-            let session = try await requireSession(request)
+            let session = try context.session
             let query = request.uri.queryParameters
             func value(_ name: String) -> String? { query[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
             var filter = InquiryFilter()
@@ -129,13 +145,13 @@ struct ConsoleController {
             )
             return try consolePage("console-inquiries", model)
         }
-        router.get(RouterPath(SitePath.consoleInquiryRoute)) { request, context in
+        console.get(RouterPath(SitePath.consoleInquiryRoute)) { request, context in
             let language = try requestedLanguage(request)
-            let session = try await requireSession(request)
+            let session = try context.session
             return try await detail(try context.parameters.require("id"), session: session, language: language, message: nil, status: .ok)
         }
-        router.post(RouterPath(SitePath.answerRoute)) { request, context in
-            let (language, session, id, form) = try await inquiryAction(request, context)
+        console.post(RouterPath(SitePath.answerRoute)) { request, context in
+            let (language, session, id, form) = try inquiryAction(request, context)
             let text = (form["answer"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty, text.count <= 5_000 else {
                 return try await detail(
@@ -147,32 +163,34 @@ struct ConsoleController {
                 )
             }
             try await visible { try await desk.answer(id, text: text, by: session.user, mail: answerMail(text)) }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleInquiry(id), language)])
+            return Response.seeOther(PageChrome.href(SitePath.consoleInquiry(id), language))
         }
-        router.post(RouterPath(SitePath.forwardRoute)) { request, context in
-            let (language, session, id, form) = try await inquiryAction(request, context)
-            guard session.user.role.seesAllInquiries else { throw forbidden() }
+        console.post(RouterPath(SitePath.forwardRoute)) { request, context in
+            let (language, session, id, form) = try inquiryAction(request, context)
+            guard session.user.role.seesAllInquiries else { throw PublicError.notAllowed }
             let note = String((form["note"] ?? "").prefix(2_000))
             do {
                 try await visible { try await desk.forward(id, to: form["department"] ?? "", note: note, by: session.user, policy: policy) }
             } catch StaffError.unknownDepartment {
                 throw PublicError(.badRequest, LocalizedText(ja: "その部署はありません。", en: "There is no such department."))
             }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleInquiry(id), language)])
+            return Response.seeOther(PageChrome.href(SitePath.consoleInquiry(id), language))
         }
-        router.post(RouterPath(SitePath.statusRoute)) { request, context in
-            let (language, session, id, form) = try await inquiryAction(request, context)
+        console.post(RouterPath(SitePath.statusRoute)) { request, context in
+            let (language, session, id, form) = try inquiryAction(request, context)
             guard let status = InquiryStatus(rawValue: form["status"] ?? "") else {
                 throw PublicError(.badRequest, LocalizedText(ja: "その状態はありません。", en: "There is no such status."))
             }
             try await visible { try await desk.setStatus(id, to: status, by: session.user) }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleInquiry(id), language)])
+            return Response.seeOther(PageChrome.href(SitePath.consoleInquiry(id), language))
         }
-        addRequestRoutes(to: router)
-        router.get(RouterPath(SitePath.audit)) { request, _ in
+    }
+
+    /// The audit log with the chain's state (administrators and the privacy officer).
+    private func addAuditRoutes(to console: RouterGroup<ConsoleRequestContext>) {
+        console.get(RouterPath(SitePath.audit)) { request, context in
             let language = try requestedLanguage(request)
-            let session = try await requireSession(request)
-            guard session.user.role.readsAudit else { throw forbidden() }
+            let session = try context.session
             let after = request.uri.queryParameters["after"].flatMap { Int($0) } ?? 0
             guard after >= 0 else { throw PublicError(.badRequest, LocalizedText(ja: "番号が正しくありません。", en: "Invalid position.")) }
             let entries = try await AuditLog.entries(in: desk.guardian.vault.database, after: after, limit: 100)
@@ -278,46 +296,9 @@ struct ConsoleController {
 
     // MARK: Helpers
 
-    func requireSession(_ request: Request) async throws -> StaffSession {
-        guard let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty,
-            let session = try await staff.session(token: token)
-        else {
-            let language = Language(query: request.uri.queryParameters["lang"].map(String.init)) ?? .ja
-            throw RedirectError(location: PageChrome.href(SitePath.signIn, language))
-        }
-        return session
-    }
-
-    /// What every action on one inquiry starts with: the language, a signed-in session, the inquiry id and the form,
-    /// whose CSRF token must belong to the session.
-    private func inquiryAction(
-        _ request: Request,
-        _ context: SiteRequestContext
-    ) async throws
-        -> (Language, StaffSession, String, [String: String])
-    {
-        let language = try requestedLanguage(request)
-        let session = try await requireSession(request)
-        let id = try context.parameters.require("id")
-        let form = try await FormInput.read(request, context)
-        try verifyCSRF(form, session)
-        return (language, session, id, form)
-    }
-
-    func verifyCSRF(_ form: [String: String], _ session: StaffSession) throws {
-        guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: session.csrfNonce) else {
-            throw PublicError(
-                .forbidden,
-                LocalizedText(
-                    ja: "フォームの有効期限が切れたか、正しくない送信です。ページを再読み込みしてください。",
-                    en: "The form expired or was not sent from this console. Please reload the page."
-                )
-            )
-        }
-    }
-
-    func forbidden() -> PublicError {
-        PublicError(.forbidden, LocalizedText(ja: "この操作を行う権限がありません。", en: "You are not allowed to do this."))
+    /// What every action on one inquiry starts with: the language, the session, the inquiry id and the checked form.
+    private func inquiryAction(_ request: Request, _ context: ConsoleRequestContext) throws -> (Language, StaffSession, String, [String: String]) {
+        (try requestedLanguage(request), try context.session, try context.parameters.require("id"), try context.form)
     }
 
     /// Runs a desk operation; an inquiry the staff member may not see answers like one that does not exist.
@@ -330,10 +311,7 @@ struct ConsoleController {
     }
 
     func cookie(_ name: String, _ value: String, path: String, maxAge: Int?) -> String {
-        var text = "\(name)=\(value); Path=\(path); HttpOnly; SameSite=Strict"
-        if let maxAge { text += "; Max-Age=\(maxAge)" }
-        if secureCookies { text += "; Secure" }
-        return text
+        SiteCookie(name: name, value: value, path: path, maxAge: maxAge).header(secure: secureCookies)
     }
 
     private func answerMail(_ answer: String) -> (InquiryRecord) -> OutgoingMail? {
@@ -348,9 +326,4 @@ struct ConsoleController {
             }
         }
     }
-}
-
-/// Sends the browser elsewhere (to sign in) instead of showing an error.
-struct RedirectError: Error {
-    let location: String
 }

@@ -7,11 +7,10 @@ import MadoguchiCore
 /// overdue and due-today flags, and the actions that carry a request out or refuse it with a reason.
 extension ConsoleController {
 
-    func addRequestRoutes(to router: Router<SiteRequestContext>) {
-        router.get(RouterPath(SitePath.consoleRequests)) { request, _ in
+    func addRequestRoutes(to console: RouterGroup<ConsoleRequestContext>) {
+        console.get(RouterPath(SitePath.consoleRequests)) { request, context in
             let language = try requestedLanguage(request)
-            let session = try await requireSession(request)
-            guard session.user.role.handlesRequests else { throw forbidden() }
+            let session = try context.session
             let all = request.uri.queryParameters["all"] == "1"
             let entries = try await requests.queue(statuses: all ? RightsRequestStatus.allCases.filter { $0 != .unverified } : [.open])
             let model = RightsRequestListModel(
@@ -26,13 +25,12 @@ extension ConsoleController {
             )
             return try consolePage("console-requests", model)
         }
-        router.get(RouterPath(SitePath.consoleRequestRoute)) { request, context in
+        console.get(RouterPath(SitePath.consoleRequestRoute)) { request, context in
             let language = try requestedLanguage(request)
-            let session = try await requireSession(request)
-            guard session.user.role.handlesRequests else { throw forbidden() }
+            let session = try context.session
             return try await requestDetail(try context.parameters.require("id"), session: session, language: language, message: nil, status: .ok)
         }
-        router.post(RouterPath(SitePath.completeRoute)) { request, context in
+        console.post(RouterPath(SitePath.completeRoute)) { request, context in
             let (language, session, detail, form) = try await requestAction(request, context)
             var correction: RightsRequestDesk.Correction?
             if detail.entry.type == .correction, detail.entry.subjectKnown {
@@ -69,9 +67,9 @@ extension ConsoleController {
                     status: error == .notOpen ? .conflict : .unprocessableContent
                 )
             }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleRequest(detail.entry.id), language)])
+            return Response.seeOther(PageChrome.href(SitePath.consoleRequest(detail.entry.id), language))
         }
-        router.post(RouterPath(SitePath.refuseRoute)) { request, context in
+        console.post(RouterPath(SitePath.refuseRoute)) { request, context in
             let (language, session, detail, form) = try await requestAction(request, context)
             let reason = String((form["reason"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines).prefix(4_000))
             let t = site.resources.text(language)
@@ -91,52 +89,19 @@ extension ConsoleController {
                     status: error == .notOpen ? .conflict : .unprocessableContent
                 )
             }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.consoleRequest(detail.entry.id), language)])
-        }
-        // The person's download of a completed disclosure, from the link in the completion mail.
-        router.get(RouterPath(SitePath.downloadRoute)) { request, context in
-            let number = try context.parameters.require("number")
-            let token = request.uri.queryParameters["token"].map(String.init) ?? ""
-            guard let found = try await requests.disclosureSubject(number: number, token: token) else {
-                throw PublicError(
-                    .notFound,
-                    LocalizedText(
-                        ja: "このリンクは無効か、有効期限が切れています。窓口までご連絡ください。",
-                        en: "This link is not valid or has expired. Please contact us."
-                    )
-                )
-            }
-            let rights = SubjectRights(vault: requests.vault)
-            let document =
-                try await rights.disclosure(subjectID: found.subjectID, actor: "person", source: "request:\(number)")
-                ?? DisclosureDocument.empty()
-            let (body, type, ext): (Data, String, String) =
-                switch found.format {
-                case .json: (try document.json(), "application/json", "json")
-                case .csv: (Data(document.csv().utf8), "text/csv; charset=utf-8", "csv")
-                }
-            return Response(
-                status: .ok,
-                headers: [
-                    .contentType: type, .cacheControl: "no-store",
-                    .contentDisposition: "attachment; filename=\"disclosure-\(number).\(ext)\"",
-                ],
-                body: .init(byteBuffer: .init(bytes: body))
-            )
+            return Response.seeOther(PageChrome.href(SitePath.consoleRequest(detail.entry.id), language))
         }
     }
 
     private func requestAction(
         _ request: Request,
-        _ context: SiteRequestContext
+        _ context: ConsoleRequestContext
     ) async throws
         -> (Language, StaffSession, RightsRequestDetail, [String: String])
     {
         let language = try requestedLanguage(request)
-        let session = try await requireSession(request)
-        guard session.user.role.handlesRequests else { throw forbidden() }
-        let form = try await FormInput.read(request, context)
-        try verifyCSRF(form, session)
+        let session = try context.session
+        let form = try context.form
         guard let detail = try await requests.open(id: try context.parameters.require("id"), actor: session.user.actor) else {
             throw PublicError(.notFound, LocalizedText(ja: "ご請求が見つかりません。", en: "No such request."))
         }

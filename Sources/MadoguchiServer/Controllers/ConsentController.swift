@@ -86,8 +86,9 @@ struct ConsentController {
                 body: .init(byteBuffer: .init(bytes: configuration))
             )
         }
-        router.post("/api/v1/events") { request, context in
-            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+        let limited = router.group().add(middleware: RateLimitMiddleware(name: "consent", limiter: limiter))
+        // No CSRF token: the snippet's beacon comes from the operator's pages, another origin by design (RouteGuardTests).
+        limited.post("/api/v1/events") { request, context in
             // sendBeacon sends text/plain (no CORS preflight from the operator's pages); both carry JSON.
             let type = request.headers[.contentType]?.lowercased() ?? ""
             guard type.hasPrefix("application/json") || type.hasPrefix("text/plain") else {
@@ -133,8 +134,7 @@ struct ConsentController {
         }
         /// Asked by the snippet once per browser session: is this browser linked to a person who suspended every use
         /// of their data? The identifier travels in the query, which request logs never record.
-        router.get("/api/v1/identifier-state") { request, context in
-            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+        limited.get("/api/v1/identifier-state") { request, context in
             guard let id = request.uri.queryParameters["id"].map(String.init), ConsentEvent.isIdentifier(id) else {
                 return problem(.badRequest, "id", "give the site identifier (22–64 URL-safe characters)")
             }
@@ -152,14 +152,16 @@ struct ConsentController {
             let language = try requestedLanguage(request)
             return try await preferencesPage(request, language, message: nil, status: .ok)
         }
-        router.post(RouterPath(SitePath.preferences)) { request, context in
-            let language = try requestedLanguage(request)
-            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
-            let form = try await FormInput.read(request, context)
-            let t = site.resources.text(language)
-            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
-                return try await preferencesPage(request, language, message: t.format("inquiry_expired"), status: .forbidden)
+        let preferencesForm = limited.group().add(
+            middleware: CSRFMiddleware<SiteRequestContext>(csrf) { request, _, _ in
+                let language = try requestedLanguage(request)
+                let expired = site.resources.text(language).format("inquiry_expired")
+                return try await preferencesPage(request, language, message: expired, status: .forbidden)
             }
+        )
+        preferencesForm.post(RouterPath(SitePath.preferences)) { request, context in
+            let language = try requestedLanguage(request)
+            let form = try context.form
             let existing = identifier(in: request)
             let identifier = existing ?? ConsentEvent.newIdentifier()
             var vendors: [String: Bool] = [:]
@@ -195,18 +197,8 @@ struct ConsentController {
             )
             return response
         }
-        router.post(RouterPath(SitePath.preferencesReset)) { request, context in
+        preferencesForm.post(RouterPath(SitePath.preferencesReset)) { request, _ in
             let language = try requestedLanguage(request)
-            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
-            let form = try await FormInput.read(request, context)
-            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
-                return try await preferencesPage(
-                    request,
-                    language,
-                    message: site.resources.text(language).format("inquiry_expired"),
-                    status: .forbidden
-                )
-            }
             if let identifier = identifier(in: request) {
                 try await ledger.record(
                     ConsentEvent(
@@ -300,16 +292,7 @@ struct ConsentController {
     }
 
     private func problem(_ status: HTTPResponse.Status, _ field: String, _ reason: String) -> Response {
-        let body: [String: Any] = [
-            "status": Int(status.code), "field": field, "detail": "\(field): \(reason)",
-            "vendor_list": vendorList,
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        return Response(
-            status: status,
-            headers: [.contentType: "application/problem+json", .cacheControl: "no-store"],
-            body: .init(byteBuffer: .init(bytes: data))
-        )
+        JSONAnswer.problem(status, detail: "\(field): \(reason)", detailJA: nil, extra: ["field": field, "vendor_list": vendorList])
     }
 
     /// The site identifier the browser holds, if it is well-formed.
@@ -319,7 +302,7 @@ struct ConsentController {
     }
 
     private func cookie(_ name: String, _ value: String, maxAge: Int) -> String {
-        "\(name)=\(value); Path=/; SameSite=Lax; Max-Age=\(maxAge)\(secureCookies ? "; Secure" : "")"
+        SiteCookie(name: name, value: value, maxAge: maxAge, httpOnly: false, sameSite: .lax).header(secure: secureCookies)
     }
 
     /// The switches, set from the state cookie the snippet shares, else the ledger's latest choice for this identifier on the current vendor list,

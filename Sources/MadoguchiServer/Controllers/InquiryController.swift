@@ -32,54 +32,24 @@ struct InquiryController {
         }
         /// The form of one service.
         router.get(RouterPath(SitePath.inquiryRoute)) { request, context in
-            let language = try requestedLanguage(request)
-            let service = try findService(context, language)
-            let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
-            let model = InquiryFormModel(
-                policy: policy,
-                service: service,
-                language: language,
-                t: site.resources.text(language),
-                values: [:],
-                problems: [],
-                consent: false,
-                csrfToken: issued.token,
-                expired: false
-            )
-            return try formResponse(model, status: .ok, nonce: issued.nonce)
+            try formAgain(request, context, [:], problems: [], expired: false, status: .ok)
         }
         /// A submitted form: stored and confirmed, or shown again with every problem and the person's input kept.
-        router.post(RouterPath(SitePath.inquiryRoute)) { request, context in
+        let submissions = router.group().add(middleware: RateLimitMiddleware(name: "inquiries", limiter: limiter))
+        // A refused token shows the form again with everything typed kept, saying the form expired.
+        let inquiryForm = CSRFMiddleware<SiteRequestContext>(csrf) { request, context, form in
+            try formAgain(request, context, form, problems: [], expired: true, status: .forbidden)
+        }
+        submissions.group().add(middleware: inquiryForm).post(RouterPath(SitePath.inquiryRoute)) { request, context in
             let language = try requestedLanguage(request)
             let service = try findService(context, language)
-            try limit(context)
-            let form = try await FormInput.read(request, context)
+            let form = try context.form
             let values = form.filter { !$0.key.hasPrefix("_") && $0.key != "consent" }
             let consent = form["consent"] == "yes"
-            let cookieNonce = request.cookies[CSRFTokens.cookieName]?.value
-            let t = site.resources.text(language)
-            func again(_ problems: [FieldProblem], expired: Bool, status: HTTPResponse.Status) throws -> Response {
-                let issued = csrf.issue(nonce: cookieNonce)
-                let model = InquiryFormModel(
-                    policy: policy,
-                    service: service,
-                    language: language,
-                    t: t,
-                    values: values,
-                    problems: problems,
-                    consent: consent,
-                    csrfToken: issued.token,
-                    expired: expired
-                )
-                return try formResponse(model, status: status, nonce: issued.nonce)
-            }
-            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: cookieNonce) else {
-                return try again([], expired: true, status: .forbidden)
-            }
             let submission = InquirySubmission(serviceID: service.id, values: values, consentToOptionalPurposes: consent)
             switch policy.validate(submission, allowUnknownFields: true) {
             case let .failure(.invalidFields(problems)):
-                return try again(problems, expired: false, status: .unprocessableContent)
+                return try formAgain(request, context, form, problems: problems, expired: false, status: .unprocessableContent)
             case .failure(.unknownService):
                 throw ServiceListError()
             case let .success(valid):
@@ -92,7 +62,7 @@ struct InquiryController {
                 let location =
                     PageChrome.href(SitePath.received(service.id), language)
                     + (language == .ja ? "?" : "&") + "number=\(receipt.number)"
-                return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+                return Response.seeOther(location)
             }
         }
         /// The receipt page after a successful submission (Post/Redirect/Get, so a reload sends nothing twice).
@@ -139,11 +109,21 @@ struct InquiryController {
             }
             return try confirmPage(request, language, number: number, token: token, message: nil, showForm: true, status: .ok)
         }
-        router.post(RouterPath(SitePath.confirmRoute)) { request, context in
-            try limit(context)
+        let confirmForm = CSRFMiddleware<SiteRequestContext>(csrf) { request, context, form in
             let language = try requestedLanguage(request)
             let number = try context.parameters.require("number")
-            let form = try await FormInput.read(request, context)
+            guard Self.isInquiryNumber(number) else {
+                let invalid = site.resources.text(language).format("confirm_invalid")
+                return try confirmPage(request, language, number: "", token: "", message: invalid, showForm: false, status: .notFound)
+            }
+            let token = String((form["token"] ?? "").prefix(64))
+            let expired = site.resources.text(language).format("inquiry_expired")
+            return try confirmPage(request, language, number: number, token: token, message: expired, showForm: true, status: .forbidden)
+        }
+        submissions.group().add(middleware: confirmForm).post(RouterPath(SitePath.confirmRoute)) { request, context in
+            let language = try requestedLanguage(request)
+            let number = try context.parameters.require("number")
+            let form = try context.form
             let token = String((form["token"] ?? "").prefix(64))
             let t = site.resources.text(language)
             guard Self.isInquiryNumber(number) else {
@@ -155,17 +135,6 @@ struct InquiryController {
                     message: t.format("confirm_invalid"),
                     showForm: false,
                     status: .notFound
-                )
-            }
-            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
-                return try confirmPage(
-                    request,
-                    language,
-                    number: number,
-                    token: token,
-                    message: t.format("inquiry_expired"),
-                    showForm: true,
-                    status: .forbidden
                 )
             }
             switch try await vault.confirm(number: number, token: token) {
@@ -194,30 +163,15 @@ struct InquiryController {
             }
         }
         /// The same intake as JSON, for the operator's own front ends.
-        router.post("/api/v1/inquiries") { request, context in
-            try limit(context)
-            guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
-                throw PublicError(
-                    .unsupportedMediaType,
-                    LocalizedText(
-                        ja: "Content-Type は application/json にしてください。",
-                        en: "Send the body as application/json."
-                    )
+        submissions.post("/api/v1/inquiries") { request, context in
+            let input: APIInquiry = try await JSONInput.decode(
+                request,
+                context,
+                expected: LocalizedText(
+                    ja: "JSON を読み取れません。service(文字列)と fields(文字列の対応表)が必要です。",
+                    en: "The body is not valid JSON of the expected shape: service (string) and fields (object of strings)."
                 )
-            }
-            let body = try await FormInput.collect(request, context)
-            let input: APIInquiry
-            do {
-                input = try JSONDecoder().decode(APIInquiry.self, from: Data(body.readableBytesView))
-            } catch {
-                throw PublicError(
-                    .badRequest,
-                    LocalizedText(
-                        ja: "JSON を読み取れません。service(文字列)と fields(文字列の対応表)が必要です。",
-                        en: "The body is not valid JSON of the expected shape: service (string) and fields (object of strings)."
-                    )
-                )
-            }
+            )
             let submission = InquirySubmission(
                 serviceID: input.service,
                 values: input.fields,
@@ -270,10 +224,31 @@ struct InquiryController {
         return service
     }
 
-    private func limit(_ context: SiteRequestContext) throws {
-        if let wait = limiter.acquire(context.clientKey) {
-            throw TooManyRequests(retryAfter: wait)
-        }
+    /// The form of `context`'s service: empty, or shown again with what was sent and `problems` (or the
+    /// expired-form notice).
+    private func formAgain(
+        _ request: Request,
+        _ context: SiteRequestContext,
+        _ form: [String: String],
+        problems: [FieldProblem],
+        expired: Bool,
+        status: HTTPResponse.Status
+    ) throws -> Response {
+        let language = try requestedLanguage(request)
+        let service = try findService(context, language)
+        let issued = csrf.issue(nonce: request.cookies[CSRFTokens.cookieName]?.value)
+        let model = InquiryFormModel(
+            policy: policy,
+            service: service,
+            language: language,
+            t: site.resources.text(language),
+            values: form.filter { !$0.key.hasPrefix("_") && $0.key != "consent" },
+            problems: problems,
+            consent: form["consent"] == "yes",
+            csrfToken: issued.token,
+            expired: expired
+        )
+        return try formResponse(model, status: status, nonce: issued.nonce)
     }
 
     private func page(_ template: String, _ model: Any) throws -> Response {
@@ -291,28 +266,10 @@ struct InquiryController {
 
     private func problemsResponse(_ problems: [FieldProblem], service: Service?) -> Response {
         let fields = service.map { policy.fields(for: $0) } ?? []
-        let ja = site.resources.text(.ja)
-        let en = site.resources.text(.en)
-        let errors: [[String: Any]] = problems.map { problem in
-            let field = fields.first { $0.id == problem.field }
-            var entry: [String: Any] = [
-                "field": problem.field, "code": problem.code.rawValue,
-                "message_ja": InquiryFormModel.message(problem, label: field?.label.ja ?? problem.field, ja),
-                "message_en": InquiryFormModel.message(problem, label: field?.label.en ?? problem.field, en),
-            ]
-            if let limit = problem.limit { entry["limit"] = limit }
-            return entry
-        }
-        let body: [String: Any] = [
-            "status": 422, "title": "Unprocessable Content",
-            "detail": "Some fields are missing or invalid; nothing was stored.",
-            "detail_ja": "入力内容に不備があります。何も保存していません。", "errors": errors,
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        return Response(
-            status: .unprocessableContent,
-            headers: [.contentType: "application/problem+json"],
-            body: .init(byteBuffer: .init(bytes: data))
+        return JSONAnswer.fieldProblems(
+            problems,
+            label: { id in fields.first { $0.id == id }?.label ?? LocalizedText(id) },
+            strings: (site.resources.text(.ja), site.resources.text(.en))
         )
     }
 
@@ -372,12 +329,4 @@ struct InquiryController {
     static func isInquiryNumber(_ text: String) -> Bool {
         text.count == 16 && text.hasPrefix("Q") && text.allSatisfy { $0.isASCII && ($0.isNumber || $0.isUppercase || $0 == "-") }
     }
-}
-
-/// A request for a service that does not exist: a 404 page that lists the services.
-struct ServiceListError: Error {}
-
-/// Too many requests from one client: 429 with `Retry-After`.
-struct TooManyRequests: Error {
-    let retryAfter: Int
 }

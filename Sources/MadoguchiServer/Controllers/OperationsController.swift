@@ -42,7 +42,7 @@ struct OperationsController<Context: RequestContext> {
         }
         router.get("/") { request, _ in
             let language = try requestedLanguage(request)
-            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.privacy, language)])
+            return Response.seeOther(PageChrome.href(SitePath.privacy, language))
         }
     }
 }

@@ -38,33 +38,3 @@ struct PolicyController<Context: RequestContext> {
         return cachedResponse(page, request: request, language: kind == .json ? nil : language)
     }
 }
-
-/// Reads `?lang=`: Japanese by default, English on request; anything else is a clear 400.
-func requestedLanguage(_ request: Request) throws -> Language {
-    let raw = request.uri.queryParameters["lang"].map(String.init)
-    guard let language = Language(query: raw) else {
-        throw PublicError(
-            .badRequest,
-            LocalizedText(
-                ja: "lang に指定できるのは ja または en です。",
-                en: "The lang parameter must be ja or en."
-            )
-        )
-    }
-    return language
-}
-
-/// A response for a pre-rendered page, with its ETag; `If-None-Match` with the same tag gets `304`.
-func cachedResponse(_ page: RenderedPage, request: Request, language: Language?, cacheControl: String = "no-cache") -> Response {
-    var headers = HTTPFields()
-    headers[.eTag] = page.etag
-    headers[.cacheControl] = cacheControl
-    if let language { headers[.contentLanguage] = language.rawValue }
-    if let tags = request.headers[.ifNoneMatch],
-        tags.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == page.etag || $0 == "*" })
-    {
-        return Response(status: .notModified, headers: headers)
-    }
-    headers[.contentType] = page.contentType
-    return Response(status: .ok, headers: headers, body: .init(byteBuffer: page.body))
-}

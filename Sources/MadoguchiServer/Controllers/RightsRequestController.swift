@@ -18,10 +18,11 @@ struct RightsRequestController {
     let secureCookies: Bool
 
     func addRoutes(to router: Router<SiteRequestContext>) {
-        addPageRoutes(to: router)
-        router.post("/api/v1/requests") { request, context in
-            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
-            let input: APIRequest = try await decodeJSON(request, context, expected: Self.requestShape)
+        let submissions = router.group().add(middleware: RateLimitMiddleware(name: "requests", limiter: limiter))
+        addPageRoutes(to: router, submissions: submissions)
+        // JSON only: no CSRF token (a cross-site form cannot send application/json without a preflight).
+        submissions.post("/api/v1/requests") { request, context in
+            let input: APIRequest = try await JSONInput.decode(request, context, expected: Self.requestShape)
             let submission = RightsRequestSubmission(
                 type: input.type,
                 email: input.email ?? "",
@@ -52,13 +53,12 @@ struct RightsRequestController {
             }
         }
 
-        router.post("/api/v1/requests/:number/verify") { request, context in
-            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
+        submissions.post("/api/v1/requests/:number/verify") { request, context in
             let number = try context.parameters.require("number")
             guard Self.isRequestNumber(number) else {
                 throw PublicError(.notFound, LocalizedText(ja: "その受付番号のご請求はありません。", en: "There is no request with that number."))
             }
-            let input: APIVerification = try await decodeJSON(request, context, expected: Self.verificationShape)
+            let input: APIVerification = try await JSONInput.decode(request, context, expected: Self.verificationShape)
             let code = input.code.trimmingCharacters(in: .whitespaces)
             guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
                 throw PublicError(.badRequest, LocalizedText(ja: "確認コードは6桁の数字です。", en: "The code is six digits."))
@@ -142,59 +142,25 @@ struct RightsRequestController {
         text.count == 16 && text.hasPrefix("R") && text.allSatisfy { $0.isASCII && ($0.isNumber || $0.isUppercase || $0 == "-") }
     }
 
-    private func decodeJSON<T: Decodable>(_ request: Request, _ context: SiteRequestContext, expected: LocalizedText) async throws -> T {
-        guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
-            throw PublicError(
-                .unsupportedMediaType,
-                LocalizedText(
-                    ja: "Content-Type は application/json にしてください。",
-                    en: "Send the body as application/json."
-                )
-            )
-        }
-        let body = try await FormInput.collect(request, context)
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
-        } catch {
-            throw PublicError(.badRequest, expected)
-        }
-    }
-
     // MARK: Output
 
     private func json(_ status: HTTPResponse.Status, _ body: [String: Any]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        let type = status.code >= 400 ? "application/problem+json" : "application/json"
-        return Response(status: status, headers: [.contentType: type, .cacheControl: "no-store"], body: .init(byteBuffer: .init(bytes: data)))
+        JSONAnswer.response(status, body)
     }
 
     private func problemsResponse(_ problems: [FieldProblem]) -> Response {
-        let ja = site.resources.text(.ja)
-        let en = site.resources.text(.en)
         let labels: [String: LocalizedText] = [
             "type": LocalizedText(ja: "請求の種類", en: "Request type"), "email": LocalizedText(ja: "メールアドレス", en: "E-mail address"),
             "name": LocalizedText(ja: "氏名", en: "Name"), "phone": LocalizedText(ja: "電話番号", en: "Phone"),
             "details": LocalizedText(ja: "請求の内容", en: "Details"), "purposes": LocalizedText(ja: "利用目的", en: "Purposes"),
             "delivery": LocalizedText(ja: "受け取り方法", en: "Delivery"),
         ]
-        let errors: [[String: Any]] = problems.map { problem in
-            let label = labels[problem.field] ?? LocalizedText(problem.field)
-            var entry: [String: Any] = [
-                "field": problem.field, "code": problem.code.rawValue,
-                "message_ja": InquiryFormModel.message(problem, label: label.ja, ja),
-                "message_en": InquiryFormModel.message(problem, label: label.en, en),
-            ]
-            if let limit = problem.limit { entry["limit"] = limit }
-            return entry
-        }
-        return json(
-            .unprocessableContent,
-            [
-                "status": 422, "title": "Unprocessable Content", "errors": errors,
-                "detail":
-                    "Some fields are missing or invalid; nothing was stored. Types: \(RightsRequestType.allCases.map(\.rawValue).joined(separator: ", ")).",
-                "detail_ja": "入力内容に不備があります。何も保存していません。",
-            ]
+        return JSONAnswer.fieldProblems(
+            problems,
+            label: { labels[$0] ?? LocalizedText($0) },
+            strings: (site.resources.text(.ja), site.resources.text(.en)),
+            detail:
+                "Some fields are missing or invalid; nothing was stored. Types: \(RightsRequestType.allCases.map(\.rawValue).joined(separator: ", "))."
         )
     }
 

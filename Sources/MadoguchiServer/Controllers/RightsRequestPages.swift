@@ -5,18 +5,18 @@ import MadoguchiCore
 
 /// `/requests/new` and the code page: the same requests as the API, as forms that work without JavaScript.
 extension RightsRequestController {
-    func addPageRoutes(to router: Router<SiteRequestContext>) {
+    func addPageRoutes(to router: Router<SiteRequestContext>, submissions: RouterGroup<SiteRequestContext>) {
         router.get(RouterPath(SitePath.newRequest)) { request, _ in
             let language = try requestedLanguage(request)
             return try formPage(request, language, values: [:], problems: [], status: .ok)
         }
-        router.post(RouterPath(SitePath.newRequest)) { request, context in
+        // A refused token shows the form again with what was typed, so nothing has to be written twice.
+        let requestForm = CSRFMiddleware<SiteRequestContext>(csrf) { request, _, form in
+            try formPage(request, try requestedLanguage(request), values: form, problems: [], status: .forbidden, expired: true)
+        }
+        submissions.group().add(middleware: requestForm).post(RouterPath(SitePath.newRequest)) { request, context in
             let language = try requestedLanguage(request)
-            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
-            let form = try await FormInput.read(request, context)
-            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
-                return try formPage(request, language, values: form, problems: [], status: .forbidden, expired: true)
-            }
+            let form = try context.form
             let purposes = form.keys.filter { $0.hasPrefix("purpose_") }.map { String($0.dropFirst("purpose_".count)) }.sorted()
             let submission = RightsRequestSubmission(
                 type: form["type"] ?? "",
@@ -36,13 +36,7 @@ extension RightsRequestController {
                 let addressKey = "address:" + BlindIndex.of(email: valid.content.email, key: desk.vault.keys.ring.blindIndexKey)
                 if let wait = addressLimiter.acquire(addressKey) { throw TooManyRequests(retryAfter: wait) }
                 let receipt = try await desk.submit(valid, mail: { number, code in codeMail(to: valid.content.email, number: number, code: code) })
-                return Response(
-                    status: .seeOther,
-                    headers: [
-                        .location: PageChrome.href(SitePath.requestVerify(receipt.number), language),
-                        .cacheControl: "no-store",
-                    ]
-                )
+                return Response.seeOther(PageChrome.href(SitePath.requestVerify(receipt.number), language))
             }
         }
         router.get(RouterPath(SitePath.requestVerifyRoute)) { request, context in
@@ -54,16 +48,19 @@ extension RightsRequestController {
             let code = request.uri.queryParameters["code"].map(String.init).flatMap { $0.count == 6 && $0.allSatisfy(\.isNumber) ? $0 : nil } ?? ""
             return try codePage(request, language, number: number, code: code, message: nil, status: .ok)
         }
-        router.post(RouterPath(SitePath.requestVerifyRoute)) { request, context in
+        let codeForm = CSRFMiddleware<SiteRequestContext>(csrf) { request, context, _ in
             let language = try requestedLanguage(request)
-            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
             let number = try context.parameters.require("number")
             guard Self.isRequestNumber(number) else { throw noSuchRequest() }
-            let form = try await FormInput.read(request, context)
+            let expired = site.resources.text(language).format("inquiry_expired")
+            return try codePage(request, language, number: number, code: "", message: expired, status: .forbidden)
+        }
+        submissions.group().add(middleware: codeForm).post(RouterPath(SitePath.requestVerifyRoute)) { request, context in
+            let language = try requestedLanguage(request)
+            let number = try context.parameters.require("number")
+            guard Self.isRequestNumber(number) else { throw noSuchRequest() }
+            let form = try context.form
             let t = site.resources.text(language)
-            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
-                return try codePage(request, language, number: number, code: "", message: t.format("inquiry_expired"), status: .forbidden)
-            }
             let code = (form["code"] ?? "").trimmingCharacters(in: .whitespaces)
             guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
                 return try codePage(request, language, number: number, code: "", message: t.format("me_code_format"), status: .unprocessableContent)
@@ -106,6 +103,37 @@ extension RightsRequestController {
                     status: .forbidden
                 )
             }
+        }
+        // The person's download of a completed disclosure, from the link in the completion mail.
+        router.get(RouterPath(SitePath.downloadRoute)) { request, context in
+            let number = try context.parameters.require("number")
+            let token = request.uri.queryParameters["token"].map(String.init) ?? ""
+            guard let found = try await desk.disclosureSubject(number: number, token: token) else {
+                throw PublicError(
+                    .notFound,
+                    LocalizedText(
+                        ja: "このリンクは無効か、有効期限が切れています。窓口までご連絡ください。",
+                        en: "This link is not valid or has expired. Please contact us."
+                    )
+                )
+            }
+            let rights = SubjectRights(vault: desk.vault)
+            let document =
+                try await rights.disclosure(subjectID: found.subjectID, actor: "person", source: "request:\(number)")
+                ?? DisclosureDocument.empty()
+            let (body, type, ext): (Data, String, String) =
+                switch found.format {
+                case .json: (try document.json(), "application/json", "json")
+                case .csv: (Data(document.csv().utf8), "text/csv; charset=utf-8", "csv")
+                }
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: type, .cacheControl: "no-store",
+                    .contentDisposition: "attachment; filename=\"disclosure-\(number).\(ext)\"",
+                ],
+                body: .init(byteBuffer: .init(bytes: body))
+            )
         }
     }
 

@@ -6,7 +6,7 @@ import MadoguchiCore
 /// `/me`: a person sees everything held about them and changes, adds and deletes it at any time (R-SELF-1), after
 /// a one-time code proves control of their address. Works without JavaScript; every form is CSRF-protected.
 struct SelfServiceController {
-    static let sessionCookie = "mdg_me"
+    static let sessionCookie = PersonSessionMiddleware.cookieName
     let policy: Policy
     let site: PolicySite
     let access: SelfService
@@ -23,49 +23,51 @@ struct SelfServiceController {
             }
             return try start(request, language, message: nil, status: .ok)
         }
-        router.post(RouterPath(SitePath.meCode)) { request, context in
+        let signingIn = router.group().add(middleware: RateLimitMiddleware(name: "me", limiter: limiter))
+        let addressForm = CSRFMiddleware<SiteRequestContext>(csrf) { request, _, _ in
             let language = try requestedLanguage(request)
-            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
-            let form = try await FormInput.read(request, context)
+            return try start(request, language, message: site.resources.text(language).format("inquiry_expired"), status: .forbidden)
+        }
+        signingIn.group().add(middleware: addressForm).post(RouterPath(SitePath.meCode)) { request, context in
+            let language = try requestedLanguage(request)
+            let form = try context.form
             let t = site.resources.text(language)
-            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
-                return try start(request, language, message: t.format("inquiry_expired"), status: .forbidden)
-            }
             guard let email = EmailAddress.normalised(form["email"] ?? "") else {
                 return try start(request, language, message: t.format("me_bad_email"), status: .unprocessableContent)
             }
             let addressKey = "me:" + BlindIndex.of(email: email, key: access.vault.keys.ring.blindIndexKey)
             if let wait = addressLimiter.acquire(addressKey) { throw TooManyRequests(retryAfter: wait) }
             let issued = try await access.issueCode(email: email) { code in codeMail(to: email, code: code) }
-            return Response(
-                status: .seeOther,
-                headers: [
-                    .location: PageChrome.href(SitePath.meVerify, language) + (language == .ja ? "?" : "&") + "ticket=\(issued.ticket)",
-                    .cacheControl: "no-store",
-                ]
-            )
+            return Response.seeOther(PageChrome.href(SitePath.meVerify, language) + (language == .ja ? "?" : "&") + "ticket=\(issued.ticket)")
         }
         router.get(RouterPath(SitePath.meVerify)) { request, _ in
             let language = try requestedLanguage(request)
             let ticket = request.uri.queryParameters["ticket"].map(String.init) ?? ""
             return try codePage(request, language, ticket: ticket, message: nil, status: .ok)
         }
-        router.post(RouterPath(SitePath.meVerify)) { request, context in
+        let codeForm = CSRFMiddleware<SiteRequestContext>(csrf) { request, _, form in
             let language = try requestedLanguage(request)
-            if let wait = limiter.acquire(context.clientKey) { throw TooManyRequests(retryAfter: wait) }
-            let form = try await FormInput.read(request, context)
+            let ticket = String((form["ticket"] ?? "").prefix(64))
+            return try codePage(
+                request,
+                language,
+                ticket: ticket,
+                message: site.resources.text(language).format("inquiry_expired"),
+                status: .forbidden
+            )
+        }
+        signingIn.group().add(middleware: codeForm).post(RouterPath(SitePath.meVerify)) { request, context in
+            let language = try requestedLanguage(request)
+            let form = try context.form
             let t = site.resources.text(language)
             let ticket = String((form["ticket"] ?? "").prefix(64))
-            guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: request.cookies[CSRFTokens.cookieName]?.value) else {
-                return try codePage(request, language, ticket: ticket, message: t.format("inquiry_expired"), status: .forbidden)
-            }
             let code = (form["code"] ?? "").trimmingCharacters(in: .whitespaces)
             guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
                 return try codePage(request, language, ticket: ticket, message: t.format("me_code_format"), status: .unprocessableContent)
             }
             switch try await access.enter(ticket: ticket, code: code) {
             case let .signedIn(token):
-                var response = Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.me, language), .cacheControl: "no-store"])
+                var response = Response.seeOther(PageChrome.href(SitePath.me, language))
                 response.headers[.setCookie] = cookie(token, maxAge: Int(SelfService.sessionLifetime))
                 return response
             case let .wrongCode(left):
@@ -80,8 +82,16 @@ struct SelfServiceController {
                 return try start(request, language, message: t.format("me_code_gone"), status: .gone)
             }
         }
-        router.post(RouterPath(SitePath.meInquiryRoute)) { request, context in
-            let (language, token, subjectID, form) = try await action(request, context)
+        addSignedInRoutes(to: router)
+    }
+
+    /// What a signed-in person does with their data; every form's token is bound to their session.
+    private func addSignedInRoutes(to router: Router<SiteRequestContext>) {
+        let signedIn = router.group(context: PersonRequestContext.self)
+            .add(middleware: PersonSessionMiddleware(access: access))
+            .add(middleware: CSRFMiddleware(csrf, nonce: { _, context in access.csrfNonce(sessionToken: try context.session.token) }))
+        signedIn.post(RouterPath(SitePath.meInquiryRoute)) { request, context in
+            let (language, token, subjectID, form) = try action(request, context)
             let number = try context.parameters.require("number")
             let t = site.resources.text(language)
             let rights = SubjectRights(vault: access.vault)
@@ -110,17 +120,17 @@ struct SelfServiceController {
                     return try await overview(language, token: token, subjectID: subjectID, message: t.format("email_in_use"), status: .conflict)
                 }
             }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.me, language)])
+            return Response.seeOther(PageChrome.href(SitePath.me, language))
         }
-        router.post(RouterPath(SitePath.meInquiryDeleteRoute)) { request, context in
-            let (language, _, subjectID, _) = try await action(request, context)
+        signedIn.post(RouterPath(SitePath.meInquiryDeleteRoute)) { request, context in
+            let (language, _, subjectID, _) = try action(request, context)
             guard try await access.deleteInquiry(subjectID: subjectID, number: try context.parameters.require("number")) else {
                 throw PublicError(.notFound, LocalizedText(ja: "そのお問い合わせはありません。", en: "There is no such inquiry."))
             }
-            return Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.me, language)])
+            return Response.seeOther(PageChrome.href(SitePath.me, language))
         }
-        router.post(RouterPath(SitePath.meErase)) { request, context in
-            let (language, token, subjectID, form) = try await action(request, context)
+        signedIn.post(RouterPath(SitePath.meErase)) { request, context in
+            let (language, token, subjectID, form) = try action(request, context)
             let t = site.resources.text(language)
             guard form["confirm"] == "yes" else {
                 return try await overview(
@@ -137,11 +147,8 @@ struct SelfServiceController {
             response.headers[.setCookie] = cookie("", maxAge: 0)
             return response
         }
-        router.get(RouterPath(SitePath.meExport)) { request, _ in
-            let language = try requestedLanguage(request)
-            guard let (_, subjectID) = try await session(request) else {
-                throw RedirectError(location: PageChrome.href(SitePath.me, language))
-            }
+        signedIn.get(RouterPath(SitePath.meExport)) { request, context in
+            let subjectID = try context.session.subjectID
             let document =
                 try await SubjectRights(vault: access.vault).disclosure(subjectID: subjectID, actor: "person", source: "self-service")
                 ?? DisclosureDocument.empty()
@@ -155,10 +162,11 @@ struct SelfServiceController {
                 body: .init(byteBuffer: .init(bytes: csv ? Data(document.csv().utf8) : try document.json()))
             )
         }
-        router.post(RouterPath(SitePath.meSignOut)) { request, context in
-            let (language, token, _, _) = try await action(request, context)
-            try await access.signOut(token: token)
-            var response = Response(status: .seeOther, headers: [.location: PageChrome.href(SitePath.me, language)])
+        // Signing out needs no data held: a person who found nothing under their address can sign out too.
+        signedIn.post(RouterPath(SitePath.meSignOut)) { request, context in
+            let language = try requestedLanguage(request)
+            try await access.signOut(token: try context.session.token)
+            var response = Response.seeOther(PageChrome.href(SitePath.me, language))
             response.headers[.setCookie] = cookie("", maxAge: 0)
             return response
         }
@@ -173,36 +181,14 @@ struct SelfServiceController {
         return (token, subjectID)
     }
 
-    /// A signed-in action: the session (or a redirect to sign in), a person with data, and a CSRF token bound to the session.
-    private func action(_ request: Request, _ context: SiteRequestContext) async throws -> (Language, String, String, [String: String]) {
-        let language = try requestedLanguage(request)
-        guard let (token, subjectID) = try await session(request) else {
-            throw RedirectError(location: PageChrome.href(SitePath.me, language))
-        }
-        let form = try await FormInput.read(request, context)
-        guard csrf.verify(token: form[CSRFTokens.fieldName], cookieNonce: access.csrfNonce(sessionToken: token)) else {
-            throw PublicError(
-                .forbidden,
-                LocalizedText(
-                    ja: "フォームの有効期限が切れました。ページを再読み込みしてください。",
-                    en: "The form expired. Please reload the page."
-                )
-            )
-        }
-        guard !subjectID.isEmpty else {
-            throw PublicError(
-                .notFound,
-                LocalizedText(
-                    ja: "このメールアドレスで保有している個人データはありません。",
-                    en: "We hold no personal data under this address."
-                )
-            )
-        }
-        return (language, token, subjectID, form)
+    /// A signed-in action on the person's data: the language, the session token, the person (404 when nothing is
+    /// held) and the checked form.
+    private func action(_ request: Request, _ context: PersonRequestContext) throws -> (Language, String, String, [String: String]) {
+        (try requestedLanguage(request), try context.session.token, try context.subjectWithData, try context.form)
     }
 
     private func cookie(_ value: String, maxAge: Int) -> String {
-        "\(Self.sessionCookie)=\(value); Path=/me; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)\(secureCookies ? "; Secure" : "")"
+        SiteCookie(name: Self.sessionCookie, value: value, path: SitePath.me, maxAge: maxAge).header(secure: secureCookies)
     }
 
     private func start(_ request: Request, _ language: Language, message: String?, status: HTTPResponse.Status) throws -> Response {

@@ -4,21 +4,6 @@ import Hummingbird
 import Logging
 import MadoguchiCore
 
-/// A request the server refuses, with a message a person can act on (shown in ja and en).
-public struct PublicError: Error, HTTPResponseError {
-    public let status: HTTPResponse.Status
-    public let message: LocalizedText
-
-    public init(_ status: HTTPResponse.Status, _ message: LocalizedText) {
-        self.status = status
-        self.message = message
-    }
-
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(status: status)
-    }
-}
-
 /// Turns every error into a proper page: HTML in the page's language for people, a problem document
 /// (RFC 9457) for JSON clients. Internal errors are logged by type only — never with personal data.
 struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -39,7 +24,7 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
         var extraHeaders = HTTPFields()
         switch error {
         case let redirect as RedirectError:
-            return Response(status: .seeOther, headers: [.location: redirect.location, .cacheControl: "no-store"])
+            return Response.seeOther(redirect.location)
         case is ServiceListError:
             return serviceList(request: request, language: language)
         case let error as TooManyRequests:
@@ -79,12 +64,7 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
             text = message?[language] ?? status.reasonPhrase
         }
         if wantsJSON(request) {
-            var body: [String: Any] = ["status": status.code, "title": status.reasonPhrase, "detail": message?.en ?? text]
-            if let message { body["detail_ja"] = message.ja }
-            let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-            var headers = extraHeaders
-            headers[.contentType] = "application/problem+json"
-            return Response(status: status, headers: headers, body: .init(byteBuffer: .init(bytes: data)))
+            return JSONAnswer.problem(status, detail: message?.en ?? text, detailJA: message?.ja, headers: extraHeaders)
         }
         let page = site.errorPage(language: language, path: request.uri.path, heading: heading, message: text)
         var headers = extraHeaders

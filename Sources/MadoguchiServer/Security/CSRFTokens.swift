@@ -46,7 +46,7 @@ struct CSRFTokens: Sendable {
 
     /// The `Set-Cookie` value that carries a form's nonce (HttpOnly, SameSite=Strict, Secure on https).
     static func cookieHeader(nonce: String, secure: Bool) -> String {
-        "\(cookieName)=\(nonce); Path=/; HttpOnly; SameSite=Strict\(secure ? "; Secure" : "")"
+        SiteCookie(name: cookieName, value: nonce).header(secure: secure)
     }
 
     static func isNonce(_ text: String) -> Bool {

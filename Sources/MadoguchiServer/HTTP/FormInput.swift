@@ -5,7 +5,7 @@ import MadoguchiCore
 /// Reading `application/x-www-form-urlencoded` bodies the same way on every form: size-limited, UTF-8 only.
 enum FormInput {
     /// The body as name → value; 413 when larger than the context allows, 400 when it is not valid form data.
-    static func read(_ request: Request, _ context: SiteRequestContext) async throws -> [String: String] {
+    static func read(_ request: Request, _ context: some SiteContext) async throws -> [String: String] {
         let body = try await collect(request, context)
         guard let text = String(validating: body.readableBytesView, as: UTF8.self), let form = parse(text) else {
             throw PublicError(
@@ -20,7 +20,7 @@ enum FormInput {
     }
 
     /// The raw body, refused with 413 past `context.maxUploadSize`.
-    static func collect(_ request: Request, _ context: SiteRequestContext, limit: Int? = nil) async throws -> ByteBuffer {
+    static func collect(_ request: Request, _ context: some SiteContext, limit: Int? = nil) async throws -> ByteBuffer {
         let limit = limit ?? context.maxUploadSize
         do {
             return try await request.body.collect(upTo: limit)
