@@ -91,7 +91,10 @@ struct RouteGuardTests {
 
     @Test("R-SEC-2: every state-changing route a visitor can reach without a session is rate-limited per client")
     func everyPublicRouteLimited() async throws {
-        try await withServer(configure: { $0.submissionLimit = (2, 600); $0.eventLimit = (2, 600) }) { installation, client in
+        try await withServer(configure: {
+            $0.submissionLimit = (2, 600)
+            $0.eventLimit = (2, 600)
+        }) { installation, client in
             let routes = buildRouter(installation).routes.filter { ![.get, .head, .options].contains($0.method) }
             var unlimited: [String] = []
             var limited = 0
