@@ -19,7 +19,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let location = try database.location()
         let logger = try logging.makeLogger(label: "madoguchi.migrate")
-        let report = try await Database.using(location, logger: logger) { try await Migrations.apply(to: $0) }
+        let report = try await Database.using(location, logger: logger, createIfMissing: true) { try await Migrations.apply(to: $0) }
         let steps = report.applied.map(String.init).joined(separator: ", ")
         if report.applied.isEmpty {
             Bilingual.say("\(location): スキーマは最新です(版 \(report.current))", "\(location): schema is up to date (version \(report.current))")

@@ -7,8 +7,21 @@ import MadoguchiServer
 import Synchronization
 
 extension Database {
-    /// Opens `location`, runs `body`, and closes the database whether or not `body` throws.
-    static func using<R: Sendable>(_ location: DatabaseLocation, logger: Logger, _ body: (Database) async throws -> R) async throws -> R {
+    /// Opens `location`, runs `body`, and closes the database whether or not `body` throws. A SQLite file that does
+    /// not exist is refused unless `createIfMissing` (only `migrate` makes one): a command run in the wrong directory
+    /// must not leave a new empty database behind, nor answer from one as if nothing were stored.
+    static func using<R: Sendable>(
+        _ location: DatabaseLocation,
+        logger: Logger,
+        createIfMissing: Bool = false,
+        _ body: (Database) async throws -> R
+    ) async throws -> R {
+        if case let .sqlite(path) = location, !createIfMissing, !FileManager.default.fileExists(atPath: path) {
+            throw Bilingual.refusal(
+                "データベース \(path) がありません。サーバーと同じ場所で実行するか、--database / MADOGUCHI_DATABASE_URL で指定してください(新しい空のデータベースは作りません)",
+                "the database \(path) does not exist; run this where the server runs or name it with --database / MADOGUCHI_DATABASE_URL (no new empty database is made)"
+            )
+        }
         let database = try await Database.open(location, logger: logger)
         do {
             let result = try await body(database)

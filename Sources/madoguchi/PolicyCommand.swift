@@ -10,7 +10,7 @@ struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "ポリシーファイルを確認する・描きます。 / Check or render a policy file.",
-        subcommands: [Check.self, Render.self]
+        subcommands: [Check.self, Render.self, Diff.self]
     )
 
     struct Check: AsyncParsableCommand {

@@ -180,6 +180,62 @@ struct CommandLineTests {
         try await fresh.cleanUp()
     }
 
+    @Test(
+        "R-VER-3: policy diff names what changed between two files or stored versions; --format json; unknown versions are refused",
+        arguments: TestDatabase.available
+    )
+    func policyDiff(_ kind: TestDatabase) async throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let original = try String(contentsOfFile: Fixtures.examplePolicyPath, encoding: .utf8)
+        let old: Policy = try PolicyLoader.load(path: Fixtures.examplePolicyPath)
+        var text = original.replacingOccurrences(of: "version: \"\(old.version)\"", with: "version: \"2027-01-01\"")
+            .replacingOccurrences(of: "answer_business_days: 3", with: "answer_business_days: 5")
+            .replacingOccurrences(
+                of: "    purposes: [answer-inquiries, match-history]\n",
+                with: "    purposes: [answer-inquiries, match-history, marketing]\n"
+            )
+        #expect(text != original)
+        text = text.replacingOccurrences(of: "retention_days: 730", with: "retention_days: 900")
+        let newer = directory.appendingPathComponent("newer.yaml")
+        try text.write(to: newer, atomically: true, encoding: .utf8)
+
+        let same = try await Command.run(["policy", "diff", Fixtures.examplePolicyPath, Fixtures.examplePolicyPath])
+        #expect(same.status == 0 && same.stdout.contains("違いはありません。\nNo differences."), "\(same.stderr)")
+
+        let files = try await Command.run(["policy", "diff", Fixtures.examplePolicyPath, newer.path])
+        #expect(files.status == 0, "\(files.stderr)")
+        #expect(files.stdout.hasPrefix("ポリシーの変更: \(old.version) → 2027-01-01\nPolicy changes: \(old.version) → 2027-01-01\n"))
+        #expect(files.stdout.contains("  ~ phone: 利用目的の追加: marketing\n      now also used for: marketing\n"))
+        #expect(files.stdout.contains("  ~ answer_business_days: 回答までの営業日: 3 → 5\n"))
+        #expect(files.stdout.contains("保存期間 730日 → 900日"))
+        #expect(files.stdout.contains("  ! marketing ← phone (項目への追加 / added to items)"))
+
+        let json = try await Command.run(["policy", "diff", Fixtures.examplePolicyPath, newer.path, "--format", "json"])
+        let diff = try JSONDecoder().decode(PolicyDiff.self, from: Data(json.stdout.utf8))
+        #expect(diff.purposeChanges == [PolicyDiff.PurposeChange(purpose: "marketing", fields: ["phone"], newPurpose: false)])
+        #expect(diff.changes(in: .requests).map(\.id) == ["answer_business_days"])
+
+        // A stored version by its id, against a file.
+        let fresh = try await kind.makeLocation()
+        let database = try await Database.open(fresh.location, logger: quietLogger)
+        try await Migrations.apply(to: database)
+        _ = try await PolicyVersionStore(database: database).store(old, source: original)
+        await database.close()
+        let stored = try await Command.run(["policy", "diff", old.version, newer.path, "--database", fresh.url])
+        #expect(stored.status == 0 && stored.stdout == files.stdout, "\(stored.stderr)")
+        let unknown = try await Command.run(["policy", "diff", "1999-01-01", newer.path, "--database", fresh.url])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("'1999-01-01'") && unknown.stderr.contains("stored versions: \(old.version)"))
+        try await fresh.cleanUp()
+
+        // No database where one is named but none exists: refused, and none is made.
+        let missing = directory.appendingPathComponent("nowhere.sqlite").path
+        let refused = try await Command.run(["policy", "diff", old.version, newer.path, "--database", "sqlite:" + missing])
+        #expect(refused.status != 0 && refused.stderr.contains("does not exist"))
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+
     @Test("help explains every option and its environment variable")
     func help() async throws {
         let top = try await Command.run(["--help"])
@@ -252,6 +308,13 @@ struct StaffAuditCommandTests {
     @Test("user add prints a one-time set-up link; bad roles and departments are refused")
     func userAdd() async throws {
         let fresh = try await TestDatabase.sqlite.makeLocation()
+        // Only migrate (or serve) makes a database; every other command refuses a missing one.
+        let missing = try await Command.run(
+            ["user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url],
+            environment: Self.key
+        )
+        #expect(missing.status != 0 && missing.stderr.contains("does not exist"), "\(missing.stderr)")
+        #expect(try await Command.run(["migrate", "--database", fresh.url]).status == 0)
         let added = try await Command.run(
             [
                 "user", "add", "--email", "op@mirai-career.example", "--role", "operator", "--database", fresh.url,
@@ -302,6 +365,7 @@ struct StaffAuditCommandTests {
     @Test("R-AUD-1: audit verify passes on an intact chain and names the first changed entry", arguments: TestDatabase.available)
     func auditVerify(_ kind: TestDatabase) async throws {
         let fresh = try await kind.makeLocation()
+        #expect(try await Command.run(["migrate", "--database", fresh.url]).status == 0)
         for index in 0..<3 {
             #expect(
                 try await Command.run(
@@ -334,6 +398,7 @@ struct StaffAuditCommandTests {
     )
     func auditHead(_ kind: TestDatabase) async throws {
         let fresh = try await kind.makeLocation()
+        #expect(try await Command.run(["migrate", "--database", fresh.url]).status == 0)
         for index in 0..<4 {
             #expect(
                 try await Command.run(

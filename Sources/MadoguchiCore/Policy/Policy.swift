@@ -81,6 +81,10 @@ public struct Purpose: Hashable, Sendable, Codable {
     /// True for purposes a person must opt in to separately (mail magazines, DM, surveys).
     public var requiresConsent: Bool
 
+    public init(id: String, text: LocalizedText, retentionDays: Int, requiresConsent: Bool) {
+        (self.id, self.text, self.retentionDays, self.requiresConsent) = (id, text, retentionDays, requiresConsent)
+    }
+
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, text
         case retentionDays = "retention_days"
