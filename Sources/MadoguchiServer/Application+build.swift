@@ -153,7 +153,7 @@ public struct Installation: Sendable {
                 policy: policy,
                 site: site,
                 vault: vault,
-                guardian: PurposeGuard(vault: vault, versions: store),
+                guardian: PurposeGuard(vault: vault, versions: store, current: policy),
                 staff: StaffDirectory(database: database, bcryptCost: configuration.bcryptCost),
                 storedNewVersion: outcome == .stored,
                 auditWatch: AuditWatch(database: database)

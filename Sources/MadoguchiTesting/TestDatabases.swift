@@ -158,7 +158,7 @@ public struct VaultFixture: Sendable {
                     ring: ring,
                     policy: policy,
                     vault: vault,
-                    guardian: PurposeGuard(vault: vault, versions: versions),
+                    guardian: PurposeGuard(vault: vault, versions: versions, current: policy),
                     dataLocation: dataLocation,
                     keyStoreLocation: keyLocation
                 )

@@ -223,6 +223,32 @@ struct PolicyPageTests {
             #expect(currentByID.status == .ok)
             #expect(!currentByID.text.contains("これは過去の版です"))
 
+            // R-VER-3: the revision history says what changed in each version, in the reader's language.
+            #expect(current.contains("href=\"/privacy/versions?lang=en\""), "the policy links to its history")
+            let history = try await client.execute(uri: "/privacy/versions?lang=en", method: .get)
+            #expect(history.status == .ok && history.headers[.contentLanguage] == "en")
+            #expect(history.text.contains("business days to answer: 3 → 2"))
+            #expect(history.text.contains("The first published version."))
+            #expect(history.text.contains("href=\"/privacy/versions/2025-02-18?lang=en\""))
+            #expect(history.text.range(of: "2026-04-01")!.lowerBound < history.text.range(of: "The first published version.")!.lowerBound)
+            let historyJA = try await client.execute(uri: "/privacy/versions", method: .get).text
+            #expect(historyJA.contains("回答までの営業日: 3 → 2") && historyJA.contains("<html lang=\"ja\">"))
+
+            // R-VER-3: any staff member compares two stored versions; the current one against the one before by default.
+            let staff = try await StaffBrowser.signIn(client, second, email: "op@mirai-career.example", role: .operator)
+            let compared = try await staff.get(client, "/console/policy?lang=en")
+            #expect(compared.status == .ok)
+            #expect(compared.text.contains("2025-02-18 → 2026-04-01") && compared.text.contains("business days to answer: 3 → 2"))
+            let reversed = try await staff.get(client, "/console/policy?lang=en&from=2026-04-01&to=2025-02-18")
+            #expect(reversed.text.contains("business days to answer: 2 → 3"))
+            let same = try await staff.get(client, "/console/policy?lang=en&from=2025-02-18&to=2025-02-18")
+            #expect(same.text.contains("No differences."))
+            for bad in ["from=1999-01-01", "to=%00", "from=" + String(repeating: "x", count: 3000)] {
+                #expect(try await staff.get(client, "/console/policy?" + bad).status == .badRequest, "\(bad.prefix(40))")
+            }
+            let anonymous = try await client.execute(uri: "/console/policy", method: .get)
+            #expect(anonymous.status == .seeOther)
+
             for missing in [
                 "/privacy/versions/1999-01-01", "/privacy/versions/..%2F..%2Fetc%2Fpasswd",
                 "/privacy/versions/'%20OR%201=1--", "/privacy/versions/" + String(repeating: "9", count: 5000),

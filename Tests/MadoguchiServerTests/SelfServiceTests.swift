@@ -38,6 +38,72 @@ struct SelfServiceTests {
         return String(setCookie.split(separator: ";")[0])
     }
 
+    @Test(
+        "R-PUR-5: on /me a person gives or withdraws consent to a purpose in one step; the latest answer decides at once",
+        arguments: TestDatabase.available
+    )
+    func consentOnMe(_ kind: TestDatabase) async throws {
+        try await withServer(kind) { installation, client in
+            let number = try await submitInquiry(client, email: "taro@example.jp")
+            let id = try await inquiryID(number: number, installation)
+            let cookie = try await Self.signIn(client, installation, email: "taro@example.jp")
+            func page() async throws -> String {
+                let response = try await client.execute(uri: "/me?lang=en", method: .get, headers: [.cookie: cookie])
+                return response.text
+            }
+            func answer(_ purpose: String, _ granted: String) async throws -> TestResponse {
+                try await client.execute(
+                    uri: "/me/consents?lang=en",
+                    method: .post,
+                    headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: formEncode(["_csrf": Self.csrf(try await page()), "purpose": purpose, "granted": granted]))
+                )
+            }
+            let before = try await page()
+            #expect(before.contains("id=\"h-purposes\"") && before.contains("Now: you have not consented."))
+            #expect(before.contains("name=\"purpose\" value=\"marketing\"") && !before.contains("name=\"purpose\" value=\"answer-inquiries\""))
+            await #expect(throws: PurposeRefused.self) {
+                _ = try await installation.guardian.inquiry(id: id, purpose: "marketing", actor: "staff:1")
+            }
+
+            let granted = try await answer("marketing", "yes")
+            #expect(granted.status == .seeOther && granted.headers[.location] == "/me?lang=en#h-purposes")
+            let after = try await page()
+            #expect(after.contains("Now: you consent.") && after.contains(">Withdraw consent</button>"))
+            #expect(try await installation.guardian.inquiry(id: id, purpose: "marketing", actor: "staff:1")?.values["email"] == "taro@example.jp")
+
+            #expect(try await answer("marketing", "no").status == .seeOther)
+            #expect(try await page().contains("Now: you have withdrawn your consent."))
+            await #expect(throws: PurposeRefused(purpose: "marketing", reason: .noConsent, record: "inquiry:\(id)")) {
+                _ = try await installation.guardian.inquiry(id: id, purpose: "marketing", actor: "staff:1")
+            }
+
+            // Only the purposes asked about can be answered, and only yes or no.
+            for (purpose, value) in [("answer-inquiries", "no"), ("profiling", "yes"), ("marketing", "maybe"), ("", "")] {
+                #expect(try await answer(purpose, value).status == .badRequest, "\(purpose) \(value)")
+            }
+            // Every answer is kept with the version, the way it was given and the words shown, and audited.
+            let rows = try await installation.database.read { db in
+                try await db.select().columns("granted", "policy_version", "source", "shown_text").from("consents")
+                    .where("purpose_id", .equal, "marketing").orderBy("created_at").all()
+            }
+            #expect(rows.count == 2)
+            #expect(try rows.map { try $0.decode(column: "source", as: String.self) } == ["me", "me"])
+            #expect(
+                try rows.map { try $0.decode(column: "policy_version", as: String.self) } == [
+                    installation.policy.version, installation.policy.version,
+                ]
+            )
+            let marketing = try #require(installation.policy.purpose(id: "marketing"))
+            #expect(try rows.first?.decode(column: "shown_text", as: String.self) == marketing.text.en)
+            let actions = try await AuditLog.entries(in: installation.database).map(\.event.action)
+            #expect(actions.contains("consent.grant") && actions.contains("consent.withdraw"))
+            // The person's own copy carries the words they were shown.
+            let export = try await client.execute(uri: "/me/export?format=json", method: .get, headers: [.cookie: cookie]).text
+            #expect(export.contains("\"shown_text\"") && export.contains(marketing.text.en))
+        }
+    }
+
     // R-SELF-1: the person sees everything and changes, adds and deletes it at once, audited.
     @Test(
         "R-SELF-1: after the mailed code the person sees everything, changes and adds fields, deletes an inquiry, then everything",

@@ -13,6 +13,9 @@ public struct PurposeRefused: Error, Sendable, Hashable, CustomStringConvertible
         case noConsent = "no-consent"
         /// The person had the use of their data for this purpose (or for every purpose) stopped.
         case suspended
+        /// A newer version of the policy added this purpose to the items, and the person has not consented to the
+        /// change (R-VER-2): data given under the older version is not used for it.
+        case purposeChanged = "purpose-changed"
     }
 
     public let purpose: String
@@ -45,13 +48,20 @@ public struct InquiryRecord: Sendable, Hashable {
 /// The one way to read personal data: every read names a purpose, and the guard refuses a purpose the data was
 /// not collected for, the person has not consented to, or the person had suspended (R-PUR-2). Both reads and
 /// refusals are audited.
+///
+/// Two versions of the policy decide (R-VER-2): the **current** one must still declare the purpose (a version that
+/// removes a purpose stops that use at once), and an item is used for a purpose only if the version it was given
+/// under already served that purpose with it — or if the person has since consented under a version that does.
 public struct PurposeGuard: Sendable {
     public let vault: InquiryVault
     public let versions: PolicyVersionStore
+    /// The policy the server runs under now.
+    public let current: Policy
 
-    public init(vault: InquiryVault, versions: PolicyVersionStore) {
+    public init(vault: InquiryVault, versions: PolicyVersionStore, current: Policy) {
         self.vault = vault
         self.versions = versions
+        self.current = current
     }
 
     /// Opens inquiry `id` for `purpose` on behalf of `actor`; nil when there is no such inquiry.
@@ -68,10 +78,10 @@ public struct PurposeGuard: Sendable {
         let version = try row.decode(column: "policy_version", as: String.self)
         let record = "inquiry:\(id)"
 
-        // The policy the data was collected under decides both the check and which fields the purpose may see.
+        // The policy the data was collected under and the current one decide together which fields the purpose may see.
         let policy = try await versions.policy(version: version)
-        let refusal = try await check(purpose: purpose, subjectID: subjectID, policy: policy, record: record)
-        if let refusal {
+        let decision = try await check(purpose: purpose, subjectID: subjectID, policy: policy, record: record)
+        if case let .refused(refusal) = decision {
             try await database.transaction { db in
                 try await AuditLog.append(
                     AuditEvent(
@@ -88,7 +98,7 @@ public struct PurposeGuard: Sendable {
             }
             throw refusal
         }
-        let allowed = Set((policy?.fields ?? []).filter { $0.purposes.contains(purpose) }.map(\.id))
+        guard case let .allowed(allowed, withheld) = decision else { throw PurposeRefused(purpose: purpose, reason: .undeclared, record: record) }
         let sealed = try await database.read { db in
             try await db.select().columns("field_id", "sealed").from("inquiry_fields").where("inquiry_id", .equal, id).all()
         }
@@ -113,7 +123,7 @@ public struct PurposeGuard: Sendable {
                     subjectID: subjectID,
                     record: record,
                     purpose: purpose,
-                    detail: "fields=\(opened)"
+                    detail: "fields=\(opened)" + (withheld.isEmpty ? "" : " withheld=\(withheld.sorted().joined(separator: ","))")
                 ),
                 in: db,
                 kind: kind
@@ -132,27 +142,39 @@ public struct PurposeGuard: Sendable {
         )
     }
 
-    /// Why `purpose` may not be used for `subjectID`'s data collected under `policy`, or nil when it may.
-    func check(purpose: String, subjectID: String, policy: Policy?, record: String) async throws -> PurposeRefused? {
-        guard let policy, let declared = policy.purpose(id: purpose) else {
-            return PurposeRefused(purpose: purpose, reason: .undeclared, record: record)
-        }
-        guard policy.fields.contains(where: { $0.purposes.contains(purpose) }) else {
-            return PurposeRefused(purpose: purpose, reason: .notCollectedFor, record: record)
-        }
+    /// What the guard decided for one use.
+    enum Decision {
+        /// These fields may be used; `withheld` are fields a newer version added to the purpose without the
+        /// person's consent yet.
+        case allowed(Set<String>, withheld: Set<String>)
+        case refused(PurposeRefused)
+    }
+
+    /// Whether `purpose` may be used for `subjectID`'s data collected under `policy`, and for which fields.
+    func check(purpose: String, subjectID: String, policy: Policy?, record: String) async throws -> Decision {
+        func refused(_ reason: PurposeRefused.Reason) -> Decision { .refused(PurposeRefused(purpose: purpose, reason: reason, record: record)) }
+        // The current version must declare the purpose, and so must the one the data was collected under, unless
+        // the person consented to it since.
+        guard let policy, let declared = current.purpose(id: purpose) else { return refused(.undeclared) }
+        let servingNow = Set(current.fields.filter { $0.purposes.contains(purpose) }.map(\.id))
+        let servingThen = Set(policy.fields.filter { $0.purposes.contains(purpose) }.map(\.id))
+        guard !servingNow.isEmpty || !servingThen.isEmpty else { return refused(.notCollectedFor) }
         let suspended = try await SubjectRights.suspendedPurposes(subjectID: subjectID, in: vault.database)
-        if suspended.contains(purpose) || suspended.contains(SubjectRights.allPurposes) {
-            return PurposeRefused(purpose: purpose, reason: .suspended, record: record)
+        if suspended.contains(purpose) || suspended.contains(SubjectRights.allPurposes) { return refused(.suspended) }
+        let answers = try await PurposeConsents(database: vault.database, versions: versions).latest(subjectID: subjectID)
+        let answer = answers[purpose]
+        if declared.requiresConsent, answer?.granted != true { return refused(.noConsent) }
+        // Fields the current version uses for the purpose: kept when they served it when given, otherwise only with
+        // consent given under a version in which they serve it.
+        var consentedFields: Set<String> = []
+        if let answer, answer.granted, let consentedUnder = try await versions.policy(version: answer.version) {
+            consentedFields = Set(consentedUnder.fields.filter { $0.purposes.contains(purpose) }.map(\.id))
         }
-        if declared.requiresConsent {
-            let latest = try await vault.database.read { db in
-                try await db.select().column("granted").from("consents")
-                    .where("subject_id", .equal, subjectID).where("purpose_id", .equal, purpose)
-                    .orderBy("created_at", .descending).limit(1)
-                    .first(decodingColumn: "granted", as: Bool.self)
-            }
-            if latest != true { return PurposeRefused(purpose: purpose, reason: .noConsent, record: record) }
-        }
-        return nil
+        let kept = servingNow.intersection(servingThen)
+        let widened = servingNow.subtracting(servingThen)
+        let allowed = kept.union(widened.intersection(consentedFields))
+        let withheld = widened.subtracting(consentedFields)
+        if allowed.isEmpty { return refused(servingThen.isEmpty || policy.purpose(id: purpose) == nil ? .purposeChanged : .notCollectedFor) }
+        return .allowed(allowed, withheld: withheld)
     }
 }

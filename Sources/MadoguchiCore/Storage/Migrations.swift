@@ -66,6 +66,7 @@ public enum Migrations {
         StaffDirectory.failureMigration,
         Outbox.contentMigration,
         InquiryVault.confirmationMigration,
+        PurposeConsents.migration,
     ]
 
     /// What `apply` did.

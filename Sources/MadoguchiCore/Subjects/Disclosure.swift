@@ -50,10 +50,13 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
         public var policyVersion: String
         public var source: String
         public var createdAt: String
+        /// The words the person was shown when answering (absent for answers recorded before they were kept).
+        public var shownText: String? = nil
         enum CodingKeys: String, CodingKey {
             case purpose, granted, source
             case policyVersion = "policy_version"
             case createdAt = "created_at"
+            case shownText = "shown_text"
         }
     }
 
@@ -152,6 +155,7 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
                 ["consent", id, "policy_version", consent.policyVersion], ["consent", id, "source", consent.source],
                 ["consent", id, "created_at", consent.createdAt],
             ]
+            if let shown = consent.shownText { rows.append(["consent", id, "shown_text", shown]) }
         }
         for (index, suspension) in suspensions.enumerated() {
             rows += [
@@ -212,7 +216,7 @@ extension SubjectRights {
                 ORDER BY w.created_at
                 """
             ).all()
-            let consents = try await db.select().columns("purpose_id", "granted", "policy_version", "source", "created_at")
+            let consents = try await db.select().columns("purpose_id", "granted", "policy_version", "source", "shown_text", "created_at")
                 .from("consents").where("subject_id", .equal, subjectID).orderBy("created_at").all()
             let suspensions = try await db.select().columns("purpose_id", "source", "created_at")
                 .from("suspensions").where("subject_id", .equal, subjectID).orderBy("created_at").all()
@@ -280,7 +284,8 @@ extension SubjectRights {
                     granted: try row.decode(column: "granted", as: Bool.self),
                     policyVersion: try row.decode(column: "policy_version", as: String.self),
                     source: try row.decode(column: "source", as: String.self),
-                    createdAt: try time(row, "created_at")
+                    createdAt: try time(row, "created_at"),
+                    shownText: try row.decode(column: "shown_text", as: String?.self)
                 )
             },
             suspensions: try suspensionRows.map { row in

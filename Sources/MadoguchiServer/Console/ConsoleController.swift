@@ -27,6 +27,7 @@ struct ConsoleController {
         addInquiryRoutes(to: console)
         addRequestRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.handlesRequests }))
         addAuditRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.readsAudit }))
+        addPolicyRoutes(to: console)
     }
 
     /// The console's door, open to visitors: signing in and setting a password from a set-up link.

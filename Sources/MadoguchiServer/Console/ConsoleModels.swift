@@ -25,7 +25,7 @@ enum ConsoleFormat {
 
 /// The signed-in member, for the console header.
 struct StaffView {
-    let signedInAs, inquiriesHref, auditHref, requestsHref, csrfToken: String
+    let signedInAs, inquiriesHref, auditHref, requestsHref, policyHref, csrfToken: String
     let readsAudit: Bool
     let handlesRequests: Bool
 
@@ -34,6 +34,7 @@ struct StaffView {
         inquiriesHref = PageChrome.href(SitePath.consoleInquiries, language)
         auditHref = PageChrome.href(SitePath.audit, language)
         requestsHref = PageChrome.href(SitePath.consoleRequests, language)
+        policyHref = PageChrome.href(SitePath.consolePolicy, language)
         readsAudit = session.user.role.readsAudit
         handlesRequests = session.user.role.handlesRequests
         self.csrfToken = csrfToken
@@ -73,13 +74,7 @@ struct SignInModel {
         passwordAutocomplete: String,
         showForm: Bool
     ) {
-        chrome = PageChrome(
-            language: language,
-            title: heading + " | " + t.format("console_title"),
-            strings: t,
-            operatorName: policy.company.name[language],
-            path: path
-        )
+        chrome = PageChrome.console(heading, policy: policy, language: language, t: t, path: path)
         self.t = t
         self.heading = heading
         self.message = message
@@ -117,13 +112,7 @@ struct InquiryListModel {
         filter: InquiryFilter,
         query: [(String, String)]
     ) {
-        chrome = PageChrome(
-            language: language,
-            title: t.format("inquiries_title") + " | " + t.format("console_title"),
-            strings: t,
-            operatorName: policy.company.name[language],
-            path: SitePath.consoleInquiries
-        )
+        chrome = PageChrome.console(t.format("inquiries_title"), policy: policy, language: language, t: t, path: SitePath.consoleInquiries)
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         english = language == .en
@@ -190,13 +179,7 @@ struct InquiryDetailModel {
     ) {
         heading = t.format("inquiry_detail_title", ["number": record.number])
         let path = SitePath.consoleInquiry(record.id)
-        chrome = PageChrome(
-            language: language,
-            title: heading + " | " + t.format("console_title"),
-            strings: t,
-            operatorName: policy.company.name[language],
-            path: path
-        )
+        chrome = PageChrome.console(heading, policy: policy, language: language, t: t, path: path)
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         self.csrfToken = csrfToken
@@ -259,13 +242,7 @@ struct AuditPageModel {
         after: Int,
         chain status: AuditWatch.Status
     ) {
-        chrome = PageChrome(
-            language: language,
-            title: t.format("audit_title") + " | " + t.format("console_title"),
-            strings: t,
-            operatorName: policy.company.name[language],
-            path: SitePath.audit
-        )
+        chrome = PageChrome.console(t.format("audit_title"), policy: policy, language: language, t: t, path: SitePath.audit)
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         switch status.verification {

@@ -201,13 +201,7 @@ struct RightsRequestListModel {
         all: Bool,
         today: LocalDate
     ) {
-        chrome = PageChrome(
-            language: language,
-            title: t.format("requests_title") + " | " + t.format("console_title"),
-            strings: t,
-            operatorName: policy.company.name[language],
-            path: SitePath.consoleRequests
-        )
+        chrome = PageChrome.console(t.format("requests_title"), policy: policy, language: language, t: t, path: SitePath.consoleRequests)
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         rows = entries.map { entry in
@@ -253,13 +247,7 @@ struct RightsRequestDetailModel {
         today: LocalDate
     ) {
         let entry = detail.entry
-        chrome = PageChrome(
-            language: language,
-            title: entry.number + " | " + t.format("console_title"),
-            strings: t,
-            operatorName: policy.company.name[language],
-            path: SitePath.consoleRequest(entry.id)
-        )
+        chrome = PageChrome.console(entry.number, policy: policy, language: language, t: t, path: SitePath.consoleRequest(entry.id))
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         heading = "\(entry.type.name[language]) \(entry.number)"

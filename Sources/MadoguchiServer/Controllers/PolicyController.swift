@@ -11,6 +11,13 @@ struct PolicyController<Context: RequestContext> {
         router.get(RouterPath(SitePath.privacy)) { request, _ in try await serve(.full, version: nil, request) }
         router.get(RouterPath(SitePath.externalTransmission)) { request, _ in try await serve(.externalTransmission, version: nil, request) }
         router.get(RouterPath(SitePath.privacyJSON)) { request, _ in try await serve(.json, version: nil, request) }
+        router.get(RouterPath(SitePath.versions)) { request, _ in
+            let language = try requestedLanguage(request)
+            guard let page = site.historyPage(language: language) else {
+                throw PublicError(.notFound, LocalizedText(ja: "改定の履歴はまだありません。", en: "There is no revision history yet."))
+            }
+            return cachedResponse(page, request: request, language: language)
+        }
         router.get(RouterPath(SitePath.versionRoute)) { request, context in
             let raw = try context.parameters.require("version")
             if raw.hasSuffix(".json") {

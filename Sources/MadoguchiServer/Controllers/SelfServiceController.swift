@@ -162,6 +162,32 @@ struct SelfServiceController {
                 body: .init(byteBuffer: .init(bytes: csv ? Data(document.csv().utf8) : try document.json()))
             )
         }
+        // Consent to a purpose that needs it, or to a change of purpose, given or withdrawn in one step (R-PUR-5,
+        // R-VER-2); it takes effect at once.
+        signedIn.post(RouterPath(SitePath.meConsents)) { request, context in
+            let (language, token, subjectID, form) = try action(request, context)
+            let questions = try await purposeConsents.questions(subjectID: subjectID, current: policy)
+            guard let question = questions.first(where: { $0.purpose.id == form["purpose"] }),
+                let answer = form["granted"], answer == "yes" || answer == "no"
+            else {
+                return try await overview(
+                    language,
+                    token: token,
+                    subjectID: subjectID,
+                    message: site.resources.text(language).format("me_purpose_invalid"),
+                    status: .badRequest
+                )
+            }
+            try await purposeConsents.record(
+                subjectID: subjectID,
+                purpose: question.purpose.id,
+                granted: answer == "yes",
+                policy: policy,
+                source: "me",
+                shownText: MeModel.PurposeQuestion(question, policy: policy, language: language, t: site.resources.text(language)).shownText
+            )
+            return Response.seeOther(PageChrome.href(SitePath.me, language) + "#h-purposes")
+        }
         // Signing out needs no data held: a person who found nothing under their address can sign out too.
         signedIn.post(RouterPath(SitePath.meSignOut)) { request, context in
             let language = try requestedLanguage(request)
@@ -245,17 +271,23 @@ struct SelfServiceController {
             subjectID.isEmpty
             ? nil
             : try await SubjectRights(vault: access.vault).disclosure(subjectID: subjectID, actor: "person", source: "self-service")
+        let questions = subjectID.isEmpty ? [] : try await purposeConsents.questions(subjectID: subjectID, current: policy)
         let model = MeModel(
             policy: policy,
             language: language,
             t: site.resources.text(language),
             document: document,
+            questions: questions,
             message: message,
             csrfToken: csrf.issue(nonce: access.csrfNonce(sessionToken: token)).token
         )
         var response = try site.resources.page("me", model, cacheControl: "no-store")
         response.status = status
         return response
+    }
+
+    private var purposeConsents: PurposeConsents {
+        PurposeConsents(database: access.vault.database, versions: PolicyVersionStore(database: access.vault.database))
     }
 
     private func codeMail(to address: String, code: String) -> OutgoingMail {

@@ -50,16 +50,52 @@ struct MeModel {
     }
     struct Line { let text: String }
     struct Kept { let item, reason: String }
+
+    /// A purpose the person answers on this page: consent it needs anyway, or a change of purpose.
+    struct PurposeQuestion {
+        let id, purpose, state, button, granted: String
+        let isChange: Bool
+        let items: String
+        /// The words the person sees for this purpose, kept with their answer.
+        let shownText: String
+
+        init(_ question: PurposeConsents.Question, policy: Policy, language: Language, t: [String: String]) {
+            id = question.purpose.id
+            purpose = question.purpose.text[language]
+            isChange = question.isChange
+            items = question.changedFields.map { id in policy.fields.first { $0.id == id }?.label[language] ?? id }
+                .joined(separator: language == .ja ? "、" : ", ")
+            switch question.granted {
+            case true?: state = t.format("me_purpose_state_granted")
+            case false?: state = t.format("me_purpose_state_withdrawn")
+            case nil: state = t.format("me_purpose_state_none")
+            }
+            let giving = question.granted != true
+            granted = giving ? "yes" : "no"
+            button = t.format(giving ? "me_purpose_grant" : "me_purpose_withdraw")
+            shownText = purpose + (isChange ? " — " + t.format("me_purpose_change") + " " + items : "")
+        }
+    }
     let chrome: PageChrome
     let t: [String: String]
     let message: String?
     let known: Bool
     let inquiries: [InquiryView]
     let consents, suspensions, requests: [Line]
+    let questions: [PurposeQuestion]
+    let consentAction: String
     let kept: [Kept]
     let csrfToken, eraseAction, signOutAction, jsonHref, csvHref: String
 
-    init(policy: Policy, language: Language, t: [String: String], document: DisclosureDocument?, message: String?, csrfToken: String) {
+    init(
+        policy: Policy,
+        language: Language,
+        t: [String: String],
+        document: DisclosureDocument?,
+        questions: [PurposeConsents.Question] = [],
+        message: String?,
+        csrfToken: String
+    ) {
         chrome = PageChrome(
             language: language,
             title: t.format("me_title"),
@@ -115,6 +151,8 @@ struct MeModel {
                     "\(request.number) \(RightsRequestType(rawValue: request.type)?.name[language] ?? request.type): \(t.format("request_status_\(request.status)"))"
             )
         }
+        self.questions = questions.map { PurposeQuestion($0, policy: policy, language: language, t: t) }
+        consentAction = PageChrome.href(SitePath.meConsents, language)
         kept = ErasureRetention.kept.map { Kept(item: $0.item[language], reason: $0.reason[language]) }
         self.csrfToken = csrfToken
         eraseAction = PageChrome.href(SitePath.meErase, language)

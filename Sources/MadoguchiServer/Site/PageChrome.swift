@@ -24,6 +24,17 @@ struct PageChrome {
         self.langSwitchHref = Self.href(path, other)
     }
 
+    /// The chrome of a console page: its title, then the console's name.
+    static func console(_ title: String, policy: Policy, language: Language, t: [String: String], path: String) -> PageChrome {
+        PageChrome(
+            language: language,
+            title: title + " | " + t.format("console_title"),
+            strings: t,
+            operatorName: policy.company.name[language],
+            path: path
+        )
+    }
+
     /// Japanese is the default, so only English pages carry `?lang=en`. The link is always a path on this site:
     /// `path` may come from the request (an error page's language link), and `//host/x` or `/\\host/x` would be read
     /// by browsers as another site's address.

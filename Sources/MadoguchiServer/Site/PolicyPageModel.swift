@@ -49,6 +49,8 @@ struct PolicyPageModel {
     let revisions: [String]
     let versions: [VersionLink]
     let hasVersions: Bool
+    /// What changed in each version (`/privacy/versions`).
+    let historyHref: String
     let jsonHref: String
 
     init(
@@ -147,6 +149,7 @@ struct PolicyPageModel {
             )
         }
         hasVersions = !self.versions.isEmpty
+        historyHref = PageChrome.href(SitePath.versions, language)
         jsonHref = isCurrent ? SitePath.privacyJSON : SitePath.version(policy.version) + ".json"
     }
 }

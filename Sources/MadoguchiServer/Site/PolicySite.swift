@@ -32,6 +32,8 @@ public final class PolicySite: Sendable {
     private let store: PolicyVersionStore
     private let versions: [PolicyVersion]
     private let cache = Mutex<[CacheKey: RenderedPage]>([:])
+    /// The revision history in each language, rendered at start from every stored version.
+    private let history: [Language: RenderedPage]
 
     private struct CacheKey: Hashable {
         let version: String
@@ -44,7 +46,19 @@ public final class PolicySite: Sendable {
         self.current = current
         self.store = store
         self.resources = resources
-        self.versions = try await store.versions()
+        let versions = try await store.versions()
+        self.versions = versions
+        var texts: [(PolicyVersion, Policy)] = []
+        for version in versions {
+            guard let policy = version.id == current.version ? current : try await store.policy(version: version.id) else { continue }
+            texts.append((version, policy))
+        }
+        var history: [Language: RenderedPage] = [:]
+        for language in Language.allCases {
+            let model = PolicyHistoryModel(current: current, versions: texts, language: language, t: resources.text(language))
+            history[language] = RenderedPage(Array(try resources.render("privacy-versions", model).utf8), contentType: "text/html; charset=utf-8")
+        }
+        self.history = history
         for language in Language.allCases {
             for kind in [PolicyPageKind.full, .externalTransmission, .json] {
                 _ = try render(current, kind, language)
@@ -60,6 +74,11 @@ public final class PolicySite: Sendable {
         }
         guard let policy = id == current.version ? current : try await store.policy(version: id) else { return nil }
         return try render(policy, kind, language)
+    }
+
+    /// `/privacy/versions` in `language`: every stored version with what changed from the one before.
+    public func historyPage(language: Language) -> RenderedPage? {
+        history[language]
     }
 
     private func render(_ policy: Policy, _ kind: PolicyPageKind, _ language: Language) throws -> RenderedPage {

@@ -8,6 +8,7 @@ enum SitePath {
     static let privacy = "/privacy"
     static let privacyJSON = "/privacy.json"
     static let externalTransmission = "/privacy/external-transmission"
+    static let versions = "/privacy/versions"
     static let versionRoute = "/privacy/versions/:version"
     static let versionExternalRoute = "/privacy/versions/:version/external-transmission"
     static func version(_ id: String) -> String { "/privacy/versions/\(id.urlPathEncoded)" }
@@ -35,6 +36,7 @@ enum SitePath {
     static let meExport = "/me/export"
     static let meErase = "/me/erase"
     static let meSignOut = "/me/sign-out"
+    static let meConsents = "/me/consents"
     static let meInquiryRoute = "/me/inquiries/:number"
     static let meInquiryDeleteRoute = "/me/inquiries/:number/delete"
     static func meInquiry(_ number: String) -> String { "/me/inquiries/\(number)" }
@@ -59,6 +61,7 @@ enum SitePath {
     static let completeRoute = "/console/requests/:id/complete"
     static let refuseRoute = "/console/requests/:id/refuse"
     static let audit = "/console/audit"
+    static let consolePolicy = "/console/policy"
     static func consoleInquiry(_ id: String) -> String { "/console/inquiries/\(id)" }
     static func consoleRequest(_ id: String) -> String { "/console/requests/\(id)" }
     static func complete(_ id: String) -> String { "/console/requests/\(id)/complete" }

@@ -1,0 +1,124 @@
+import Foundation
+import SQLKit
+
+/// A person's answers about purposes of use (R-VER-2, R-PUR-5): consent to a purpose that needs it (mail magazines,
+/// surveys), and consent to a **change of purpose** — a purpose that a newer version of the policy adds to items the
+/// person gave under an older one. Every answer is a row of `consents` (the latest one for a purpose decides), kept
+/// with the policy version, when, how (`source`) and the exact text the person was shown; each is audited.
+public struct PurposeConsents: Sendable {
+    public let database: Database
+    public let versions: PolicyVersionStore
+
+    public init(database: Database, versions: PolicyVersionStore) {
+        self.database = database
+        self.versions = versions
+    }
+
+    /// A purpose the person is asked about on `/me`.
+    public struct Question: Sendable, Hashable {
+        public let purpose: Purpose
+        /// The person's current answer: true given, false withdrawn, nil never asked.
+        public let granted: Bool?
+        /// The person's items the newer policy adds to this purpose (empty for a purpose that needs consent anyway).
+        public let changedFields: [String]
+        /// True when the purpose is asked because the policy changed; false when it needs consent anyway.
+        public var isChange: Bool { !changedFields.isEmpty }
+    }
+
+    /// The latest answer per purpose for `subjectID`: granted, and under which policy version.
+    public func latest(subjectID: String) async throws -> [String: (granted: Bool, version: String)] {
+        let rows = try await database.read { db in
+            try await db.select().columns("purpose_id", "granted", "policy_version", "created_at", "id").from("consents")
+                .where("subject_id", .equal, subjectID).orderBy("created_at").orderBy("id").all()
+        }
+        var latest: [String: (granted: Bool, version: String)] = [:]
+        for row in rows {
+            latest[try row.decode(column: "purpose_id", as: String.self)] = (
+                try row.decode(column: "granted", as: Bool.self), try row.decode(column: "policy_version", as: String.self)
+            )
+        }
+        return latest
+    }
+
+    /// What to ask `subjectID` under `current`: every purpose that needs consent, and every purpose the current
+    /// version adds to items they gave under an older version (a change of purpose that needs their consent).
+    public func questions(subjectID: String, current: Policy) async throws -> [Question] {
+        let answers = try await latest(subjectID: subjectID)
+        let collected = try await database.read { db in
+            try await db.select()
+                .column(SQLColumn("policy_version", table: "inquiries")).column(SQLColumn("field_id", table: "inquiry_fields"))
+                .from("inquiries")
+                .join("inquiry_fields", on: SQLColumn("inquiry_id", table: "inquiry_fields"), .equal, SQLColumn("id", table: "inquiries"))
+                .where(SQLColumn("subject_id", table: "inquiries"), .equal, SQLBind(subjectID))
+                .where(SQLColumn("confirmed_at", table: "inquiries"), .isNot, SQLLiteral.null)
+                .all()
+        }
+        var fieldsByVersion: [String: Set<String>] = [:]
+        for row in collected {
+            fieldsByVersion[try row.decode(column: "policy_version", as: String.self), default: []]
+                .insert(try row.decode(column: "field_id", as: String.self))
+        }
+        var changed: [String: Set<String>] = [:]
+        for (version, fields) in fieldsByVersion where version != current.version {
+            guard let older = try await versions.policy(version: version) else { continue }
+            for change in PolicyDiff.between(older, current).purposeChanges {
+                let mine = change.fields.filter { fields.contains($0) }
+                if !mine.isEmpty { changed[change.purpose, default: []].formUnion(mine) }
+            }
+        }
+        return current.purposes.compactMap { purpose in
+            let fields = changed[purpose.id].map { $0.sorted() } ?? []
+            guard purpose.requiresConsent || !fields.isEmpty else { return nil }
+            return Question(purpose: purpose, granted: answers[purpose.id]?.granted, changedFields: fields)
+        }
+    }
+
+    /// Records the person's answer for `purpose` under `policy`, with the text they were shown and how they gave it
+    /// (`source`: `me`, `form`, `link`), audited in the same commit. Withdrawal takes effect at once: the purpose
+    /// guard reads the latest answer.
+    public func record(
+        subjectID: String,
+        purpose: String,
+        granted: Bool,
+        policy: Policy,
+        source: String,
+        shownText: String,
+        actor: String = "person",
+        at now: Date = Date()
+    ) async throws {
+        guard policy.purpose(id: purpose) != nil else { throw PurposeConsentError.unknownPurpose(purpose) }
+        let kind = database.kind
+        var writes = WriteSet(at: now)
+        writes.insert(
+            into: "consents",
+            columns: ["id", "subject_id", "purpose_id", "granted", "policy_version", "source", "shown_text", "created_at"],
+            values: [
+                SQLBind(RecordID.make()), SQLBind(subjectID), SQLBind(purpose), SQLBind(granted), SQLBind(policy.version),
+                SQLBind(source), SQLBind(String(shownText.prefix(4_000))), Timestamp.bind(now, kind),
+            ]
+        )
+        writes.audit(
+            AuditEvent(
+                actor: actor,
+                action: granted ? "consent.grant" : "consent.withdraw",
+                subjectID: subjectID,
+                record: "subject:\(subjectID)",
+                purpose: purpose,
+                detail: "source=\(source) version=\(policy.version)"
+            )
+        )
+        try await database.commit(writes)
+    }
+
+    /// Migration 14: a consent keeps the exact text the person was shown (R-PUR-5; the Specified E-mail Act's record).
+    public static let migration = Migration(
+        version: 14,
+        name: "consent text",
+        portable: ["ALTER TABLE consents ADD COLUMN shown_text TEXT"]
+    )
+}
+
+/// An answer about a purpose the policy does not declare.
+public enum PurposeConsentError: Error, Sendable, Hashable {
+    case unknownPurpose(String)
+}
