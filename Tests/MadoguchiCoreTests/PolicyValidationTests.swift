@@ -77,7 +77,7 @@ struct PolicyValidationTests {
         #expect(policy.vendors.count == 8)
         #expect(policy.contractors.count == 2)
         #expect(policy.requests.answerBusinessDays == 3)
-        #expect(policy.revisions.map(\.description) == ["2025-01-01", "2025-02-18"])
+        #expect(policy.revisions.map(\.description) == ["2025-01-01", "2025-02-18", "2026-12-04"])
         #expect(policy.optOut.advertisingIDs.count == 3)
         #expect(policy.vendors.allSatisfy { !$0.items.isEmpty && !$0.hosts.isEmpty })
         // Absent links stay absent (the page says so), present ones are kept.
@@ -200,6 +200,17 @@ struct PolicyValidationTests {
             at: "answer_business_day:"
         )
         expectProblem(yaml, containing: "requests: missing required key 'answer_business_days'")
+    }
+
+    @Test("R-POL-2: the statement on identity verification for requests is required, in both languages")
+    func identityVerification() throws {
+        let source = try Fixtures.examplePolicyText()
+        let start = try #require(source.range(of: "  identity_verification:\n"))
+        let end = try #require(source.range(of: "\ninformative_data:", range: start.upperBound..<source.endIndex))
+        let without = source.replacingCharacters(in: start.lowerBound..<end.lowerBound, with: "")
+        expectProblem(without, containing: "requests: missing required key 'identity_verification'")
+        let englishOnly = source.replacingOccurrences(of: "    ja: 開示などのご請求では", with: "    jp: 開示などのご請求では")
+        expectProblem(englishOnly, containing: "requests.identity_verification")
     }
 
     @Test("every problem is reported at once")

@@ -60,8 +60,8 @@ struct StorageTests {
         let first = try PolicyLoader.parse(yaml: source, file: "example")
         let secondSource =
             source
-            .replacingOccurrences(of: "version: \"2025-02-18\"", with: "version: \"2026-04-01\"")
-            .replacingOccurrences(of: "  - 2025-02-18\n", with: "  - 2025-02-18\n  - 2026-04-01\n")
+            .replacingOccurrences(of: "version: \"2026-12-04\"", with: "version: \"2027-04-01\"")
+            .replacingOccurrences(of: "  - 2026-12-04\n", with: "  - 2026-12-04\n  - 2027-04-01\n")
             .replacingOccurrences(of: "answer_business_days: 3", with: "answer_business_days: 2")
         let second = try PolicyLoader.parse(yaml: secondSource, file: "example-2")
 
@@ -77,11 +77,11 @@ struct StorageTests {
 
             #expect(try await store.store(second, source: secondSource) == .stored)
             let versions = try await store.versions()
-            #expect(versions.map(\.id) == ["2026-04-01", "2025-02-18"])
-            #expect(versions.first?.currentSince.description == "2026-04-01")
+            #expect(versions.map(\.id) == ["2027-04-01", "2026-12-04"])
+            #expect(versions.first?.currentSince.description == "2027-04-01")
             #expect(versions.last?.effectiveDate.description == "2024-08-08")
-            #expect(try await store.policy(version: "2025-02-18") == first)
-            #expect(try await store.policy(version: "2026-04-01") == second)
+            #expect(try await store.policy(version: "2026-12-04") == first)
+            #expect(try await store.policy(version: "2027-04-01") == second)
             #expect(try await store.policy(version: "1999") == nil)
             #expect(try await store.policy(version: "' OR 1=1 --") == nil)
         }
@@ -327,8 +327,15 @@ struct PublishedVersionStabilityTests {
     @Test("R-VER-1: the example policy hashes as it did when first published; keys added later are written only when used")
     func exampleHashIsStable() throws {
         let policy = try PolicyLoader.parse(yaml: try Fixtures.examplePolicyText(), file: "example")
-        // Stored by installations since the first release; new optional keys must not change it.
-        #expect(PolicyVersionStore.contentHash(policy) == "fb104628c54e4b2e0511e6ddfbdbe8e4b1f660a790596976f314fbf4e503466d")
+        // The example as first published (version 2025-02-18, before `identity_verification` was required), stored by
+        // installations since the first release: keys added since must not change its hash.
+        var first = policy
+        first.version = "2025-02-18"
+        first.revisions = Array(policy.revisions.prefix(2))
+        first.requests.identityVerification = nil
+        #expect(PolicyVersionStore.contentHash(first) == "fb104628c54e4b2e0511e6ddfbdbe8e4b1f660a790596976f314fbf4e503466d")
+        #expect(!String(decoding: PolicyVersionStore.canonicalJSON(first), as: UTF8.self).contains("identity_verification"))
+        #expect(String(decoding: PolicyVersionStore.canonicalJSON(policy), as: UTF8.self).contains("identity_verification"))
         #expect(!String(decoding: PolicyVersionStore.canonicalJSON(policy), as: UTF8.self).contains("closed_days"))
         var closed = policy
         closed.requests.closedDays = [LocalDate(iso: "2027-06-15")!]

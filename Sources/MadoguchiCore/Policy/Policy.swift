@@ -162,6 +162,10 @@ public struct RequestContact: Hashable, Sendable, Codable {
     public var answerBusinessDays: Int
     /// Days the operator is closed besides weekends, national holidays and 12/29–1/3 (R-DSR-3).
     public var closedDays: [LocalDate] = []
+    /// How the person is recognised for a request, and that the operator is not responsible where someone else uses
+    /// the identifying information a person gave (R-POL-2). Required in the policy file; absent from versions stored
+    /// before the key existed.
+    public var identityVerification: LocalizedText? = nil
 
     /// The calendar the answer days are counted on.
     public var calendar: BusinessCalendar { BusinessCalendar(closedDays: closedDays) }
@@ -170,6 +174,7 @@ public struct RequestContact: Hashable, Sendable, Codable {
         case email
         case answerBusinessDays = "answer_business_days"
         case closedDays = "closed_days"
+        case identityVerification = "identity_verification"
     }
 }
 
@@ -256,6 +261,7 @@ extension RequestContact {
         try container.encode(email, forKey: .email)
         try container.encode(answerBusinessDays, forKey: .answerBusinessDays)
         if !closedDays.isEmpty { try container.encode(closedDays, forKey: .closedDays) }
+        try container.encodeIfPresent(identityVerification, forKey: .identityVerification)
     }
 
     /// Versions stored before `closed_days` existed decode with none.
@@ -264,5 +270,6 @@ extension RequestContact {
         email = try container.decode(String.self, forKey: .email)
         answerBusinessDays = try container.decode(Int.self, forKey: .answerBusinessDays)
         closedDays = try container.decodeIfPresent([LocalDate].self, forKey: .closedDays) ?? []
+        identityVerification = try container.decodeIfPresent(LocalizedText.self, forKey: .identityVerification)
     }
 }

@@ -277,6 +277,15 @@ public struct PolicyDiff: Sendable, Hashable, Codable {
         if old.requests.email != new.requests.email {
             add(.requests, .changed, "email", ja: "請求の窓口: \(new.requests.email)", en: "requests go to: \(new.requests.email)")
         }
+        if old.requests.identityVerification != new.requests.identityVerification {
+            add(
+                .requests,
+                .changed,
+                "identity_verification",
+                ja: "本人確認についての記載の変更",
+                en: "the statement on identity verification changed"
+            )
+        }
         if old.requests.closedDays != new.requests.closedDays {
             add(.requests, .changed, "closed_days", ja: "休業日の変更", en: "closed days changed")
         }

@@ -283,8 +283,9 @@ struct PolicyReader {
                 closed.append(day)
             }
         }
-        guard let email, let days else { return nil }
-        return RequestContact(email: email, answerBusinessDays: days, closedDays: closed.sorted())
+        let identity = localized(require(map, K.identityVerification.rawValue, "requests"), "requests.identity_verification")
+        guard let email, let days, let identity else { return nil }
+        return RequestContact(email: email, answerBusinessDays: days, closedDays: closed.sorted(), identityVerification: identity)
     }
 
     private mutating func readInformativeData(_ node: Node?) -> InformativeData? {

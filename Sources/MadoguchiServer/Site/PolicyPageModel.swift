@@ -38,6 +38,8 @@ struct PolicyPageModel {
     let contractors: [ContractorRow]
     let hasContractors: Bool
     let requestsEmail, requestsAnswer: String
+    /// That the person is recognised by identifying information, and who answers for its use by others (R-POL-2).
+    let requestsIdentity: String?
     let officer: OfficerView
     let informativePurposes: [String]
     let cookieDescription, linkedDataRule: String
@@ -118,6 +120,7 @@ struct PolicyPageModel {
         hasContractors = !contractors.isEmpty
         requestsEmail = policy.requests.email
         requestsAnswer = t.format("requests_answer", ["days": "\(policy.requests.answerBusinessDays)"])
+        requestsIdentity = policy.requests.identityVerification?[language]
         officer = OfficerView(
             title: policy.officer.title[language],
             department: policy.officer.department[language],
