@@ -89,11 +89,14 @@ struct SubjectRightsTests {
                 try SealedField.open(
                     try #require(try await sealed(hanako.id)),
                     key: hanakoKey,
-                    context: "inquiry/\(hanako.id)/name"
+                    context: "inquiry/\(hanako.id)/name",
+                    for: .personalAccess
                 ) == "佐藤 花子"
             )
             // Not even Hanako's key (or any other) opens Taro's fields.
-            #expect(throws: (any Error).self) { try SealedField.open(taroSealed, key: hanakoKey, context: "inquiry/\(taro.id)/name") }
+            #expect(throws: (any Error).self) {
+                try SealedField.open(taroSealed, key: hanakoKey, context: "inquiry/\(taro.id)/name", for: .personalAccess)
+            }
             await copy.close()
             try? FileManager.default.removeItem(atPath: backup)
 

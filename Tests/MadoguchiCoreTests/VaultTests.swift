@@ -12,14 +12,16 @@ struct CryptoTests {
     func sealedFields() throws {
         let key = SymmetricKey(size: .bits256)
         let sealed = try SealedField.seal("山田 太郎", key: key, context: "inquiry/1/name")
-        #expect(try SealedField.open(sealed, key: key, context: "inquiry/1/name") == "山田 太郎")
+        #expect(try SealedField.open(sealed, key: key, context: "inquiry/1/name", for: .personalAccess) == "山田 太郎")
         #expect(!sealed.contains(Data("山田".utf8)))
-        #expect(throws: (any Error).self) { try SealedField.open(sealed, key: key, context: "inquiry/2/name") }
-        #expect(throws: (any Error).self) { try SealedField.open(sealed, key: SymmetricKey(size: .bits256), context: "inquiry/1/name") }
+        #expect(throws: (any Error).self) { try SealedField.open(sealed, key: key, context: "inquiry/2/name", for: .personalAccess) }
+        #expect(throws: (any Error).self) {
+            try SealedField.open(sealed, key: SymmetricKey(size: .bits256), context: "inquiry/1/name", for: .personalAccess)
+        }
         var tampered = sealed
         tampered[tampered.count - 1] ^= 1
-        #expect(throws: (any Error).self) { try SealedField.open(tampered, key: key, context: "inquiry/1/name") }
-        #expect(throws: SealedFieldError.self) { try SealedField.open(Data([9, 9, 9]), key: key, context: "x") }
+        #expect(throws: (any Error).self) { try SealedField.open(tampered, key: key, context: "inquiry/1/name", for: .personalAccess) }
+        #expect(throws: SealedFieldError.self) { try SealedField.open(Data([9, 9, 9]), key: key, context: "x", for: .personalAccess) }
         // Two seals of the same text differ (fresh nonce).
         #expect(try SealedField.seal("a", key: key, context: "c") != SealedField.seal("a", key: key, context: "c"))
     }

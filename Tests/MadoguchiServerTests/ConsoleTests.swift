@@ -78,6 +78,64 @@ func inquiryID(number: String, _ installation: Installation) async throws -> Str
 
 @Suite("Staff console")
 struct ConsoleTests {
+    @Test(
+        "R-PUR-4: an inquiry shows the person's earlier inquiries for matching — only the items collected for it, each view audited; none for departments; none once suspended",
+        arguments: TestDatabase.available
+    )
+    func matchHistory(_ kind: TestDatabase) async throws {
+        try await withServer(kind) { installation, client in
+            let first = try await submitInquiry(client, email: "taro@example.jp")
+            _ = try await submitInquiry(client, email: "hanako@example.jp")
+            let second = try await submitInquiry(client, service: "executive", email: "taro@example.jp")
+            let firstID = try await inquiryID(number: first, installation)
+            let secondID = try await inquiryID(number: second, installation)
+            let admin = try await StaffBrowser.signIn(client, installation, email: "admin@mirai-career.example", role: .admin)
+
+            let page = try await admin.get(client, "/console/inquiries/\(secondID)?lang=en").text
+            #expect(page.contains("Earlier inquiries from the same person"))
+            let heading = try #require(page.range(of: "Earlier inquiries from the same person"))
+            let section = String(page[heading.lowerBound...])
+            #expect(section.contains(first) && section.contains("taro@example.jp"))
+            #expect(!section.contains("hanako@example.jp"), "someone else's inquiry is not the same person")
+            let earlierPart = String(section.prefix(upTo: section.range(of: "<h2>")?.lowerBound ?? section.endIndex))
+            #expect(!earlierPart.contains("転職の相談をしたいです。"), "the message was not collected for matching")
+            let reads = try await AuditLog.entries(in: installation.database)
+                .filter { $0.event.action == "inquiry.read" && $0.event.purpose == "match-history" }
+            #expect(reads.map(\.event.record) == ["inquiry:\(firstID)"])
+            #expect(reads.first?.event.actor.hasPrefix("staff:") == true)
+
+            // The first inquiry has nothing earlier.
+            #expect(try await admin.get(client, "/console/inquiries/\(firstID)?lang=en").text.contains("No earlier inquiries."))
+
+            // A department member who may see the inquiry sees no history.
+            #expect(
+                try await admin.post(
+                    client,
+                    "/console/inquiries/\(secondID)/forward",
+                    ["department": "executive-desk"],
+                    page: "/console/inquiries/\(secondID)"
+                ).status == .seeOther
+            )
+            let member = try await StaffBrowser.signIn(
+                client,
+                installation,
+                email: "exec@mirai-career.example",
+                role: .department,
+                department: "executive-desk"
+            )
+            let memberPage = try await member.get(client, "/console/inquiries/\(secondID)?lang=en")
+            #expect(memberPage.status == .ok && !memberPage.text.contains("Earlier inquiries from the same person"))
+
+            // Once the person stops that use, the earlier inquiry is not shown, and the refusal is audited.
+            let subjectID = try #require(try await installation.guardian.inquiry(id: firstID, purpose: "answer-inquiries", actor: "test")?.subjectID)
+            try await SubjectRights(vault: installation.vault).suspend(subjectID: subjectID, purpose: "match-history", actor: "test", source: "test")
+            let suspended = try await admin.get(client, "/console/inquiries/\(secondID)?lang=en").text
+            #expect(suspended.contains("Not shown: the person had this use stopped."))
+            let refusals = try await AuditLog.entries(in: installation.database).filter { $0.event.action == "purpose.refused" }
+            #expect(refusals.last?.event.purpose == "match-history" && refusals.last?.event.detail == "suspended")
+        }
+    }
+
     @Test("R-SEC-2: staff sign in; wrong passwords lock the account; the console needs a session")
     func signIn() async throws {
         try await withServer { installation, client in

@@ -14,7 +14,8 @@ public enum SealedField {
         return Data([version]) + combined
     }
 
-    public static func open(_ sealed: Data, key: SymmetricKey, context: String) throws -> String {
+    /// Opens `sealed` for `use`: every opening of sealed data says what it is for (R-PUR-2).
+    public static func open(_ sealed: Data, key: SymmetricKey, context: String, for use: DataUse) throws -> String {
         guard sealed.first == version, sealed.count >= 1 + 12 + 16 else { throw SealedFieldError.malformed }
         let box = try AES.GCM.SealedBox(combined: sealed.dropFirst())
         let data = try AES.GCM.open(box, using: key, authenticating: Data(context.utf8))
@@ -38,5 +39,35 @@ public enum BlindIndex {
     /// NFKC (full-width ＡＢＣ＠ＥＸＡＭＰＬＥ．ＪＰ, common in Japanese input, becomes ASCII), trimmed, lowercased.
     public static func normalise(email: String) -> String {
         email.precomposedStringWithCompatibilityMapping.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    }
+}
+
+/// Why sealed data is opened (R-PUR-2). Every opening names one, so no code reads personal data without saying what
+/// for: staff uses of a person's data are purposes of use that `PurposeGuard` decides and audits (it alone makes
+/// `.purpose`, which `DataUseTests` checks in the sources); the others are the person's own rights and the duties
+/// the operator has toward them, each audited where it happens.
+public enum DataUse: Sendable, Hashable, CustomStringConvertible {
+    /// A declared purpose of use, as `PurposeGuard` allowed it for one record.
+    case purpose(String)
+    /// The person's own access: `/me`, their disclosure, the download of their completed disclosure request.
+    case personalAccess
+    /// Recognising a requester: comparing a request's items with the items of their confirmed inquiries (R-DSR-2).
+    case identityMatch
+    /// Staff carrying out a request the person made (R-DSR-1).
+    case requestHandling
+    /// Delivering mail queued for the person (the outbox).
+    case delivery
+    /// Unwrapping a person's key in the key store (no personal data in itself).
+    case keyUnwrap
+
+    public var description: String {
+        switch self {
+        case let .purpose(id): "purpose:\(id)"
+        case .personalAccess: "personal-access"
+        case .identityMatch: "identity-match"
+        case .requestHandling: "request-handling"
+        case .delivery: "delivery"
+        case .keyUnwrap: "key-unwrap"
+        }
     }
 }

@@ -134,7 +134,8 @@ public struct SubjectKeyStore: Sendable {
                 let encoded = try SealedField.open(
                     try row.decode(column: "wrapped", as: Data.self),
                     key: master.key,
-                    context: "subject-key/\(subjectID)"
+                    context: "subject-key/\(subjectID)",
+                    for: .keyUnwrap
                 )
                 guard let raw = Data(base64Encoded: encoded), raw.count == 32 else { throw SealedFieldError.malformed }
                 found[subjectID] = SymmetricKey(data: raw)

@@ -114,7 +114,7 @@ public struct InquiryDesk: Sendable {
                 .map { row -> Answer in
                     let answerID = try row.decode(column: "id", as: String.self)
                     let text = try key.map {
-                        try SealedField.open(try row.decode(column: "sealed", as: Data.self), key: $0, context: "answer/\(answerID)")
+                        try SealedField.open(try row.decode(column: "sealed", as: Data.self), key: $0, context: "answer/\(answerID)", for: record.use)
                     }
                     return Answer(
                         staffID: try row.decode(column: "staff_id", as: String.self),
@@ -127,7 +127,9 @@ public struct InquiryDesk: Sendable {
                 .map { row -> Forwarding in
                     let forwardID = try row.decode(column: "id", as: String.self)
                     let sealed = try row.decode(column: "sealed_note", as: Data.self)
-                    let note = try sealed.isEmpty ? "" : key.map { try SealedField.open(sealed, key: $0, context: "forward/\(forwardID)") } ?? ""
+                    let note =
+                        try sealed.isEmpty
+                        ? "" : key.map { try SealedField.open(sealed, key: $0, context: "forward/\(forwardID)", for: record.use) } ?? ""
                     return Forwarding(
                         staffID: try row.decode(column: "staff_id", as: String.self),
                         departmentID: try row.decode(column: "department_id", as: String.self),
@@ -245,6 +247,54 @@ public struct InquiryDesk: Sendable {
                 at: now
             )
         }
+    }
+
+    public static let matchPurpose = "match-history"
+
+    /// One earlier inquiry of the same person, as the match-history purpose shows it (R-PUR-4).
+    public struct Earlier: Sendable, Hashable {
+        public let number: String
+        public let serviceID: String
+        public let createdAt: Date
+        /// The fields collected for matching (empty when the use was refused).
+        public let values: [String: String]
+        /// Why the guard refused this inquiry for matching, if it did.
+        public let refused: PurposeRefused.Reason?
+    }
+
+    /// The person's earlier inquiries, each opened for match-history by the purpose guard (only the fields collected
+    /// for it; each read or refusal audited), newest first, at most `limit`. Only staff who see every inquiry get
+    /// them; nil when the policy declares no match-history purpose.
+    public func history(of record: InquiryRecord, by user: StaffUser, limit: Int = 20) async throws -> [Earlier]? {
+        guard user.role.seesAllInquiries, guardian.current.purpose(id: Self.matchPurpose) != nil else { return nil }
+        let kind = database.kind
+        let earlier = try await database.read { db in
+            try await db.select().columns("id", "number", "service_id", "created_at").from("inquiries")
+                // Ids are time-ordered (`RecordID`) and finer than a stored time (SQLite keeps whole seconds).
+                .where("subject_id", .equal, record.subjectID).where("id", .lessThan, record.id)
+                .orderBy("id", .descending).limit(limit).all()
+        }
+        var found: [Earlier] = []
+        for row in earlier {
+            let id = try row.decode(column: "id", as: String.self)
+            let (values, refused): ([String: String], PurposeRefused.Reason?)
+            do {
+                values = try await guardian.inquiry(id: id, purpose: Self.matchPurpose, actor: user.actor)?.values ?? [:]
+                refused = nil
+            } catch let refusal as PurposeRefused {
+                (values, refused) = ([:], refusal.reason)
+            }
+            found.append(
+                Earlier(
+                    number: try row.decode(column: "number", as: String.self),
+                    serviceID: try row.decode(column: "service_id", as: String.self),
+                    createdAt: try Timestamp.decode(row, column: "created_at", kind),
+                    values: values,
+                    refused: refused
+                )
+            )
+        }
+        return found
     }
 
     /// The inquiry's department ("" when not forwarded), or nil when the inquiry does not exist.

@@ -43,6 +43,8 @@ public struct InquiryRecord: Sendable, Hashable {
     /// Field id → plaintext, for the fields that serve `purpose`.
     public let values: [String: String]
     public let purpose: String
+    /// The use the guard allowed: what the record's other sealed parts (answers, notes) are opened for.
+    public let use: DataUse
 }
 
 /// The one way to read personal data: every read names a purpose, and the guard refuses a purpose the data was
@@ -110,7 +112,8 @@ public struct PurposeGuard: Sendable {
                 values[fieldID] = try SealedField.open(
                     try field.decode(column: "sealed", as: Data.self),
                     key: key,
-                    context: "inquiry/\(id)/\(fieldID)"
+                    context: "inquiry/\(id)/\(fieldID)",
+                    for: .purpose(purpose)
                 )
             }
         }
@@ -138,7 +141,8 @@ public struct PurposeGuard: Sendable {
             policyVersion: version,
             createdAt: try Timestamp.decode(row, column: "created_at", kind),
             values: values,
-            purpose: purpose
+            purpose: purpose,
+            use: .purpose(purpose)
         )
     }
 

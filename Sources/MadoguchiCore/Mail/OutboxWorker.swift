@@ -134,7 +134,7 @@ public struct OutboxWorker: Sendable {
         guard let key else { return .discarded }
         let mail: OutgoingMail
         do {
-            let json = try SealedField.open(message.sealed, key: key, context: "outbox/\(message.id)")
+            let json = try SealedField.open(message.sealed, key: key, context: "outbox/\(message.id)", for: .delivery)
             mail = try JSONDecoder().decode(OutgoingMail.self, from: Data(json.utf8))
         } catch {
             // A message that does not open or decode will not on a later try either.

@@ -81,8 +81,11 @@ public struct RightsRequestContent: Sendable, Hashable, Codable {
 
 extension RightsRequestContent {
     /// The content sealed in a request row.
-    static func open(_ sealed: Data, key: SymmetricKey, requestID: String) throws -> RightsRequestContent {
-        try JSONDecoder().decode(RightsRequestContent.self, from: Data(try SealedField.open(sealed, key: key, context: "request/\(requestID)").utf8))
+    static func open(_ sealed: Data, key: SymmetricKey, requestID: String, for use: DataUse) throws -> RightsRequestContent {
+        try JSONDecoder().decode(
+            RightsRequestContent.self,
+            from: Data(try SealedField.open(sealed, key: key, context: "request/\(requestID)", for: use).utf8)
+        )
     }
 }
 

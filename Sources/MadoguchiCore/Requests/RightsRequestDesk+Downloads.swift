@@ -43,7 +43,7 @@ extension RightsRequestDesk {
             let key = try await vault.keys.key(subjectID: try row.decode(column: "key_id", as: String.self))
         else { return nil }
         let id = try row.decode(column: "id", as: String.self)
-        let content = try RightsRequestContent.open(try row.decode(column: "sealed", as: Data.self), key: key, requestID: id)
+        let content = try RightsRequestContent.open(try row.decode(column: "sealed", as: Data.self), key: key, requestID: id, for: .personalAccess)
         return (try row.decode(column: "subject_id", as: String?.self) ?? "", content.delivery)
     }
 }

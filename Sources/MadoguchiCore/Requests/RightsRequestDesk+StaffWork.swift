@@ -13,7 +13,7 @@ extension RightsRequestDesk {
             })
         else { return nil }
         guard let key = try await vault.keys.key(subjectID: try row.decode(column: "key_id", as: String.self)) else { return nil }
-        let content = try RightsRequestContent.open(try row.decode(column: "sealed", as: Data.self), key: key, requestID: id)
+        let content = try RightsRequestContent.open(try row.decode(column: "sealed", as: Data.self), key: key, requestID: id, for: .requestHandling)
         let subjectID = try row.decode(column: "subject_id", as: String?.self) ?? ""
         let numbers =
             subjectID.isEmpty

@@ -67,7 +67,12 @@ extension RightsRequestDesk {
         // The address is proven. Is the person known, and does one more item match?
         let keyID = try row.decode(column: "key_id", as: String.self)
         guard let requestKey = try await vault.keys.key(subjectID: keyID) else { return .notValid }
-        let content = try RightsRequestContent.open(try row.decode(column: "sealed", as: Data.self), key: requestKey, requestID: id)
+        let content = try RightsRequestContent.open(
+            try row.decode(column: "sealed", as: Data.self),
+            key: requestKey,
+            requestID: id,
+            for: .identityMatch
+        )
         let emailIndex = try row.decode(column: "email_index", as: String.self)
         let subjectID = try await vault.database.read { db in
             try await db.select().column("id").from("subjects").where("email_index", .equal, emailIndex)
@@ -143,7 +148,8 @@ extension RightsRequestDesk {
             let value = try SealedField.open(
                 sealed,
                 key: key,
-                context: "inquiry/\(inquiryID)/\(fieldID)"
+                context: "inquiry/\(inquiryID)/\(fieldID)",
+                for: .identityMatch
             )
             if fieldID == "name", Self.comparable(name: value) == wantedName { return true }
             if fieldID == "phone", let wantedPhone, !wantedPhone.isEmpty, Self.digits(value) == wantedPhone { return true }

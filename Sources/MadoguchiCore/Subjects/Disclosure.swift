@@ -238,7 +238,8 @@ extension SubjectRights {
             fields[inquiryID, default: [:]][fieldID] = try SealedField.open(
                 try row.decode(column: "sealed", as: Data.self),
                 key: key,
-                context: "inquiry/\(inquiryID)/\(fieldID)"
+                context: "inquiry/\(inquiryID)/\(fieldID)",
+                for: .personalAccess
             )
         }
         var answers: [String: [DisclosureDocument.Answer]] = [:]
@@ -247,7 +248,12 @@ extension SubjectRights {
             answers[try row.decode(column: "inquiry_id", as: String.self), default: []].append(
                 DisclosureDocument.Answer(
                     createdAt: try time(row, "created_at"),
-                    text: try SealedField.open(try row.decode(column: "sealed", as: Data.self), key: key, context: "answer/\(id)")
+                    text: try SealedField.open(
+                        try row.decode(column: "sealed", as: Data.self),
+                        key: key,
+                        context: "answer/\(id)",
+                        for: .personalAccess
+                    )
                 )
             )
         }

@@ -194,7 +194,8 @@ public struct SelfService: Sendable {
             fields[fieldID] = try SealedField.open(
                 try row.decode(column: "sealed", as: Data.self),
                 key: key,
-                context: "inquiry/\(inquiryID)/\(fieldID)"
+                context: "inquiry/\(inquiryID)/\(fieldID)",
+                for: .personalAccess
             )
         }
         let kind = database.kind

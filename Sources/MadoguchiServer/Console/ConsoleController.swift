@@ -222,6 +222,7 @@ struct ConsoleController {
         let opened = try await visible { try await desk.open(id, by: session.user) }
         guard let opened else { throw PublicError(.notFound, LocalizedText(ja: "お問い合わせが見つかりません。", en: "No such inquiry.")) }
         let users = try await staff.users()
+        let history = try await desk.history(of: opened.record, by: session.user)
         let model = InquiryDetailModel(
             policy: policy,
             session: session,
@@ -232,6 +233,7 @@ struct ConsoleController {
             answers: opened.answers,
             forwards: opened.forwards,
             staff: users,
+            history: history,
             message: message
         )
         var response = try consolePage("console-inquiry", model)

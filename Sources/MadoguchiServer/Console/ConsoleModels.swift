@@ -164,6 +164,18 @@ struct InquiryDetailModel {
     let forwards: [String]
     let canForward: Bool
     let departmentOptions, statusOptions: [Option]
+    /// The person's earlier inquiries, opened for match-history (R-PUR-4); nil when not shown to this member.
+    let history: HistoryView?
+
+    struct HistoryView {
+        struct Entry {
+            let number, service, received: String
+            let fields: [FieldRow]
+            let refused: String?
+        }
+        let entries: [Entry]
+        let none: Bool
+    }
 
     init(
         policy: Policy,
@@ -175,6 +187,7 @@ struct InquiryDetailModel {
         answers: [Answer],
         forwards: [Forwarding],
         staff users: [StaffUser],
+        history: [InquiryDesk.Earlier]? = nil,
         message: String?
     ) {
         heading = t.format("inquiry_detail_title", ["number": record.number])
@@ -215,6 +228,21 @@ struct InquiryDetailModel {
         canForward = session.user.role.seesAllInquiries
         departmentOptions = policy.departments.map { Option(id: $0.id, label: $0.name[language], selected: false) }
         statusOptions = InquiryStatus.allCases.map { Option(id: $0.rawValue, label: ConsoleFormat.status($0, t), selected: $0 == record.status) }
+        self.history = history.map { earlier in
+            HistoryView(
+                entries: earlier.map { entry in
+                    HistoryView.Entry(
+                        number: entry.number,
+                        service: policy.service(id: entry.serviceID)?.name[language] ?? entry.serviceID,
+                        received: ConsoleFormat.time(entry.createdAt),
+                        fields: policy.fields.compactMap { field in entry.values[field.id].map { FieldRow(label: field.label[language], value: $0) }
+                        },
+                        refused: entry.refused.map { t.format("history_refused_\($0.rawValue)") }
+                    )
+                },
+                none: earlier.isEmpty
+            )
+        }
     }
 }
 
