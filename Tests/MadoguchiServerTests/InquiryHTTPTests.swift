@@ -139,6 +139,12 @@ struct InquiryHTTPTests {
             let mail = try #require(try await RequestHTTPTests.deliver(installation).first { $0.subject.contains(String(location.suffix(16))) })
             #expect(try await confirmInquiry(client, mail: mail) == .ok)
             #expect(try await count("consents", installation) == 1)
+            // The consent keeps the words of the box the person ticked, in the form's language.
+            let shown = try await installation.database.read { db in
+                try await db.select().column("shown_text").from("consents").first(decodingColumn: "shown_text", as: String?.self)
+            }
+            let marketing = try #require(installation.policy.purpose(id: "marketing"))
+            #expect(shown == .some(.some("次の目的での利用に同意します: " + marketing.text.ja)))
         }
     }
 

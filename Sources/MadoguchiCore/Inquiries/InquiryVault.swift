@@ -107,6 +107,7 @@ public struct InquiryVault: Sendable {
         policy: Policy,
         confirmation: ((String) -> OutgoingMail)? = nil,
         identifier: String? = nil,
+        consentText: String? = nil,
         at now: Date = Date()
     ) async throws -> InquiryReceipt {
         // A conflict means two first inquiries from one new address raced (the loser now finds the winner's
@@ -114,7 +115,14 @@ public struct InquiryVault: Sendable {
         var attempt = 1
         while true {
             do {
-                return try await attemptSubmit(inquiry, policy: policy, confirmation: confirmation, identifier: identifier, at: now)
+                return try await attemptSubmit(
+                    inquiry,
+                    policy: policy,
+                    confirmation: confirmation,
+                    identifier: identifier,
+                    consentText: consentText,
+                    at: now
+                )
             } catch is WriteConflict where attempt < 4 {
                 attempt += 1
             }
@@ -126,6 +134,7 @@ public struct InquiryVault: Sendable {
         policy: Policy,
         confirmation: ((String) -> OutgoingMail)?,
         identifier: String?,
+        consentText: String?,
         at now: Date
     ) async throws -> InquiryReceipt {
         let kind = database.kind
@@ -174,17 +183,19 @@ public struct InquiryVault: Sendable {
         // in the receipt mail (`confirm`): anyone can type someone else's address into a form (ADR 0004).
         let pendingIdentifier = identifier.flatMap { ConsentEvent.isIdentifier($0) ? $0 : nil }
         let pendingConsents: String? = optional.isEmpty ? nil : optional.joined(separator: ",")
+        // The words the person ticked, kept with the consent once it counts (R-PUR-5).
+        let pendingText: String? = optional.isEmpty ? nil : String((consentText ?? "").prefix(2_000))
         writes.claim(
             "inquiries",
             key: inquiryID,
             columns: [
                 "id", "number", "subject_id", "service_id", "status", "policy_version", "created_at", "updated_at",
-                "pending_consents", "pending_identifier",
+                "pending_consents", "pending_identifier", "pending_consent_text",
             ],
             values: [
                 SQLBind(inquiryID), SQLBind(number), SQLBind(subjectID), SQLBind(inquiry.service.id),
                 SQLBind(InquiryStatus.new.rawValue), SQLBind(inquiry.policyVersion), stamp, stamp,
-                SQLBind(pendingConsents), SQLBind(pendingIdentifier),
+                SQLBind(pendingConsents), SQLBind(pendingIdentifier), SQLBind(pendingText),
             ],
             uniqueOn: "number"
         )
@@ -265,7 +276,7 @@ public struct InquiryVault: Sendable {
             guard
                 let row = try await db.raw(
                     """
-                    SELECT id, subject_id, policy_version, pending_consents, pending_identifier, created_at,
+                    SELECT id, subject_id, policy_version, pending_consents, pending_identifier, pending_consent_text, created_at,
                            CASE WHEN confirmed_at IS NULL THEN 0 ELSE 1 END AS done
                     FROM inquiries WHERE number = \(bind: number)
                     """
@@ -278,13 +289,16 @@ public struct InquiryVault: Sendable {
             let version = try row.decode(column: "policy_version", as: String.self)
             let consents = (try row.decode(column: "pending_consents", as: String?.self) ?? "").split(separator: ",").map(String.init)
             let identifier = try row.decode(column: "pending_identifier", as: String?.self)
+            let shownText = try row.decode(column: "pending_consent_text", as: String?.self)
             guard
                 try await db.update("inquiries").set("confirmed_at", to: Timestamp.bind(now, kind))
                     .set("pending_consents", to: SQLLiteral.null).set("pending_identifier", to: SQLLiteral.null)
+                    .set("pending_consent_text", to: SQLLiteral.null)
                     .where("id", .equal, id).where("confirmed_at", .is, SQLLiteral.null).returning("id").first() != nil
             else { return .alreadyConfirmed }
             for purpose in consents {
-                try await db.insert(into: "consents").columns("id", "subject_id", "purpose_id", "granted", "policy_version", "source", "created_at")
+                try await db.insert(into: "consents")
+                    .columns("id", "subject_id", "purpose_id", "granted", "policy_version", "source", "shown_text", "created_at")
                     .values(
                         SQLBind(RecordID.make(at: now)),
                         SQLBind(subjectID),
@@ -292,6 +306,7 @@ public struct InquiryVault: Sendable {
                         SQLBind(true),
                         SQLBind(version),
                         SQLBind("inquiry-form"),
+                        SQLBind(shownText),
                         Timestamp.bind(now, kind)
                     ).run()
             }

@@ -110,11 +110,12 @@ public struct PurposeConsents: Sendable {
         try await database.commit(writes)
     }
 
-    /// Migration 14: a consent keeps the exact text the person was shown (R-PUR-5; the Specified E-mail Act's record).
+    /// Migration 14: a consent keeps the exact text the person was shown (R-PUR-5; the Specified E-mail Act's record),
+    /// and an inquiry keeps the consent box's words until its sender confirms it.
     public static let migration = Migration(
         version: 14,
         name: "consent text",
-        portable: ["ALTER TABLE consents ADD COLUMN shown_text TEXT"]
+        portable: ["ALTER TABLE consents ADD COLUMN shown_text TEXT", "ALTER TABLE inquiries ADD COLUMN pending_consent_text TEXT"]
     )
 }
 

@@ -57,7 +57,8 @@ struct InquiryController {
                     valid,
                     policy: policy,
                     confirmation: confirmationMail(valid),
-                    identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) }
+                    identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) },
+                    consentText: InquiryFormModel.consentLabel(policy: policy, service: service, language: language, t: site.resources.text(language))
                 )
                 let location =
                     PageChrome.href(SitePath.received(service.id), language)
@@ -189,11 +190,14 @@ struct InquiryController {
             case let .failure(.invalidFields(problems)):
                 return problemsResponse(problems, service: policy.service(id: input.service))
             case let .success(valid):
+                // An API client shows its own words; the record says which purposes it asked for, in both languages.
+                let asked = policy.optionalPurposes.map { "\($0.text.ja) / \($0.text.en)" }.joined(separator: "; ")
                 let receipt = try await vault.submit(
                     valid,
                     policy: policy,
                     confirmation: confirmationMail(valid),
-                    identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) }
+                    identifier: request.cookies[policy.informativeData.cookieName].map { String($0.value) },
+                    consentText: "API consent_to_optional_purposes: " + asked
                 )
                 let json = try JSONEncoder().encode(["number": receipt.number])
                 return Response(

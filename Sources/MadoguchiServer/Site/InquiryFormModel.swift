@@ -56,12 +56,8 @@ struct InquiryFormModel {
         hasErrors = !errors.isEmpty
         let served = Set(fields.flatMap(\.purposes))
         purposes = policy.purposes.filter { served.contains($0.id) && !$0.requiresConsent }.map { $0.text[language] }
-        let optional = policy.optionalPurposes.filter { served.contains($0.id) }
-        hasOptionalPurposes = !optional.isEmpty
-        consentLabel = t.format(
-            "inquiry_consent_label",
-            ["purposes": optional.map { $0.text[language] }.joined(separator: language == .ja ? "、" : "; ")]
-        )
+        hasOptionalPurposes = policy.optionalPurposes.contains { served.contains($0.id) }
+        consentLabel = Self.consentLabel(policy: policy, service: service, language: language, t: t)
         consentChecked = consent
         let messages = Dictionary(errors.map { ($0.field, $0.message) }, uniquingKeysWith: { first, _ in first })
         self.fields = fields.map { field in
@@ -91,6 +87,13 @@ struct InquiryFormModel {
     }
 
     /// The message for one refused field, in the language of `t`.
+    /// The words of the optional consent box on `service`'s form, which the consent record keeps (R-PUR-5).
+    static func consentLabel(policy: Policy, service: Service, language: Language, t: [String: String]) -> String {
+        let served = Set(policy.fields(for: service).flatMap(\.purposes))
+        let optional = policy.optionalPurposes.filter { served.contains($0.id) }
+        return t.format("inquiry_consent_label", ["purposes": optional.map { $0.text[language] }.joined(separator: language == .ja ? "、" : "; ")])
+    }
+
     static func message(_ problem: FieldProblem, label: String, _ t: [String: String]) -> String {
         t.format("err_\(problem.code.rawValue)", ["label": label, "limit": problem.limit.map(String.init) ?? ""])
     }
