@@ -133,11 +133,7 @@ struct ConsoleController {
             guard page >= 1, page <= 100_000 else { throw badFilter }
             let (items, total) = try await desk.list(filter, for: session.user, page: page)
             let model = InquiryListModel(
-                policy: policy,
-                session: session,
-                language: language,
-                t: site.resources.text(language),
-                csrfToken: csrf.issue(nonce: session.csrfNonce).token,
+                frame(session, language),
                 items: items,
                 total: total,
                 page: page,
@@ -197,11 +193,7 @@ struct ConsoleController {
             let entries = try await AuditLog.entries(in: desk.guardian.vault.database, after: after, limit: 100)
             let chain = try await auditWatch.check()
             let model = AuditPageModel(
-                policy: policy,
-                session: session,
-                language: language,
-                t: site.resources.text(language),
-                csrfToken: csrf.issue(nonce: session.csrfNonce).token,
+                frame(session, language),
                 entries: entries,
                 after: after,
                 chain: chain
@@ -224,11 +216,7 @@ struct ConsoleController {
         let users = try await staff.users()
         let history = try await desk.history(of: opened.record, by: session.user)
         let model = InquiryDetailModel(
-            policy: policy,
-            session: session,
-            language: language,
-            t: site.resources.text(language),
-            csrfToken: csrf.issue(nonce: session.csrfNonce).token,
+            frame(session, language),
             record: opened.record,
             answers: opened.answers,
             forwards: opened.forwards,

@@ -101,17 +101,14 @@ struct InquiryListModel {
     let prevHref, nextHref: String?
 
     init(
-        policy: Policy,
-        session: StaffSession,
-        language: Language,
-        t: [String: String],
-        csrfToken: String,
+        _ frame: ConsoleFrame,
         items: [InquirySummary],
         total: Int,
         page: Int,
         filter: InquiryFilter,
         query: [(String, String)]
     ) {
+        let (policy, session, language, t, csrfToken) = (frame.policy, frame.session, frame.language, frame.t, frame.csrfToken)
         chrome = PageChrome.console(t.format("inquiries_title"), policy: policy, language: language, t: t, path: SitePath.consoleInquiries)
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
@@ -178,11 +175,7 @@ struct InquiryDetailModel {
     }
 
     init(
-        policy: Policy,
-        session: StaffSession,
-        language: Language,
-        t: [String: String],
-        csrfToken: String,
+        _ frame: ConsoleFrame,
         record: InquiryRecord,
         answers: [Answer],
         forwards: [Forwarding],
@@ -190,6 +183,7 @@ struct InquiryDetailModel {
         history: [InquiryDesk.Earlier]? = nil,
         message: String?
     ) {
+        let (policy, session, language, t, csrfToken) = (frame.policy, frame.session, frame.language, frame.t, frame.csrfToken)
         heading = t.format("inquiry_detail_title", ["number": record.number])
         let path = SitePath.consoleInquiry(record.id)
         chrome = PageChrome.console(heading, policy: policy, language: language, t: t, path: path)
@@ -261,15 +255,12 @@ struct AuditPageModel {
     let prevHref, nextHref: String?
 
     init(
-        policy: Policy,
-        session: StaffSession,
-        language: Language,
-        t: [String: String],
-        csrfToken: String,
+        _ frame: ConsoleFrame,
         entries: [AuditEntry],
         after: Int,
         chain status: AuditWatch.Status
     ) {
+        let (policy, session, language, t, csrfToken) = (frame.policy, frame.session, frame.language, frame.t, frame.csrfToken)
         chrome = PageChrome.console(t.format("audit_title"), policy: policy, language: language, t: t, path: SitePath.audit)
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
@@ -309,5 +300,28 @@ extension AuditBreak {
         case .unkeyed: strings.format("chain_reason_unkeyed")
         case .keyNeeded: strings.format("chain_reason_key_needed")
         }
+    }
+}
+
+/// What every signed-in console page is drawn with: the policy, the member, the language, its strings and a form
+/// token bound to the session.
+struct ConsoleFrame {
+    let policy: Policy
+    let session: StaffSession
+    let language: Language
+    let t: [String: String]
+    let csrfToken: String
+}
+
+extension ConsoleController {
+    /// The frame of a signed-in page for `session` in `language`.
+    func frame(_ session: StaffSession, _ language: Language) -> ConsoleFrame {
+        ConsoleFrame(
+            policy: policy,
+            session: session,
+            language: language,
+            t: site.resources.text(language),
+            csrfToken: csrf.issue(nonce: session.csrfNonce).token
+        )
     }
 }

@@ -32,11 +32,7 @@ extension ConsoleController {
                 diff = PolicyDiffView(PolicyDiff.between(old, new), newer: new, language: language, t: t)
             }
             let model = PolicyChangesModel(
-                policy: policy,
-                session: session,
-                language: language,
-                t: site.resources.text(language),
-                csrfToken: csrf.issue(nonce: session.csrfNonce).token,
+                frame(session, language),
                 versions: versions,
                 from: older,
                 to: newer,
@@ -59,16 +55,13 @@ struct PolicyChangesModel {
     let onlyOne: Bool
 
     init(
-        policy: Policy,
-        session: StaffSession,
-        language: Language,
-        t: [String: String],
-        csrfToken: String,
+        _ frame: ConsoleFrame,
         versions: [PolicyVersion],
         from: String?,
         to: String?,
         diff: PolicyDiffView?
     ) {
+        let (policy, session, language, t, csrfToken) = (frame.policy, frame.session, frame.language, frame.t, frame.csrfToken)
         chrome = PageChrome.console(t.format("policy_changes_title"), policy: policy, language: language, t: t, path: SitePath.consolePolicy)
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)

@@ -14,11 +14,7 @@ extension ConsoleController {
             let all = request.uri.queryParameters["all"] == "1"
             let entries = try await requests.queue(statuses: all ? RightsRequestStatus.allCases.filter { $0 != .unverified } : [.open])
             let model = RightsRequestListModel(
-                policy: policy,
-                session: session,
-                language: language,
-                t: site.resources.text(language),
-                csrfToken: csrf.issue(nonce: session.csrfNonce).token,
+                frame(session, language),
                 entries: entries,
                 all: all,
                 today: LocalDate(japanAt: Date())
@@ -119,11 +115,7 @@ extension ConsoleController {
             throw PublicError(.notFound, LocalizedText(ja: "ご請求が見つかりません。", en: "No such request."))
         }
         let model = RightsRequestDetailModel(
-            policy: policy,
-            session: session,
-            language: language,
-            t: site.resources.text(language),
-            csrfToken: csrf.issue(nonce: session.csrfNonce).token,
+            frame(session, language),
             detail: detail,
             message: message,
             today: LocalDate(japanAt: Date())
@@ -192,15 +184,12 @@ struct RightsRequestListModel {
     let toggleHref, toggleLabel: String
 
     init(
-        policy: Policy,
-        session: StaffSession,
-        language: Language,
-        t: [String: String],
-        csrfToken: String,
+        _ frame: ConsoleFrame,
         entries: [RightsRequestDesk.QueueEntry],
         all: Bool,
         today: LocalDate
     ) {
+        let (policy, session, language, t, csrfToken) = (frame.policy, frame.session, frame.language, frame.t, frame.csrfToken)
         chrome = PageChrome.console(t.format("requests_title"), policy: policy, language: language, t: t, path: SitePath.consoleRequests)
         self.t = t
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
@@ -237,15 +226,12 @@ struct RightsRequestDetailModel {
     let completeAction, refuseAction, csrfToken, completeLabel: String
 
     init(
-        policy: Policy,
-        session: StaffSession,
-        language: Language,
-        t: [String: String],
-        csrfToken: String,
+        _ frame: ConsoleFrame,
         detail: RightsRequestDetail,
         message: String?,
         today: LocalDate
     ) {
+        let (policy, session, language, t, csrfToken) = (frame.policy, frame.session, frame.language, frame.t, frame.csrfToken)
         let entry = detail.entry
         chrome = PageChrome.console(entry.number, policy: policy, language: language, t: t, path: SitePath.consoleRequest(entry.id))
         self.t = t
