@@ -49,6 +49,7 @@ PAGES = [
     ("preferences", "/preferences"),
     ("preferences en", "/preferences?lang=en"),
     ("not found", "/no-such-page"),
+    ("unsubscribe (invalid link)", "/unsubscribe/x"),
     ("console sign-in", "/console/sign-in"),
     ("console inquiries", lambda b, env: console(b, env, "/console/inquiries")),
     ("console inquiry", lambda b, env: console(b, env, env["inquiry_path"])),
@@ -56,6 +57,8 @@ PAGES = [
     ("console request", lambda b, env: console(b, env, env["request_path"])),
     ("console audit", lambda b, env: console(b, env, "/console/audit")),
     ("console policy", lambda b, env: console(b, env, "/console/policy")),
+    ("console campaigns", lambda b, env: console(b, env, "/console/campaigns")),
+    ("console campaign draft", lambda b, env: campaign_draft(b, env)),
     ("site notice (notice mode)", lambda b, env: site_notice(b, env, "notice")),
     ("site notice (opt-in mode)", lambda b, env: site_notice(b, env, "opt-in")),
     ("site notice settings", lambda b, env: site_notice(b, env, "notice", settings=True)),
@@ -90,6 +93,16 @@ def console(b, env, path):
     b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
     b.wait(lambda: "/console/inquiries" in b.driver.current_url, message="the console")
     b.driver.get(env["base"] + path)
+
+
+def campaign_draft(b, env):
+    """A campaign written through the console's form, on its draft page (reach, sample, start button)."""
+    console(b, env, "/console/campaigns")
+    b.driver.find_element(By.CSS_SELECTOR, "input[name='service_agent']").click()
+    b.driver.find_element(By.ID, "c-subject").send_keys("秋のお知らせ")
+    b.driver.find_element(By.ID, "c-body").send_keys("新しいサービスを始めました。")
+    b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
+    b.wait(lambda: "/console/campaigns/" in b.driver.current_url, message="the draft page")
 
 
 def site_notice(b, env, mode, settings=False):

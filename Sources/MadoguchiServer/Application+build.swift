@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     public var smtp: SMTPConfiguration?
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`); none by default.
     public var trustedProxies: [IPNetwork] = []
+    /// Campaign messages put into the outbox per minute (`--campaign-rate`).
+    public var campaignsPerMinute = 600
 
     public static let defaultKeyFile = "var/keys/master.key"
     public static let defaultKeyStore = DatabaseLocation.sqlite(path: "var/keys/keystore.sqlite")
@@ -96,6 +98,20 @@ public struct Installation: Sendable {
             messageDomain: URL(string: configuration.publicBaseURL)?.host ?? "madoguchi.invalid",
             logger: logger
         )
+    }
+
+    /// One pass of campaign delivery: up to `limit` messages of started campaigns into the outbox, each opened
+    /// through the purpose guard; the mail worker sends them. True when more are queued.
+    public func deliverCampaigns(limit: Int) async throws -> Bool {
+        let policy = policy
+        let base = configuration.publicBaseURL
+        let resources = site.resources
+        return try await CampaignDesk(guardian: guardian).deliver(limit: limit, policy: policy, unsubscribeKey: ring.unsubscribeKey) {
+            campaign,
+            to,
+            token in
+            CampaignMail.compose(campaign, to: to, token: token, policy: policy, baseURL: base, resources: resources)
+        }
     }
 
     /// Closes both databases.
@@ -242,6 +258,13 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         addressLimiter: RateLimiter(.init(capacity: 5, window: 3_600)),
         secureCookies: baseURL.hasPrefix("https://")
     ).addRoutes(to: router)
+    UnsubscribeController(
+        policy: installation.policy,
+        site: installation.site,
+        campaigns: CampaignDesk(guardian: installation.guardian),
+        key: installation.ring.unsubscribeKey,
+        limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds))
+    ).addRoutes(to: router)
     ConsoleController(
         policy: installation.policy,
         site: installation.site,
@@ -249,6 +272,7 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         desk: InquiryDesk(guardian: installation.guardian),
         requests: RightsRequestDesk(vault: installation.vault),
         auditWatch: installation.auditWatch,
+        campaigns: CampaignDesk(guardian: installation.guardian),
         csrf: CSRFTokens(key: installation.ring.csrfKey),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
         baseURL: baseURL,

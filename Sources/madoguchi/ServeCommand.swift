@@ -85,6 +85,13 @@ struct Serve: AsyncParsableCommand {
     var holdMail = false
 
     @Option(
+        name: .customLong("campaign-rate"),
+        help:
+            "配信(メールマガジン・お知らせ)を 1 分に何通まで送信待ちに積むか(1〜100000)。環境変数: MADOGUCHI_CAMPAIGN_RATE。既定: 600\nHow many campaign messages a minute go into the outbox (1–100000). Env: MADOGUCHI_CAMPAIGN_RATE. Default: 600"
+    )
+    var campaignRate: Int?
+
+    @Option(
         name: .customLong("trusted-proxy"),
         help:
             "X-Forwarded-For を信頼するリバースプロキシのアドレスまたは CIDR(複数可、カンマ区切りも可)。送信元ごとの上限は、そのヘッダーの右から見て最初の信頼しないアドレスに掛かります。環境変数: MADOGUCHI_TRUSTED_PROXIES。既定: なし(接続元アドレス)\nA reverse proxy's address or CIDR whose X-Forwarded-For is believed (repeat, or separate with commas); per-client limits then apply to the rightmost hop that is not trusted. Env: MADOGUCHI_TRUSTED_PROXIES. Default: none (the socket peer)"
@@ -166,6 +173,21 @@ struct Serve: AsyncParsableCommand {
         configuration.trustedProxies = try Self.trustedProxies(trustedProxy, environment: Environment.value("MADOGUCHI_TRUSTED_PROXIES"))
         configuration.holdMail = try holdMail || Environment.flag("MADOGUCHI_HOLD_MAIL")
         configuration.eventLimit = events
+        let rate: Int
+        if let campaignRate {
+            rate = campaignRate
+        } else if let text = Environment.value("MADOGUCHI_CAMPAIGN_RATE") {
+            guard let parsed = Int(text) else {
+                throw Bilingual.refusal("MADOGUCHI_CAMPAIGN_RATE: '\(text)' は数ではありません", "MADOGUCHI_CAMPAIGN_RATE: '\(text)' is not a number")
+            }
+            rate = parsed
+        } else {
+            rate = 600
+        }
+        guard (1...100_000).contains(rate) else {
+            throw Bilingual.refusal("--campaign-rate: \(rate) は 1〜100000 の範囲にしてください", "--campaign-rate: \(rate) must be from 1 to 100000")
+        }
+        configuration.campaignsPerMinute = rate
         return configuration
     }
 
@@ -246,6 +268,16 @@ struct Serve: AsyncParsableCommand {
                 logger.notice("mail transport: SMTP")
             }
             services.append(BackgroundService("mail delivery") { await worker.run() })
+            // Campaign mail goes into the outbox at the configured rate: a sixth of a minute's share every 10 seconds.
+            let batch = max(1, configuration.campaignsPerMinute / 6)
+            services.append(
+                BackgroundService("campaign delivery") {
+                    await Periodic.run(every: .seconds(10), logger: logger, failure: "campaign delivery failed") {
+                        _ = try await installation.deliverCampaigns(limit: batch)
+                        return false
+                    }
+                }
+            )
         }
         // The HTTP server starts last and, on SIGTERM or SIGINT, stops first (requests in flight finish); then the
         // background work ends; then the databases close (InstallationService).

@@ -236,6 +236,45 @@ struct CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 
+    @Test(
+        "R-MAIL-1: campaigns status prints each campaign with its sent, skipped and waiting counts; an unknown id is refused",
+        arguments: TestDatabase.available
+    )
+    func campaignsStatus(_ kind: TestDatabase) async throws {
+        let fresh = try await kind.makeLocation()
+        #expect(try await Command.run(["migrate", "--database", fresh.url]).status == 0)
+        let none = try await Command.run(["campaigns", "status", "--database", fresh.url])
+        #expect(none.status == 0 && none.stdout == "配信はまだありません\nno campaigns yet\n", "\(none.stderr)")
+        let database = try await Database.open(fresh.location, logger: quietLogger)
+        let now = database.kind == .sqlite ? SQLBind(Date().formatted(.iso8601)) : SQLBind(Date())
+        try await database.transaction { db in
+            try await db.insert(into: "campaigns")
+                .columns("id", "kind", "purpose_id", "services", "subject", "body", "status", "created_by", "created_at")
+                .values(
+                    SQLBind("c1"),
+                    SQLBind("magazine"),
+                    SQLBind("marketing"),
+                    SQLBind("agent"),
+                    SQLBind("秋のお知らせ"),
+                    SQLBind("本文"),
+                    SQLBind("sending"),
+                    SQLBind("staff:1"),
+                    now
+                ).run()
+            for (subject, status) in [("s1", "sent"), ("s2", "sent"), ("s3", "skipped"), ("s4", "queued")] {
+                try await db.insert(into: "campaign_recipients").columns("campaign_id", "subject_id", "status", "updated_at")
+                    .values(SQLBind("c1"), SQLBind(subject), SQLBind(status), now).run()
+            }
+        }
+        await database.close()
+        let all = try await Command.run(["campaigns", "status", "--database", fresh.url])
+        #expect(all.status == 0 && all.stdout == "c1 sending 2 1 1 秋のお知らせ\n", "\(all.stderr)")
+        #expect(try await Command.run(["campaigns", "status", "c1", "--database", fresh.url]).stdout == all.stdout)
+        let unknown = try await Command.run(["campaigns", "status", "nope", "--database", fresh.url])
+        #expect(unknown.status != 0 && unknown.stderr.contains("there is no campaign 'nope'"))
+        try await fresh.cleanUp()
+    }
+
     @Test("help explains every option and its environment variable")
     func help() async throws {
         let top = try await Command.run(["--help"])

@@ -20,6 +20,8 @@ struct RouteGuardTests {
             "JSON only (415 otherwise): a cross-site form cannot send application/json without a CORS preflight, which is never granted",
         "/api/v1/requests": "JSON only, as above",
         "/api/v1/requests/{number}/verify": "JSON only, as above; the one-time code is the proof",
+        "/unsubscribe/{token}":
+            "the one-click unsubscribe of RFC 8058, sent by mail clients that hold no token; the signed token in the path is the proof, and it can only stop mail for that person",
         "/api/v1/events":
             "the snippet's beacon on the operator's pages (another origin by design); it records a choice for the browser's own identifier and changes nothing else",
     ]

@@ -31,6 +31,8 @@ public struct KeyRing: Sendable {
     public let codeKey: SymmetricKey
     /// Keys the audit log's hash chain: someone with the database alone cannot re-hash a changed or cut chain.
     public let auditKey: SymmetricKey
+    /// Signs the one-click unsubscribe links of campaign mail.
+    public let unsubscribeKey: SymmetricKey
 
     /// Builds a ring from raw 32-byte keys, oldest first.
     public init(keys: [SymmetricKey]) throws(KeyRingError) {
@@ -52,6 +54,7 @@ public struct KeyRing: Sendable {
         linkKey = derive("signed link v1")
         codeKey = derive("verification code v1")
         auditKey = derive("audit chain v1")
+        unsubscribeKey = derive("unsubscribe link v1")
     }
 
     /// Parses the key file's text: one base64 key per line, blank lines and `#` comments ignored.

@@ -7,11 +7,14 @@ public struct OutgoingMail: Sendable, Hashable, Codable {
     public var to: String
     public var subject: String
     public var body: String
+    /// The https address that stops this kind of mail in one click (RFC 8058); campaign mail only.
+    public var listUnsubscribe: String?
 
-    public init(to: String, subject: String, body: String) {
+    public init(to: String, subject: String, body: String, listUnsubscribe: String? = nil) {
         self.to = to
         self.subject = subject
         self.body = body
+        self.listUnsubscribe = listUnsubscribe
     }
 }
 
@@ -297,18 +300,17 @@ public struct InquiryVault: Sendable {
                     .where("id", .equal, id).where("confirmed_at", .is, SQLLiteral.null).returning("id").first() != nil
             else { return .alreadyConfirmed }
             for purpose in consents {
-                try await db.insert(into: "consents")
-                    .columns("id", "subject_id", "purpose_id", "granted", "policy_version", "source", "shown_text", "created_at")
-                    .values(
-                        SQLBind(RecordID.make(at: now)),
-                        SQLBind(subjectID),
-                        SQLBind(purpose),
-                        SQLBind(true),
-                        SQLBind(version),
-                        SQLBind("inquiry-form"),
-                        SQLBind(shownText),
-                        Timestamp.bind(now, kind)
-                    ).run()
+                try await PurposeConsents.insert(
+                    in: db,
+                    subjectID: subjectID,
+                    purpose: purpose,
+                    granted: true,
+                    version: version,
+                    source: "inquiry-form",
+                    shownText: shownText,
+                    at: now,
+                    kind: kind
+                )
             }
             if let identifier {
                 // The first person an identifier is linked to keeps it (a shared browser does not merge two people).

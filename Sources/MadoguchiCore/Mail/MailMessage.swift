@@ -8,14 +8,18 @@ public struct MailMessage: Sendable, Hashable {
     public var body: String
     public var messageID: String
     public var date: Date
+    /// An https address for one-click unsubscribe: written as `List-Unsubscribe` with `List-Unsubscribe-Post`
+    /// (RFC 8058), so mail clients offer it and can use it without opening a page.
+    public var listUnsubscribe: String?
 
-    public init(from: String, to: String, subject: String, body: String, messageID: String, date: Date) {
+    public init(from: String, to: String, subject: String, body: String, messageID: String, date: Date, listUnsubscribe: String? = nil) {
         self.from = from
         self.to = to
         self.subject = subject
         self.body = body
         self.messageID = messageID
         self.date = date
+        self.listUnsubscribe = listUnsubscribe
     }
 
     /// The message in RFC 5322 form with CRLF line ends: encoded-word subject, base64 body.
@@ -31,6 +35,14 @@ public struct MailMessage: Sendable, Hashable {
             "To: \(to)",
             "Subject: \(Self.encodedWords(subject))",
             "Message-ID: <\(messageID)>",
+        ]
+        if let listUnsubscribe {
+            guard listUnsubscribe.hasPrefix("https://") || listUnsubscribe.hasPrefix("http://"),
+                !listUnsubscribe.contains(where: { $0.isNewline || $0.isWhitespace || $0 == "<" || $0 == ">" || ($0.asciiValue ?? 32) < 32 })
+            else { throw MailError.invalidAddress("List-Unsubscribe") }
+            lines += ["List-Unsubscribe: <\(listUnsubscribe)>", "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
+        }
+        lines += [
             "MIME-Version: 1.0",
             "Content-Type: text/plain; charset=UTF-8",
             "Content-Transfer-Encoding: base64",

@@ -155,7 +155,8 @@ public struct OutboxWorker: Sendable {
                     subject: mail.subject,
                     body: mail.body,
                     messageID: "\(message.id)@\(messageDomain)",
-                    date: now
+                    date: now,
+                    listUnsubscribe: mail.listUnsubscribe
                 )
             )
             return .sent

@@ -19,6 +19,8 @@ public enum StaffRole: String, Sendable, Hashable, Codable, CaseIterable {
     public var readsAudit: Bool { self == .admin || self == .privacyOfficer }
     /// Requests about personal data are the privacy officer's (and administrators') work.
     public var handlesRequests: Bool { self == .admin || self == .privacyOfficer }
+    /// Writes and sends campaigns (mail magazines, notices) to the people who agreed to them.
+    public var sendsCampaigns: Bool { self == .admin || self == .operator }
 }
 
 /// A staff account. The e-mail address is the sign-in name.

@@ -67,6 +67,7 @@ public enum Migrations {
         Outbox.contentMigration,
         InquiryVault.confirmationMigration,
         PurposeConsents.migration,
+        CampaignDesk.migration,
     ]
 
     /// What `apply` did.

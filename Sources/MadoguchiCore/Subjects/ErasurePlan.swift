@@ -51,6 +51,10 @@ public enum ErasurePlan {
         ),
         Erased(table: "access_codes", how: LocalizedText(ja: "本人確認コード(ハッシュ)とそのメールの鍵", en: "One-time codes (hashed) and the keys of their mail")),
         Erased(table: "access_sessions", how: LocalizedText(ja: "本人ページのセッション", en: "Sessions of their own page")),
+        Erased(
+            table: "campaign_recipients",
+            how: LocalizedText(ja: "メールマガジンなどの送信先としての記録", en: "Their place on the recipient lists of campaigns")
+        ),
     ]
 
     public static let kept: [Kept] = [
@@ -84,6 +88,17 @@ public enum ErasurePlan {
             reason: LocalizedText(
                 ja: "個人情報保護法第29条・第30条により、定められた期間(1〜3年)保存する義務があるため。",
                 en: "APPI Art. 29 and 30 require them to be kept for the prescribed period (1–3 years)."
+            )
+        ),
+        Kept(
+            table: "suppressions",
+            item: LocalizedText(
+                ja: "配信停止の記録(メールアドレスの鍵付きハッシュと目的だけ。アドレスそのものは含みません)",
+                en: "Unsubscribe records (only a keyed hash of the address and the purpose; not the address itself)"
+            ),
+            reason: LocalizedText(
+                ja: "配信を止めたアドレスに、あとから再びメールを送らないため(特定電子メール法)。",
+                en: "So that no mail is sent again to an address that stopped it (Act on Specified Electronic Mail)."
             )
         ),
     ]

@@ -88,26 +88,85 @@ public struct PurposeConsents: Sendable {
     ) async throws {
         guard policy.purpose(id: purpose) != nil else { throw PurposeConsentError.unknownPurpose(purpose) }
         let kind = database.kind
-        var writes = WriteSet(at: now)
-        writes.insert(
-            into: "consents",
-            columns: ["id", "subject_id", "purpose_id", "granted", "policy_version", "source", "shown_text", "created_at"],
-            values: [
-                SQLBind(RecordID.make()), SQLBind(subjectID), SQLBind(purpose), SQLBind(granted), SQLBind(policy.version),
-                SQLBind(source), SQLBind(String(shownText.prefix(4_000))), Timestamp.bind(now, kind),
-            ]
-        )
-        writes.audit(
-            AuditEvent(
-                actor: actor,
-                action: granted ? "consent.grant" : "consent.withdraw",
+        try await database.transaction { db in
+            try await Self.insert(
+                in: db,
                 subjectID: subjectID,
-                record: "subject:\(subjectID)",
                 purpose: purpose,
-                detail: "source=\(source) version=\(policy.version)"
+                granted: granted,
+                version: policy.version,
+                source: source,
+                shownText: shownText,
+                at: now,
+                kind: kind
             )
-        )
-        try await database.commit(writes)
+            // The suppression list follows the person's own answers: a withdrawal suppresses the address for the
+            // purpose, and only a consent given here lifts it (a new inquiry does not).
+            if let emailIndex = try await db.select().column("email_index").from("subjects").where("id", .equal, subjectID)
+                .first(decodingColumn: "email_index", as: String.self)
+            {
+                if granted {
+                    try await db.delete(from: "suppressions").where("email_index", .equal, emailIndex).where("purpose_id", .equal, purpose).run()
+                } else {
+                    try await Self.suppress(in: db, emailIndex: emailIndex, purpose: purpose, source: source, at: now, kind: kind)
+                }
+            }
+            try await AuditLog.append(
+                AuditEvent(
+                    actor: actor,
+                    action: granted ? "consent.grant" : "consent.withdraw",
+                    subjectID: subjectID,
+                    record: "subject:\(subjectID)",
+                    purpose: purpose,
+                    detail: "source=\(source) version=\(policy.version)"
+                ),
+                in: db,
+                kind: kind
+            )
+        }
+    }
+
+    /// One answer as a `consents` row: every writer of consents (the inquiry's confirmation, `/me`, the unsubscribe
+    /// link) records the same facts — when, how, under which version, and the words shown.
+    static func insert(
+        in db: any SQLDatabase,
+        subjectID: String,
+        purpose: String,
+        granted: Bool,
+        version: String,
+        source: String,
+        shownText: String?,
+        at now: Date,
+        kind: SQLDialectKind
+    ) async throws {
+        try await db.insert(into: "consents")
+            .columns("id", "subject_id", "purpose_id", "granted", "policy_version", "source", "shown_text", "created_at")
+            .values(
+                SQLBind(RecordID.make(at: now)),
+                SQLBind(subjectID),
+                SQLBind(purpose),
+                SQLBind(granted),
+                SQLBind(version),
+                SQLBind(source),
+                SQLBind(shownText.map { String($0.prefix(4_000)) }),
+                Timestamp.bind(now, kind)
+            ).run()
+    }
+
+    /// Suppresses `emailIndex` for `purpose` (kept through erasure; see `ErasurePlan`); a second time changes nothing.
+    static func suppress(
+        in db: any SQLDatabase,
+        emailIndex: String,
+        purpose: String,
+        source: String,
+        at now: Date,
+        kind: SQLDialectKind
+    )
+        async throws
+    {
+        try await db.insert(into: "suppressions").columns("email_index", "purpose_id", "source", "created_at")
+            .values(SQLBind(emailIndex), SQLBind(purpose), SQLBind(source), Timestamp.bind(now, kind))
+            .ignoringConflicts(with: ["email_index", "purpose_id"]).run()
     }
 
     /// Migration 14: a consent keeps the exact text the person was shown (R-PUR-5; the Specified E-mail Act's record),

@@ -150,7 +150,7 @@ public struct SubjectRights: Sendable {
             for identifier in try await ConsentLedger.linkedIdentifiers(subjectID: subjectID, in: db) {
                 try await db.delete(from: "consent_events").where("identifier", .equal, identifier).run()
             }
-            for table in ["consents", "suspensions", "identifier_links"] {
+            for table in ["consents", "suspensions", "identifier_links", "campaign_recipients"] {
                 try await db.delete(from: table).where("subject_id", .equal, subjectID).run()
             }
             // Mail sealed under any of the destroyed keys can never be read: it goes.

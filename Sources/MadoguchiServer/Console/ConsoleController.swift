@@ -13,6 +13,7 @@ struct ConsoleController {
     let desk: InquiryDesk
     let requests: RightsRequestDesk
     let auditWatch: AuditWatch
+    let campaigns: CampaignDesk
     let csrf: CSRFTokens
     let limiter: RateLimiter
     let baseURL: String
@@ -28,6 +29,7 @@ struct ConsoleController {
         addRequestRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.handlesRequests }))
         addAuditRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.readsAudit }))
         addPolicyRoutes(to: console)
+        addCampaignRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.sendsCampaigns }))
     }
 
     /// The console's door, open to visitors: signing in and setting a password from a set-up link.

@@ -25,9 +25,10 @@ enum ConsoleFormat {
 
 /// The signed-in member, for the console header.
 struct StaffView {
-    let signedInAs, inquiriesHref, auditHref, requestsHref, policyHref, csrfToken: String
+    let signedInAs, inquiriesHref, auditHref, requestsHref, policyHref, campaignsHref, csrfToken: String
     let readsAudit: Bool
     let handlesRequests: Bool
+    let sendsCampaigns: Bool
 
     init(_ session: StaffSession, language: Language, t: [String: String], csrfToken: String) {
         signedInAs = t.format("signed_in_as", ["email": session.user.email, "role": session.user.role.rawValue])
@@ -35,6 +36,8 @@ struct StaffView {
         auditHref = PageChrome.href(SitePath.audit, language)
         requestsHref = PageChrome.href(SitePath.consoleRequests, language)
         policyHref = PageChrome.href(SitePath.consolePolicy, language)
+        campaignsHref = PageChrome.href(SitePath.consoleCampaigns, language)
+        sendsCampaigns = session.user.role.sendsCampaigns
         readsAudit = session.user.role.readsAudit
         handlesRequests = session.user.role.handlesRequests
         self.csrfToken = csrfToken

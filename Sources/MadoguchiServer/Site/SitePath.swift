@@ -42,6 +42,10 @@ enum SitePath {
     static func meInquiry(_ number: String) -> String { "/me/inquiries/\(number)" }
     static func meInquiryDelete(_ number: String) -> String { "/me/inquiries/\(number)/delete" }
 
+    // One-click unsubscribe from campaign mail (RFC 8058)
+    static let unsubscribeRoute = "/unsubscribe/:token"
+    static func unsubscribe(_ token: String) -> String { "/unsubscribe/\(token)" }
+
     // Preferences without JavaScript
     static let preferences = "/preferences"
     static let preferencesReset = "/preferences/reset"
@@ -62,6 +66,11 @@ enum SitePath {
     static let refuseRoute = "/console/requests/:id/refuse"
     static let audit = "/console/audit"
     static let consolePolicy = "/console/policy"
+    static let consoleCampaigns = "/console/campaigns"
+    static let consoleCampaignRoute = "/console/campaigns/:id"
+    static let campaignStartRoute = "/console/campaigns/:id/start"
+    static func consoleCampaign(_ id: String) -> String { "/console/campaigns/\(id)" }
+    static func campaignStart(_ id: String) -> String { "/console/campaigns/\(id)/start" }
     static func consoleInquiry(_ id: String) -> String { "/console/inquiries/\(id)" }
     static func consoleRequest(_ id: String) -> String { "/console/requests/\(id)" }
     static func complete(_ id: String) -> String { "/console/requests/\(id)/complete" }
