@@ -264,3 +264,25 @@ def test_me_and_console_work_by_keyboard(env, browser):
         var a = document.querySelector('main a, main button'); a.focus();
         var s = getComputedStyle(a); return s.outlineStyle + ' ' + s.outlineWidth;""")
     assert not outline.startswith("none"), f"a focused control shows where focus is: {outline}"
+
+
+def test_consent_is_given_and_withdrawn_on_me_in_one_step(env, browser):
+    """R-PUR-5: on /me a person gives consent to a purpose that needs it and withdraws it again, each with one button;
+    the answer counts at once (the database's latest answer) and a withdrawal suppresses the address."""
+    b = browser()
+    server = env["server"]
+
+    def latest():
+        rows = server.query("SELECT granted, source FROM consents WHERE purpose_id = 'marketing' ORDER BY created_at DESC, id DESC LIMIT 1")
+        return rows[0] if rows else None
+
+    sign_in_me(b, env)
+    section = b.driver.find_element(By.CSS_SELECTOR, "section[aria-labelledby='p-marketing']")
+    assert "同意いただいていません" in section.text
+    section.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+    b.wait(lambda: "現在: 同意いただいています" in b.driver.page_source, message="the consent shown as given")
+    assert latest() == (1, "me")
+    b.driver.find_element(By.CSS_SELECTOR, "section[aria-labelledby='p-marketing'] button[type='submit']").click()
+    b.wait(lambda: "現在: 同意を取り消されています" in b.driver.page_source, message="the consent shown as withdrawn")
+    assert latest() == (0, "me")
+    assert server.query("SELECT count(*) FROM suppressions WHERE purpose_id = 'marketing'")[0][0] == 1
