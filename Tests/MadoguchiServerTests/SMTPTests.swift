@@ -1,6 +1,11 @@
 import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import MadoguchiCore
 import MadoguchiServer
 import MadoguchiTesting
+import NIOCore
+import SQLKit
 import Testing
 
 @testable import MadoguchiCore
@@ -174,6 +179,82 @@ extension SMTPTests {
             #expect(received.first?.contains("X-Envelope-To: hanako@example.jp") == true)
             let body = String(received.first?.components(separatedBy: "\r\n\r\n")[1].filter { !$0.isNewline } ?? "")
             #expect(String(decoding: Data(base64Encoded: body) ?? Data(), as: UTF8.self).contains(number))
+        }
+        await sink.stop()
+    }
+}
+
+extension SMTPTests {
+    @Test(
+        "R-MAIL-1: campaign mail reaches a real SMTP server with its one-click headers; a person who unsubscribes mid-send receives nothing after",
+        arguments: TestDatabase.available
+    )
+    func campaignThroughSMTP(_ kind: TestDatabase) async throws {
+        let sink = try await SMTPSink.start()
+        try await withServer(kind) { installation, client in
+            let addresses = ["a@example.jp", "b@example.jp", "c@example.jp"]
+            for address in addresses {
+                let session = try await FormSession.open(client)
+                #expect(try await session.post(client, goodFields.merging(["email": address, "consent": "yes"]) { $1 }).status == .seeOther)
+            }
+            for mail in try await RequestHTTPTests.deliver(installation) { #expect(try await confirmInquiry(client, mail: mail) == .ok) }
+            let desk = CampaignDesk(guardian: installation.guardian)
+            let campaign = try await desk.create(
+                kind: .magazine,
+                purposeID: "marketing",
+                services: ["agent"],
+                subject: "冬のご案内",
+                body: "新しい求人のご案内です。",
+                by: "staff:test",
+                policy: installation.policy
+            )
+            #expect(try await desk.start(id: campaign.id, by: "staff:test") == 3)
+            let worker = OutboxWorker(
+                database: installation.database,
+                keys: installation.vault.keys,
+                mailer: SMTPMailer(configuration: try SMTPConfiguration(url: "smtp://127.0.0.1:\(sink.port)?security=none")),
+                from: installation.policy.requests.email,
+                messageDomain: "mirai-career.example",
+                logger: quietLogger
+            )
+            func envelopes() throws -> [String] {
+                try sink.messages().compactMap { message in
+                    message.components(separatedBy: "\r\n").first { $0.hasPrefix("X-Envelope-To: ") }.map {
+                        String($0.dropFirst("X-Envelope-To: ".count))
+                    }
+                }
+            }
+
+            // The first message goes out through SMTP.
+            #expect(try await installation.deliverCampaigns(limit: 1))
+            #expect(try await worker.deliverDue() == OutboxWorker.Pass(sent: 1))
+            let first = try #require(try sink.messages().first)
+            #expect(first.contains("List-Unsubscribe: <http://127.0.0.1:8080/unsubscribe/\(campaign.id)."))
+            #expect(first.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
+            let sentTo = try envelopes()
+            #expect(sentTo.count == 1)
+
+            // Someone still waiting clicks their one-click link (as a mail client would: POST, no session, no token).
+            let waiting = try await installation.database.read { db in
+                try await db.select().column("subject_id").from("campaign_recipients").where("status", .equal, "queued")
+                    .orderBy("subject_id").first(decodingColumn: "subject_id", as: String.self)
+            }
+            let subjectID = try #require(waiting)
+            let token = CampaignDesk.unsubscribeToken(campaignID: campaign.id, subjectID: subjectID, key: installation.ring.unsubscribeKey)
+            let stopped = try await client.execute(
+                uri: "/unsubscribe/\(token)",
+                method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "List-Unsubscribe=One-Click")
+            )
+            #expect(stopped.status == .ok)
+
+            // The rest goes out; the person who stopped it gets nothing.
+            #expect(try await installation.deliverCampaigns(limit: 10) == false)
+            #expect(try await worker.deliverDue() == OutboxWorker.Pass(sent: 1))
+            let all = try envelopes()
+            #expect(all.count == 2 && Set(all).count == 2 && Set(all).isSubset(of: Set(addresses)))
+            #expect(try await desk.progress(id: campaign.id) == CampaignProgress(queued: 0, sent: 2, skipped: 1))
         }
         await sink.stop()
     }
