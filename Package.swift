@@ -163,6 +163,17 @@ if Context.environment["MADOGUCHI_BENCHMARKS"] != nil {
     )
     package.targets.append(
         benchmark(
+            "CampaignBenchmarks",
+            path: "Benchmarks/Campaigns",
+            using: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ]
+        )
+    )
+    package.targets.append(
+        benchmark(
             "AuditLogBenchmarks",
             path: "Benchmarks/AuditLog",
             using: [

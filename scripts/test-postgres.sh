@@ -2,6 +2,7 @@
 # Starts a throwaway PostgreSQL cluster on 127.0.0.1 for the tests and prints the URL to use.
 #   scripts/test-postgres.sh start [DIR] [PORT]  -> prints MADOGUCHI_TEST_POSTGRES_URL=...
 #   scripts/test-postgres.sh stop  [DIR]
+# FSYNC=on gives a cluster with production durability, for benchmarks (the tests run with fsync=off).
 # PostgreSQL refuses to run as root, so the cluster belongs to the 'postgres' system user.
 set -euo pipefail
 action=${1:-start}
@@ -30,7 +31,7 @@ case "$action" in
     as_postgres "$bin/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" --auth-host=scram-sha-256 \
       --auth-local=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
     as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${FSYNC:-off} -c max_connections=200" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }
     as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -qc "CREATE DATABASE madoguchi_test" >/dev/null
     echo "MADOGUCHI_TEST_POSTGRES_URL=postgres://postgres:$password@127.0.0.1:$port/madoguchi_test?tlsmode=disable"
