@@ -117,20 +117,14 @@ struct Serve: AsyncParsableCommand {
     }
 
     func configuration() throws -> ServerConfiguration {
-        let portValue: Int
-        if let port {
-            portValue = port
-        } else if let text = Environment.value("MADOGUCHI_PORT") {
-            guard let parsed = Int(text) else {
-                throw Bilingual.refusal("MADOGUCHI_PORT: '\(text)' はポート番号ではありません", "MADOGUCHI_PORT: '\(text)' is not a port number")
-            }
-            portValue = parsed
-        } else {
-            portValue = 8080
-        }
-        guard (0...65535).contains(portValue) else {
-            throw Bilingual.refusal("--port: \(portValue) は 0〜65535 の範囲にありません", "--port: \(portValue) is not between 0 and 65535")
-        }
+        let portValue = try Self.wholeNumber(
+            port,
+            option: "--port",
+            environment: "MADOGUCHI_PORT",
+            fallback: 8080,
+            range: 0...65535,
+            kind: LocalizedText(ja: "ポート番号", en: "a port number")
+        )
         let keyStoreLocation: DatabaseLocation?
         if let text = keystore ?? Environment.value("MADOGUCHI_KEYSTORE_URL") {
             do {
@@ -173,22 +167,46 @@ struct Serve: AsyncParsableCommand {
         configuration.trustedProxies = try Self.trustedProxies(trustedProxy, environment: Environment.value("MADOGUCHI_TRUSTED_PROXIES"))
         configuration.holdMail = try holdMail || Environment.flag("MADOGUCHI_HOLD_MAIL")
         configuration.eventLimit = events
-        let rate: Int
-        if let campaignRate {
-            rate = campaignRate
-        } else if let text = Environment.value("MADOGUCHI_CAMPAIGN_RATE") {
-            guard let parsed = Int(text) else {
-                throw Bilingual.refusal("MADOGUCHI_CAMPAIGN_RATE: '\(text)' は数ではありません", "MADOGUCHI_CAMPAIGN_RATE: '\(text)' is not a number")
-            }
-            rate = parsed
-        } else {
-            rate = 600
-        }
-        guard (1...100_000).contains(rate) else {
-            throw Bilingual.refusal("--campaign-rate: \(rate) は 1〜100000 の範囲にしてください", "--campaign-rate: \(rate) must be from 1 to 100000")
-        }
+        let rate = try Self.wholeNumber(
+            campaignRate,
+            option: "--campaign-rate",
+            environment: "MADOGUCHI_CAMPAIGN_RATE",
+            fallback: 600,
+            range: 1...100_000,
+            kind: LocalizedText(ja: "数", en: "a number")
+        )
         configuration.campaignsPerMinute = rate
         return configuration
+    }
+
+    /// A whole number from its flag, else its environment variable, else `fallback`; refused by name when the variable
+    /// is not `kind` or the value is outside `range`.
+    static func wholeNumber(
+        _ flag: Int?,
+        option: String,
+        environment name: String,
+        fallback: Int,
+        range: ClosedRange<Int>,
+        kind: LocalizedText
+    ) throws -> Int {
+        let value: Int
+        if let flag {
+            value = flag
+        } else if let text = Environment.value(name) {
+            guard let parsed = Int(text) else {
+                throw Bilingual.refusal("\(name): '\(text)' は\(kind.ja)ではありません", "\(name): '\(text)' is not \(kind.en)")
+            }
+            value = parsed
+        } else {
+            value = fallback
+        }
+        guard range.contains(value) else {
+            throw Bilingual.refusal(
+                "\(option): \(value) は \(range.lowerBound)〜\(range.upperBound) の範囲にありません",
+                "\(option): \(value) is not between \(range.lowerBound) and \(range.upperBound)"
+            )
+        }
+        return value
     }
 
     static func limit(_ text: String, option: String) throws -> (Int, Double) {

@@ -147,6 +147,15 @@ struct CommandLineTests {
         let badPort = try await Command.run(["serve", "--port", "70000"])
         #expect(badPort.status != 0)
         #expect(badPort.stderr.contains("--port: 70000 は 0〜65535 の範囲にありません\n--port: 70000 is not between 0 and 65535"))
+        for (arguments, environment, message) in [
+            (["serve", "--campaign-rate", "0"], [String: String](), "--campaign-rate: 0 is not between 1 and 100000"),
+            (["serve", "--campaign-rate", "100001"], [:], "--campaign-rate: 100001 is not between 1 and 100000"),
+            (["serve"], ["MADOGUCHI_CAMPAIGN_RATE": "fast"], "MADOGUCHI_CAMPAIGN_RATE: 'fast' is not a number"),
+            (["serve"], ["MADOGUCHI_CAMPAIGN_RATE": "99999999999999999999999"], "is not a number"),
+        ] {
+            let refused = try await Command.run(arguments, environment: environment)
+            #expect(refused.status != 0 && refused.stderr.contains(message), "\(arguments) \(environment): \(refused.stderr)")
+        }
         let badSMTP = try await Command.run(["serve", "--smtp", "smtp://user:pw@mail.example.jp?security=none"])
         #expect(badSMTP.status != 0)
         #expect(badSMTP.stderr.contains("--smtp: TLS なしで SMTP のパスワードは送りません。"))

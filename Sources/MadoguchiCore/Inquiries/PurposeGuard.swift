@@ -165,17 +165,16 @@ public struct PurposeGuard: Sendable {
         guard !servingNow.isEmpty || !servingThen.isEmpty else { return refused(.notCollectedFor) }
         let suspended = try await SubjectRights.suspendedPurposes(subjectID: subjectID, in: vault.database)
         if suspended.contains(purpose) || suspended.contains(SubjectRights.allPurposes) { return refused(.suspended) }
-        let answers = try await PurposeConsents(database: vault.database, versions: versions).latest(subjectID: subjectID)
-        let answer = answers[purpose]
+        let answer = try await PurposeConsents(database: vault.database, versions: versions).latest(subjectID: subjectID, purpose: purpose)
         if declared.requiresConsent, answer?.granted != true { return refused(.noConsent) }
         // Fields the current version uses for the purpose: kept when they served it when given, otherwise only with
-        // consent given under a version in which they serve it.
-        var consentedFields: Set<String> = []
-        if let answer, answer.granted, let consentedUnder = try await versions.policy(version: answer.version) {
-            consentedFields = Set(consentedUnder.fields.filter { $0.purposes.contains(purpose) }.map(\.id))
-        }
+        // consent given under a version in which they serve it (looked up only when a version widened the purpose).
         let kept = servingNow.intersection(servingThen)
         let widened = servingNow.subtracting(servingThen)
+        var consentedFields: Set<String> = []
+        if !widened.isEmpty, let answer, answer.granted, let consentedUnder = try await versions.policy(version: answer.version) {
+            consentedFields = Set(consentedUnder.fields.filter { $0.purposes.contains(purpose) }.map(\.id))
+        }
         let allowed = kept.union(widened.intersection(consentedFields))
         let withheld = widened.subtracting(consentedFields)
         if allowed.isEmpty { return refused(servingThen.isEmpty || policy.purpose(id: purpose) == nil ? .purposeChanged : .notCollectedFor) }

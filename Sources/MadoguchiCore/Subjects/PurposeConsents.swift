@@ -40,6 +40,17 @@ public struct PurposeConsents: Sendable {
         return latest
     }
 
+    /// The latest answer of `subjectID` for `purpose` alone (the purpose guard's question on every read).
+    public func latest(subjectID: String, purpose: String) async throws -> (granted: Bool, version: String)? {
+        let row = try await database.read { db in
+            try await db.select().columns("granted", "policy_version").from("consents")
+                .where("subject_id", .equal, subjectID).where("purpose_id", .equal, purpose)
+                .orderBy("created_at", .descending).orderBy("id", .descending).limit(1).first()
+        }
+        guard let row else { return nil }
+        return (try row.decode(column: "granted", as: Bool.self), try row.decode(column: "policy_version", as: String.self))
+    }
+
     /// What to ask `subjectID` under `current`: every purpose that needs consent, and every purpose the current
     /// version adds to items they gave under an older version (a change of purpose that needs their consent).
     public func questions(subjectID: String, current: Policy) async throws -> [Question] {

@@ -20,8 +20,7 @@ struct UnsubscribeController {
         limited.get(RouterPath(SitePath.unsubscribeRoute)) { request, context in
             let language = try requestedLanguage(request)
             let token = try context.parameters.require("token")
-            guard CampaignDesk.verify(token: token, key: key) != nil,
-                let campaign = try await campaigns.campaign(id: String(token.prefix { $0 != "." }))
+            guard let named = CampaignDesk.verify(token: token, key: key), let campaign = try await campaigns.campaign(id: named.campaignID)
             else { return try page(language, token: token, purpose: nil, done: false, status: .notFound) }
             return try page(language, token: token, purpose: campaign.purposeID, done: false, status: .ok)
         }
