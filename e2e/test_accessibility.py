@@ -50,6 +50,7 @@ PAGES = [
     ("preferences en", "/preferences?lang=en"),
     ("not found", "/no-such-page"),
     ("unsubscribe (invalid link)", "/unsubscribe/x"),
+    ("survey (invalid link)", "/surveys/x"),
     ("console sign-in", "/console/sign-in"),
     ("console inquiries", lambda b, env: console(b, env, "/console/inquiries")),
     ("console inquiry", lambda b, env: console(b, env, env["inquiry_path"])),
@@ -59,6 +60,7 @@ PAGES = [
     ("console policy", lambda b, env: console(b, env, "/console/policy")),
     ("console campaigns", lambda b, env: console(b, env, "/console/campaigns")),
     ("console campaign draft", lambda b, env: campaign_draft(b, env)),
+    ("console survey form errors", lambda b, env: survey_form_errors(b, env)),
     ("site notice (notice mode)", lambda b, env: site_notice(b, env, "notice")),
     ("site notice (opt-in mode)", lambda b, env: site_notice(b, env, "opt-in")),
     ("site notice settings", lambda b, env: site_notice(b, env, "notice", settings=True)),
@@ -103,6 +105,19 @@ def campaign_draft(b, env):
     b.driver.find_element(By.ID, "c-body").send_keys("新しいサービスを始めました。")
     b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
     b.wait(lambda: "/console/campaigns/" in b.driver.current_url, message="the draft page")
+
+
+def survey_form_errors(b, env):
+    """The campaign form as a survey with its question slots open and an error named (a question without a form)."""
+    console(b, env, "/console/campaigns")
+    Select(b.driver.find_element(By.ID, "c-kind")).select_by_value("survey")
+    b.driver.find_element(By.CSS_SELECTOR, "input[name='service_agent']").click()
+    b.driver.find_element(By.ID, "c-subject").send_keys("アンケート")
+    b.driver.find_element(By.ID, "c-body").send_keys("ご意見をお聞かせください。")
+    b.driver.find_element(By.CSS_SELECTOR, "main details summary").click()
+    b.driver.find_element(By.ID, "q1-text").send_keys("いかがでしたか")
+    b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
+    b.wait(lambda: b.driver.find_elements(By.CSS_SELECTOR, "[role='alert']"), message="the error state")
 
 
 def site_notice(b, env, mode, settings=False):
@@ -286,3 +301,58 @@ def test_consent_is_given_and_withdrawn_on_me_in_one_step(env, browser):
     b.wait(lambda: "現在: 同意を取り消されています" in b.driver.page_source, message="the consent shown as withdrawn")
     assert latest() == (0, "me")
     assert server.query("SELECT count(*) FROM suppressions WHERE purpose_id = 'marketing'")[0][0] == 1
+
+
+def test_survey_is_answered_from_its_mail_link(env, browser):
+    """R-PUR-5: an administrator writes a survey on the console and starts it; the person who agreed to the mail gets
+    a link to their own page, which passes axe, and answers by keyboard once; the answer is kept sealed and counted."""
+    b = browser()
+    server = env["server"]
+    b.driver.get(env["confirm_link"])
+    button = b.driver.find_elements(By.CSS_SELECTOR, "main form button[type='submit']")
+    if button:
+        button[0].click()
+        b.wait(lambda: b.driver.find_elements(By.CSS_SELECTOR, "main [role='status']"),
+               message="the inquiry confirmed")
+    sign_in_me(b, env)
+    section = b.driver.find_element(By.CSS_SELECTOR, "section[aria-labelledby='p-marketing']")
+    if "現在: 同意いただいています" not in section.text:
+        section.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+        b.wait(lambda: "現在: 同意いただいています" in b.driver.page_source, message="the consent given")
+
+    console(b, env, "/console/campaigns")
+    Select(b.driver.find_element(By.ID, "c-kind")).select_by_value("survey")
+    b.driver.find_element(By.CSS_SELECTOR, "input[name='service_agent']").click()
+    b.driver.find_element(By.ID, "c-subject").send_keys("ご利用についてのアンケート")
+    b.driver.find_element(By.ID, "c-body").send_keys("よろしければご回答ください。")
+    b.driver.find_element(By.CSS_SELECTOR, "main details summary").click()
+    Select(b.driver.find_element(By.ID, "q1-kind")).select_by_value("single")
+    b.driver.find_element(By.ID, "q1-text").send_keys("ご満足いただけましたか")
+    b.driver.find_element(By.ID, "q1-choices").send_keys("はい\nいいえ")
+    Select(b.driver.find_element(By.ID, "q2-kind")).select_by_value("text")
+    b.driver.find_element(By.ID, "q2-text").send_keys("ご意見")
+    started = time.time()
+    b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
+    b.wait(lambda: "/console/campaigns/" in b.driver.current_url, message="the draft page")
+    b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
+
+    body = server.mail_to(PERSON_EMAIL, "/surveys/", since=started, timeout=60)
+    link = next(line for line in body.splitlines() if "/surveys/" in line)
+    b.driver.get(link[link.index("http"):])
+    assert "ご満足いただけましたか" in b.driver.page_source
+    axe = Axe(b.driver, script_url=AXE_SCRIPT)
+    axe.inject()
+    found = serious(axe.run(options=RULES))
+    assert not found, describe(found)
+
+    radio = b.driver.find_element(By.ID, "q0-0")
+    b.driver.execute_script("arguments[0].focus()", radio)
+    b.driver.switch_to.active_element.send_keys(Keys.SPACE)
+    b.driver.find_element(By.ID, "q1").send_keys("丁寧に対応していただきました")
+    b.driver.find_element(By.ID, "q1").send_keys(Keys.TAB)
+    b.driver.switch_to.active_element.send_keys(Keys.ENTER)
+    b.wait(lambda: "ご回答ありがとうございました" in b.driver.page_source, message="the thanks")
+    assert server.query("SELECT count(*) FROM survey_answers")[0][0] == 1
+    stored = server.query("SELECT sealed FROM survey_answers")[0][0]
+    assert "丁寧" not in bytes(stored).decode("utf-8", "replace")
+    assert server.query("SELECT n FROM survey_tallies WHERE question = 0 AND choice = 0")[0][0] == 1

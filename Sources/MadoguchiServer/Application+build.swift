@@ -109,8 +109,8 @@ public struct Installation: Sendable {
         return try await CampaignDesk(guardian: guardian).deliver(limit: limit, policy: policy, unsubscribeKey: ring.unsubscribeKey) {
             campaign,
             to,
-            token in
-            CampaignMail.compose(campaign, to: to, token: token, policy: policy, baseURL: base, resources: resources)
+            links in
+            CampaignMail.compose(campaign, to: to, links: links, policy: policy, baseURL: base, resources: resources)
         }
     }
 
@@ -264,6 +264,15 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         campaigns: CampaignDesk(guardian: installation.guardian),
         key: installation.ring.unsubscribeKey,
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds))
+    ).addRoutes(to: router)
+    SurveyController(
+        policy: installation.policy,
+        site: installation.site,
+        surveys: SurveyDesk(guardian: installation.guardian),
+        key: installation.ring.unsubscribeKey,
+        csrf: CSRFTokens(key: installation.ring.csrfKey),
+        limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
+        secureCookies: baseURL.hasPrefix("https://")
     ).addRoutes(to: router)
     ConsoleController(
         policy: installation.policy,

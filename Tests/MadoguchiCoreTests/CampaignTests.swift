@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import MadoguchiCore
 import MadoguchiTesting
 import SQLKit
@@ -11,8 +12,13 @@ import Testing
 struct CampaignTests {
     static let key = SymmetricKey(size: .bits256)
 
-    static func compose(_ campaign: Campaign, _ to: String, _ token: String) -> OutgoingMail {
-        OutgoingMail(to: to, subject: campaign.subject, body: campaign.body, listUnsubscribe: "https://example.jp/unsubscribe/\(token)")
+    static func compose(_ campaign: Campaign, _ to: String, _ links: CampaignLinks) -> OutgoingMail {
+        OutgoingMail(
+            to: to,
+            subject: campaign.subject,
+            body: campaign.body + (links.survey.map { "\nhttps://example.jp/surveys/\($0)" } ?? ""),
+            listUnsubscribe: "https://example.jp/unsubscribe/\(links.unsubscribe)"
+        )
     }
 
     @Test(
@@ -59,7 +65,8 @@ struct CampaignTests {
                 source: "me",
                 shownText: ""
             )
-            #expect(Set(try await desk.audience(purposeID: "marketing", services: ["agent"])) == [yes.subjectID, withdrawn.subjectID])
+            // Several granted answers (the form twice, then /me): the person is counted once, from the latest.
+            #expect(try await desk.audience(purposeID: "marketing", services: ["agent"]) == [yes.subjectID, withdrawn.subjectID].sorted())
         }
     }
 
@@ -165,6 +172,55 @@ struct CampaignTests {
             #expect(rendered.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
             let reads = try await AuditLog.entries(in: fixture.data).filter { $0.event.actor == "campaign:\(campaign.id)" }
             #expect(reads.count >= 2 && reads.allSatisfy { $0.event.action == "inquiry.read" && $0.event.purpose == "marketing" })
+        }
+    }
+
+    @Test(
+        "R-MAIL-1: the records of consent of a person mailed under a purpose outlive their erasure by a month after the last mail, then go",
+        arguments: TestDatabase.available
+    )
+    func consentRecordsKept(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            let desk = CampaignDesk(guardian: fixture.guardian)
+            let mailed = try await fixture.submitConfirmed(fixture.submission(email: "a@example.jp", consent: true)).subjectID
+            let campaign = try await desk.create(
+                kind: .magazine,
+                purposeID: "marketing",
+                services: ["agent"],
+                subject: "ニュース",
+                body: "本文",
+                by: "staff:1",
+                policy: fixture.policy
+            )
+            let sentAt = Date(timeIntervalSinceNow: -10 * 86_400)
+            _ = try await desk.start(id: campaign.id, by: "staff:1", at: sentAt)
+            _ = try await desk.deliver(limit: 10, policy: fixture.policy, unsubscribeKey: Self.key, compose: Self.compose, at: sentAt)
+            // Someone who consented but was never mailed: nothing of theirs outlives the erasure.
+            let unmailed = try await fixture.submitConfirmed(fixture.submission(email: "b@example.jp", consent: true)).subjectID
+            let rights = SubjectRights(vault: fixture.vault)
+            _ = try await rights.erase(subjectID: mailed, actor: "test", source: "test")
+            _ = try await rights.erase(subjectID: unmailed, actor: "test", source: "test")
+
+            let rows = try await fixture.data.read { db in
+                try await db.select().columns("email_index", "purpose_id", "granted", "source", "shown_text", "keep_until").from(
+                    "mail_consent_records"
+                ).all()
+            }
+            #expect(rows.count == 1)
+            let row = try #require(rows.first)
+            let index = BlindIndex.of(email: "a@example.jp", key: fixture.ring.blindIndexKey)
+            #expect(try row.decode(column: "email_index", as: String.self) == index)
+            #expect(try row.decode(column: "purpose_id", as: String.self) == "marketing" && row.decode(column: "granted", as: Bool.self))
+            #expect(try row.decode(column: "source", as: String.self) == "inquiry-form", "how the consent was given")
+            let remaining = try await fixture.data.read { db in
+                try await db.select().column("id").from("consents").all().count
+            }
+            #expect(remaining == 0, "the person's own consents go with them")
+
+            // Housekeeping keeps them until a month (32 days) after the mail, then removes them.
+            let housekeeping = Housekeeping(database: fixture.data, logger: Logger(label: "test"))
+            #expect(try await housekeeping.run(now: Date()).mailConsentRecords == 0)
+            #expect(try await housekeeping.run(now: sentAt.addingTimeInterval(33 * 86_400)).mailConsentRecords == 1)
         }
     }
 

@@ -19,6 +19,7 @@ struct DataUseTests {
         "Sources/MadoguchiCore/Subjects/Disclosure.swift": [".personalAccess"],
         "Sources/MadoguchiCore/Subjects/SelfService.swift": [".personalAccess"],
         "Sources/MadoguchiCore/Crypto/SubjectKeyStore.swift": [".keyUnwrap"],
+        "Sources/MadoguchiCore/Campaigns/CampaignDesk+Delivery.swift": [".changeNotice"],
     ]
 
     /// The `for:` argument of every call of `SealedField.open` or `RightsRequestContent.open` in `text`.

@@ -39,7 +39,7 @@ struct DisclosureTests {
             let json = try #require(try JSONSerialization.jsonObject(with: try document.json()) as? [String: Any])
             #expect(
                 Set(json.keys) == [
-                    "schema", "generated_at", "subject_id", "inquiries", "consents", "suspensions", "requests",
+                    "schema", "generated_at", "subject_id", "inquiries", "consents", "suspensions", "requests", "surveys",
                     "provision_records", "informative_data",
                 ]
             )

@@ -21,17 +21,17 @@ struct PolicyDiffTests {
         var new = old
         new.version = "next"
         new.purposes.append(
-            Purpose(id: "surveys", text: LocalizedText(ja: "アンケートのため", en: "For surveys"), retentionDays: 365, requiresConsent: true)
+            Purpose(id: "polls", text: LocalizedText(ja: "意見調査のため", en: "For polls"), retentionDays: 365, requiresConsent: true)
         )
         new.purposes[0].text = LocalizedText(ja: "お問い合わせに回答するため", en: "To answer inquiries")
         new.purposes[1].retentionDays = 400
         new.purposes.removeAll { $0.id == "marketing" }
         for index in new.fields.indices { new.fields[index].purposes.removeAll { $0 == "marketing" } }
         let phone = try #require(new.fields.firstIndex { $0.id == "phone" })
-        new.fields[phone].purposes.append("surveys")
+        new.fields[phone].purposes.append("polls")
         new.fields[phone].required = true
         let email = try #require(new.fields.firstIndex { $0.id == "email" })
-        new.fields[email].purposes.append("surveys")
+        new.fields[email].purposes.append("polls")
         let marketo = try #require(new.vendors.firstIndex { $0.id == "marketo" })
         new.vendors[marketo].hosts.append("cdn.example.net")
         new.vendors[marketo].items.append(LocalizedText(ja: "閲覧したページ", en: "Pages viewed"))
@@ -45,11 +45,11 @@ struct PolicyDiffTests {
         func has(_ section: PolicyDiff.Section, _ kind: PolicyDiff.Kind, _ id: String, _ english: String) -> Bool {
             diff.changes(in: section).contains { $0.kind == kind && $0.id == id && $0.summary.en.contains(english) && !$0.summary.ja.isEmpty }
         }
-        #expect(has(.purposes, .added, "surveys", "For surveys"))
+        #expect(has(.purposes, .added, "polls", "For polls"))
         #expect(has(.purposes, .removed, "marketing", "removed"))
         #expect(has(.purposes, .changed, "answer-inquiries", "reworded"))
         #expect(has(.retention, .changed, "match-history", "→ 400 days"))
-        #expect(has(.fields, .changed, "phone", "now also used for: surveys"))
+        #expect(has(.fields, .changed, "phone", "now also used for: polls"))
         #expect(has(.fields, .changed, "phone", "now required"))
         #expect(has(.fields, .changed, "email", "no longer used for: marketing"))
         #expect(has(.vendors, .changed, "marketo", "+cdn.example.net"))
@@ -64,7 +64,7 @@ struct PolicyDiffTests {
         )
 
         // R-VER-2: the new purpose covers every field that serves it; a removed purpose widens nothing.
-        #expect(diff.purposeChanges == [PolicyDiff.PurposeChange(purpose: "surveys", fields: ["email", "phone"], newPurpose: true)])
+        #expect(diff.purposeChanges == [PolicyDiff.PurposeChange(purpose: "polls", fields: ["email", "phone"], newPurpose: true)])
     }
 
     @Test("R-VER-2: a field that gains an existing purpose is a change of purpose for that field only")

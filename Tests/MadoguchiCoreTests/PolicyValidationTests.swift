@@ -73,11 +73,11 @@ struct PolicyValidationTests {
     func exampleIsValid() throws {
         let policy = try PolicyLoader.parse(yaml: example, file: "example")
         #expect(policy.services.count == 4)
-        #expect(policy.purposes.map(\.id) == ["answer-inquiries", "match-history", "marketing"])
+        #expect(policy.purposes.map(\.id) == ["answer-inquiries", "match-history", "marketing", "surveys"])
         #expect(policy.vendors.count == 8)
         #expect(policy.contractors.count == 2)
         #expect(policy.requests.answerBusinessDays == 3)
-        #expect(policy.revisions.map(\.description) == ["2025-01-01", "2025-02-18", "2026-12-04"])
+        #expect(policy.revisions.map(\.description) == ["2025-01-01", "2025-02-18", "2026-12-04", "2026-12-05"])
         #expect(policy.optOut.advertisingIDs.count == 3)
         #expect(policy.vendors.allSatisfy { !$0.items.isEmpty && !$0.hosts.isEmpty })
         // Absent links stay absent (the page says so), present ones are kept.

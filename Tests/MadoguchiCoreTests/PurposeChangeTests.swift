@@ -13,14 +13,16 @@ struct PurposeChangeTests {
     static func widened(_ policy: Policy) -> Policy {
         var newer = policy
         newer.version = "2027-01-01"
-        newer.purposes.append(
-            Purpose(
-                id: "surveys",
-                text: LocalizedText(ja: "アンケートのご依頼のため", en: "To ask you to answer surveys"),
-                retentionDays: 365,
-                requiresConsent: false
+        if !newer.purposes.contains(where: { $0.id == "surveys" }) {
+            newer.purposes.append(
+                Purpose(
+                    id: "surveys",
+                    text: LocalizedText(ja: "アンケートのご依頼のため", en: "To ask you to answer surveys"),
+                    retentionDays: 365,
+                    requiresConsent: false
+                )
             )
-        )
+        }
         for index in newer.fields.indices where ["email", "message"].contains(newer.fields[index].id) {
             newer.fields[index].purposes.append("surveys")
         }
@@ -116,6 +118,67 @@ struct PurposeChangeTests {
             let fresh = try await fixture.submitConfirmed(fixture.submission(email: "hanako@example.jp"))
             #expect(try await narrowed.inquiry(id: fresh.id, purpose: "answer-inquiries", actor: "staff:1")?.values["message"] != nil)
             #expect(try await AuditLog.verify(fixture.data) == .intact(entries: try await AuditLog.entries(in: fixture.data).count))
+        }
+    }
+
+    @Test(
+        "R-VER-2: a notice of a change of purpose goes to the people the change reaches who have not answered, their address opened for the notice alone",
+        arguments: TestDatabase.available
+    )
+    func changeNotice(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            let older = try await fixture.submitConfirmed(fixture.submission(email: "old@example.jp"))
+            let answered = try await fixture.submitConfirmed(fixture.submission(email: "answered@example.jp"))
+            let stopped = try await fixture.submitConfirmed(fixture.submission(email: "stopped@example.jp"))
+            let elsewhere = try await fixture.submitConfirmed(fixture.submission(service: "executive", email: "exec@example.jp"))
+            try await SubjectRights(vault: fixture.vault).suspend(
+                subjectID: stopped.subjectID,
+                purpose: SubjectRights.allPurposes,
+                actor: "test",
+                source: "test"
+            )
+            let newer = Self.widened(fixture.policy)
+            let versions = PolicyVersionStore(database: fixture.data)
+            try await versions.store(newer, source: "")
+            let guardian = PurposeGuard(vault: fixture.vault, versions: versions, current: newer)
+            let consents = PurposeConsents(database: fixture.data, versions: versions)
+            try await consents.record(
+                subjectID: answered.subjectID,
+                purpose: "match-history",
+                granted: false,
+                policy: newer,
+                source: "me",
+                shownText: ""
+            )
+            // Someone who writes under the newer version gave their message for it knowingly: no notice.
+            guard case let .success(valid) = newer.validate(fixture.submission(email: "new@example.jp")) else { throw TestDatabaseError("invalid") }
+            let fresh = try await fixture.vault.submit(valid, policy: newer)
+            _ = try await fixture.vault.confirm(number: fresh.number, token: fixture.vault.confirmationToken(number: fresh.number))
+
+            let desk = CampaignDesk(guardian: guardian)
+            func notice(_ purpose: String) async throws -> Campaign {
+                try await desk.create(
+                    kind: .changeNotice,
+                    purposeID: purpose,
+                    services: ["agent"],
+                    subject: "利用目的の変更について",
+                    body: "ご本人ページでお選びください。",
+                    by: "staff:1",
+                    policy: newer
+                )
+            }
+            await #expect(throws: CampaignError.purposeNotChanged("answer-inquiries")) { _ = try await notice("answer-inquiries") }
+            let campaign = try await notice("match-history")
+            #expect(try await desk.audience(of: campaign) == [older.subjectID])
+            #expect(try await desk.audience(of: campaign).contains(elsewhere.subjectID) == false, "another service's people")
+            #expect(try await desk.start(id: campaign.id, by: "staff:1") == 1)
+            #expect(try await desk.deliver(limit: 10, policy: newer, unsubscribeKey: CampaignTests.key, compose: CampaignTests.compose) == false)
+            #expect(try await desk.progress(id: campaign.id) == CampaignProgress(queued: 0, sent: 1, skipped: 0))
+            let read = try #require(try await AuditLog.entries(in: fixture.data).last { $0.event.actor == "campaign:\(campaign.id)" })
+            #expect(read.event.purpose == "change-notice" && read.event.detail == "fields=email notice-of=match-history")
+            // The notice opened the address only; the widened item stays withheld until the person consents.
+            let history = try #require(try await guardian.inquiry(id: older.id, purpose: "match-history", actor: "staff:1"))
+            #expect(history.values["message"] == nil)
         }
     }
 }

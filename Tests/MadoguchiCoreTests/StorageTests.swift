@@ -60,8 +60,8 @@ struct StorageTests {
         let first = try PolicyLoader.parse(yaml: source, file: "example")
         let secondSource =
             source
-            .replacingOccurrences(of: "version: \"2026-12-04\"", with: "version: \"2027-04-01\"")
-            .replacingOccurrences(of: "  - 2026-12-04\n", with: "  - 2026-12-04\n  - 2027-04-01\n")
+            .replacingOccurrences(of: "version: \"2026-12-05\"", with: "version: \"2027-04-01\"")
+            .replacingOccurrences(of: "  - 2026-12-05\n", with: "  - 2026-12-05\n  - 2027-04-01\n")
             .replacingOccurrences(of: "answer_business_days: 3", with: "answer_business_days: 2")
         let second = try PolicyLoader.parse(yaml: secondSource, file: "example-2")
 
@@ -77,10 +77,10 @@ struct StorageTests {
 
             #expect(try await store.store(second, source: secondSource) == .stored)
             let versions = try await store.versions()
-            #expect(versions.map(\.id) == ["2027-04-01", "2026-12-04"])
+            #expect(versions.map(\.id) == ["2027-04-01", "2026-12-05"])
             #expect(versions.first?.currentSince.description == "2027-04-01")
             #expect(versions.last?.effectiveDate.description == "2024-08-08")
-            #expect(try await store.policy(version: "2026-12-04") == first)
+            #expect(try await store.policy(version: "2026-12-05") == first)
             #expect(try await store.policy(version: "2027-04-01") == second)
             #expect(try await store.policy(version: "1999") == nil)
             #expect(try await store.policy(version: "' OR 1=1 --") == nil)
@@ -333,6 +333,7 @@ struct PublishedVersionStabilityTests {
         first.version = "2025-02-18"
         first.revisions = Array(policy.revisions.prefix(2))
         first.requests.identityVerification = nil
+        first.purposes.removeAll { $0.id == "surveys" }  // added in 2026-12-05
         #expect(PolicyVersionStore.contentHash(first) == "fb104628c54e4b2e0511e6ddfbdbe8e4b1f660a790596976f314fbf4e503466d")
         #expect(!String(decoding: PolicyVersionStore.canonicalJSON(first), as: UTF8.self).contains("identity_verification"))
         #expect(String(decoding: PolicyVersionStore.canonicalJSON(policy), as: UTF8.self).contains("identity_verification"))

@@ -70,8 +70,8 @@ struct CommandLineTests {
         let ok = try await Command.run(["policy", "check", "examples/policy.yaml"])
         #expect(ok.status == 0)
         #expect(
-            ok.stdout == "examples/policy.yaml: 正常(版 2026-12-04、サービス 4、利用目的 3、項目 5、外部送信先 8)\n"
-                + "examples/policy.yaml: ok (version 2026-12-04, 4 services, 3 purposes, 5 fields, 8 vendors)\n"
+            ok.stdout == "examples/policy.yaml: 正常(版 2026-12-05、サービス 4、利用目的 4、項目 5、外部送信先 8)\n"
+                + "examples/policy.yaml: ok (version 2026-12-05, 4 services, 4 purposes, 5 fields, 8 vendors)\n"
         )
 
         let broken = try temporaryPolicy(

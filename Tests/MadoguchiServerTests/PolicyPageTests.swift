@@ -87,7 +87,7 @@ struct PolicyPageTests {
             for revision in policy.revisions {
                 has(t["revised"]!.replacingOccurrences(of: "{date}", with: format(revision)), "revision date")
             }
-            hasMarkup("href=\"/privacy/versions/2026-12-04\(language == .en ? "?lang=en" : "")\"", "version link")
+            hasMarkup("href=\"/privacy/versions/2026-12-05\(language == .en ? "?lang=en" : "")\"", "version link")
         }
     }
 
@@ -168,8 +168,8 @@ struct PolicyPageTests {
         let source = try Fixtures.examplePolicyText()
         let newer =
             source
-            .replacingOccurrences(of: "version: \"2026-12-04\"", with: "version: \"2027-04-01\"")
-            .replacingOccurrences(of: "  - 2026-12-04\n", with: "  - 2026-12-04\n  - 2027-04-01\n")
+            .replacingOccurrences(of: "version: \"2026-12-05\"", with: "version: \"2027-04-01\"")
+            .replacingOccurrences(of: "  - 2026-12-05\n", with: "  - 2026-12-05\n  - 2027-04-01\n")
             .replacingOccurrences(of: "answer_business_days: 3", with: "answer_business_days: 2")
         let newerPath = try temporaryPolicy(newer)
         let fresh = try await kind.makeLocation()
@@ -206,19 +206,19 @@ struct PolicyPageTests {
             let current = try await client.execute(uri: "/privacy?lang=en", method: .get).text
             #expect(current.contains("within 2 business days"))
             #expect(current.contains("href=\"/privacy/versions/2027-04-01?lang=en\""))
-            #expect(current.contains("href=\"/privacy/versions/2026-12-04?lang=en\""))
+            #expect(current.contains("href=\"/privacy/versions/2026-12-05?lang=en\""))
             #expect(current.contains("Revised 1 April 2027"))
 
-            let old = try await client.execute(uri: "/privacy/versions/2026-12-04?lang=en", method: .get)
+            let old = try await client.execute(uri: "/privacy/versions/2026-12-05?lang=en", method: .get)
             #expect(old.status == .ok)
             #expect(old.text.contains("within 3 business days"))
             #expect(old.text.contains("This is an earlier version"))
             #expect(!old.text.contains("Revised 1 April 2027"))
-            let oldJSON = try await client.execute(uri: "/privacy/versions/2026-12-04.json", method: .get)
+            let oldJSON = try await client.execute(uri: "/privacy/versions/2026-12-05.json", method: .get)
             #expect(oldJSON.status == .ok)
             let oldPolicy = try #require(try JSONSerialization.jsonObject(with: Data(oldJSON.text.utf8)) as? [String: Any])
             #expect((oldPolicy["requests"] as? [String: Any])?["answer_business_days"] as? Int == 3)
-            let oldExternal = try await client.execute(uri: "/privacy/versions/2026-12-04/external-transmission", method: .get)
+            let oldExternal = try await client.execute(uri: "/privacy/versions/2026-12-05/external-transmission", method: .get)
             #expect(oldExternal.status == .ok)
 
             let currentByID = try await client.execute(uri: "/privacy/versions/2027-04-01", method: .get)
@@ -231,7 +231,7 @@ struct PolicyPageTests {
             #expect(history.status == .ok && history.headers[.contentLanguage] == "en")
             #expect(history.text.contains("business days to answer: 3 → 2"))
             #expect(history.text.contains("The first published version."))
-            #expect(history.text.contains("href=\"/privacy/versions/2026-12-04?lang=en\""))
+            #expect(history.text.contains("href=\"/privacy/versions/2026-12-05?lang=en\""))
             #expect(history.text.range(of: "2027-04-01")!.lowerBound < history.text.range(of: "The first published version.")!.lowerBound)
             let historyJA = try await client.execute(uri: "/privacy/versions", method: .get).text
             #expect(historyJA.contains("回答までの営業日: 3 → 2") && historyJA.contains("<html lang=\"ja\">"))
@@ -240,10 +240,10 @@ struct PolicyPageTests {
             let staff = try await StaffBrowser.signIn(client, second, email: "op@mirai-career.example", role: .operator)
             let compared = try await staff.get(client, "/console/policy?lang=en")
             #expect(compared.status == .ok)
-            #expect(compared.text.contains("2026-12-04 → 2027-04-01") && compared.text.contains("business days to answer: 3 → 2"))
-            let reversed = try await staff.get(client, "/console/policy?lang=en&from=2027-04-01&to=2026-12-04")
+            #expect(compared.text.contains("2026-12-05 → 2027-04-01") && compared.text.contains("business days to answer: 3 → 2"))
+            let reversed = try await staff.get(client, "/console/policy?lang=en&from=2027-04-01&to=2026-12-05")
             #expect(reversed.text.contains("business days to answer: 2 → 3"))
-            let same = try await staff.get(client, "/console/policy?lang=en&from=2026-12-04&to=2026-12-04")
+            let same = try await staff.get(client, "/console/policy?lang=en&from=2026-12-05&to=2026-12-05")
             #expect(same.text.contains("No differences."))
             for bad in ["from=1999-01-01", "to=%00", "from=" + String(repeating: "x", count: 3000)] {
                 #expect(try await staff.get(client, "/console/policy?" + bad).status == .badRequest, "\(bad.prefix(40))")

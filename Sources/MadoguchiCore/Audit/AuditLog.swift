@@ -113,6 +113,20 @@ public enum AuditLog {
         try await append([(event, date)], in: db, kind: kind)[0]
     }
 
+    /// Records `events` on their own, in one transaction of `database`: for a read, which changes nothing else.
+    public static func record(_ events: AuditEvent..., in database: Database, at date: Date = Date()) async throws {
+        try await record(events, in: database, at: date)
+    }
+
+    /// Records `events` in order, in one transaction of `database`.
+    public static func record(_ events: [AuditEvent], in database: Database, at date: Date = Date()) async throws {
+        guard !events.isEmpty else { return }
+        let kind = database.kind
+        try await database.transaction { db in
+            _ = try await append(events.map { ($0, date) }, in: db, kind: kind)
+        }
+    }
+
     /// Appends `events` in order with one read of the chain's head and one insert (a group commit's entries).
     @discardableResult
     static func append(_ events: [(AuditEvent, Date)], in db: any SQLDatabase, kind: SQLDialectKind) async throws -> [AuditEntry] {

@@ -2,17 +2,38 @@ import Crypto
 import Foundation
 import SQLKit
 
+/// The per-recipient tokens a campaign mail carries: its unsubscribe link, and a survey's answer page.
+public struct CampaignLinks: Sendable, Hashable {
+    public let unsubscribe: String
+    public let survey: String?
+
+    public init(unsubscribe: String, survey: String? = nil) {
+        self.unsubscribe = unsubscribe
+        self.survey = survey
+    }
+}
+
 /// Sending a started campaign through the outbox, and the one-click unsubscribe of its mail (R-MAIL-1).
 extension CampaignDesk {
     /// The token of a recipient's unsubscribe link: `CAMPAIGN.SUBJECT.SIGNATURE` (ids as stored, HMAC-SHA256 under
     /// the ring's unsubscribe key, 16 bytes, base64url). It names no address; only this server can make one.
     public static func unsubscribeToken(campaignID: String, subjectID: String, key: SymmetricKey) -> String {
-        "\(campaignID).\(subjectID).\(signature(campaignID, subjectID, key))"
+        signedToken(label: "unsubscribe", campaignID: campaignID, subjectID: subjectID, key: key)
     }
 
-    /// The campaign and person a token names, when this server made it; nil for anything else, decided before any
-    /// lookup (lengths and characters first, then the signature in constant time).
+    /// The campaign and person an unsubscribe token names, when this server made it.
     public static func verify(token: String, key: SymmetricKey) -> (campaignID: String, subjectID: String)? {
+        verify(token: token, label: "unsubscribe", key: key)
+    }
+
+    /// A per-recipient token for one use (`label`: unsubscribe, survey): a token for one use opens nothing else.
+    static func signedToken(label: String, campaignID: String, subjectID: String, key: SymmetricKey) -> String {
+        "\(campaignID).\(subjectID).\(mac(label, campaignID, subjectID, key).base64URLEncoded)"
+    }
+
+    /// The campaign and person a token for `label` names, when this server made it; nil for anything else, decided
+    /// before any lookup (lengths and characters first, then the signature in constant time).
+    static func verify(token: String, label: String, key: SymmetricKey) -> (campaignID: String, subjectID: String)? {
         guard token.utf8.count <= 120 else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, parts.allSatisfy({ (1...40).contains($0.count) }),
@@ -20,18 +41,14 @@ extension CampaignDesk {
             parts[1].allSatisfy({ $0.isASCII && ($0.isHexDigit || $0 == "-") }),
             let given = Data(base64URL: parts[2])
         else { return nil }
-        let expected = mac(parts[0], parts[1], key)
+        let expected = mac(label, parts[0], parts[1], key)
         guard given.count == expected.count, given.withUnsafeBytes({ a in expected.withUnsafeBytes { b in constantTimeEqual(a, b) } })
         else { return nil }
         return (parts[0], parts[1])
     }
 
-    private static func mac(_ campaignID: String, _ subjectID: String, _ key: SymmetricKey) -> Data {
-        Data(HMAC<SHA256>.authenticationCode(for: Data("unsubscribe:\(campaignID):\(subjectID)".utf8), using: key).prefix(16))
-    }
-
-    private static func signature(_ campaignID: String, _ subjectID: String, _ key: SymmetricKey) -> String {
-        mac(campaignID, subjectID, key).base64URLEncoded
+    private static func mac(_ label: String, _ campaignID: String, _ subjectID: String, _ key: SymmetricKey) -> Data {
+        Data(HMAC<SHA256>.authenticationCode(for: Data("\(label):\(campaignID):\(subjectID)".utf8), using: key).prefix(16))
     }
 
     private static func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
@@ -49,7 +66,7 @@ extension CampaignDesk {
         limit: Int,
         policy: Policy,
         unsubscribeKey: SymmetricKey,
-        compose: (Campaign, _ to: String, _ unsubscribeToken: String) -> OutgoingMail,
+        compose: (Campaign, _ to: String, CampaignLinks) -> OutgoingMail,
         at now: Date = Date()
     ) async throws -> Bool {
         let batch = try await database.read { db in
@@ -71,8 +88,11 @@ extension CampaignDesk {
             case let .skip(reason):
                 try await skip(campaignID: campaignID, subjectID: subjectID, reason: reason, at: now)
             case let .send(address, key):
-                let token = Self.unsubscribeToken(campaignID: campaignID, subjectID: subjectID, key: unsubscribeKey)
-                let sealed = try Outbox.seal(compose(campaign, address, token), key: key)
+                let links = CampaignLinks(
+                    unsubscribe: Self.unsubscribeToken(campaignID: campaignID, subjectID: subjectID, key: unsubscribeKey),
+                    survey: campaign.kind == .survey ? Survey.token(campaignID: campaignID, subjectID: subjectID, key: unsubscribeKey) : nil
+                )
+                let sealed = try Outbox.seal(compose(campaign, address, links), key: key)
                 let kind = database.kind
                 try await database.transaction { db in
                     guard
@@ -111,6 +131,14 @@ extension CampaignDesk {
         }
         guard let row else { return .skip("erased") }
         if try row.decode(column: "suppressed", as: Int.self) > 0 { return .skip("suppressed") }
+        if campaign.kind == .changeNotice {
+            return try await noticeAddress(
+                of: subjectID,
+                inquiryID: try row.decode(column: "id", as: String.self),
+                for: campaign,
+                emailFields: emailFields
+            )
+        }
         let record: InquiryRecord?
         do {
             record = try await guardian.inquiry(
@@ -123,6 +151,47 @@ extension CampaignDesk {
         }
         guard let record, let address = emailFields.lazy.compactMap({ record.values[$0] }).first else { return .skip("no-address") }
         guard let key = try await guardian.vault.keys.key(subjectID: subjectID) else { return .skip("erased") }
+        return .send(address, key)
+    }
+
+    /// The address for a notice of a change of purpose: not a use for the purpose (the person has not agreed to it
+    /// yet — that is what the notice asks) but the operator's duty to ask, so only the address is opened, for
+    /// `DataUse.changeNotice`, and only while the person has neither answered under the current version nor had every
+    /// use (or this one) stopped. Audited like a guarded read.
+    private func noticeAddress(of subjectID: String, inquiryID: String, for campaign: Campaign, emailFields: [String]) async throws -> Addressing {
+        let purpose = campaign.purposeID
+        let suspended = try await SubjectRights.suspendedPurposes(subjectID: subjectID, in: database)
+        if suspended.contains(purpose) || suspended.contains(SubjectRights.allPurposes) { return .skip("suspended") }
+        let current = guardian.current.version
+        let rows = try await database.read { db in
+            let answered =
+                try await db.select().column("id").from("consents").where("subject_id", .equal, subjectID)
+                .where("purpose_id", .equal, purpose).where("policy_version", .equal, current).first() != nil
+            let sealed = try await db.select().columns("field_id", "sealed").from("inquiry_fields").where("inquiry_id", .equal, inquiryID)
+                .where("field_id", .in, emailFields).all()
+            return (answered, sealed)
+        }
+        if rows.0 { return .skip("answered") }
+        guard let key = try await guardian.vault.keys.key(subjectID: subjectID) else { return .skip("erased") }
+        guard let field = rows.1.first else { return .skip("no-address") }
+        let fieldID = try field.decode(column: "field_id", as: String.self)
+        let address = try SealedField.open(
+            try field.decode(column: "sealed", as: Data.self),
+            key: key,
+            context: "inquiry/\(inquiryID)/\(fieldID)",
+            for: .changeNotice
+        )
+        try await AuditLog.record(
+            AuditEvent(
+                actor: "campaign:\(campaign.id)",
+                action: "inquiry.read",
+                subjectID: subjectID,
+                record: "inquiry:\(inquiryID)",
+                purpose: DataUse.changeNotice.description,
+                detail: "fields=\(fieldID) notice-of=\(purpose)"
+            ),
+            in: database
+        )
         return .send(address, key)
     }
 

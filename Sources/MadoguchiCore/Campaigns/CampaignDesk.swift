@@ -1,10 +1,15 @@
 import Foundation
 import SQLKit
 
-/// What a campaign is: a mail magazine (news, offers, advertising included) or a notice about a service.
+/// What a campaign is: a mail magazine (news, offers, advertising included), a notice about a service, a survey
+/// (questions the person may answer on a page of their own, `Survey`), or the notice of a change of purpose (R-VER-2):
+/// it goes to the people whose data the change reaches and who have not answered under the current version, asking
+/// them to give or refuse consent on `/me`.
 public enum CampaignKind: String, Sendable, Hashable, Codable, CaseIterable {
     case magazine
     case notice
+    case survey
+    case changeNotice = "change-notice"
 }
 
 /// Where a campaign is: written, being sent, or done.
@@ -23,6 +28,8 @@ public struct Campaign: Sendable, Hashable {
     public let services: [String]
     public let subject: String
     public let body: String
+    /// A survey's questions; empty for other kinds.
+    public let questions: [SurveyQuestion]
     public let status: CampaignStatus
     public let createdBy: String
     public let createdAt: Date
@@ -43,11 +50,16 @@ public struct CampaignProgress: Sendable, Hashable {
 /// Why a campaign could not be written or started, in both languages.
 public enum CampaignError: BilingualError, Sendable, Hashable {
     case purposeNotConsentBased(String)
+    /// A change notice names a purpose that the current version adds to items given under an older stored version.
+    case purposeNotChanged(String)
     case noServices
     case unknownService(String)
     case subjectLength
     case bodyLength
     case notDraft
+    /// A survey's answers are kept for the purpose `surveys`, which the policy must declare.
+    case noSurveyPurpose
+    case questions(SurveyError)
 
     public var text: LocalizedText {
         switch self {
@@ -56,11 +68,22 @@ public enum CampaignError: BilingualError, Sendable, Hashable {
                 ja: "利用目的 '\(id)' は、同意をいただいた方だけに使う目的(requires_consent)ではありません",
                 en: "purpose '\(id)' is not one used only with consent (requires_consent)"
             )
+        case let .purposeNotChanged(id):
+            LocalizedText(
+                ja: "利用目的 '\(id)' は、以前の版で集めた項目に対して現在の版で新しく加わった目的ではありません",
+                en: "purpose '\(id)' is not one the current version adds to items collected under an earlier version"
+            )
         case .noServices: LocalizedText(ja: "対象のサービスを一つ以上選んでください", en: "choose at least one service")
         case let .unknownService(id): LocalizedText(ja: "サービス '\(id)' はありません", en: "there is no service '\(id)'")
         case .subjectLength: LocalizedText(ja: "件名は 1〜200 文字にしてください", en: "the subject must be 1 to 200 characters")
         case .bodyLength: LocalizedText(ja: "本文は 1〜20,000 文字にしてください", en: "the body must be 1 to 20,000 characters")
         case .notDraft: LocalizedText(ja: "このキャンペーンはすでに送信を始めています", en: "this campaign has already started")
+        case .noSurveyPurpose:
+            LocalizedText(
+                ja: "アンケートの回答は利用目的 '\(Survey.purposeID)' のために保存します。ポリシーファイルにこの目的を定めてください",
+                en: "survey answers are kept for the purpose '\(Survey.purposeID)'; declare it in the policy file"
+            )
+        case let .questions(error): error.text
         }
     }
 }
@@ -127,12 +150,17 @@ public struct CampaignDesk: Sendable {
         services: [String],
         subject: String,
         body: String,
+        questions: [SurveyQuestion] = [],
         by actor: String,
         policy: Policy,
         at now: Date = Date()
     ) async throws -> Campaign {
-        guard let purpose = policy.purpose(id: purposeID), purpose.requiresConsent else {
-            throw CampaignError.purposeNotConsentBased(purposeID)
+        if kind == .changeNotice {
+            guard try await !changedFields(purposeID: purposeID, policy: policy).isEmpty else { throw CampaignError.purposeNotChanged(purposeID) }
+        } else {
+            guard let purpose = policy.purpose(id: purposeID), purpose.requiresConsent else {
+                throw CampaignError.purposeNotConsentBased(purposeID)
+            }
         }
         let services = Array(Set(services)).sorted()
         guard !services.isEmpty else { throw CampaignError.noServices }
@@ -140,6 +168,12 @@ public struct CampaignDesk: Sendable {
         let subject = subject.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...200).contains(subject.count), !subject.contains(where: \.isNewline) else { throw CampaignError.subjectLength }
         guard (1...20_000).contains(body.count) else { throw CampaignError.bodyLength }
+        if kind == .survey {
+            guard policy.purpose(id: Survey.purposeID) != nil else { throw CampaignError.noSurveyPurpose }
+            if let problem = Survey.problem(in: questions) { throw CampaignError.questions(problem) }
+        } else if !questions.isEmpty {
+            throw CampaignError.questions(.notASurvey)
+        }
         let campaign = Campaign(
             id: RecordID.make(at: now),
             kind: kind,
@@ -147,6 +181,7 @@ public struct CampaignDesk: Sendable {
             services: services,
             subject: subject,
             body: body,
+            questions: questions,
             status: .draft,
             createdBy: actor,
             createdAt: now
@@ -154,11 +189,11 @@ public struct CampaignDesk: Sendable {
         var writes = WriteSet(at: now)
         writes.insert(
             into: "campaigns",
-            columns: ["id", "kind", "purpose_id", "services", "subject", "body", "status", "created_by", "created_at"],
+            columns: ["id", "kind", "purpose_id", "services", "subject", "body", "questions", "status", "created_by", "created_at"],
             values: [
                 SQLBind(campaign.id), SQLBind(kind.rawValue), SQLBind(purposeID), SQLBind(services.joined(separator: ",")),
-                SQLBind(subject), SQLBind(body), SQLBind(CampaignStatus.draft.rawValue), SQLBind(actor),
-                Timestamp.bind(now, database.kind),
+                SQLBind(subject), SQLBind(body), SQLBind(questions.isEmpty ? nil : try Survey.encode(questions)),
+                SQLBind(CampaignStatus.draft.rawValue), SQLBind(actor), Timestamp.bind(now, database.kind),
             ]
         )
         writes.audit(
@@ -197,24 +232,31 @@ public struct CampaignDesk: Sendable {
         }
     }
 
-    /// The people a campaign for `purposeID` and `services` reaches now: they confirmed an inquiry to one of the
-    /// services, their latest answer for the purpose is consent, they have not had it (or every use) stopped, and
+    /// The people a campaign for `purposeID` and `services` reaches now: their latest answer for the purpose is
+    /// consent, they confirmed an inquiry to one of the services, they have not had it (or every use) stopped, and
     /// their address is not suppressed for it. Erased people have no subject left. The purpose guard checks each one
     /// again when their mail is written.
+    ///
+    /// Driven from the granted answers (an anti-join: no later answer for the same purpose) rather than from every
+    /// subject with a "latest answer" subquery each — on PostgreSQL the correlated form ran once per subject, 3.4 ×
+    /// slower over a million people (README, campaign audience).
     public func audience(purposeID: String, services: [String]) async throws -> [String] {
         guard !services.isEmpty else { return [] }
         return try await database.read { db in
             try await db.raw(
                 """
-                SELECT s.id AS id FROM subjects s
-                WHERE EXISTS (
+                SELECT s.id AS id FROM consents c
+                JOIN subjects s ON s.id = c.subject_id
+                WHERE c.purpose_id = \(bind: purposeID) AND c.granted = \(bind: true as Bool)
+                AND NOT EXISTS (
+                    SELECT 1 FROM consents l
+                    WHERE l.subject_id = c.subject_id AND l.purpose_id = c.purpose_id
+                    AND (l.created_at > c.created_at OR (l.created_at = c.created_at AND l.id > c.id))
+                )
+                AND EXISTS (
                     SELECT 1 FROM inquiries i
                     WHERE i.subject_id = s.id AND i.confirmed_at IS NOT NULL AND i.service_id IN (\(binds: services))
                 )
-                AND (
-                    SELECT c.granted FROM consents c WHERE c.subject_id = s.id AND c.purpose_id = \(bind: purposeID)
-                    ORDER BY c.created_at DESC, c.id DESC LIMIT 1
-                ) = \(bind: true as Bool)
                 AND NOT EXISTS (
                     SELECT 1 FROM suspensions p
                     WHERE p.subject_id = s.id AND (p.purpose_id = \(bind: purposeID) OR p.purpose_id = \(bind: SubjectRights.allPurposes))
@@ -228,11 +270,77 @@ public struct CampaignDesk: Sendable {
         }
     }
 
+    /// The people `campaign` reaches now: the consenting audience of its purpose, or for a change notice the people
+    /// the change reaches.
+    public func audience(of campaign: Campaign) async throws -> [String] {
+        campaign.kind == .changeNotice
+            ? try await changeAudience(purposeID: campaign.purposeID, services: campaign.services)
+            : try await audience(purposeID: campaign.purposeID, services: campaign.services)
+    }
+
+    /// The purposes of `policy` that a change notice can be about.
+    public func changedPurposes(policy: Policy) async throws -> [String] {
+        var changed: [String] = []
+        for purpose in policy.purposes where try await !changedFields(purposeID: purpose.id, policy: policy).isEmpty {
+            changed.append(purpose.id)
+        }
+        return changed
+    }
+
+    /// Per older stored version, the items given under it that the current version (`policy`) newly uses for
+    /// `purposeID` — a change of purpose for data collected under that version. Empty when there is none.
+    func changedFields(purposeID: String, policy: Policy) async throws -> [String: [String]] {
+        var changed: [String: [String]] = [:]
+        for version in try await guardian.versions.versions() where version.id != policy.version {
+            guard let older = try await guardian.versions.policy(version: version.id) else { continue }
+            if let change = PolicyDiff.between(older, policy).purposeChanges.first(where: { $0.purpose == purposeID }), !change.fields.isEmpty {
+                changed[version.id] = change.fields
+            }
+        }
+        return changed
+    }
+
+    /// The people a notice of the change of `purposeID` is for: they confirmed an inquiry to one of the services under
+    /// an older version, with an item the current version newly uses for the purpose; they have not answered about it
+    /// under the current version; they have not had it (or every use) stopped, and their address is not suppressed.
+    func changeAudience(purposeID: String, services: [String]) async throws -> [String] {
+        let changed = try await changedFields(purposeID: purposeID, policy: guardian.current)
+        guard !changed.isEmpty else { return [] }
+        let current = guardian.current.version
+        return try await database.read { db in
+            var reached: Set<String> = []
+            for (version, fields) in changed {
+                let ids = try await db.raw(
+                    """
+                    SELECT DISTINCT s.id AS id FROM subjects s
+                    JOIN inquiries i ON i.subject_id = s.id
+                    JOIN inquiry_fields f ON f.inquiry_id = i.id
+                    WHERE i.confirmed_at IS NOT NULL AND i.service_id IN (\(binds: services))
+                    AND i.policy_version = \(bind: version) AND f.field_id IN (\(binds: fields))
+                    AND NOT EXISTS (
+                        SELECT 1 FROM consents c
+                        WHERE c.subject_id = s.id AND c.purpose_id = \(bind: purposeID) AND c.policy_version = \(bind: current)
+                    )
+                    AND NOT EXISTS (
+                        SELECT 1 FROM suspensions p
+                        WHERE p.subject_id = s.id AND (p.purpose_id = \(bind: purposeID) OR p.purpose_id = \(bind: SubjectRights.allPurposes))
+                    )
+                    AND NOT EXISTS (
+                        SELECT 1 FROM suppressions x WHERE x.email_index = s.email_index AND x.purpose_id = \(bind: purposeID)
+                    )
+                    """
+                ).all().map { try $0.decode(column: "id", as: String.self) }
+                reached.formUnion(ids)
+            }
+            return reached.sorted()
+        }
+    }
+
     /// Starts sending a draft: its audience as of now is queued, in one transaction with the status change (a second
     /// start, from anyone, finds it started). Returns how many were queued.
     public func start(id: String, by actor: String, at now: Date = Date()) async throws -> Int {
         guard let campaign = try await campaign(id: id) else { throw CampaignError.notDraft }
-        let audience = try await audience(purposeID: campaign.purposeID, services: campaign.services)
+        let audience = try await audience(of: campaign)
         let kind = database.kind
         return try await database.transaction { db in
             guard
@@ -290,6 +398,7 @@ public struct CampaignDesk: Sendable {
             services: try row.decode(column: "services", as: String.self).split(separator: ",").map(String.init),
             subject: try row.decode(column: "subject", as: String.self),
             body: try row.decode(column: "body", as: String.self),
+            questions: try row.decode(column: "questions", as: String?.self).map(Survey.decode) ?? [],
             status: CampaignStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .draft,
             createdBy: try row.decode(column: "created_by", as: String.self),
             createdAt: try Timestamp.decode(row, column: "created_at", kind)

@@ -57,6 +57,9 @@ public enum DataUse: Sendable, Hashable, CustomStringConvertible {
     case requestHandling
     /// Delivering mail queued for the person (the outbox).
     case delivery
+    /// Telling the person that a new version uses items they gave for a purpose it did not serve, and asking for
+    /// their consent on `/me` (R-VER-2): their address only, and only while they have not answered.
+    case changeNotice
     /// Unwrapping a person's key in the key store (no personal data in itself).
     case keyUnwrap
 
@@ -67,6 +70,7 @@ public enum DataUse: Sendable, Hashable, CustomStringConvertible {
         case .identityMatch: "identity-match"
         case .requestHandling: "request-handling"
         case .delivery: "delivery"
+        case .changeNotice: "change-notice"
         case .keyUnwrap: "key-unwrap"
         }
     }

@@ -84,20 +84,17 @@ public struct PurposeGuard: Sendable {
         let policy = try await versions.policy(version: version)
         let decision = try await check(purpose: purpose, subjectID: subjectID, policy: policy, record: record)
         if case let .refused(refusal) = decision {
-            try await database.transaction { db in
-                try await AuditLog.append(
-                    AuditEvent(
-                        actor: actor,
-                        action: "purpose.refused",
-                        subjectID: subjectID,
-                        record: record,
-                        purpose: purpose,
-                        detail: refusal.reason.rawValue
-                    ),
-                    in: db,
-                    kind: kind
-                )
-            }
+            try await AuditLog.record(
+                AuditEvent(
+                    actor: actor,
+                    action: "purpose.refused",
+                    subjectID: subjectID,
+                    record: record,
+                    purpose: purpose,
+                    detail: refusal.reason.rawValue
+                ),
+                in: database
+            )
             throw refusal
         }
         guard case let .allowed(allowed, withheld) = decision else { throw PurposeRefused(purpose: purpose, reason: .undeclared, record: record) }
@@ -118,20 +115,17 @@ public struct PurposeGuard: Sendable {
             }
         }
         let opened = values.keys.sorted().joined(separator: ",")
-        try await database.transaction { db in
-            try await AuditLog.append(
-                AuditEvent(
-                    actor: actor,
-                    action: "inquiry.read",
-                    subjectID: subjectID,
-                    record: record,
-                    purpose: purpose,
-                    detail: "fields=\(opened)" + (withheld.isEmpty ? "" : " withheld=\(withheld.sorted().joined(separator: ","))")
-                ),
-                in: db,
-                kind: kind
-            )
-        }
+        try await AuditLog.record(
+            AuditEvent(
+                actor: actor,
+                action: "inquiry.read",
+                subjectID: subjectID,
+                record: record,
+                purpose: purpose,
+                detail: "fields=\(opened)" + (withheld.isEmpty ? "" : " withheld=\(withheld.sorted().joined(separator: ","))")
+            ),
+            in: database
+        )
         return InquiryRecord(
             id: id,
             number: try row.decode(column: "number", as: String.self),
@@ -179,5 +173,77 @@ public struct PurposeGuard: Sendable {
         let withheld = widened.subtracting(consentedFields)
         if allowed.isEmpty { return refused(servingThen.isEmpty || policy.purpose(id: purpose) == nil ? .purposeChanged : .notCollectedFor) }
         return .allowed(allowed, withheld: withheld)
+    }
+}
+
+/// A free-text answer to a survey question, as staff may read it.
+public struct SurveyText: Sendable, Hashable {
+    public let answeredAt: Date
+    /// The question's index in the survey.
+    public let question: Int
+    public let text: String
+}
+
+extension PurposeGuard {
+    /// The free-text answers to `campaign`'s survey, newest first (at most `limit` people), opened for the purpose
+    /// `surveys` on behalf of `actor`: refused (and audited) when the current policy no longer declares it; the
+    /// answers of people who had that use (or every use) stopped are not opened. Each person's answer read is audited.
+    public func surveyTexts(campaign: Campaign, actor: String, limit: Int = 200) async throws -> [SurveyText] {
+        let purpose = Survey.purposeID
+        let database = vault.database
+        let kind = database.kind
+        let record = "campaign:\(campaign.id)"
+        guard current.purpose(id: purpose) != nil else {
+            try await AuditLog.record(
+                AuditEvent(
+                    actor: actor,
+                    action: "purpose.refused",
+                    record: record,
+                    purpose: purpose,
+                    detail: PurposeRefused.Reason.undeclared.rawValue
+                ),
+                in: database
+            )
+            throw PurposeRefused(purpose: purpose, reason: .undeclared, record: record)
+        }
+        let textQuestions = Set(campaign.questions.indices.filter { campaign.questions[$0].kind == .text })
+        guard !textQuestions.isEmpty else { return [] }
+        let rows = try await database.read { db in
+            try await db.raw(
+                """
+                SELECT a.subject_id AS subject_id, a.sealed AS sealed, a.created_at AS created_at FROM survey_answers a
+                WHERE a.campaign_id = \(bind: campaign.id)
+                AND NOT EXISTS (
+                    SELECT 1 FROM suspensions p
+                    WHERE p.subject_id = a.subject_id AND (p.purpose_id = \(bind: purpose) OR p.purpose_id = \(bind: SubjectRights.allPurposes))
+                )
+                ORDER BY a.created_at DESC, a.subject_id LIMIT \(literal: max(1, min(limit, 1_000)))
+                """
+            ).all()
+        }
+        let subjects = try rows.map { try $0.decode(column: "subject_id", as: String.self) }
+        let keys = try await vault.keys.keys(subjectIDs: subjects)
+        var texts: [SurveyText] = []
+        var opened: [String] = []
+        for (row, subjectID) in zip(rows, subjects) {
+            guard let key = keys[subjectID] else { continue }
+            let json = try SealedField.open(
+                try row.decode(column: "sealed", as: Data.self),
+                key: key,
+                context: Survey.sealContext(campaignID: campaign.id, subjectID: subjectID),
+                for: .purpose(purpose)
+            )
+            opened.append(subjectID)
+            let items = try JSONDecoder().decode([Survey.AnswerItem].self, from: Data(json.utf8))
+            let answeredAt = try Timestamp.decode(row, column: "created_at", kind)
+            for (index, item) in items.enumerated() where textQuestions.contains(index) {
+                if let text = item.text { texts.append(SurveyText(answeredAt: answeredAt, question: index, text: text)) }
+            }
+        }
+        try await AuditLog.record(
+            opened.map { AuditEvent(actor: actor, action: "survey.read", subjectID: $0, record: record, purpose: purpose, detail: "free-text") },
+            in: database
+        )
+        return texts
     }
 }

@@ -426,7 +426,8 @@ struct PolicyReader {
                 )
             }
         }
-        for (id, mark) in purposeIDs.sorted(by: { $0.key < $1.key }) where !used.contains(id) {
+        // `surveys` serves the answers people give to survey campaigns, which are not form fields.
+        for (id, mark) in purposeIDs.sorted(by: { $0.key < $1.key }) where !used.contains(id) && id != Survey.purposeID {
             report(
                 mark,
                 ja: "purposes: 利用目的 '\(id)' は宣言されていますが、どの項目もこの目的に使われていません。項目の purposes に挙げるか、宣言を消してください",

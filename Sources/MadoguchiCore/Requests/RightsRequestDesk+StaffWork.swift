@@ -22,18 +22,15 @@ extension RightsRequestDesk {
                 try await db.select().column("number").from("inquiries").where("subject_id", .equal, subjectID).orderBy("created_at")
                     .all(decodingColumn: "number", as: String.self)
             }
-        try await vault.database.transaction { db in
-            try await AuditLog.append(
-                AuditEvent(
-                    actor: actor,
-                    action: "request.read",
-                    subjectID: subjectID.isEmpty ? nil : subjectID,
-                    record: "request:\(id)"
-                ),
-                in: db,
-                kind: kind
-            )
-        }
+        try await AuditLog.record(
+            AuditEvent(
+                actor: actor,
+                action: "request.read",
+                subjectID: subjectID.isEmpty ? nil : subjectID,
+                record: "request:\(id)"
+            ),
+            in: vault.database
+        )
         let entry = QueueEntry(
             id: id,
             number: try row.decode(column: "number", as: String.self),

@@ -21,6 +21,9 @@ public enum StaffRole: String, Sendable, Hashable, Codable, CaseIterable {
     public var handlesRequests: Bool { self == .admin || self == .privacyOfficer }
     /// Writes and sends campaigns (mail magazines, notices) to the people who agreed to them.
     public var sendsCampaigns: Bool { self == .admin || self == .operator }
+    /// Reads what people wrote in answer to surveys (free text, opened for the purpose `surveys`); the others who
+    /// send campaigns see counts only.
+    public var readsSurveyText: Bool { self == .admin }
 }
 
 /// A staff account. The e-mail address is the sign-in name.

@@ -68,6 +68,8 @@ public enum Migrations {
         InquiryVault.confirmationMigration,
         PurposeConsents.migration,
         CampaignDesk.migration,
+        Survey.migration,
+        MailConsentRecords.migration,
     ]
 
     /// What `apply` did.
@@ -163,6 +165,14 @@ enum Timestamp {
                 throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(column) is not an ISO 8601 time"))
             }
             return date
+        }
+    }
+
+    /// A nullable timestamp column.
+    static func decodeIfPresent(_ row: any SQLRow, column: String, _ kind: SQLDialectKind) throws -> Date? {
+        switch kind {
+        case .postgres: try row.decode(column: column, as: Date?.self)
+        case .sqlite: try row.decode(column: column, as: String?.self) == nil ? nil : try decode(row, column: column, kind)
         }
     }
 }

@@ -70,6 +70,18 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
         }
     }
 
+    /// The person's answers to one survey (R-PUR-5), kept for the purpose `surveys`.
+    public struct SurveyAnswers: Sendable, Hashable, Codable {
+        public var survey: String
+        public var subject: String
+        public var createdAt: String
+        public var answers: [Survey.AnswerItem]
+        enum CodingKeys: String, CodingKey {
+            case survey, subject, answers
+            case createdAt = "created_at"
+        }
+    }
+
     public struct Request: Sendable, Hashable, Codable {
         public var number: String
         public var type: String
@@ -88,13 +100,15 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
     public var consents: [Consent]
     public var suspensions: [Suspension]
     public var requests: [Request]
+    /// Their answers to surveys.
+    public var surveys: [SurveyAnswers] = []
     /// Records of provision to third parties (APPI Art. 29, R-TPP-2). None are made yet.
     public var provisionRecords: [[String: String]]
     /// Site identifiers linked to the person and their events (R-INF-2): identifier, event, vendors, gpc, created_at.
     public var informativeData: [[String: String]]
 
     enum CodingKeys: String, CodingKey {
-        case schema, inquiries, consents, suspensions, requests
+        case schema, inquiries, consents, suspensions, requests, surveys
         case generatedAt = "generated_at"
         case subjectID = "subject_id"
         case provisionRecords = "provision_records"
@@ -166,6 +180,16 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
             rows += [["request", request.number, "type", request.type], ["request", request.number, "status", request.status]]
             if let due = request.dueOn { rows.append(["request", request.number, "due_on", due]) }
         }
+        for (index, survey) in surveys.enumerated() {
+            let id = "\(index + 1)"
+            rows += [
+                ["survey", id, "survey", survey.survey], ["survey", id, "subject", survey.subject], ["survey", id, "created_at", survey.createdAt],
+            ]
+            for (number, item) in survey.answers.enumerated() {
+                let answer = item.text ?? item.choices.joined(separator: " / ")
+                rows.append(["survey", id, "q\(number + 1)", item.question + ": " + answer])
+            }
+        }
         for (index, entry) in informativeData.enumerated() {
             rows += entry.keys.sorted().map { ["informative_data", "\(index + 1)", $0, entry[$0]!] }
         }
@@ -193,44 +217,52 @@ extension SubjectRights {
         func time(_ row: any SQLRow, _ column: String) throws -> String {
             try Timestamp.decode(row, column: column, kind).formatted(.iso8601)
         }
-        let (inquiryRows, fieldRows, answerRows, forwardRows, consentRows, suspensionRows, requestRows, linkedRows) = try await database.read { db in
-            let inquiries = try await db.select().columns("id", "number", "service_id", "status", "policy_version", "created_at")
-                .from("inquiries").where("subject_id", .equal, subjectID).orderBy("created_at").all()
-            let fields = try await db.raw(
-                """
-                SELECT f.inquiry_id AS inquiry_id, f.field_id AS field_id, f.sealed AS sealed
-                FROM inquiry_fields f JOIN inquiries i ON i.id = f.inquiry_id WHERE i.subject_id = \(bind: subjectID)
-                """
-            ).all()
-            let answers = try await db.raw(
-                """
-                SELECT a.id AS id, a.inquiry_id AS inquiry_id, a.sealed AS sealed, a.created_at AS created_at
-                FROM inquiry_answers a JOIN inquiries i ON i.id = a.inquiry_id WHERE i.subject_id = \(bind: subjectID)
-                ORDER BY a.created_at
-                """
-            ).all()
-            let forwards = try await db.raw(
-                """
-                SELECT w.inquiry_id AS inquiry_id, w.department_id AS department_id, w.items AS items, w.created_at AS created_at
-                FROM inquiry_forwards w JOIN inquiries i ON i.id = w.inquiry_id WHERE i.subject_id = \(bind: subjectID)
-                ORDER BY w.created_at
-                """
-            ).all()
-            let consents = try await db.select().columns("purpose_id", "granted", "policy_version", "source", "shown_text", "created_at")
-                .from("consents").where("subject_id", .equal, subjectID).orderBy("created_at").all()
-            let suspensions = try await db.select().columns("purpose_id", "source", "created_at")
-                .from("suspensions").where("subject_id", .equal, subjectID).orderBy("created_at").all()
-            let requests = try await db.select().columns("number", "type", "status", "due_on")
-                .from("requests").where("subject_id", .equal, subjectID).orderBy("created_at").all()
-            let linked = try await db.raw(
-                """
-                SELECT e.identifier AS identifier, e.kind AS kind, e.vendors AS vendors, e.gpc AS gpc, e.created_at AS created_at
-                FROM consent_events e JOIN identifier_links l ON l.identifier = e.identifier
-                WHERE l.subject_id = \(bind: subjectID) ORDER BY e.created_at
-                """
-            ).all()
-            return (inquiries, fields, answers, forwards, consents, suspensions, requests, linked)
-        }
+        let (inquiryRows, fieldRows, answerRows, forwardRows, consentRows, suspensionRows, requestRows, linkedRows, surveyRows) =
+            try await database.read { db in
+                let inquiries = try await db.select().columns("id", "number", "service_id", "status", "policy_version", "created_at")
+                    .from("inquiries").where("subject_id", .equal, subjectID).orderBy("created_at").all()
+                let fields = try await db.raw(
+                    """
+                    SELECT f.inquiry_id AS inquiry_id, f.field_id AS field_id, f.sealed AS sealed
+                    FROM inquiry_fields f JOIN inquiries i ON i.id = f.inquiry_id WHERE i.subject_id = \(bind: subjectID)
+                    """
+                ).all()
+                let answers = try await db.raw(
+                    """
+                    SELECT a.id AS id, a.inquiry_id AS inquiry_id, a.sealed AS sealed, a.created_at AS created_at
+                    FROM inquiry_answers a JOIN inquiries i ON i.id = a.inquiry_id WHERE i.subject_id = \(bind: subjectID)
+                    ORDER BY a.created_at
+                    """
+                ).all()
+                let forwards = try await db.raw(
+                    """
+                    SELECT w.inquiry_id AS inquiry_id, w.department_id AS department_id, w.items AS items, w.created_at AS created_at
+                    FROM inquiry_forwards w JOIN inquiries i ON i.id = w.inquiry_id WHERE i.subject_id = \(bind: subjectID)
+                    ORDER BY w.created_at
+                    """
+                ).all()
+                let consents = try await db.select().columns("purpose_id", "granted", "policy_version", "source", "shown_text", "created_at")
+                    .from("consents").where("subject_id", .equal, subjectID).orderBy("created_at").all()
+                let suspensions = try await db.select().columns("purpose_id", "source", "created_at")
+                    .from("suspensions").where("subject_id", .equal, subjectID).orderBy("created_at").all()
+                let requests = try await db.select().columns("number", "type", "status", "due_on")
+                    .from("requests").where("subject_id", .equal, subjectID).orderBy("created_at").all()
+                let linked = try await db.raw(
+                    """
+                    SELECT e.identifier AS identifier, e.kind AS kind, e.vendors AS vendors, e.gpc AS gpc, e.created_at AS created_at
+                    FROM consent_events e JOIN identifier_links l ON l.identifier = e.identifier
+                    WHERE l.subject_id = \(bind: subjectID) ORDER BY e.created_at
+                    """
+                ).all()
+                let surveys = try await db.raw(
+                    """
+                    SELECT a.campaign_id AS campaign_id, c.subject AS subject, a.sealed AS sealed, a.created_at AS created_at
+                    FROM survey_answers a JOIN campaigns c ON c.id = a.campaign_id WHERE a.subject_id = \(bind: subjectID)
+                    ORDER BY a.created_at
+                    """
+                ).all()
+                return (inquiries, fields, answers, forwards, consents, suspensions, requests, linked, surveys)
+            }
         var fields: [String: [String: String]] = [:]
         for row in fieldRows {
             let inquiryID = try row.decode(column: "inquiry_id", as: String.self)
@@ -265,6 +297,21 @@ extension SubjectRights {
                     department: try row.decode(column: "department_id", as: String.self),
                     items: try row.decode(column: "items", as: String.self).split(separator: ",").map(String.init)
                 )
+            )
+        }
+        let surveys = try surveyRows.map { row in
+            let campaignID = try row.decode(column: "campaign_id", as: String.self)
+            let json = try SealedField.open(
+                try row.decode(column: "sealed", as: Data.self),
+                key: key,
+                context: Survey.sealContext(campaignID: campaignID, subjectID: subjectID),
+                for: .personalAccess
+            )
+            return DisclosureDocument.SurveyAnswers(
+                survey: campaignID,
+                subject: try row.decode(column: "subject", as: String.self),
+                createdAt: try time(row, "created_at"),
+                answers: try JSONDecoder().decode([Survey.AnswerItem].self, from: Data(json.utf8))
             )
         }
         let document = DisclosureDocument(
@@ -309,6 +356,7 @@ extension SubjectRights {
                     dueOn: try row.decode(column: "due_on", as: String?.self)
                 )
             },
+            surveys: surveys,
             provisionRecords: [],
             informativeData: try linkedRows.map { row in
                 [
@@ -318,19 +366,16 @@ extension SubjectRights {
                 ]
             }
         )
-        try await database.transaction { db in
-            try await AuditLog.append(
-                AuditEvent(
-                    actor: actor,
-                    action: "subject.disclose",
-                    subjectID: subjectID,
-                    detail: "source=\(source) inquiries=\(document.inquiries.count)"
-                ),
-                in: db,
-                kind: kind,
-                at: now
-            )
-        }
+        try await AuditLog.record(
+            AuditEvent(
+                actor: actor,
+                action: "subject.disclose",
+                subjectID: subjectID,
+                detail: "source=\(source) inquiries=\(document.inquiries.count)"
+            ),
+            in: database,
+            at: now
+        )
         return document
     }
 }

@@ -55,9 +55,28 @@ public enum ErasurePlan {
             table: "campaign_recipients",
             how: LocalizedText(ja: "メールマガジンなどの送信先としての記録", en: "Their place on the recipient lists of campaigns")
         ),
+        Erased(
+            table: "survey_answers",
+            how: LocalizedText(
+                ja: "アンケートへのご回答(選択肢ごとの人数の集計は、どなたの回答かを含まない統計として残ります)",
+                en: "Their survey answers (the count per choice stays, as statistics that name no one)"
+            )
+        ),
     ]
 
     public static let kept: [Kept] = [
+        Kept(
+            table: "mail_consent_records",
+            item: LocalizedText(
+                ja: "メールマガジンなどへの同意の記録(いつ・どの方法で・表示した文言・ポリシーの版。アドレスそのものではなく、その鍵付きハッシュと共に)",
+                en: "Records of consent to mail (when, how, the words shown, the policy version — with a keyed hash of the address, not the address)"
+            ),
+            reason: LocalizedText(
+                ja: "特定電子メール法(第3条第2項、施行規則第5条)により、最後にメールをお送りした日から1か月間保存するため。その後は自動で消去します。",
+                en:
+                    "The Act on Specified Electronic Mail (Art. 3(2), Rules Art. 5) requires them for a month after the last mail; they are removed automatically after that."
+            )
+        ),
         Kept(
             table: "audit_log",
             item: LocalizedText(

@@ -22,12 +22,15 @@ public struct Housekeeping: Sendable {
         public var sessions = 0
         public var lapsedRequests = 0
         public var signInFailures = 0
+        /// Consent records kept for the mail act past an erasure whose month after the last mail has passed.
+        public var mailConsentRecords = 0
 
-        public init(codes: Int = 0, sessions: Int = 0, lapsedRequests: Int = 0, signInFailures: Int = 0) {
+        public init(codes: Int = 0, sessions: Int = 0, lapsedRequests: Int = 0, signInFailures: Int = 0, mailConsentRecords: Int = 0) {
             self.codes = codes
             self.sessions = sessions
             self.lapsedRequests = lapsedRequests
             self.signInFailures = signInFailures
+            self.mailConsentRecords = mailConsentRecords
         }
     }
 
@@ -46,6 +49,8 @@ public struct Housekeeping: Sendable {
                 .returning("id").all().count
             pass.signInFailures = try await db.delete(from: "staff_sign_in_failures").where("updated_at", .lessThan, cutoff)
                 .where("locked_until", .lessThan, Timestamp.bind(now, kind)).returning("account").all().count
+            pass.mailConsentRecords = try await db.delete(from: "mail_consent_records").where("keep_until", .lessThan, Timestamp.bind(now, kind))
+                .returning("id").all().count
             return pass
         }
     }

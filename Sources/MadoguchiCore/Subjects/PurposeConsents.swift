@@ -193,3 +193,69 @@ public struct PurposeConsents: Sendable {
 public enum PurposeConsentError: Error, Sendable, Hashable {
     case unknownPurpose(String)
 }
+
+/// The consent records the Act on Specified Electronic Mail wants kept (SEMA Art. 3(2), Rules Art. 5): for an address
+/// that was sent mail under a purpose, the records of consent for that purpose stay until a month after the last mail
+/// to it — even when the person has themselves erased before then. Erasure copies them here, under the keyed blind
+/// index of the address (no address, no name), and housekeeping removes them when the month has passed.
+public enum MailConsentRecords {
+    /// A calendar month is at most 31 days, and the outbox gives up on a message within a day of writing it
+    /// (10 attempts, at most an hour apart): 32 days after the mail was written covers a month after it was sent.
+    public static let keptAfterLastMail: TimeInterval = 32 * 86_400
+
+    /// Migration 17.
+    public static let migration = Migration(
+        version: 17,
+        name: "mail-consent-records",
+        portable: [
+            """
+            CREATE TABLE mail_consent_records (
+                id TEXT PRIMARY KEY,
+                email_index TEXT NOT NULL,
+                purpose_id TEXT NOT NULL,
+                granted {bool} NOT NULL,
+                policy_version TEXT NOT NULL,
+                source TEXT NOT NULL,
+                shown_text TEXT,
+                answered_at {timestamp} NOT NULL,
+                last_mail_at {timestamp} NOT NULL,
+                keep_until {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX mail_consent_records_keep ON mail_consent_records (keep_until)",
+        ]
+    )
+
+    /// In the erasure's transaction, before the person's consents and recipient rows go: the consent records of each
+    /// purpose they were mailed under within the kept period are copied with the time of the last mail. Returns how
+    /// many were kept.
+    static func retain(subjectID: String, emailIndex: String?, in db: any SQLDatabase, at now: Date, kind: SQLDialectKind) async throws -> Int {
+        guard let emailIndex else { return 0 }
+        let lastMails = try await db.raw(
+            """
+            SELECT c.purpose_id AS purpose_id, MAX(r.updated_at) AS last_mail
+            FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
+            WHERE r.subject_id = \(bind: subjectID) AND r.status = 'sent'
+            GROUP BY c.purpose_id
+            """
+        ).all()
+        var kept = 0
+        for row in lastMails {
+            let purpose = try row.decode(column: "purpose_id", as: String.self)
+            let lastMail = try Timestamp.decode(row, column: "last_mail", kind)
+            let keepUntil = lastMail.addingTimeInterval(keptAfterLastMail)
+            guard keepUntil > now else { continue }
+            kept += try await db.raw(
+                """
+                INSERT INTO mail_consent_records
+                    (id, email_index, purpose_id, granted, policy_version, source, shown_text, answered_at, last_mail_at, keep_until)
+                SELECT id, \(bind: emailIndex), purpose_id, granted, policy_version, source, shown_text, created_at,
+                       \(Timestamp.bind(lastMail, kind)), \(Timestamp.bind(keepUntil, kind))
+                FROM consents WHERE subject_id = \(bind: subjectID) AND purpose_id = \(bind: purpose)
+                RETURNING id
+                """
+            ).all().count
+        }
+        return kept
+    }
+}

@@ -198,21 +198,17 @@ public struct SelfService: Sendable {
                 for: .personalAccess
             )
         }
-        let kind = database.kind
-        try await database.transaction { db in
-            try await AuditLog.append(
-                AuditEvent(
-                    actor: "person",
-                    action: "inquiry.read",
-                    subjectID: subjectID,
-                    record: "inquiry:\(inquiryID)",
-                    detail: "source=self-service"
-                ),
-                in: db,
-                kind: kind,
-                at: now
-            )
-        }
+        try await AuditLog.record(
+            AuditEvent(
+                actor: "person",
+                action: "inquiry.read",
+                subjectID: subjectID,
+                record: "inquiry:\(inquiryID)",
+                detail: "source=self-service"
+            ),
+            in: database,
+            at: now
+        )
         return fields
     }
 

@@ -31,6 +31,7 @@ extension ConsoleController {
                     services: services,
                     subject: form["subject"] ?? "",
                     body: form["body"] ?? "",
+                    questions: try Self.questions(from: form),
                     by: session.user.actor,
                     policy: policy
                 )
@@ -58,6 +59,25 @@ extension ConsoleController {
 
     private func t(_ language: Language, _ key: String) -> String { site.resources.text(language).format(key) }
 
+    /// The survey questions of the draft form: slot N has `qN_kind` (single, multiple, text; empty when unused),
+    /// `qN_text` and `qN_choices` (one per line). An unused slot with text typed into it is an error, not dropped.
+    static func questions(from form: [String: String]) throws -> [SurveyQuestion] {
+        var questions: [SurveyQuestion] = []
+        for slot in 1...Survey.maxQuestions {
+            let text = form["q\(slot)_text"] ?? ""
+            let choices = (form["q\(slot)_choices"] ?? "").split(whereSeparator: \.isNewline).map(String.init)
+            guard let kind = SurveyQuestion.Kind(rawValue: form["q\(slot)_kind"] ?? "") else {
+                let typed = !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+                if typed || !choices.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                    throw CampaignError.questions(.questionKind(slot))
+                }
+                continue
+            }
+            questions.append(SurveyQuestion(kind: kind, text: text, choices: choices))
+        }
+        return questions
+    }
+
     private func noCampaign() -> PublicError {
         PublicError(.notFound, LocalizedText(ja: "キャンペーンが見つかりません。", en: "No such campaign."))
     }
@@ -74,7 +94,14 @@ extension ConsoleController {
         for campaign in all where campaign.status != .draft { progress[campaign.id] = try await campaigns.progress(id: campaign.id) }
         var response = try consolePage(
             "console-campaigns",
-            CampaignListModel(frame(session, language), campaigns: all, progress: progress, values: values, message: message)
+            CampaignListModel(
+                frame(session, language),
+                campaigns: all,
+                progress: progress,
+                changedPurposes: Set(try await campaigns.changedPurposes(policy: policy)),
+                values: values,
+                message: message
+            )
         )
         response.status = status
         return response
@@ -88,12 +115,21 @@ extension ConsoleController {
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         guard let campaign = try await campaigns.campaign(id: id) else { throw noCampaign() }
+        var results: SurveyDesk.Results?
+        var texts: [SurveyText]?
+        if campaign.kind == .survey {
+            let surveys = SurveyDesk(guardian: campaigns.guardian)
+            results = try await surveys.results(of: campaign)
+            if session.user.role.readsSurveyText, campaign.questions.contains(where: { $0.kind == .text }) {
+                texts = try await campaigns.guardian.surveyTexts(campaign: campaign, actor: session.user.actor)
+            }
+        }
         let audience =
-            campaign.status == .draft ? try await campaigns.audience(purposeID: campaign.purposeID, services: campaign.services).count : nil
+            campaign.status == .draft ? try await campaigns.audience(of: campaign).count : nil
         let sample = CampaignMail.compose(
             campaign,
             to: "recipient@example.jp",
-            token: "…",
+            links: CampaignLinks(unsubscribe: "…", survey: campaign.kind == .survey ? "…" : nil),
             policy: policy,
             baseURL: baseURL,
             resources: site.resources
@@ -106,6 +142,8 @@ extension ConsoleController {
                 audience: audience,
                 progress: try await campaigns.progress(id: id),
                 sample: sample,
+                results: results,
+                texts: texts,
                 message: message
             )
         )
@@ -128,8 +166,22 @@ struct CampaignListModel {
     let empty: Bool
     let kinds, purposes, services: [Option]
     let subject, body: String
+    let questionSlots: [QuestionSlot]
+    let questionsOpen: Bool
 
-    init(_ frame: ConsoleFrame, campaigns: [Campaign], progress: [String: CampaignProgress], values: [String: String], message: String?) {
+    struct QuestionSlot {
+        let n, label, text, choices: String
+        let kinds: [Option]
+    }
+
+    init(
+        _ frame: ConsoleFrame,
+        campaigns: [Campaign],
+        progress: [String: CampaignProgress],
+        changedPurposes: Set<String>,
+        values: [String: String],
+        message: String?
+    ) {
         let (policy, language, t) = (frame.policy, frame.language, frame.t)
         chrome = PageChrome.console(t.format("campaigns_title"), policy: policy, language: language, t: t, path: SitePath.consoleCampaigns)
         self.t = t
@@ -152,10 +204,28 @@ struct CampaignListModel {
         kinds = CampaignKind.allCases.map {
             Option(id: $0.rawValue, label: t.format("campaign_kind_\($0.rawValue)"), selected: values["kind"] == $0.rawValue)
         }
-        purposes = policy.purposes.filter(\.requiresConsent).map { Option(id: $0.id, label: $0.text[language], selected: values["purpose"] == $0.id) }
+        // Purposes that need consent (mail magazines, notices, surveys), and purposes changed for earlier data (change notices).
+        purposes = policy.purposes.filter { $0.requiresConsent || changedPurposes.contains($0.id) }.map { purpose in
+            let changed = changedPurposes.contains(purpose.id) ? t.format("campaign_purpose_changed") : ""
+            return Option(id: purpose.id, label: purpose.text[language] + changed, selected: values["purpose"] == purpose.id)
+        }
         services = policy.services.map { Option(id: $0.id, label: $0.name[language], selected: values["service_\($0.id)"] == "on") }
         subject = values["subject"] ?? ""
         body = values["body"] ?? ""
+        questionsOpen = values["kind"] == CampaignKind.survey.rawValue
+        questionSlots = (1...Survey.maxQuestions).map { slot in
+            let kind = values["q\(slot)_kind"] ?? ""
+            return QuestionSlot(
+                n: "\(slot)",
+                label: t.format("campaign_question", ["n": "\(slot)"]),
+                text: values["q\(slot)_text"] ?? "",
+                choices: values["q\(slot)_choices"] ?? "",
+                kinds: [Option(id: "", label: t.format("campaign_question_none"), selected: kind.isEmpty)]
+                    + SurveyQuestion.Kind.allCases.map {
+                        Option(id: $0.rawValue, label: t.format("campaign_question_\($0.rawValue)"), selected: kind == $0.rawValue)
+                    }
+            )
+        }
     }
 }
 
@@ -171,8 +241,32 @@ struct CampaignDetailModel {
     let progress: String
     let startAction: String
     let sampleTo, sampleSubject, sampleBody, sampleUnsubscribe: String
+    let isSurvey: Bool
+    let answered: String
+    let questions: [QuestionResult]
 
-    init(_ frame: ConsoleFrame, campaign: Campaign, audience: Int?, progress: CampaignProgress, sample: OutgoingMail, message: String?) {
+    struct Count {
+        let label, count: String
+    }
+    struct QuestionResult {
+        let heading: String
+        let isText: Bool
+        let counts: [Count]
+        let textCount: String
+        let texts: [String]
+        let textsShown, textsHidden, noTexts: Bool
+    }
+
+    init(
+        _ frame: ConsoleFrame,
+        campaign: Campaign,
+        audience: Int?,
+        progress: CampaignProgress,
+        sample: OutgoingMail,
+        results: SurveyDesk.Results?,
+        texts: [SurveyText]?,
+        message: String?
+    ) {
         let (policy, language, t) = (frame.policy, frame.language, frame.t)
         heading = campaign.subject
         chrome = PageChrome.console(heading, policy: policy, language: language, t: t, path: SitePath.consoleCampaign(campaign.id))
@@ -193,5 +287,25 @@ struct CampaignDetailModel {
         sampleSubject = sample.subject
         sampleBody = sample.body
         sampleUnsubscribe = sample.listUnsubscribe ?? ""
+        isSurvey = campaign.kind == .survey
+        answered = t.format("campaign_answered", ["count": "\(results?.answered ?? 0)"])
+        questions = campaign.questions.enumerated().map { index, question in
+            let counts = results?.counts[safe: index] ?? []
+            let written = texts?.filter { $0.question == index }.map(\.text) ?? []
+            return QuestionResult(
+                heading: "\(index + 1). \(question.text)",
+                isText: question.kind == .text,
+                counts: question.choices.enumerated().map { choice, label in Count(label: label, count: "\(counts[safe: choice] ?? 0)") },
+                textCount: t.format("campaign_text_count", ["count": "\(counts.first ?? 0)"]),
+                texts: written,
+                textsShown: texts != nil && !written.isEmpty,
+                textsHidden: texts == nil,
+                noTexts: texts != nil && written.isEmpty
+            )
+        }
     }
+}
+
+extension Array {
+    fileprivate subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -6,14 +6,22 @@ enum CampaignMail {
     static func compose(
         _ campaign: Campaign,
         to address: String,
-        token: String,
+        links: CampaignLinks,
         policy: Policy,
         baseURL: String,
         resources: SiteResources
     )
         -> OutgoingMail
     {
-        let link = baseURL + SitePath.unsubscribe(token)
+        let link = baseURL + SitePath.unsubscribe(links.unsubscribe)
+        // A survey's own page, or for a change of purpose the person's page where they answer, in both languages.
+        var invitation: (key: String, link: String)?
+        if let token = links.survey { invitation = ("survey_mail_link", baseURL + SitePath.survey(token)) }
+        if campaign.kind == .changeNotice { invitation = ("change_notice_mail_link", baseURL + SitePath.me) }
+        let survey =
+            invitation.map { invitation in
+                "\n\n" + Language.allCases.map { resources.text($0).format(invitation.key, ["link": invitation.link]) }.joined(separator: "\n")
+            } ?? ""
         let footers = Language.allCases.map { language in
             resources.text(language).format(
                 "campaign_footer",
@@ -26,7 +34,7 @@ enum CampaignMail {
         return OutgoingMail(
             to: address,
             subject: campaign.subject,
-            body: campaign.body + "\n\n----------------------------------------\n" + footers.joined(separator: "\n\n"),
+            body: campaign.body + survey + "\n\n----------------------------------------\n" + footers.joined(separator: "\n\n"),
             listUnsubscribe: link
         )
     }

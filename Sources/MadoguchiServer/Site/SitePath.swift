@@ -45,6 +45,9 @@ enum SitePath {
     // One-click unsubscribe from campaign mail (RFC 8058)
     static let unsubscribeRoute = "/unsubscribe/:token"
     static func unsubscribe(_ token: String) -> String { "/unsubscribe/\(token)" }
+    // A survey's answer page, from the link in its mail
+    static let surveyRoute = "/surveys/:token"
+    static func survey(_ token: String) -> String { "/surveys/\(token)" }
 
     // Preferences without JavaScript
     static let preferences = "/preferences"
