@@ -174,6 +174,17 @@ if Context.environment["MADOGUCHI_BENCHMARKS"] != nil {
     )
     package.targets.append(
         benchmark(
+            "CampaignSendingBenchmarks",
+            path: "Benchmarks/CampaignSending",
+            using: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ]
+        )
+    )
+    package.targets.append(
+        benchmark(
             "AuditLogBenchmarks",
             path: "Benchmarks/AuditLog",
             using: [
