@@ -11,7 +11,8 @@ struct CampaignsCommand: AsyncParsableCommand {
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "配信ごとの状態と、送信・対象外・待ちの数。 / Each campaign's state with sent, skipped and waiting counts.",
+            abstract:
+                "配信ごとの状態と、送信・対象外・待ち・失敗の数。 / Each campaign's state with sent, skipped, waiting and failed counts.",
             discussion:
                 "ID を挙げるとその配信だけを示します。一行に: ID 状態 送信 対象外 待ち 件名。\nWith an ID, that campaign only. One a line: ID STATUS SENT SKIPPED WAITING SUBJECT."
         )
@@ -37,7 +38,7 @@ struct CampaignsCommand: AsyncParsableCommand {
                 for campaign in campaigns {
                     let progress = try await CampaignDesk.progress(id: campaign.id, in: db)
                     lines.append(
-                        "\(campaign.id) \(campaign.status.rawValue) \(progress.sent) \(progress.skipped) \(progress.queued) \(campaign.subject)"
+                        "\(campaign.id) \(campaign.status.rawValue) \(progress.sent) \(progress.skipped) \(progress.queued) \(progress.failed) \(campaign.subject)"
                     )
                 }
                 return lines

@@ -246,7 +246,7 @@ struct CommandLineTests {
     }
 
     @Test(
-        "R-MAIL-1: campaigns status prints each campaign with its sent, skipped and waiting counts; an unknown id is refused",
+        "R-MAIL-1: campaigns status prints each campaign with its sent, skipped, waiting and failed counts; an unknown id is refused",
         arguments: TestDatabase.available
     )
     func campaignsStatus(_ kind: TestDatabase) async throws {
@@ -271,13 +271,17 @@ struct CommandLineTests {
                     now
                 ).run()
             for (subject, status) in [("s1", "sent"), ("s2", "sent"), ("s3", "skipped"), ("s4", "queued")] {
-                try await db.insert(into: "campaign_recipients").columns("campaign_id", "subject_id", "status", "updated_at")
-                    .values(SQLBind("c1"), SQLBind(subject), SQLBind(status), now).run()
+                try await db.insert(into: "campaign_recipients").columns("campaign_id", "subject_id", "status", "outbox_id", "updated_at")
+                    .values(SQLBind("c1"), SQLBind(subject), SQLBind(status), SQLBind(subject == "s2" ? "o2" : nil), now).run()
             }
+            // s2's message was refused for good by the relay.
+            try await db.insert(into: "outbox")
+                .columns("id", "subject_id", "kind", "sealed", "status", "attempts", "next_attempt_at", "created_at")
+                .values(SQLBind("o2"), SQLBind("s2"), SQLBind("campaign"), SQLBind(Data([0])), SQLBind("failed"), SQLBind(1), now, now).run()
         }
         await database.close()
         let all = try await Command.run(["campaigns", "status", "--database", fresh.url])
-        #expect(all.status == 0 && all.stdout == "c1 sending 2 1 1 秋のお知らせ\n", "\(all.stderr)")
+        #expect(all.status == 0 && all.stdout == "c1 sending 2 1 1 1 秋のお知らせ\n", "\(all.stderr)")
         #expect(try await Command.run(["campaigns", "status", "c1", "--database", fresh.url]).stdout == all.stdout)
         let unknown = try await Command.run(["campaigns", "status", "nope", "--database", fresh.url])
         #expect(unknown.status != 0 && unknown.stderr.contains("there is no campaign 'nope'"))

@@ -38,12 +38,15 @@ public struct Campaign: Sendable, Hashable {
 /// How far a campaign's sending is.
 public struct CampaignProgress: Sendable, Hashable {
     public var queued = 0
+    /// Written into the outbox (being delivered, or delivered).
     public var sent = 0
     /// Withdrawn, suppressed, suspended or refused by the guard between the start and their turn.
     public var skipped = 0
+    /// Of those sent, the messages the outbox gave up on (refused for good, or out of attempts).
+    public var failed = 0
 
-    public init(queued: Int = 0, sent: Int = 0, skipped: Int = 0) {
-        (self.queued, self.sent, self.skipped) = (queued, sent, skipped)
+    public init(queued: Int = 0, sent: Int = 0, skipped: Int = 0, failed: Int = 0) {
+        (self.queued, self.sent, self.skipped, self.failed) = (queued, sent, skipped, failed)
     }
 }
 
@@ -376,14 +379,22 @@ public struct CampaignDesk: Sendable {
     /// Queued, sent and skipped recipients of `id` in `database`.
     public static func progress(id: String, in database: Database) async throws -> CampaignProgress {
         let rows = try await database.read { db in
-            try await db.raw("SELECT status, COUNT(*) AS n FROM campaign_recipients WHERE campaign_id = \(bind: id) GROUP BY status").all()
+            try await db.raw(
+                """
+                SELECT r.status AS status, COUNT(*) AS n, SUM(CASE WHEN o.status = 'failed' THEN 1 ELSE 0 END) AS failed
+                FROM campaign_recipients r LEFT JOIN outbox o ON o.id = r.outbox_id
+                WHERE r.campaign_id = \(bind: id) GROUP BY r.status
+                """
+            ).all()
         }
         var progress = CampaignProgress()
         for row in rows {
             let count = try row.decode(column: "n", as: Int.self)
             switch try row.decode(column: "status", as: String.self) {
             case "queued": progress.queued = count
-            case "sent": progress.sent = count
+            case "sent":
+                progress.sent = count
+                progress.failed = try row.decode(column: "failed", as: Int.self)
             default: progress.skipped += count
             }
         }

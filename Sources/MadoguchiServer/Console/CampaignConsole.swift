@@ -196,7 +196,12 @@ struct CampaignListModel {
                 kind: t.format("campaign_kind_\(campaign.kind.rawValue)"),
                 status: t.format("campaign_status_\(campaign.status.rawValue)"),
                 created: ConsoleFormat.time(campaign.createdAt),
-                progress: counts.map { t.format("campaign_progress", ["sent": "\($0.sent)", "skipped": "\($0.skipped)", "queued": "\($0.queued)"]) }
+                progress: counts.map {
+                    t.format(
+                        "campaign_progress",
+                        ["sent": "\($0.sent)", "failed": "\($0.failed)", "skipped": "\($0.skipped)", "queued": "\($0.queued)"]
+                    )
+                }
                     ?? "—"
             )
         }
@@ -281,7 +286,10 @@ struct CampaignDetailModel {
         self.message = message
         isDraft = campaign.status == .draft
         self.audience = audience.map { t.format("campaign_audience", ["count": "\($0)"]) }
-        self.progress = t.format("campaign_progress", ["sent": "\(progress.sent)", "skipped": "\(progress.skipped)", "queued": "\(progress.queued)"])
+        self.progress = t.format(
+            "campaign_progress",
+            ["sent": "\(progress.sent)", "failed": "\(progress.failed)", "skipped": "\(progress.skipped)", "queued": "\(progress.queued)"]
+        )
         startAction = PageChrome.href(SitePath.campaignStart(campaign.id), language)
         sampleTo = sample.to
         sampleSubject = sample.subject
