@@ -75,7 +75,7 @@ struct PolicyValidationTests {
         #expect(policy.services.count == 4)
         #expect(policy.purposes.map(\.id) == ["answer-inquiries", "match-history", "marketing", "surveys"])
         #expect(policy.vendors.count == 8)
-        #expect(policy.contractors.count == 2)
+        #expect(policy.contractors.count == 3)
         #expect(policy.requests.answerBusinessDays == 3)
         #expect(policy.revisions.map(\.description) == ["2025-01-01", "2025-02-18", "2026-12-04", "2026-12-05"])
         #expect(policy.optOut.advertisingIDs.count == 3)
@@ -283,6 +283,29 @@ struct PolicyValidationTests {
         expectProblem(
             try edited("nda_expires: 2027-03-31", "nda_expires: 2024-03-31"),
             containing: "contractors[0].nda_expires: the agreement expires (2024-03-31) on or before it was signed (2024-04-01)"
+        )
+    }
+
+    @Test("R-TPP-2: a vendor that receives personal data names the contractor or the basis of provision that covers it")
+    func vendorPersonalData() throws {
+        let mark = "personal_data: { contractor: marketing-automation }"
+        expectProblem(try edited(mark, "personal_data: {}"), containing: "vendors[0].personal_data: name what covers the personal data")
+        expectProblem(
+            try edited(mark, "personal_data: { contractor: marketing-automation, basis: consent }"),
+            containing: "vendors[0].personal_data: name what covers the personal data"
+        )
+        expectProblem(
+            try edited(mark, "personal_data: { contractor: nobody }"),
+            containing: "vendors[0].personal_data.contractor: contractor 'nobody' is not declared under contractors"
+        )
+        expectProblem(
+            try edited(mark, "personal_data: { basis: legitimate-interest }"),
+            containing: "vendors[0].personal_data.basis: 'legitimate-interest' is not a basis of provision"
+        )
+        let consent = try PolicyLoader.parse(yaml: try edited(mark, "personal_data: { basis: consent }"), file: "example")
+        #expect(consent.vendors[0].personalData == VendorPersonalData(basis: "consent"))
+        #expect(
+            try PolicyLoader.parse(yaml: example, file: "example").vendors[0].personalData == VendorPersonalData(contractor: "marketing-automation")
         )
     }
 

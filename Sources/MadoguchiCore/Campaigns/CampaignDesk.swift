@@ -251,11 +251,7 @@ public struct CampaignDesk: Sendable {
                 SELECT s.id AS id FROM consents c
                 JOIN subjects s ON s.id = c.subject_id
                 WHERE c.purpose_id = \(bind: purposeID) AND c.granted = \(bind: true as Bool)
-                AND NOT EXISTS (
-                    SELECT 1 FROM consents l
-                    WHERE l.subject_id = c.subject_id AND l.purpose_id = c.purpose_id
-                    AND (l.created_at > c.created_at OR (l.created_at = c.created_at AND l.id > c.id))
-                )
+                AND \(unsafeRaw: PurposeConsents.isLatestAnswer("c"))
                 AND EXISTS (
                     SELECT 1 FROM inquiries i
                     WHERE i.subject_id = s.id AND i.confirmed_at IS NOT NULL AND i.service_id IN (\(binds: services))

@@ -76,6 +76,12 @@ public struct LocalDate: Hashable, Comparable, Sendable, Codable, CustomStringCo
         self.day = day
     }
 
+    /// The same day `years` later; 29 February becomes 28 February in a year without it.
+    public func adding(years: Int) -> LocalDate {
+        let year = self.year + years
+        return LocalDate(year: year, month: month, day: min(day, Self.daysIn(month: month, year: year))) ?? self
+    }
+
     /// The date `days` later (earlier when negative).
     public func adding(days: Int) -> LocalDate {
         LocalDate(dayNumber: dayNumber + days)

@@ -48,6 +48,7 @@ public struct Policy: Hashable, Sendable, Codable {
 
     public func service(id: String) -> Service? { services.first { $0.id == id } }
     public func purpose(id: String) -> Purpose? { purposes.first { $0.id == id } }
+    public func field(id: String) -> Field? { fields.first { $0.id == id } }
 }
 
 /// 事業者 — the company that runs the services and answers for the data.
@@ -225,6 +226,8 @@ public struct Vendor: Hashable, Sendable, Codable {
     public var cookiePolicyURL: String?
     /// The hosts the vendor's tag contacts; anything else a page contacts is undeclared (R-EXT-2).
     public var hosts: [String]
+    /// Set when the vendor receives personal data linked with inquiry data: what covers that (R-TPP-2).
+    public var personalData: VendorPersonalData? = nil
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, company, service, category, items, purpose
@@ -232,6 +235,23 @@ public struct Vendor: Hashable, Sendable, Codable {
         case optOutURL = "opt_out_url"
         case cookiePolicyURL = "cookie_policy_url"
         case hosts
+        case personalData = "personal_data"
+    }
+}
+
+/// What covers a vendor's receiving personal data linked with inquiry data: entrustment to one of the policy's
+/// contractors (`contractor`), or a basis of provision to a third party (`basis`: `consent`, or a ground of APPI
+/// Art. 27(1) — `LegalGround`). Exactly one.
+public struct VendorPersonalData: Hashable, Sendable, Codable {
+    public var contractor: String?
+    public var basis: String?
+
+    public init(contractor: String? = nil, basis: String? = nil) {
+        (self.contractor, self.basis) = (contractor, basis)
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case contractor, basis
     }
 }
 

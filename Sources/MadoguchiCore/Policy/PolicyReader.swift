@@ -89,6 +89,15 @@ struct PolicyReader {
 
         checkRevisions(effectiveDate, revisions)
         checkReferences(fields: fieldNodes, parsedFields: fields, purposes: purposes, contractors: contractors, root: root)
+        let contractorIDs = Set(contractors.map(\.id))
+        for (mark, path, id) in pendingVendorContractors where !contractorIDs.contains(id) {
+            report(
+                mark,
+                ja: "\(path): 委託先 '\(id)' は contractors に宣言されていません。宣言されている委託先: \(contractorIDs.sorted().joined(separator: ", "))",
+                en:
+                    "\(path): contractor '\(id)' is not declared under contractors; declared contractors: \(contractorIDs.sorted().joined(separator: ", "))"
+            )
+        }
 
         guard diagnostics.isEmpty, let version, let effectiveDate, let company, let missing, let thirdParty,
             let outsourcing, let statistics, let changes, let officer, let requests, let informative, let optOut
@@ -252,6 +261,8 @@ struct PolicyReader {
         )
     }
     private var pendingEntrusted: [(Mark?, String, String)] = []
+    /// Contractor ids named by vendors' `personal_data`, checked once every contractor is read.
+    private var pendingVendorContractors: [(Mark?, String, String)] = []
 
     private mutating func readOfficer(_ node: Node?) -> Officer? {
         guard let map = mapping(node, "officer", allowed: ["title", "department", "email"]) else { return nil }
@@ -342,6 +353,7 @@ struct PolicyReader {
         ).compactMap { node, hostPath in
             hostName(node, hostPath)
         }
+        let personalData = map[K.personalData.rawValue].flatMap { readVendorPersonalData($0, "\(path).personal_data") }
         guard let id, let company, let service, let category, let purpose, let privacy, let optOut, let cookie else { return nil }
         return Vendor(
             id: id,
@@ -353,8 +365,37 @@ struct PolicyReader {
             privacyPolicyURL: privacy,
             optOutURL: optOut,
             cookiePolicyURL: cookie,
-            hosts: hosts
+            hosts: hosts,
+            personalData: personalData
         )
+    }
+
+    /// `personal_data` of a vendor: exactly one of `contractor` (checked against the contractors once all are read)
+    /// and `basis` (`consent` or a legal ground).
+    private mutating func readVendorPersonalData(_ node: Node, _ path: String) -> VendorPersonalData? {
+        guard let map = mapping(node, path, allowed: VendorPersonalData.CodingKeys.self) else { return nil }
+        let contractor = map["contractor"].flatMap { string($0, "\(path).contractor") }
+        let basis = map["basis"].flatMap { string($0, "\(path).basis") }
+        let grounds = ["consent"] + LegalGround.allCases.map(\.rawValue)
+        guard (contractor == nil) != (basis == nil) else {
+            report(
+                node.mark,
+                ja: "\(path): この送信先が受け取る個人データについて、委託先(contractor: 委託先のid)か、第三者提供の根拠(basis: \(grounds.joined(separator: "・")))のどちらか一つを書いてください",
+                en:
+                    "\(path): name what covers the personal data this vendor receives — the contractor entry (contractor: ID) or the basis of provision (basis: \(grounds.joined(separator: ", "))) — exactly one"
+            )
+            return nil
+        }
+        if let basis, !grounds.contains(basis) {
+            report(
+                map["basis"]?.mark,
+                ja: "\(path).basis: '\(basis)' は提供の根拠ではありません。使えるもの: \(grounds.joined(separator: "・"))",
+                en: "\(path).basis: '\(basis)' is not a basis of provision; use one of: \(grounds.joined(separator: ", "))"
+            )
+            return nil
+        }
+        if let contractor { pendingVendorContractors.append((map["contractor"]?.mark, "\(path).contractor", contractor)) }
+        return VendorPersonalData(contractor: contractor, basis: basis)
     }
 
     private mutating func readOptOut(_ node: Node?) -> OptOutGuidance? {

@@ -70,6 +70,7 @@ public enum Migrations {
         CampaignDesk.migration,
         Survey.migration,
         MailConsentRecords.migration,
+        ProvisionRegister.migration,
     ]
 
     /// What `apply` did.

@@ -102,7 +102,7 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
     public var requests: [Request]
     /// Their answers to surveys.
     public var surveys: [SurveyAnswers] = []
-    /// Records of provision to third parties (APPI Art. 29, R-TPP-2). None are made yet.
+    /// Records of provision to third parties (APPI Art. 29, R-TPP-2): recipient, provided_on, items, basis.
     public var provisionRecords: [[String: String]]
     /// Site identifiers linked to the person and their events (R-INF-2): identifier, event, vendors, gpc, created_at.
     public var informativeData: [[String: String]]
@@ -189,6 +189,9 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
                 let answer = item.text ?? item.choices.joined(separator: " / ")
                 rows.append(["survey", id, "q\(number + 1)", item.question + ": " + answer])
             }
+        }
+        for (index, entry) in provisionRecords.enumerated() {
+            rows += entry.keys.sorted().map { ["provision_record", "\(index + 1)", $0, entry[$0]!] }
         }
         for (index, entry) in informativeData.enumerated() {
             rows += entry.keys.sorted().map { ["informative_data", "\(index + 1)", $0, entry[$0]!] }
@@ -357,7 +360,12 @@ extension SubjectRights {
                 )
             },
             surveys: surveys,
-            provisionRecords: [],
+            provisionRecords: try await ProvisionRegister(database: database).records(subjectID: subjectID).map { record in
+                [
+                    "recipient": record.recipient, "provided_on": record.providedOn.description, "items": record.items.joined(separator: " "),
+                    "basis": record.basis.code,
+                ]
+            },
             informativeData: try linkedRows.map { row in
                 [
                     "identifier": try row.decode(column: "identifier", as: String.self), "event": try row.decode(column: "kind", as: String.self),

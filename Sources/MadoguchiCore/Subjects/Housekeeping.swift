@@ -24,13 +24,23 @@ public struct Housekeeping: Sendable {
         public var signInFailures = 0
         /// Consent records kept for the mail act past an erasure whose month after the last mail has passed.
         public var mailConsentRecords = 0
+        /// Provision records whose three years are over.
+        public var provisionRecords = 0
 
-        public init(codes: Int = 0, sessions: Int = 0, lapsedRequests: Int = 0, signInFailures: Int = 0, mailConsentRecords: Int = 0) {
+        public init(
+            codes: Int = 0,
+            sessions: Int = 0,
+            lapsedRequests: Int = 0,
+            signInFailures: Int = 0,
+            mailConsentRecords: Int = 0,
+            provisionRecords: Int = 0
+        ) {
             self.codes = codes
             self.sessions = sessions
             self.lapsedRequests = lapsedRequests
             self.signInFailures = signInFailures
             self.mailConsentRecords = mailConsentRecords
+            self.provisionRecords = provisionRecords
         }
     }
 
@@ -51,6 +61,8 @@ public struct Housekeeping: Sendable {
                 .where("locked_until", .lessThan, Timestamp.bind(now, kind)).returning("account").all().count
             pass.mailConsentRecords = try await db.delete(from: "mail_consent_records").where("keep_until", .lessThan, Timestamp.bind(now, kind))
                 .returning("id").all().count
+            pass.provisionRecords = try await db.delete(from: "provision_records")
+                .where("keep_until", .lessThan, LocalDate(japanAt: now).description).returning("id").all().count
             return pass
         }
     }

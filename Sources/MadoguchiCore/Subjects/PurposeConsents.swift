@@ -40,6 +40,18 @@ public struct PurposeConsents: Sendable {
         return latest
     }
 
+    /// SQL condition: the `consents` row under `alias` is its person's latest answer for its purpose (no later one;
+    /// ties broken by id, as everywhere the latest answer decides). `alias` is a fixed identifier, never input.
+    static func isLatestAnswer(_ alias: StaticString) -> String {
+        let c = "\(alias)"
+        return """
+            NOT EXISTS (
+                SELECT 1 FROM consents later WHERE later.subject_id = \(c).subject_id AND later.purpose_id = \(c).purpose_id
+                AND (later.created_at > \(c).created_at OR (later.created_at = \(c).created_at AND later.id > \(c).id))
+            )
+            """
+    }
+
     /// The latest answer of `subjectID` for `purpose` alone (the purpose guard's question on every read).
     public func latest(subjectID: String, purpose: String) async throws -> (granted: Bool, version: String)? {
         let row = try await database.read { db in

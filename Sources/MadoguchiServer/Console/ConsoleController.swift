@@ -175,6 +175,40 @@ struct ConsoleController {
             }
             return Response.seeOther(PageChrome.href(SitePath.consoleInquiry(id), language))
         }
+        // A provision of the person's data to a third party, recorded by the privacy officer or an administrator (R-TPP-2).
+        console.post(RouterPath(SitePath.provisionRoute)) { request, context in
+            let (language, session, id, form) = try inquiryAction(request, context)
+            guard session.user.role.handlesRequests else { throw PublicError.notAllowed }
+            let register = ProvisionRegister(database: desk.guardian.vault.database)
+            guard try await visible({ try await desk.open(id, by: session.user) }) != nil, let subjectID = try await register.subjectID(ofInquiry: id)
+            else { throw PublicError(.notFound, LocalizedText(ja: "お問い合わせが見つかりません。", en: "No such inquiry.")) }
+            let t = site.resources.text(language)
+            func refused(_ text: String, _ status: HTTPResponse.Status) async throws -> Response {
+                try await detail(id, session: session, language: language, message: text, status: status, provisionForm: form)
+            }
+            let date = (form["provided_on"] ?? "").trimmingCharacters(in: .whitespaces)
+            guard date.count == 10, let providedOn = LocalDate(iso: date) else {
+                return try await refused(ProvisionError.date.text[language], .unprocessableContent)
+            }
+            guard let basis = ProvisionBasis(code: form["basis"] ?? "") else {
+                return try await refused(t.format("provision_bad_basis"), .unprocessableContent)
+            }
+            do {
+                _ = try await register.record(
+                    subjectID: subjectID,
+                    recipient: form["recipient"] ?? "",
+                    providedOn: providedOn,
+                    items: policy.fields.map(\.id).filter { form["item_\($0)"] == "on" },
+                    basis: basis,
+                    by: session.user.actor,
+                    policy: policy,
+                    today: LocalDate(japanAt: Date())
+                )
+            } catch let error as ProvisionError {
+                return try await refused(error.text[language], error == .stopped ? .conflict : .unprocessableContent)
+            }
+            return Response.seeOther(PageChrome.href(SitePath.consoleInquiry(id), language) + "#provisions")
+        }
         console.post(RouterPath(SitePath.statusRoute)) { request, context in
             let (language, session, id, form) = try inquiryAction(request, context)
             guard let status = InquiryStatus(rawValue: form["status"] ?? "") else {
@@ -211,12 +245,24 @@ struct ConsoleController {
         session: StaffSession,
         language: Language,
         message: String?,
-        status: HTTPResponse.Status
+        status: HTTPResponse.Status,
+        provisionForm: [String: String] = [:]
     ) async throws -> Response {
         let opened = try await visible { try await desk.open(id, by: session.user) }
         guard let opened else { throw PublicError(.notFound, LocalizedText(ja: "お問い合わせが見つかりません。", en: "No such inquiry.")) }
         let users = try await staff.users()
         let history = try await desk.history(of: opened.record, by: session.user)
+        var provisions: InquiryDetailModel.ProvisionView?
+        if session.user.role.handlesRequests {
+            let register = ProvisionRegister(database: desk.guardian.vault.database)
+            provisions = InquiryDetailModel.ProvisionView(
+                frame(session, language),
+                inquiryID: id,
+                records: try await register.records(subjectID: opened.record.subjectID),
+                consents: try await register.standingConsents(subjectID: opened.record.subjectID),
+                values: provisionForm
+            )
+        }
         let model = InquiryDetailModel(
             frame(session, language),
             record: opened.record,
@@ -224,6 +270,7 @@ struct ConsoleController {
             forwards: opened.forwards,
             staff: users,
             history: history,
+            provisions: provisions,
             message: message
         )
         var response = try consolePage("console-inquiry", model)

@@ -166,6 +166,50 @@ struct InquiryDetailModel {
     let departmentOptions, statusOptions: [Option]
     /// The person's earlier inquiries, opened for match-history (R-PUR-4); nil when not shown to this member.
     let history: HistoryView?
+    /// The person's provision records and the form to record one (R-TPP-2); nil for members who do not handle them.
+    let provisions: ProvisionView?
+
+    struct ProvisionView {
+        struct Row { let date, recipient, items, basis: String }
+        let rows: [Row]
+        let none: Bool
+        let action, recipient, date: String
+        let itemOptions, basisOptions: [Option]
+
+        init(
+            _ frame: ConsoleFrame,
+            inquiryID: String,
+            records: [ProvisionRecord],
+            consents: [(id: String, purpose: String, givenAt: Date)],
+            values: [String: String]
+        ) {
+            let (policy, language, t) = (frame.policy, frame.language, frame.t)
+            let labels = Dictionary(uniqueKeysWithValues: policy.fields.map { ($0.id, $0.label[language]) })
+            func basisLabel(_ basis: ProvisionBasis) -> String {
+                switch basis {
+                case let .consent(id):
+                    let consent = consents.first { $0.id == id }
+                    return t.format("provision_basis_consent", ["purpose": consent.flatMap { policy.purpose(id: $0.purpose)?.text[language] } ?? id])
+                case let .legal(ground): return ground.text[language]
+                }
+            }
+            rows = records.map { record in
+                Row(
+                    date: record.providedOn.description,
+                    recipient: record.recipient,
+                    items: record.items.map { labels[$0] ?? $0 }.joined(separator: language == .ja ? "、" : ", "),
+                    basis: basisLabel(record.basis)
+                )
+            }
+            none = records.isEmpty
+            action = PageChrome.href(SitePath.consoleInquiry(inquiryID) + "/provisions", language)
+            recipient = values["recipient"] ?? ""
+            date = values["provided_on"] ?? ""
+            itemOptions = policy.fields.map { Option(id: $0.id, label: $0.label[language], selected: values["item_\($0.id)"] == "on") }
+            let bases = consents.map { ProvisionBasis.consent($0.id) } + LegalGround.allCases.map { ProvisionBasis.legal($0) }
+            basisOptions = bases.map { Option(id: $0.code, label: basisLabel($0), selected: values["basis"] == $0.code) }
+        }
+    }
 
     struct HistoryView {
         struct Entry {
@@ -184,6 +228,7 @@ struct InquiryDetailModel {
         forwards: [Forwarding],
         staff users: [StaffUser],
         history: [InquiryDesk.Earlier]? = nil,
+        provisions: ProvisionView? = nil,
         message: String?
     ) {
         let (policy, session, language, t, csrfToken) = (frame.policy, frame.session, frame.language, frame.t, frame.csrfToken)
@@ -225,6 +270,7 @@ struct InquiryDetailModel {
         canForward = session.user.role.seesAllInquiries
         departmentOptions = policy.departments.map { Option(id: $0.id, label: $0.name[language], selected: false) }
         statusOptions = InquiryStatus.allCases.map { Option(id: $0.rawValue, label: ConsoleFormat.status($0, t), selected: $0 == record.status) }
+        self.provisions = provisions
         self.history = history.map { earlier in
             HistoryView(
                 entries: earlier.map { entry in

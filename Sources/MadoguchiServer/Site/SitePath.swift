@@ -61,6 +61,7 @@ enum SitePath {
     static let consoleInquiries = "/console/inquiries"
     static let consoleInquiryRoute = "/console/inquiries/:id"
     static let answerRoute = "/console/inquiries/:id/answer"
+    static let provisionRoute = "/console/inquiries/:id/provisions"
     static let forwardRoute = "/console/inquiries/:id/forward"
     static let statusRoute = "/console/inquiries/:id/status"
     static let consoleRequests = "/console/requests"
