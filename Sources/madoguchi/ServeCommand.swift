@@ -260,6 +260,17 @@ struct Serve: AsyncParsableCommand {
         var services: [any ServiceLifecycle.Service] = [
             InstallationService(installation),
             BackgroundService("housekeeping") { await housekeeping.run(every: .seconds(600)) },
+            // Retention (R-RET-1): once an hour, whoever no purpose needs is erased; one server at a time (a lease).
+            BackgroundService("retention purge") { [installation] in
+                let purge = RetentionPurge(vault: installation.vault)
+                let holder = "serve-\(UUID().uuidString)"
+                await Periodic.run(every: .seconds(3_600), logger: logger, failure: "retention purge failed") {
+                    if let erased = try await purge.run(policy: installation.policy, holder: holder), !erased.isEmpty {
+                        logger.notice("retention purge erased people no purpose needs any more", metadata: ["count": "\(erased.count)"])
+                    }
+                    return false
+                }
+            },
             // The console's audit page checks only new entries; the whole chain is recomputed at start and once a day.
             BackgroundService("audit check") { [watch = installation.auditWatch] in
                 await watch.checkWholeChain(every: .seconds(86_400), logger: logger)

@@ -288,6 +288,20 @@ struct CommandLineTests {
         try await fresh.cleanUp()
     }
 
+    @Test("R-RET-1: purge --dry-run lists who is past retention and erases nothing; a missing database is refused, not made")
+    func purgeDryRun() async throws {
+        let fresh = try await TestDatabase.sqlite.makeLocation()
+        #expect(try await Command.run(["migrate", "--database", fresh.url]).status == 0)
+        let none = try await Command.run(["purge", "--dry-run", "--database", fresh.url, "--key-file", "/nonexistent/master.key"])
+        #expect(none.status == 0 && none.stdout == "保存期間の過ぎた方はいません\nnobody is past retention\n", "\(none.stderr)")
+        let missing = try await Command.run(["purge", "--dry-run", "--database", "sqlite:/nonexistent/madoguchi.sqlite"])
+        #expect(missing.status != 0 && missing.stderr.contains("does not exist"))
+        // Erasing needs the master key; without it the command stops before touching anything (exit 3).
+        let noKey = try await Command.run(["purge", "--database", fresh.url, "--key-file", "/nonexistent/master.key"])
+        #expect(noKey.status == 3 && noKey.stderr.contains("the key file /nonexistent/master.key does not exist"))
+        try await fresh.cleanUp()
+    }
+
     @Test("help explains every option and its environment variable")
     func help() async throws {
         let top = try await Command.run(["--help"])

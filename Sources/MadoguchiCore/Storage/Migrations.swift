@@ -71,6 +71,7 @@ public enum Migrations {
         Survey.migration,
         MailConsentRecords.migration,
         ProvisionRegister.migration,
+        RetentionPurge.migration,
     ]
 
     /// What `apply` did.
