@@ -22,7 +22,7 @@ struct MadoguchiCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, Migrate.self, PolicyCommand.self, AuditCommand.self, UserCommand.self, CalendarCommand.self, RequestsCommand.self,
-            CampaignsCommand.self, PurgeCommand.self, ScanCommand.self,
+            CampaignsCommand.self, ContractorsCommand.self, PurgeCommand.self, ScanCommand.self,
         ]
     )
 }

@@ -302,6 +302,23 @@ struct CommandLineTests {
         try await fresh.cleanUp()
     }
 
+    @Test("R-OUT-1, R-OUT-2: contractors check names each ended agreement, agreement ending soon and overdue review; exit 1 only for what is due")
+    func contractorsCheck() async throws {
+        // The example: mail-delivery's agreement runs to 2027-03-31 (review 2025-04-15); support-desk's ended 2026-06-30.
+        let early = try await Command.run(["contractors", "check", "--today", "2025-05-01"])
+        #expect(
+            early.status == 0 && early.stdout == "2025-05-01: 委託先に対応の必要なことはありません\n2025-05-01: nothing is due for the contractors\n",
+            "\(early.stderr)"
+        )
+        let soon = try await Command.run(["contractors", "check", "--today", "2026-06-10"])
+        #expect(soon.status == 1 && soon.stdout.contains("support-desk: the confidentiality agreement ends on 2026-06-30"))
+        #expect(soon.stdout.contains("mail-delivery: the supervision review is overdue since 2026-04-15"))
+        let late = try await Command.run(["contractors", "check", "--today", "2026-12-04"])
+        #expect(late.status == 1 && late.stdout.contains("support-desk: the confidentiality agreement ended on 2026-06-30"))
+        let bad = try await Command.run(["contractors", "check", "--today", "2026-02-30"])
+        #expect(bad.status != 0 && bad.stderr.contains("--today: '2026-02-30' is not a date"))
+    }
+
     @Test("help explains every option and its environment variable")
     func help() async throws {
         let top = try await Command.run(["--help"])

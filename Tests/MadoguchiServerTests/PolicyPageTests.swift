@@ -239,6 +239,10 @@ struct PolicyPageTests {
             // R-VER-3: any staff member compares two stored versions; the current one against the one before by default.
             let staff = try await StaffBrowser.signIn(client, second, email: "op@mirai-career.example", role: .operator)
             let compared = try await staff.get(client, "/console/policy?lang=en")
+            // R-OUT-1: what is due about the contractors today is on the page (the example's support desk agreement ended 2026-06-30).
+            let dueToday = ContractorCheck.findings(try PolicyLoader.load(path: Fixtures.examplePolicyPath), today: LocalDate(japanAt: Date()))
+            #expect(compared.text.contains("Contractors need attention") == !dueToday.isEmpty)
+            for finding in dueToday { #expect(compared.text.contains(finding.text.en)) }
             #expect(compared.status == .ok)
             #expect(compared.text.contains("2026-12-05 → 2027-04-01") && compared.text.contains("business days to answer: 3 → 2"))
             let reversed = try await staff.get(client, "/console/policy?lang=en&from=2027-04-01&to=2026-12-05")

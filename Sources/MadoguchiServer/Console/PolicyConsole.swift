@@ -53,6 +53,9 @@ struct PolicyChangesModel {
     let fromOptions, toOptions: [Option]
     let diff: PolicyDiffView?
     let onlyOne: Bool
+    /// What is due about the contractors today (R-OUT-1, R-OUT-2): ended agreements, overdue reviews, agreements ending soon.
+    let contractorFindings: [String]
+    let contractorsDue: Bool
 
     init(
         _ frame: ConsoleFrame,
@@ -67,6 +70,9 @@ struct PolicyChangesModel {
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         action = SitePath.consolePolicy
         lang = language == .ja ? nil : language.rawValue
+        let findings = ContractorCheck.findings(policy, today: LocalDate(japanAt: Date()))
+        contractorFindings = findings.map { $0.text[language] }
+        contractorsDue = !findings.isEmpty
         let format: (LocalDate) -> String = { language == .ja ? $0.japanese : $0.english }
         func options(_ selected: String?) -> [Option] {
             versions.map {

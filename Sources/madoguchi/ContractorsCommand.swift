@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import MadoguchiCore
+
+/// `madoguchi contractors check`: the contractors' agreements and reviews, for cron and CI (R-OUT-1, R-OUT-2).
+struct ContractorsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contractors",
+        abstract: "委託先を確かめます。 / Check the contractors.",
+        subcommands: [Check.self]
+    )
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "秘密保持契約の期限と監督の見直しを確かめます。 / Check the contractors' confidentiality agreements and supervision reviews.",
+            discussion:
+                "終わった契約か、1 年を過ぎた見直しがあれば終了コード 1(30 日以内に終わる契約は表示だけ)。\nExits 1 when an agreement has ended or a review is more than a year old (an agreement ending within 30 days is shown only)."
+        )
+
+        @Option(
+            help: "ポリシーファイル。環境変数: MADOGUCHI_POLICY。既定: examples/policy.yaml\nThe policy file. Env: MADOGUCHI_POLICY. Default: examples/policy.yaml"
+        )
+        var policy: String?
+
+        @Option(help: "この日の時点で確かめます(YYYY-MM-DD)。既定: 日本時間の今日\nCheck as of this day (YYYY-MM-DD). Default: today in Japan")
+        var today: String?
+
+        func run() async throws {
+            let loaded = try loadPolicy(policy)
+            let day: LocalDate
+            if let today {
+                guard let parsed = LocalDate(iso: today) else {
+                    throw Bilingual.refusal(
+                        "--today: '\(today)' は日付ではありません。YYYY-MM-DD の形で書いてください",
+                        "--today: '\(today)' is not a date; write YYYY-MM-DD"
+                    )
+                }
+                day = parsed
+            } else {
+                day = LocalDate(japanAt: Date())
+            }
+            let findings = ContractorCheck.findings(loaded, today: day)
+            if findings.isEmpty { Bilingual.say("\(day): 委託先に対応の必要なことはありません", "\(day): nothing is due for the contractors") }
+            for finding in findings { Bilingual.say(finding.text.ja, finding.text.en) }
+            if findings.contains(where: \.isDue) { throw ExitCode(1) }
+        }
+    }
+}
