@@ -185,6 +185,16 @@ if Context.environment["MADOGUCHI_BENCHMARKS"] != nil {
     )
     package.targets.append(
         benchmark(
+            "StatisticsBenchmarks",
+            path: "Benchmarks/Statistics",
+            using: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ]
+        )
+    )
+    package.targets.append(
+        benchmark(
             "AuditLogBenchmarks",
             path: "Benchmarks/AuditLog",
             using: [

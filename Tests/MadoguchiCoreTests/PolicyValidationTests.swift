@@ -309,6 +309,27 @@ struct PolicyValidationTests {
         )
     }
 
+    @Test("R-STA-1: statistics rules: k from 2, a choice field to count by, a notice in both languages; defaults without them")
+    func statisticsRules() throws {
+        let mark = "\nchanges:\n"
+        func with(_ rules: String) throws -> String { try edited(mark, "\nstatistics_rules: \(rules)\nchanges:\n") }
+        expectProblem(try with("{ minimum_count: 1 }"), containing: "statistics_rules.minimum_count")
+        expectProblem(
+            try with("{ category_field: message }"),
+            containing: "statistics_rules.category_field: 'message' is not a choice field; choice fields: topic"
+        )
+        expectProblem(try with("{ notice: { ja: 当社に帰属します } }"), containing: "statistics_rules.notice")
+        expectProblem(try with("{ k: 5 }"), containing: "k")
+        let ruled = try PolicyLoader.parse(
+            yaml: try with("{ minimum_count: 10, category_field: topic, notice: { ja: 当社に帰属します。, en: Ours. } }"),
+            file: "example"
+        )
+        #expect(ruled.statisticsMinimumCount == 10 && ruled.statisticsCategoryField?.id == "topic" && ruled.statisticsNotice.en == "Ours.")
+        let plain = try PolicyLoader.parse(yaml: example, file: "example")
+        #expect(plain.statisticsRules == nil && plain.statisticsMinimumCount == 5 && plain.statisticsCategoryField?.id == "topic")
+        #expect(plain.statisticsNotice.ja.contains("著作権"))
+    }
+
     // R-INF-1: the cookie is declared with a valid name and a lifetime browsers honour.
     @Test("vendor rules: categories and host names (R-EXT-2 groundwork)")
     func vendorRules() throws {

@@ -338,6 +338,7 @@ struct ConsoleTests {
                 let list: [String]
                 let open: [String]
                 let audit: HTTPResponse.Status
+                var statistics: HTTPResponse.Status = .ok
             }
             let matrix = [
                 Expectation(browser: admin, name: "admin", list: [forwardedNumber, otherNumber], open: [forwardedID, otherID], audit: .ok),
@@ -355,8 +356,15 @@ struct ConsoleTests {
                     open: [forwardedID, otherID],
                     audit: .forbidden
                 ),
-                Expectation(browser: member, name: "department (professional)", list: [forwardedNumber], open: [forwardedID], audit: .forbidden),
-                Expectation(browser: outsider, name: "department (executive)", list: [], open: [], audit: .forbidden),
+                Expectation(
+                    browser: member,
+                    name: "department (professional)",
+                    list: [forwardedNumber],
+                    open: [forwardedID],
+                    audit: .forbidden,
+                    statistics: .forbidden
+                ),
+                Expectation(browser: outsider, name: "department (executive)", list: [], open: [], audit: .forbidden, statistics: .forbidden),
             ]
             for row in matrix {
                 let list = try await row.browser.get(client, "/console/inquiries").text
@@ -370,6 +378,7 @@ struct ConsoleTests {
                     #expect(answer.status == (row.open.contains(id) ? .seeOther : .notFound), "\(row.name) status change")
                 }
                 #expect(try await row.browser.get(client, "/console/audit").status == row.audit, "\(row.name) audit")
+                #expect(try await row.browser.get(client, "/console/statistics").status == row.statistics, "\(row.name) statistics")
             }
             // Department members cannot forward.
             #expect(

@@ -220,6 +220,9 @@ public struct InquiryVault: Sendable {
                 dialect: kind
             )
         }
+        // The statistics tally: day, service and the chosen category, naming no one (R-STA-1).
+        let category = policy.statisticsCategoryField.flatMap { inquiry.values[$0.id] }
+        StatisticsDesk.count(service: inquiry.service.id, category: category, at: now, in: &writes)
         writes.audit(
             AuditEvent(
                 actor: "person",

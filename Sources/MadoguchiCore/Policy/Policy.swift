@@ -20,6 +20,8 @@ public struct Policy: Hashable, Sendable, Codable {
     public var outsourcing: LocalizedText
     public var contractors: [Contractor]
     public var statistics: LocalizedText
+    /// How statistics are published (R-STA-1); nil takes the defaults.
+    public var statisticsRules: StatisticsRules? = nil
     /// How the policy is changed; changing a purpose always needs the person's consent (R-VER-2).
     public var changes: LocalizedText
     public var officer: Officer
@@ -37,7 +39,9 @@ public struct Policy: Hashable, Sendable, Codable {
         case missingItemsConsequence = "missing_items_consequence"
         case departments
         case thirdPartyProvision = "third_party_provision"
-        case outsourcing, contractors, statistics, changes, officer, requests
+        case outsourcing, contractors, statistics
+        case statisticsRules = "statistics_rules"
+        case changes, officer, requests
         case informativeData = "informative_data"
         case vendors
         case optOut = "opt_out"
@@ -46,9 +50,44 @@ public struct Policy: Hashable, Sendable, Codable {
     /// The date the current text took effect: the last revision, or the first effective date.
     public var currentSince: LocalDate { revisions.last ?? effectiveDate }
 
+    /// The smallest count statistics show (k); smaller counts are hidden (R-STA-1).
+    public var statisticsMinimumCount: Int { statisticsRules?.minimumCount ?? StatisticsRules.defaultMinimumCount }
+    /// The choice field whose answer statistics count inquiries by: the declared one, or the first choice field.
+    public var statisticsCategoryField: Field? {
+        if let id = statisticsRules?.categoryField { return field(id: id) }
+        return fields.first { $0.type == .choice }
+    }
+    /// The operator's notice that goes with every export of statistics.
+    public var statisticsNotice: LocalizedText {
+        statisticsRules?.notice
+            ?? LocalizedText(
+                ja: "この統計データは\(company.name.ja)が作成したもので、その著作権は\(company.name.ja)に帰属します。個人を識別できる情報は含みません。",
+                en: "These statistics were compiled by \(company.name.en), who owns their copyright. They contain nothing that identifies a person."
+            )
+    }
+
     public func service(id: String) -> Service? { services.first { $0.id == id } }
     public func purpose(id: String) -> Purpose? { purposes.first { $0.id == id } }
     public func field(id: String) -> Field? { fields.first { $0.id == id } }
+}
+
+/// How statistics are published: the smallest count shown, the field inquiries are counted by, and the notice of
+/// ownership that goes with an export (R-STA-1).
+public struct StatisticsRules: Hashable, Sendable, Codable {
+    public static let defaultMinimumCount = 5
+    public var minimumCount: Int
+    public var categoryField: String?
+    public var notice: LocalizedText?
+
+    public init(minimumCount: Int = defaultMinimumCount, categoryField: String? = nil, notice: LocalizedText? = nil) {
+        (self.minimumCount, self.categoryField, self.notice) = (minimumCount, categoryField, notice)
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case minimumCount = "minimum_count"
+        case categoryField = "category_field"
+        case notice
+    }
 }
 
 /// 事業者 — the company that runs the services and answers for the data.

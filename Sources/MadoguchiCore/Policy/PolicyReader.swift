@@ -80,6 +80,7 @@ struct PolicyReader {
         let outsourcing = localized(require(map, k.outsourcing, ""), "outsourcing")
         let contractors = list(map[k.contractors.rawValue], "contractors", allowEmpty: true).compactMap { readContractor($0, $1) }
         let statistics = localized(require(map, k.statistics, ""), "statistics")
+        let statisticsRules = map[k.statisticsRules.rawValue].flatMap { readStatisticsRules($0, fields: fields) }
         let changes = localized(require(map, k.changes, ""), "changes")
         let officer = readOfficer(require(map, k.officer, ""))
         let requests = readRequests(require(map, k.requests, ""))
@@ -116,6 +117,7 @@ struct PolicyReader {
             outsourcing: outsourcing,
             contractors: contractors,
             statistics: statistics,
+            statisticsRules: statisticsRules,
             changes: changes,
             officer: officer,
             requests: requests,
@@ -271,6 +273,35 @@ struct PolicyReader {
         let email = emailAddress(require(map, "email", "officer"), "officer.email")
         guard let title, let department, let email else { return nil }
         return Officer(title: title, department: department, email: email)
+    }
+
+    private mutating func readStatisticsRules(_ node: Node, fields: [Field]) -> StatisticsRules? {
+        let path = "statistics_rules"
+        guard let map = mapping(node, path, allowed: StatisticsRules.CodingKeys.self) else { return nil }
+        typealias K = StatisticsRules.CodingKeys
+        var rules = StatisticsRules()
+        if let node = map[K.minimumCount.rawValue] {
+            guard let k = integer(node, "\(path).minimum_count", in: 2...1_000) else { return nil }
+            rules.minimumCount = k
+        }
+        if let node = map[K.categoryField.rawValue] {
+            guard let id = string(node, "\(path).category_field") else { return nil }
+            let choices = fields.filter { $0.type == .choice }.map(\.id)
+            guard choices.contains(id) else {
+                report(
+                    node.mark,
+                    ja: "\(path).category_field: '\(id)' は選択式（choice）の項目ではありません。選択式の項目: \(choices.joined(separator: ", "))",
+                    en: "\(path).category_field: '\(id)' is not a choice field; choice fields: \(choices.joined(separator: ", "))"
+                )
+                return nil
+            }
+            rules.categoryField = id
+        }
+        if let node = map[K.notice.rawValue] {
+            guard let notice = localized(node, "\(path).notice") else { return nil }
+            rules.notice = notice
+        }
+        return rules
     }
 
     private mutating func readRequests(_ node: Node?) -> RequestContact? {

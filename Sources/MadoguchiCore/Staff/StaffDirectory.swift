@@ -24,6 +24,8 @@ public enum StaffRole: String, Sendable, Hashable, Codable, CaseIterable {
     /// Reads what people wrote in answer to surveys (free text, opened for the purpose `surveys`); the others who
     /// send campaigns see counts only.
     public var readsSurveyText: Bool { self == .admin }
+    /// Sees the statistics (counts that name no one); a department sees only what is forwarded to it.
+    public var readsStatistics: Bool { self != .department }
 }
 
 /// A staff account. The e-mail address is the sign-in name.

@@ -72,6 +72,7 @@ public enum Migrations {
         MailConsentRecords.migration,
         ProvisionRegister.migration,
         RetentionPurge.migration,
+        StatisticsDesk.migration,
     ]
 
     /// What `apply` did.

@@ -26,7 +26,16 @@ public struct WriteSet: Sendable {
         public let ignoringConflictsOn: String?
     }
 
+    /// A count to add to a row of a tally table (statistics that name no one): the row is made at `by` or raised by it.
+    public struct Tally: Sendable, Hashable {
+        public let table: String
+        public let keyColumns: [String]
+        public let key: [String]
+        public let by: Int
+    }
+
     public private(set) var claims: [Claim] = []
+    public private(set) var tallies: [Tally] = []
     public private(set) var rows: [Row] = []
     public private(set) var audit: [AuditEvent] = []
     /// The time of the change, recorded in its audit entries.
@@ -47,6 +56,12 @@ public struct WriteSet: Sendable {
     public mutating func insert(into table: String, columns: [String], values: [SQLBind], ignoringConflictsOn column: String? = nil) {
         precondition(columns.count == values.count, "\(table): \(columns.count) columns, \(values.count) values")
         rows.append(Row(table: table, columns: columns, values: values, ignoringConflictsOn: column))
+    }
+
+    /// Adds `by` to the count column `n` of the row of `table` whose key columns hold `key`.
+    public mutating func count(in table: String, keyColumns: [String], key: [String], by: Int = 1) {
+        precondition(keyColumns.count == key.count, "\(table): \(keyColumns.count) key columns, \(key.count) values")
+        tallies.append(Tally(table: table, keyColumns: keyColumns, key: key, by: by))
     }
 
     /// Adds an audit entry, appended to the chain in the same commit as the rows.
@@ -121,6 +136,26 @@ extension WriteSet {
         let events = accepted.flatMap { index in sets[index].audit.map { ($0, sets[index].at) } }
         if !events.isEmpty {
             try await AuditLog.append(events, in: db, kind: kind)
+        }
+        // Tallies last: on PostgreSQL the audit append above holds the appenders' lock, so the counted rows add no
+        // contention of their own; merged per key and written in key order, one statement per table.
+        var sums: [String: [[String]: (columns: [String], by: Int)]] = [:]
+        for index in accepted {
+            for tally in sets[index].tallies {
+                sums[tally.table, default: [:]][tally.key, default: (tally.keyColumns, 0)].by += tally.by
+            }
+        }
+        for table in sums.keys.sorted() {
+            guard let rows = sums[table], let columns = rows.first?.value.columns else { continue }
+            let ordered = rows.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+            for chunk in Self.chunks(ordered, columns: columns.count + 1) {
+                let insert = db.insert(into: table).columns(columns + ["n"])
+                for (key, value) in chunk { _ = insert.values(key.map { SQLBind($0) } + [SQLBind(value.by)]) }
+                _ = insert.onConflict(with: columns) {
+                    $0.set("n", to: SQLBinaryExpression(SQLColumn("n", table: table), .add, SQLExcludedColumn("n")))
+                }
+                try await insert.run()
+            }
         }
         return outcomes
     }

@@ -30,6 +30,7 @@ struct ConsoleController {
         addAuditRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.readsAudit }))
         addPolicyRoutes(to: console)
         addCampaignRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.sendsCampaigns }))
+        addStatisticsRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.readsStatistics }))
     }
 
     /// The console's door, open to visitors: signing in and setting a password from a set-up link.

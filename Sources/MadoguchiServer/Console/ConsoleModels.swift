@@ -25,8 +25,9 @@ enum ConsoleFormat {
 
 /// The signed-in member, for the console header.
 struct StaffView {
-    let signedInAs, inquiriesHref, auditHref, requestsHref, policyHref, campaignsHref, csrfToken: String
+    let signedInAs, inquiriesHref, auditHref, requestsHref, policyHref, campaignsHref, statisticsHref, csrfToken: String
     let readsAudit: Bool
+    let readsStatistics: Bool
     let handlesRequests: Bool
     let sendsCampaigns: Bool
 
@@ -37,6 +38,8 @@ struct StaffView {
         requestsHref = PageChrome.href(SitePath.consoleRequests, language)
         policyHref = PageChrome.href(SitePath.consolePolicy, language)
         campaignsHref = PageChrome.href(SitePath.consoleCampaigns, language)
+        statisticsHref = PageChrome.href(SitePath.consoleStatistics, language)
+        readsStatistics = session.user.role.readsStatistics
         sendsCampaigns = session.user.role.sendsCampaigns
         readsAudit = session.user.role.readsAudit
         handlesRequests = session.user.role.handlesRequests

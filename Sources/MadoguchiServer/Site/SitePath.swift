@@ -71,6 +71,8 @@ enum SitePath {
     static let audit = "/console/audit"
     static let consolePolicy = "/console/policy"
     static let consoleCampaigns = "/console/campaigns"
+    static let consoleStatistics = "/console/statistics"
+    static let consoleStatisticsCSV = "/console/statistics.csv"
     static let consoleCampaignRoute = "/console/campaigns/:id"
     static let campaignStartRoute = "/console/campaigns/:id/start"
     static func consoleCampaign(_ id: String) -> String { "/console/campaigns/\(id)" }
