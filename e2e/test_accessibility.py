@@ -61,6 +61,13 @@ PAGES = [
     ("console campaigns", lambda b, env: console(b, env, "/console/campaigns")),
     ("console campaign draft", lambda b, env: campaign_draft(b, env)),
     ("console survey form errors", lambda b, env: survey_form_errors(b, env)),
+    ("console statistics", lambda b, env: console(b, env, "/console/statistics")),
+    ("console statistics en", lambda b, env: console(b, env, "/console/statistics?lang=en")),
+    ("console incidents", lambda b, env: console(b, env, "/console/incidents")),
+    ("console contractors", lambda b, env: console(b, env, "/console/contractors")),
+    ("console incident form errors", lambda b, env: incident_form_errors(b, env)),
+    ("console incident", lambda b, env: incident(b, env)),
+    ("console incident report", lambda b, env: incident(b, env, "/report")),
     ("site notice (notice mode)", lambda b, env: site_notice(b, env, "notice")),
     ("site notice (opt-in mode)", lambda b, env: site_notice(b, env, "opt-in")),
     ("site notice settings", lambda b, env: site_notice(b, env, "notice", settings=True)),
@@ -118,6 +125,28 @@ def survey_form_errors(b, env):
     b.driver.find_element(By.ID, "q1-text").send_keys("いかがでしたか")
     b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
     b.wait(lambda: b.driver.find_elements(By.CSS_SELECTOR, "[role='alert']"), message="the error state")
+
+
+def incident_form_errors(b, env):
+    """The incident form sent empty: every problem in the summary and beside its field."""
+    console(b, env, "/console/incidents")
+    b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
+    b.wait(lambda: b.driver.find_elements(By.CSS_SELECTOR, "[role='alert']"), message="the error state")
+
+
+def incident(b, env, suffix=""):
+    """An incident registered through the console's form, on its page (or its printable report)."""
+    console(b, env, "/console/incidents")
+    b.driver.find_element(By.ID, "i-found-on").send_keys("")
+    b.driver.execute_script("document.getElementById('i-found-on').value = new Date().toISOString().slice(0, 10)")
+    Select(b.driver.find_element(By.ID, "i-kind")).select_by_value("leak")
+    b.driver.find_element(By.ID, "i-summary").send_keys("宛先を表示したままメールを送信")
+    b.driver.find_element(By.CSS_SELECTOR, "input[name='item_email']").click()
+    b.driver.find_element(By.ID, "i-affected").send_keys("1200")
+    b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
+    b.wait(lambda: re.search(r"/console/incidents/[0-9a-f-]+$", b.driver.current_url), message="the incident page")
+    if suffix:
+        b.driver.get(b.driver.current_url + suffix)
 
 
 def site_notice(b, env, mode, settings=False):

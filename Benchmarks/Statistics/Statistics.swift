@@ -67,10 +67,13 @@ func prepare() async throws {
         let types = RightsRequestType.allCases.map(\.rawValue)
         let statuses = RightsRequestStatus.allCases.map(\.rawValue)
         let type = "CASE i % \(types.count) " + types.enumerated().map { "WHEN \($0) THEN '\($1)'" }.joined(separator: " ") + " END"
-        let requestStatus = "CASE (i / 7) % \(statuses.count) " + statuses.enumerated().map { "WHEN \($0) THEN '\($1)'" }.joined(separator: " ") + " END"
+        let requestStatus =
+            "CASE (i / 7) % \(statuses.count) " + statuses.enumerated().map { "WHEN \($0) THEN '\($1)'" }.joined(separator: " ") + " END"
         let requestWhen = postgres ? "to_timestamp(\(start) + i * 3150)" : "strftime('%Y-%m-%dT%H:%M:%SZ', \(start) + i * 3150, 'unixepoch')"
         let closedWhen =
-            postgres ? "to_timestamp(\(start) + i * 3150 + (i % 9) * 86400)" : "strftime('%Y-%m-%dT%H:%M:%SZ', \(start) + i * 3150 + (i % 9) * 86400, 'unixepoch')"
+            postgres
+            ? "to_timestamp(\(start) + i * 3150 + (i % 9) * 86400)"
+            : "strftime('%Y-%m-%dT%H:%M:%SZ', \(start) + i * 3150 + (i % 9) * 86400, 'unixepoch')"
         let due = postgres ? "to_char(to_timestamp(\(start) + i * 3150 + 432000), 'YYYY-MM-DD')" : "date(\(start) + i * 3150 + 432000, 'unixepoch')"
         let bytes = postgres ? "'\\x01'::bytea" : "x'01'"
         let statements = [

@@ -20,6 +20,7 @@ struct DataUseTests {
         "Sources/MadoguchiCore/Subjects/SelfService.swift": [".personalAccess"],
         "Sources/MadoguchiCore/Crypto/SubjectKeyStore.swift": [".keyUnwrap"],
         "Sources/MadoguchiCore/Campaigns/CampaignDesk+Delivery.swift": [".changeNotice"],
+        "Sources/MadoguchiCore/Incidents/IncidentRegister.swift": [".incidentNotice"],
     ]
 
     /// The `for:` argument of every call of `SealedField.open` or `RightsRequestContent.open` in `text`.

@@ -40,7 +40,7 @@ struct DisclosureTests {
             #expect(
                 Set(json.keys) == [
                     "schema", "generated_at", "subject_id", "inquiries", "consents", "suspensions", "requests", "surveys",
-                    "provision_records", "informative_data",
+                    "provision_records", "incidents", "informative_data",
                 ]
             )
             let csv = document.csv()

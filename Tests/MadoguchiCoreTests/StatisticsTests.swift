@@ -121,7 +121,8 @@ struct StatisticsTests {
                 for (index, row) in rows.enumerated() {
                     let stamp: SQLBind = kind == .sqlite ? SQLBind(march.formatted(.iso8601)) : SQLBind(march)
                     let closed: SQLBind =
-                        row.3.map { kind == .sqlite ? SQLBind($0.formatted(.iso8601)) : SQLBind($0) } ?? SQLBind(String?.none)
+                        row.3.map { kind == .sqlite ? SQLBind($0.formatted(.iso8601)) : SQLBind($0) }
+                        ?? (kind == .sqlite ? SQLBind(String?.none) : SQLBind(Date?.none))
                     try await db.raw(
                         """
                         INSERT INTO requests (id, number, type, status, email_index, key_id, sealed, code_hash, code_expires_at, attempts, due_on, closed_at, created_at)

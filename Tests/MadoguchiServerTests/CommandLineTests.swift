@@ -319,6 +319,66 @@ struct CommandLineTests {
         #expect(bad.status != 0 && bad.stderr.contains("--today: '2026-02-30' is not a date"))
     }
 
+    @Test(
+        "R-OUT-1: with --database, contractors check counts the console's records: a renewed agreement is no longer due, an unsuitable assessment is; a missing database is refused, not made",
+        arguments: TestDatabase.available
+    )
+    func contractorsCheckWithRecords(_ kind: TestDatabase) async throws {
+        let fresh = try await kind.makeLocation()
+        #expect(try await Command.run(["migrate", "--database", fresh.url]).status == 0)
+        let policy = try PolicyLoader.parse(yaml: try Fixtures.examplePolicyText(), file: "example")
+        let database = try await Database.open(fresh.location, logger: quietLogger)
+        let register = ContractorRegister(database: database)
+        let renewedOn = LocalDate(japanAt: Date()).adding(days: -1).description
+        _ = try await register.record(
+            contractorID: "support-desk",
+            kind: "agreement",
+            on: renewedOn,
+            until: "2030-06-30",
+            result: "",
+            notes: "",
+            policy: policy,
+            actor: "staff:dpo"
+        )
+        for contractor in ["mail-delivery", "marketing-automation", "support-desk"] {
+            _ = try await register.record(
+                contractorID: contractor,
+                kind: "review",
+                on: renewedOn,
+                until: "",
+                result: "no-findings",
+                notes: "",
+                policy: policy,
+                actor: "staff:dpo"
+            )
+        }
+        // A day when, by the policy file alone, support-desk's agreement has ended and every review is overdue.
+        let today = "2027-01-15"
+        let withoutRecords = try await Command.run(["contractors", "check", "--today", today])
+        #expect(withoutRecords.status == 1 && withoutRecords.stdout.contains("support-desk: the confidentiality agreement ended on 2026-06-30"))
+        let renewed = try await Command.run(["contractors", "check", "--today", today, "--database", fresh.url])
+        #expect(renewed.status == 0, "\(renewed.stdout)\(renewed.stderr)")
+        _ = try await register.record(
+            contractorID: "marketing-automation",
+            kind: "assessment",
+            on: renewedOn,
+            until: "",
+            result: "unsuitable",
+            notes: "No access control on exports.",
+            policy: policy,
+            actor: "staff:dpo"
+        )
+        let unsuitable = try await Command.run(["contractors", "check", "--today", today, "--database", fresh.url])
+        #expect(
+            unsuitable.status == 1
+                && unsuitable.stdout.contains("marketing-automation: the assessment of \(renewedOn) found its protection not suitable")
+        )
+        await database.close()
+        try await fresh.cleanUp()
+        let missing = try await Command.run(["contractors", "check", "--database", "sqlite:/nonexistent/madoguchi.sqlite"])
+        #expect(missing.status != 0 && missing.stderr.contains("the database /nonexistent/madoguchi.sqlite does not exist"))
+    }
+
     @Test("help explains every option and its environment variable")
     func help() async throws {
         let top = try await Command.run(["--help"])

@@ -79,6 +79,10 @@ struct SurveyHTTPTests {
             // Counts for those who send; free text for administrators, escaped, and the read audited.
             let results = try await admin.get(client, detailPath + "?lang=en")
             #expect(results.text.contains("1 people answered.") && results.text.contains("Kind staff &lt;script&gt;"))
+            // One answer is below k: its count is hidden (R-STA-1); a zero names no one.
+            #expect(
+                results.text.contains("<th scope=\"row\">Bad</th><td>hidden</td>") && results.text.contains("<th scope=\"row\">Good</th><td>0</td>")
+            )
             let reads = try await AuditLog.entries(in: installation.database).filter { $0.event.action == "survey.read" }
             #expect(reads.count == 1 && reads.first?.event.purpose == "surveys")
             let sender = try await StaffBrowser.signIn(client, installation, email: "op@mirai-career.example", role: .operator)

@@ -60,6 +60,9 @@ public enum DataUse: Sendable, Hashable, CustomStringConvertible {
     /// Telling the person that a new version uses items they gave for a purpose it did not serve, and asking for
     /// their consent on `/me` (R-VER-2): their address only, and only while they have not answered.
     case changeNotice
+    /// Notifying the person of a leak, loss or damage of their data (APPI Art. 26(2)): their address only. A duty
+    /// the law puts on the operator, not a purpose of use, so a stopped use does not hold it back.
+    case incidentNotice
     /// Unwrapping a person's key in the key store (no personal data in itself).
     case keyUnwrap
 
@@ -71,6 +74,7 @@ public enum DataUse: Sendable, Hashable, CustomStringConvertible {
         case .requestHandling: "request-handling"
         case .delivery: "delivery"
         case .changeNotice: "change-notice"
+        case .incidentNotice: "incident-notice"
         case .keyUnwrap: "key-unwrap"
         }
     }

@@ -11,6 +11,8 @@ public struct ContractorFinding: Sendable, Hashable {
         case ndaExpiring = "nda-expiring"
         /// No supervision review for more than a year.
         case reviewOverdue = "review-overdue"
+        /// The latest assessment found its protection not suitable: nothing may be entrusted to it.
+        case assessedUnsuitable = "assessed-unsuitable"
     }
 
     public let contractor: String
@@ -29,6 +31,11 @@ public struct ContractorFinding: Sendable, Hashable {
             LocalizedText(ja: "\(contractor): 秘密保持契約が \(day) に終わります", en: "\(contractor): the confidentiality agreement ends on \(day)")
         case .reviewOverdue:
             LocalizedText(ja: "\(contractor): 監督のための見直しが \(day) から遅れています", en: "\(contractor): the supervision review is overdue since \(day)")
+        case .assessedUnsuitable:
+            LocalizedText(
+                ja: "\(contractor): \(day) の評価で、安全管理が不適切とされています",
+                en: "\(contractor): the assessment of \(day) found its protection not suitable"
+            )
         }
     }
 }
@@ -39,17 +46,23 @@ public enum ContractorCheck {
     /// An agreement ending this soon is reported.
     public static let warningDays = 30
 
-    /// Everything due or coming about `policy`'s contractors on `today`, in the policy's order.
-    public static func findings(_ policy: Policy, today: LocalDate) -> [ContractorFinding] {
+    /// Everything due or coming about `policy`'s contractors on `today`, in the policy's order, with the console's
+    /// records (`ContractorRegister`) applied: a newer agreement or review moves the dates, an unsuitable assessment
+    /// is due.
+    public static func findings(_ policy: Policy, records: [ContractorRecord] = [], today: LocalDate) -> [ContractorFinding] {
         var findings: [ContractorFinding] = []
-        for contractor in policy.contractors {
-            if contractor.ndaExpires < today {
-                findings.append(ContractorFinding(contractor: contractor.id, kind: .ndaExpired, day: contractor.ndaExpires))
-            } else if contractor.ndaExpires.dayNumber - today.dayNumber <= warningDays {
-                findings.append(ContractorFinding(contractor: contractor.id, kind: .ndaExpiring, day: contractor.ndaExpires))
+        for standing in ContractorRegister.standings(policy, records: records) {
+            let id = standing.contractor.id
+            if standing.ndaExpires < today {
+                findings.append(ContractorFinding(contractor: id, kind: .ndaExpired, day: standing.ndaExpires))
+            } else if standing.ndaExpires.dayNumber - today.dayNumber <= warningDays {
+                findings.append(ContractorFinding(contractor: id, kind: .ndaExpiring, day: standing.ndaExpires))
             }
-            let reviewDue = contractor.lastReview.adding(days: reviewIntervalDays)
-            if reviewDue < today { findings.append(ContractorFinding(contractor: contractor.id, kind: .reviewOverdue, day: reviewDue)) }
+            let reviewDue = standing.lastReview.adding(days: reviewIntervalDays)
+            if reviewDue < today { findings.append(ContractorFinding(contractor: id, kind: .reviewOverdue, day: reviewDue)) }
+            if let assessment = standing.assessment, assessment.result == .unsuitable {
+                findings.append(ContractorFinding(contractor: id, kind: .assessedUnsuitable, day: assessment.on))
+            }
         }
         return findings
     }

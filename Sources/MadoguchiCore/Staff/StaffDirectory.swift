@@ -26,6 +26,10 @@ public enum StaffRole: String, Sendable, Hashable, Codable, CaseIterable {
     public var readsSurveyText: Bool { self == .admin }
     /// Sees the statistics (counts that name no one); a department sees only what is forwarded to it.
     public var readsStatistics: Bool { self != .department }
+    /// Keeps the register of leak incidents, reports them and notifies the people concerned.
+    public var handlesIncidents: Bool { self == .admin || self == .privacyOfficer }
+    /// Keeps the contractors' records: assessments, agreements, supervision reviews.
+    public var supervisesContractors: Bool { self == .admin || self == .privacyOfficer }
 }
 
 /// A staff account. The e-mail address is the sign-in name.

@@ -73,6 +73,8 @@ public enum Migrations {
         ProvisionRegister.migration,
         RetentionPurge.migration,
         StatisticsDesk.migration,
+        IncidentRegister.migration,
+        ContractorRegister.migration,
     ]
 
     /// What `apply` did.

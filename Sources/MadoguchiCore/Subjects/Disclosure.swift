@@ -104,11 +104,13 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
     public var surveys: [SurveyAnswers] = []
     /// Records of provision to third parties (APPI Art. 29, R-TPP-2): recipient, provided_on, items, basis.
     public var provisionRecords: [[String: String]]
+    /// Leak incidents their data was concerned in (R-BRE-1): number, kind, found_on, notified_at.
+    public var incidents: [[String: String]] = []
     /// Site identifiers linked to the person and their events (R-INF-2): identifier, event, vendors, gpc, created_at.
     public var informativeData: [[String: String]]
 
     enum CodingKeys: String, CodingKey {
-        case schema, inquiries, consents, suspensions, requests, surveys
+        case schema, inquiries, consents, suspensions, requests, surveys, incidents
         case generatedAt = "generated_at"
         case subjectID = "subject_id"
         case provisionRecords = "provision_records"
@@ -192,6 +194,9 @@ public struct DisclosureDocument: Sendable, Hashable, Codable {
         }
         for (index, entry) in provisionRecords.enumerated() {
             rows += entry.keys.sorted().map { ["provision_record", "\(index + 1)", $0, entry[$0]!] }
+        }
+        for (index, entry) in incidents.enumerated() {
+            rows += entry.keys.sorted().map { ["incident", "\(index + 1)", $0, entry[$0]!] }
         }
         for (index, entry) in informativeData.enumerated() {
             rows += entry.keys.sorted().map { ["informative_data", "\(index + 1)", $0, entry[$0]!] }
@@ -366,6 +371,7 @@ extension SubjectRights {
                     "basis": record.basis.code,
                 ]
             },
+            incidents: try await IncidentRegister.disclosed(subjectID: subjectID, in: database),
             informativeData: try linkedRows.map { row in
                 [
                     "identifier": try row.decode(column: "identifier", as: String.self), "event": try row.decode(column: "kind", as: String.self),

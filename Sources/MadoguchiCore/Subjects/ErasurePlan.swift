@@ -62,6 +62,13 @@ public enum ErasurePlan {
                 en: "Their survey answers (the count per choice stays, as statistics that name no one)"
             )
         ),
+        Erased(
+            table: "incident_people",
+            how: LocalizedText(
+                ja: "漏えい等の事案との結び付きと通知の記録(事案の記録と対象人数は、どなたかを含まずに残ります)",
+                en: "Their link to a leak incident and its notification (the incident and its count of people stay, naming no one)"
+            )
+        ),
     ]
 
     public static let kept: [Kept] = [

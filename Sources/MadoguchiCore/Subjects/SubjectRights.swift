@@ -152,7 +152,7 @@ public struct SubjectRights: Sendable {
             }
             // Consent records the mail act keeps a month past the last mail stay, by the address's blind index.
             _ = try await MailConsentRecords.retain(subjectID: subjectID, emailIndex: emailIndex, in: db, at: now, kind: kind)
-            for table in ["consents", "suspensions", "identifier_links", "campaign_recipients", "survey_answers"] {
+            for table in ["consents", "suspensions", "identifier_links", "campaign_recipients", "survey_answers", "incident_people"] {
                 try await db.delete(from: table).where("subject_id", .equal, subjectID).run()
             }
             // Mail sealed under any of the destroyed keys can never be read: it goes.

@@ -303,7 +303,9 @@ struct CampaignDetailModel {
             return QuestionResult(
                 heading: "\(index + 1). \(question.text)",
                 isText: question.kind == .text,
-                counts: question.choices.enumerated().map { choice, label in Count(label: label, count: "\(counts[safe: choice] ?? 0)") },
+                counts: Self.shownCounts(question, counts, k: policy.statisticsMinimumCount).enumerated().map { choice, count in
+                    Count(label: question.choices[choice], count: count.map(String.init) ?? t.format("statistics_hidden"))
+                },
                 textCount: t.format("campaign_text_count", ["count": "\(counts.first ?? 0)"]),
                 texts: written,
                 textsShown: texts != nil && !written.isEmpty,
@@ -311,6 +313,25 @@ struct CampaignDetailModel {
                 noTexts: texts != nil && written.isEmpty
             )
         }
+    }
+}
+
+extension CampaignDetailModel {
+    /// The counts per choice as they may be shown (R-STA-1): below k hidden; for a pick-one question, whose counts
+    /// add up to the number who answered it, also what would let a hidden count be worked out from that sum.
+    static func shownCounts(_ question: SurveyQuestion, _ counts: [Int], k: Int) -> [Int?] {
+        let values = question.choices.indices.map { counts[safe: $0] ?? 0 }
+        guard question.kind == .single else { return values.map { $0 > 0 && $0 < k ? nil : $0 } }
+        let rows = values.indices.map { LocalizedText(ja: "\($0)", en: "\($0)") }
+        let table = CountTable(
+            id: "survey",
+            title: LocalizedText(ja: "", en: ""),
+            rowHeading: LocalizedText(ja: "", en: ""),
+            rows: rows,
+            columns: [LocalizedText(ja: "", en: "")],
+            cells: values.map { [$0] }
+        )
+        return table.suppressed(k: k).cells.map { $0[0] }
     }
 }
 

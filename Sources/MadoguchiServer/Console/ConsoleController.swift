@@ -31,6 +31,8 @@ struct ConsoleController {
         addPolicyRoutes(to: console)
         addCampaignRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.sendsCampaigns }))
         addStatisticsRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.readsStatistics }))
+        addIncidentRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.handlesIncidents }))
+        addContractorRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.supervisesContractors }))
     }
 
     /// The console's door, open to visitors: signing in and setting a password from a set-up link.

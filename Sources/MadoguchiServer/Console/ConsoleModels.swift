@@ -25,8 +25,11 @@ enum ConsoleFormat {
 
 /// The signed-in member, for the console header.
 struct StaffView {
-    let signedInAs, inquiriesHref, auditHref, requestsHref, policyHref, campaignsHref, statisticsHref, csrfToken: String
+    let signedInAs, inquiriesHref, auditHref, requestsHref, policyHref, campaignsHref, statisticsHref, incidentsHref, csrfToken: String
     let readsAudit: Bool
+    let handlesIncidents: Bool
+    let supervisesContractors: Bool
+    let contractorsHref: String
     let readsStatistics: Bool
     let handlesRequests: Bool
     let sendsCampaigns: Bool
@@ -40,6 +43,10 @@ struct StaffView {
         campaignsHref = PageChrome.href(SitePath.consoleCampaigns, language)
         statisticsHref = PageChrome.href(SitePath.consoleStatistics, language)
         readsStatistics = session.user.role.readsStatistics
+        incidentsHref = PageChrome.href(SitePath.consoleIncidents, language)
+        handlesIncidents = session.user.role.handlesIncidents
+        supervisesContractors = session.user.role.supervisesContractors
+        contractorsHref = PageChrome.href(SitePath.consoleContractors, language)
         sendsCampaigns = session.user.role.sendsCampaigns
         readsAudit = session.user.role.readsAudit
         handlesRequests = session.user.role.handlesRequests

@@ -31,12 +31,14 @@ extension ConsoleController {
                 let t = site.resources.text(language)
                 diff = PolicyDiffView(PolicyDiff.between(old, new), newer: new, language: language, t: t)
             }
+            let records = try await ContractorRegister(database: desk.guardian.vault.database).records()
             let model = PolicyChangesModel(
                 frame(session, language),
                 versions: versions,
                 from: older,
                 to: newer,
-                diff: diff
+                diff: diff,
+                findings: ContractorCheck.findings(policy, records: records, today: LocalDate(japanAt: Date()))
             )
             return try consolePage("console-policy", model)
         }
@@ -62,7 +64,8 @@ struct PolicyChangesModel {
         versions: [PolicyVersion],
         from: String?,
         to: String?,
-        diff: PolicyDiffView?
+        diff: PolicyDiffView?,
+        findings: [ContractorFinding]
     ) {
         let (policy, session, language, t, csrfToken) = (frame.policy, frame.session, frame.language, frame.t, frame.csrfToken)
         chrome = PageChrome.console(t.format("policy_changes_title"), policy: policy, language: language, t: t, path: SitePath.consolePolicy)
@@ -70,7 +73,6 @@ struct PolicyChangesModel {
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         action = SitePath.consolePolicy
         lang = language == .ja ? nil : language.rawValue
-        let findings = ContractorCheck.findings(policy, today: LocalDate(japanAt: Date()))
         contractorFindings = findings.map { $0.text[language] }
         contractorsDue = !findings.isEmpty
         let format: (LocalDate) -> String = { language == .ja ? $0.japanese : $0.english }
