@@ -17,17 +17,20 @@ struct UserCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "職員のアカウントを加え、1 回限りの設定用リンク(24 時間有効)を出します。 / Add a staff account and print its one-time set-up link (valid 24 hours).",
             discussion:
-                "役割: admin、privacy-officer、operator(すべての問い合わせ)、department(--department に回された問い合わせだけ)。\nRoles: admin, privacy-officer, operator (all inquiries), department (only inquiries forwarded to --department)."
+                "役割: admin、privacy-officer、operator(すべての問い合わせ)、department(--department に回された問い合わせだけ)、contractor(--contractor に委託したサービスの問い合わせの、委託した項目だけ)。\nRoles: admin, privacy-officer, operator (all inquiries), department (only inquiries forwarded to --department), contractor (only the items entrusted to --contractor, of the inquiries of the services entrusted to it)."
         )
 
         @Option(help: "職員のメールアドレス(サインイン名)。\nThe staff member's e-mail address (their sign-in name).")
         var email: String
 
-        @Option(help: "admin、privacy-officer、operator、department のどれか。\nadmin, privacy-officer, operator or department.")
+        @Option(help: "admin、privacy-officer、operator、department、contractor のどれか。\nadmin, privacy-officer, operator, department or contractor.")
         var role: String
 
         @Option(help: "ポリシーファイルの部署 ID(department の役割では必須)。\nThe department id from the policy file (required for the department role).")
         var department: String?
+
+        @Option(help: "ポリシーファイルの委託先 ID(contractor の役割では必須)。\nThe contractor id from the policy file (required for the contractor role).")
+        var contractor: String?
 
         @Option(
             help:
@@ -63,6 +66,7 @@ struct UserCommand: AsyncParsableCommand {
                         email: email,
                         role: staffRole,
                         departmentID: department,
+                        contractorID: contractor,
                         policy: loaded,
                         actor: "cli"
                     )
@@ -78,8 +82,8 @@ struct UserCommand: AsyncParsableCommand {
                 .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
             let user = added.user
             Bilingual.say(
-                "\(user.email) を \(user.departmentID.map { "\($0) の " } ?? "")\(user.role.rawValue) として追加しました",
-                "added \(user.email) as \(user.role.rawValue)\(user.departmentID.map { " of \($0)" } ?? "")"
+                "\(user.email) を \((user.departmentID ?? user.contractorID).map { "\($0) の " } ?? "")\(user.role.rawValue) として追加しました",
+                "added \(user.email) as \(user.role.rawValue)\((user.departmentID ?? user.contractorID).map { " of \($0)" } ?? "")"
             )
             // The link alone on its line, so it can be copied whole.
             Bilingual.say("設定用リンク(24 時間有効、1 回限り):", "set-up link (valid 24 hours, works once):")

@@ -21,12 +21,14 @@ struct StaffBrowser {
         _ installation: Installation,
         email: String,
         role: StaffRole,
-        department: String? = nil
+        department: String? = nil,
+        contractor: String? = nil
     ) async throws -> StaffBrowser {
         let (_, token) = try await installation.staff.add(
             email: email,
             role: role,
             departmentID: department,
+            contractorID: contractor,
             policy: installation.policy,
             actor: "test"
         )
@@ -323,6 +325,13 @@ struct ConsoleTests {
                 role: .department,
                 department: "executive-desk"
             )
+            let contractorStaff = try await StaffBrowser.signIn(
+                client,
+                installation,
+                email: "staff@marketo.example",
+                role: .contractor,
+                contractor: "marketing-automation"
+            )
             #expect(
                 try await admin.post(
                     client,
@@ -365,6 +374,15 @@ struct ConsoleTests {
                     statistics: .forbidden
                 ),
                 Expectation(browser: outsider, name: "department (executive)", list: [], open: [], audit: .forbidden, statistics: .forbidden),
+                // Marketo's staff (marketing-automation) are entrusted every service's inquiries, name and address only.
+                Expectation(
+                    browser: contractorStaff,
+                    name: "contractor (marketing-automation)",
+                    list: [forwardedNumber, otherNumber],
+                    open: [forwardedID, otherID],
+                    audit: .forbidden,
+                    statistics: .forbidden
+                ),
             ]
             for row in matrix {
                 let list = try await row.browser.get(client, "/console/inquiries").text
@@ -379,6 +397,10 @@ struct ConsoleTests {
                 }
                 #expect(try await row.browser.get(client, "/console/audit").status == row.audit, "\(row.name) audit")
                 #expect(try await row.browser.get(client, "/console/statistics").status == row.statistics, "\(row.name) statistics")
+                let managesRegisters: HTTPResponse.Status = row.audit == .ok ? .ok : .forbidden
+                for path in ["/console/requests", "/console/incidents", "/console/contractors"] {
+                    #expect(try await row.browser.get(client, path).status == managesRegisters, "\(row.name) \(path)")
+                }
             }
             // Department members cannot forward.
             #expect(

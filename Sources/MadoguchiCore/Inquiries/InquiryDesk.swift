@@ -67,6 +67,7 @@ public struct InquiryDesk: Sendable {
         pageSize: Int = 50
     ) async throws -> (items: [InquirySummary], total: Int) {
         let kind = database.kind
+        let scope = self.scope(of: user)
         @Sendable func apply(_ builder: SQLSelectBuilder) -> SQLSelectBuilder {
             var query = builder
             if let service = filter.serviceID { query = query.where("service_id", .equal, service) }
@@ -74,7 +75,11 @@ public struct InquiryDesk: Sendable {
             if let department = filter.departmentID { query = query.where("department_id", .equal, department) }
             if let from = filter.from { query = query.where("created_at", .greaterThanOrEqual, Timestamp.bind(from, kind)) }
             if let until = filter.until { query = query.where("created_at", .lessThan, Timestamp.bind(until, kind)) }
-            if !user.role.seesAllInquiries { query = query.where("department_id", .equal, user.departmentID ?? "\u{0}") }
+            switch scope {
+            case .all: break
+            case let .department(id): query = query.where("department_id", .equal, id ?? "\u{0}")
+            case let .services(ids): query = query.where("service_id", .in, ids.isEmpty ? ["\u{0}"] : ids)
+            }
             return query
         }
         return try await database.read { db in
@@ -103,9 +108,11 @@ public struct InquiryDesk: Sendable {
 
     /// Opens an inquiry for answering; nil when it does not exist, `NotVisible` when `user` may not see it.
     public func open(_ id: String, by user: StaffUser) async throws -> (record: InquiryRecord, answers: [Answer], forwards: [Forwarding])? {
-        guard let department = try await departmentOf(id) else { return nil }
-        try ensureVisible(department, to: user)
-        guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor) else { return nil }
+        guard let place = try await placeOf(id) else { return nil }
+        try ensureVisible(place, to: user)
+        guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor, only: entrusted(to: user)) else {
+            return nil
+        }
         let kind = database.kind
         let key = try await guardian.vault.keys.key(subjectID: record.subjectID)
         let (answers, forwards) = try await database.read { db in
@@ -140,7 +147,8 @@ public struct InquiryDesk: Sendable {
                 }
             return (answers, forwards)
         }
-        return (record, answers, forwards)
+        // A contractor's staff handle the inquiry, not the operator's internal forwarding notes.
+        return (record, answers, user.role == .contractor ? [] : forwards)
     }
 
     /// Stores the answer with the inquiry and queues it to the person by e-mail, in one transaction (R-PUR-3).
@@ -151,9 +159,9 @@ public struct InquiryDesk: Sendable {
         mail: (InquiryRecord) -> OutgoingMail?,
         now: Date = Date()
     ) async throws {
-        guard let department = try await departmentOf(id) else { throw NotVisible() }
-        try ensureVisible(department, to: user)
-        guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor),
+        guard let place = try await placeOf(id) else { throw NotVisible() }
+        try ensureVisible(place, to: user)
+        guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor, only: entrusted(to: user)),
             let key = try await guardian.vault.keys.key(subjectID: record.subjectID)
         else { throw NotVisible() }
         let kind = database.kind
@@ -187,9 +195,9 @@ public struct InquiryDesk: Sendable {
     /// Forwards an inquiry to a department with a recorded note of who, when, to whom and which items (R-TPP-1).
     public func forward(_ id: String, to departmentID: String, note: String, by user: StaffUser, policy: Policy, now: Date = Date()) async throws {
         guard policy.departments.contains(where: { $0.id == departmentID }) else { throw StaffError.unknownDepartment(departmentID) }
-        guard let department = try await departmentOf(id) else { throw NotVisible() }
-        try ensureVisible(department, to: user)
-        guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor),
+        guard let place = try await placeOf(id) else { throw NotVisible() }
+        try ensureVisible(place, to: user)
+        guard let record = try await guardian.inquiry(id: id, purpose: Self.answerPurpose, actor: user.actor, only: entrusted(to: user)),
             let key = try await guardian.vault.keys.key(subjectID: record.subjectID)
         else { throw NotVisible() }
         let kind = database.kind
@@ -229,8 +237,8 @@ public struct InquiryDesk: Sendable {
 
     /// Changes an inquiry's status.
     public func setStatus(_ id: String, to status: InquiryStatus, by user: StaffUser, now: Date = Date()) async throws {
-        guard let department = try await departmentOf(id) else { throw NotVisible() }
-        try ensureVisible(department, to: user)
+        guard let place = try await placeOf(id) else { throw NotVisible() }
+        try ensureVisible(place, to: user)
         let kind = database.kind
         try await database.transaction { db in
             try await db.update("inquiries").set("status", to: status.rawValue).set("updated_at", to: Timestamp.bind(now, kind))
@@ -297,16 +305,50 @@ public struct InquiryDesk: Sendable {
         return found
     }
 
-    /// The inquiry's department ("" when not forwarded), or nil when the inquiry does not exist.
-    private func departmentOf(_ id: String) async throws -> String? {
-        let row = try await database.read { db in
-            try await db.select().column("department_id").from("inquiries").where("id", .equal, id).first()
-        }
-        guard let row else { return nil }
-        return try row.decode(column: "department_id", as: String?.self) ?? ""
+    /// Which inquiries a staff member sees: all of them, those forwarded to their department, or those of the services
+    /// entrusted to their contractor (none when the contractor is no longer in the policy).
+    enum Scope: Sendable {
+        case all
+        case department(String?)
+        case services([String])
     }
 
-    private func ensureVisible(_ department: String, to user: StaffUser) throws {
-        if !user.role.seesAllInquiries && (user.departmentID == nil || department != user.departmentID) { throw NotVisible() }
+    func scope(of user: StaffUser) -> Scope {
+        switch user.role {
+        case .admin, .privacyOfficer, .operator: return .all
+        case .department: return .department(user.departmentID)
+        case .contractor:
+            guard let contractor = contractor(of: user) else { return .services([]) }
+            return .services(contractor.services ?? guardian.current.services.map(\.id))
+        }
+    }
+
+    /// The contractor a contractor account works for, as the current policy declares it.
+    public func contractor(of user: StaffUser) -> Contractor? {
+        guard user.role == .contractor, let id = user.contractorID else { return nil }
+        return guardian.current.contractors.first { $0.id == id }
+    }
+
+    /// The items a staff member may open: a contractor's entrusted items (none when it is gone), otherwise no limit.
+    func entrusted(to user: StaffUser) -> Set<String>? {
+        guard user.role == .contractor else { return nil }
+        return Set(contractor(of: user)?.entrustedData ?? [])
+    }
+
+    /// The inquiry's department ("" when not forwarded) and service, or nil when the inquiry does not exist.
+    private func placeOf(_ id: String) async throws -> (department: String, service: String)? {
+        let row = try await database.read { db in
+            try await db.select().columns("department_id", "service_id").from("inquiries").where("id", .equal, id).first()
+        }
+        guard let row else { return nil }
+        return (try row.decode(column: "department_id", as: String?.self) ?? "", try row.decode(column: "service_id", as: String.self))
+    }
+
+    private func ensureVisible(_ place: (department: String, service: String), to user: StaffUser) throws {
+        switch scope(of: user) {
+        case .all: return
+        case let .department(id): if id == nil || place.department != id { throw NotVisible() }
+        case let .services(ids): if !ids.contains(place.service) { throw NotVisible() }
+        }
     }
 }

@@ -66,8 +66,9 @@ public struct PurposeGuard: Sendable {
         self.current = current
     }
 
-    /// Opens inquiry `id` for `purpose` on behalf of `actor`; nil when there is no such inquiry.
-    public func inquiry(id: String, purpose: String, actor: String) async throws -> InquiryRecord? {
+    /// Opens inquiry `id` for `purpose` on behalf of `actor`; nil when there is no such inquiry. `only`, when given,
+    /// narrows what is opened further (a contractor's entrusted items, R-OUT-2): nothing else is unsealed.
+    public func inquiry(id: String, purpose: String, actor: String, only: Set<String>? = nil) async throws -> InquiryRecord? {
         let database = vault.database
         let kind = database.kind
         let row = try await database.read { db in
@@ -105,7 +106,7 @@ public struct PurposeGuard: Sendable {
         if let key = try await vault.keys.key(subjectID: subjectID) {
             for field in sealed {
                 let fieldID = try field.decode(column: "field_id", as: String.self)
-                guard allowed.contains(fieldID) else { continue }
+                guard allowed.contains(fieldID), only?.contains(fieldID) ?? true else { continue }
                 values[fieldID] = try SealedField.open(
                     try field.decode(column: "sealed", as: Data.self),
                     key: key,

@@ -179,9 +179,11 @@ public struct Contractor: Hashable, Sendable, Codable {
     public var ndaSigned: LocalDate
     public var ndaExpires: LocalDate
     public var lastReview: LocalDate
+    /// The services whose inquiries are entrusted to it; nil means every service (R-OUT-2).
+    public var services: [String]? = nil
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, name, task
+        case id, name, task, services
         case entrustedData = "entrusted_data"
         case ndaSigned = "nda_signed"
         case ndaExpires = "nda_expires"

@@ -78,7 +78,9 @@ struct PolicyReader {
         let departments = list(require(map, k.departments, ""), "departments").compactMap { readDepartment($0, $1) }
         let thirdParty = localized(require(map, k.thirdPartyProvision, ""), "third_party_provision")
         let outsourcing = localized(require(map, k.outsourcing, ""), "outsourcing")
-        let contractors = list(map[k.contractors.rawValue], "contractors", allowEmpty: true).compactMap { readContractor($0, $1) }
+        let contractors = list(map[k.contractors.rawValue], "contractors", allowEmpty: true).compactMap {
+            readContractor($0, $1, services: Set(services.map(\.id)))
+        }
         let statistics = localized(require(map, k.statistics, ""), "statistics")
         let statisticsRules = map[k.statisticsRules.rawValue].flatMap { readStatisticsRules($0, fields: fields) }
         let changes = localized(require(map, k.changes, ""), "changes")
@@ -224,7 +226,7 @@ struct PolicyReader {
         return Department(id: id, name: name)
     }
 
-    private mutating func readContractor(_ node: Node, _ path: String) -> Contractor? {
+    private mutating func readContractor(_ node: Node, _ path: String, services serviceIDs: Set<String>) -> Contractor? {
         guard let map = mapping(node, path, allowed: Contractor.CodingKeys.self) else { return nil }
         typealias K = Contractor.CodingKeys
         let id = identifier(require(map, K.id, path), "\(path).id", kind: "contractor")
@@ -250,6 +252,22 @@ struct PolicyReader {
                 en: "\(path).last_review: the review (\(review)) is before the agreement was signed (\(signed))"
             )
         }
+        var services: [String]?
+        if let node = map[K.services.rawValue] {
+            services = list(node, "\(path).services").compactMap { item, itemPath in
+                guard let id = string(item, itemPath) else { return nil }
+                guard serviceIDs.contains(id) else {
+                    report(
+                        item.mark,
+                        ja: "\(itemPath): サービス '\(id)' は services に宣言されていません。宣言されているサービス: \(serviceIDs.sorted().joined(separator: ", "))",
+                        en:
+                            "\(itemPath): service '\(id)' is not declared under services; declared services: \(serviceIDs.sorted().joined(separator: ", "))"
+                    )
+                    return nil
+                }
+                return id
+            }
+        }
         pendingEntrusted.append(contentsOf: data)
         guard let id, let name, let task, let signed, let expires, let review else { return nil }
         return Contractor(
@@ -259,7 +277,8 @@ struct PolicyReader {
             entrustedData: data.map(\.2),
             ndaSigned: signed,
             ndaExpires: expires,
-            lastReview: review
+            lastReview: review,
+            services: services
         )
     }
     private var pendingEntrusted: [(Mark?, String, String)] = []

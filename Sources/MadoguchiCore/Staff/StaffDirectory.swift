@@ -12,9 +12,12 @@ public enum StaffRole: String, Sendable, Hashable, Codable, CaseIterable {
     case `operator`
     /// Sees only the inquiries forwarded to their department.
     case department
+    /// Staff of a contractor (委託先): only the inquiries of the services entrusted to their contractor, and of those
+    /// only the items entrusted (R-OUT-2).
+    case contractor
 
     /// Sees every inquiry of every service.
-    public var seesAllInquiries: Bool { self != .department }
+    public var seesAllInquiries: Bool { self == .admin || self == .privacyOfficer || self == .operator }
     /// Reads the audit log.
     public var readsAudit: Bool { self == .admin || self == .privacyOfficer }
     /// Requests about personal data are the privacy officer's (and administrators') work.
@@ -25,7 +28,7 @@ public enum StaffRole: String, Sendable, Hashable, Codable, CaseIterable {
     /// send campaigns see counts only.
     public var readsSurveyText: Bool { self == .admin }
     /// Sees the statistics (counts that name no one); a department sees only what is forwarded to it.
-    public var readsStatistics: Bool { self != .department }
+    public var readsStatistics: Bool { self == .admin || self == .privacyOfficer || self == .operator }
     /// Keeps the register of leak incidents, reports them and notifies the people concerned.
     public var handlesIncidents: Bool { self == .admin || self == .privacyOfficer }
     /// Keeps the contractors' records: assessments, agreements, supervision reviews.
@@ -38,6 +41,8 @@ public struct StaffUser: Sendable, Hashable {
     public let email: String
     public let role: StaffRole
     public let departmentID: String?
+    /// The contractor a `contractor` account works for (an id of the policy file's contractors).
+    public var contractorID: String? = nil
 
     public var actor: String { "staff:\(id)" }
 }
@@ -54,6 +59,8 @@ public enum StaffError: BilingualError, Sendable, Hashable {
     case invalidEmail
     case duplicateEmail
     case departmentRequired
+    case contractorRequired
+    case unknownContractor(String)
     case unknownDepartment(String)
     case weakPassword
     case passwordTooLong
@@ -68,6 +75,12 @@ public enum StaffError: BilingualError, Sendable, Hashable {
                 en: "a staff account with that e-mail address already exists"
             )
         case .departmentRequired: LocalizedText(ja: "部署の職員には --department が要ります", en: "department members need --department")
+        case .contractorRequired: LocalizedText(ja: "委託先の職員には --contractor が要ります", en: "contractor staff need --contractor")
+        case let .unknownContractor(id):
+            LocalizedText(
+                ja: "委託先 '\(id)' はポリシーファイルで宣言されていません",
+                en: "no contractor '\(id)' is declared in the policy file"
+            )
         case let .unknownDepartment(id):
             LocalizedText(
                 ja: "部署 '\(id)' はポリシーファイルで宣言されていません",
@@ -149,6 +162,7 @@ public struct StaffDirectory: Sendable {
         email rawEmail: String,
         role: StaffRole,
         departmentID: String?,
+        contractorID: String? = nil,
         policy: Policy,
         actor: String,
         now: Date = Date()
@@ -159,11 +173,16 @@ public struct StaffDirectory: Sendable {
             guard let departmentID else { throw StaffError.departmentRequired }
             guard policy.departments.contains(where: { $0.id == departmentID }) else { throw StaffError.unknownDepartment(departmentID) }
         }
+        if role == .contractor {
+            guard let contractorID else { throw StaffError.contractorRequired }
+            guard policy.contractors.contains(where: { $0.id == contractorID }) else { throw StaffError.unknownContractor(contractorID) }
+        }
         let user = StaffUser(
             id: RecordID.make(),
             email: email,
             role: role,
-            departmentID: role == .department ? departmentID : nil
+            departmentID: role == .department ? departmentID : nil,
+            contractorID: role == .contractor ? contractorID : nil
         )
         let token = Self.newToken()
         let kind = database.kind
@@ -176,12 +195,13 @@ public struct StaffDirectory: Sendable {
                 throw StaffError.duplicateEmail
             }
             try await db.insert(into: "staff_users")
-                .columns("id", "email", "role", "department_id", "password_hash", "failed_attempts", "locked_until", "created_at")
+                .columns("id", "email", "role", "department_id", "contractor_id", "password_hash", "failed_attempts", "locked_until", "created_at")
                 .values(
                     SQLBind(user.id),
                     SQLBind(email),
                     SQLBind(role.rawValue),
                     SQLBind(user.departmentID ?? ""),
+                    SQLBind(user.contractorID),
                     SQLBind(placeholder),
                     SQLBind(0),
                     Timestamp.bind(Date(timeIntervalSince1970: 0), kind),
@@ -203,7 +223,7 @@ public struct StaffDirectory: Sendable {
                     actor: actor,
                     action: "staff.add",
                     record: "staff:\(user.id)",
-                    detail: "role=\(role.rawValue) department=\(user.departmentID ?? "-")"
+                    detail: "role=\(role.rawValue) department=\(user.departmentID ?? "-")" + (user.contractorID.map { " contractor=\($0)" } ?? "")
                 ),
                 in: db,
                 kind: kind,
@@ -337,6 +357,13 @@ public struct StaffDirectory: Sendable {
     }
 
     /// Failed sign-ins per (address, client): migration 11.
+    /// Migration 23: the contractor a `contractor` account works for (R-OUT-2).
+    public static let contractorMigration = Migration(
+        version: 23,
+        name: "contractor staff",
+        portable: ["ALTER TABLE staff_users ADD COLUMN contractor_id TEXT"]
+    )
+
     public static let failureMigration = Migration(
         version: 11,
         name: "sign-in failures per client",
@@ -378,7 +405,7 @@ public struct StaffDirectory: Sendable {
     /// Every account, for the console.
     public func users() async throws -> [StaffUser] {
         try await database.read { db in
-            try await db.select().columns("id", "email", "role", "department_id").from("staff_users").orderBy("email").all()
+            try await db.select().columns("id", "email", "role", "department_id", "contractor_id").from("staff_users").orderBy("email").all()
                 .compactMap(Self.user(from:))
         }
     }
@@ -386,7 +413,7 @@ public struct StaffDirectory: Sendable {
     // MARK: Helpers
 
     static func user(id: String, db: any SQLDatabase) async throws -> StaffUser? {
-        try await db.select().columns("id", "email", "role", "department_id").from("staff_users").where("id", .equal, id).first()
+        try await db.select().columns("id", "email", "role", "department_id", "contractor_id").from("staff_users").where("id", .equal, id).first()
             .flatMap(user(from:))
     }
 
@@ -397,7 +424,8 @@ public struct StaffDirectory: Sendable {
             id: try row.decode(column: "id", as: String.self),
             email: try row.decode(column: "email", as: String.self),
             role: role,
-            departmentID: department.isEmpty ? nil : department
+            departmentID: department.isEmpty ? nil : department,
+            contractorID: try row.decode(column: "contractor_id", as: String?.self)
         )
     }
 

@@ -75,6 +75,7 @@ public enum Migrations {
         StatisticsDesk.migration,
         IncidentRegister.migration,
         ContractorRegister.migration,
+        StaffDirectory.contractorMigration,
     ]
 
     /// What `apply` did.

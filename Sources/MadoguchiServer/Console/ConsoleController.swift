@@ -164,6 +164,12 @@ struct ConsoleController {
                     status: .unprocessableContent
                 )
             }
+            // A contractor answers only when an address is among the items entrusted to it: the answer goes by mail.
+            if session.user.role == .contractor,
+                !(desk.contractor(of: session.user)?.entrustedData.contains { id in policy.field(id: id)?.type == .email } ?? false)
+            {
+                throw PublicError.notAllowed
+            }
             try await visible { try await desk.answer(id, text: text, by: session.user, mail: answerMail(text)) }
             return Response.seeOther(PageChrome.href(SitePath.consoleInquiry(id), language))
         }

@@ -73,8 +73,10 @@ struct PolicyChangesModel {
         staff = StaffView(session, language: language, t: t, csrfToken: csrfToken)
         action = SitePath.consolePolicy
         lang = language == .ja ? nil : language.rawValue
-        contractorFindings = findings.map { $0.text[language] }
-        contractorsDue = !findings.isEmpty
+        // What is due about contractors is for those who supervise them, not for a contractor's own staff.
+        let shown = session.user.role.supervisesContractors || session.user.role.seesAllInquiries ? findings : []
+        contractorFindings = shown.map { $0.text[language] }
+        contractorsDue = !shown.isEmpty
         let format: (LocalDate) -> String = { language == .ja ? $0.japanese : $0.english }
         func options(_ selected: String?) -> [Option] {
             versions.map {
