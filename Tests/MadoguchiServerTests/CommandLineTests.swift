@@ -649,7 +649,7 @@ struct CalendarCommandTests {
 }
 
 extension CalendarCommandTests {
-    @Test("R-DSR-3: requests due lists overdue and due-today requests; --check exits 2 when one is overdue")
+    @Test("R-DSR-3, R-DSR-6: requests due lists overdue and due-today requests and those past two weeks from receipt; --check exits 2 for either")
     func requestsDue() async throws {
         try await VaultFixture.with(.sqlite) { fixture in
             let desk = RightsRequestDesk(vault: fixture.vault)
@@ -675,6 +675,10 @@ extension CalendarCommandTests {
             let late = try await Command.run(["requests", "due", "--today", "2026-01-08", "--check"] + database)
             #expect(late.status == 2)
             #expect(late.stdout == "2026-01-07 overdue \(receipt.number) erasure\n")
+            // Two weeks from receipt (R-DSR-6): received 2025-12-26, marked from 2026-01-10.
+            let pastTwoWeeks = try await Command.run(["requests", "due", "--today", "2026-01-10", "--check"] + database)
+            #expect(pastTwoWeeks.status == 2)
+            #expect(pastTwoWeeks.stdout == "2026-01-07 overdue \(receipt.number) erasure past-14-days:2026-01-09\n")
             let bad = try await Command.run(["requests", "due", "--today", "8 January"] + database)
             #expect(bad.status != 0 && bad.stderr.contains("'8 January' is not a date"))
         }

@@ -220,6 +220,8 @@ public struct RightsRequestDetail: Sendable, Hashable {
     public let subjectID: String
     /// The person's inquiry numbers, for corrections.
     public let inquiryNumbers: [String]
+    /// For a request staff entered: how they checked the requester's identity.
+    public var identityCheck: String? = nil
 }
 
 /// Why staff could not carry out a request.

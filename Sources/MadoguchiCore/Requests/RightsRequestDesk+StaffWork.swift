@@ -8,8 +8,21 @@ extension RightsRequestDesk {
         let kind = vault.database.kind
         guard
             let row = try await vault.database.read({ db in
-                try await db.select().columns("id", "number", "type", "status", "subject_id", "received_at", "due_on", "key_id", "sealed")
-                    .from("requests").where("id", .equal, id).first()
+                try await db.select().columns(
+                    "id",
+                    "number",
+                    "type",
+                    "status",
+                    "subject_id",
+                    "received_at",
+                    "due_on",
+                    "key_id",
+                    "sealed",
+                    "verified_at",
+                    "channel",
+                    "identity_check"
+                )
+                .from("requests").where("id", .equal, id).first()
             })
         else { return nil }
         guard let key = try await vault.keys.key(subjectID: try row.decode(column: "key_id", as: String.self)) else { return nil }
@@ -38,9 +51,17 @@ extension RightsRequestDesk {
             status: RightsRequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
             subjectKnown: !subjectID.isEmpty,
             receivedAt: try? Timestamp.decode(row, column: "received_at", kind),
-            due: try row.decode(column: "due_on", as: String?.self).flatMap(LocalDate.init(iso:))
+            due: try row.decode(column: "due_on", as: String?.self).flatMap(LocalDate.init(iso:)),
+            verifiedAt: try Timestamp.decodeIfPresent(row, column: "verified_at", kind),
+            channel: try row.decode(column: "channel", as: String?.self)
         )
-        return RightsRequestDetail(entry: entry, content: content, subjectID: subjectID, inquiryNumbers: numbers)
+        return RightsRequestDetail(
+            entry: entry,
+            content: content,
+            subjectID: subjectID,
+            inquiryNumbers: numbers,
+            identityCheck: try row.decode(column: "identity_check", as: String?.self)
+        )
     }
 
     /// A correction staff carry out: one field of one of the person's inquiries set to a new value ("" deletes it).

@@ -5,7 +5,8 @@ import SQLKit
 extension RightsRequestDesk {
     /// Checks `code` for request `number`. On success the requester controls the address; the request is then
     /// matched to the person (by the blind index) and to one more registered item (name or phone) before it opens.
-    /// `calendar` and `answerDays` set the due date, counted from the day of verification in Japan (R-DSR-3).
+    /// `calendar` and `answerDays` set the due date, counted from the day the request was received in Japan — not
+    /// from the verification (R-DSR-3, R-DSR-6).
     /// `confirmation` composes the mail that tells the person the request is received and by when it will be
     /// answered; it is queued in the same commit that opens the request.
     public func verify(
@@ -19,8 +20,20 @@ extension RightsRequestDesk {
         let kind = vault.database.kind
         guard
             let row = try await vault.database.read({ db in
-                try await db.select().columns("id", "type", "status", "email_index", "key_id", "sealed", "code_hash", "code_expires_at", "attempts")
-                    .from("requests").where("number", .equal, number).first()
+                try await db.select().columns(
+                    "id",
+                    "type",
+                    "status",
+                    "email_index",
+                    "key_id",
+                    "sealed",
+                    "code_hash",
+                    "code_expires_at",
+                    "attempts",
+                    "received_at",
+                    "created_at"
+                )
+                .from("requests").where("number", .equal, number).first()
             })
         else { return .notValid }
         let id = try row.decode(column: "id", as: String.self)
@@ -82,15 +95,15 @@ extension RightsRequestDesk {
             try await close(id: id, status: .lapsed, action: "request.item-mismatch", subjectID: subjectID, at: now)
             return .itemMismatch
         }
-        let today = LocalDate(japanAt: now)
-        let due = try calendar.due(received: today, businessDays: answerDays)
+        let received = try Timestamp.decodeIfPresent(row, column: "received_at", kind) ?? Timestamp.decode(row, column: "created_at", kind)
+        let due = try calendar.due(received: LocalDate(japanAt: received), businessDays: answerDays)
         let type = RightsRequestType(rawValue: try row.decode(column: "type", as: String.self)) ?? .disclosure
         let mail = try confirmation.map { compose in try Outbox.seal(compose(content.email, due, type), key: requestKey) }
         let opened = try await vault.database.transaction { db -> Bool in
             // Only one of two concurrent right answers opens the request.
             let changed = try await db.update("requests").set("status", to: RightsRequestStatus.open.rawValue)
                 .set("subject_id", to: SQLBind(subjectID ?? ""))
-                .set("received_at", to: Timestamp.bind(now, kind)).set("due_on", to: due.description)
+                .set("verified_at", to: Timestamp.bind(now, kind)).set("due_on", to: due.description)
                 .where("id", .equal, id).where("status", .equal, RightsRequestStatus.unverified.rawValue)
                 .where("attempts", .lessThan, Self.maximumAttempts)
                 .returning("id").first()

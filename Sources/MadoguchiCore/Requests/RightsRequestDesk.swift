@@ -36,6 +36,26 @@ public struct RightsRequestDesk: Sendable {
         ]
     )
 
+    /// Migration 24 (R-DSR-6): a request is received when it arrives — `received_at` is set at submission and the
+    /// due date counts from that day — and verified later (`verified_at`); requests staff enter from mail, phone
+    /// or post carry their `channel` and the identity check used. Requests already open keep the dates they were
+    /// given (their receipt was recorded at verification).
+    public static let clockMigration = Migration(
+        version: 24,
+        name: "request receipt and verification",
+        portable: [
+            "ALTER TABLE requests ADD COLUMN verified_at {timestamp}",
+            "ALTER TABLE requests ADD COLUMN channel TEXT",
+            "ALTER TABLE requests ADD COLUMN identity_check TEXT",
+            "UPDATE requests SET verified_at = received_at WHERE received_at IS NOT NULL",
+            "UPDATE requests SET received_at = created_at WHERE received_at IS NULL",
+        ]
+    )
+
+    /// The law's outer mark: a person may sue when a request has not been met two weeks after it arrived
+    /// (APPI Art. 39); shown beside the policy's due date.
+    public static let legalMarkerDays = 14
+
     public init(vault: InquiryVault) {
         self.vault = vault
     }
@@ -76,7 +96,7 @@ public struct RightsRequestDesk: Sendable {
             key: id,
             columns: [
                 "id", "number", "type", "status", "email_index", "key_id", "sealed", "code_hash", "code_expires_at",
-                "attempts", "created_at",
+                "attempts", "created_at", "received_at",
             ],
             values: [
                 SQLBind(id), SQLBind(number), SQLBind(request.type.rawValue), SQLBind(RightsRequestStatus.unverified.rawValue),
@@ -84,6 +104,7 @@ public struct RightsRequestDesk: Sendable {
                 SQLBind(sealKey.subjectID),
                 SQLBind(try SealedField.seal(content, key: sealKey.key, context: "request/\(id)")),
                 SQLBind(codeHash(code, requestID: id)), Timestamp.bind(expires, kind), SQLBind(0), Timestamp.bind(now, kind),
+                Timestamp.bind(now, kind),
             ],
             uniqueOn: "number"
         )

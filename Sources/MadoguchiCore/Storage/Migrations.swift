@@ -76,6 +76,7 @@ public enum Migrations {
         IncidentRegister.migration,
         ContractorRegister.migration,
         StaffDirectory.contractorMigration,
+        RightsRequestDesk.clockMigration,
     ]
 
     /// What `apply` did.

@@ -10,16 +10,58 @@ extension ConsoleController {
     func addRequestRoutes(to console: RouterGroup<ConsoleRequestContext>) {
         console.get(RouterPath(SitePath.consoleRequests)) { request, context in
             let language = try requestedLanguage(request)
+            return try await requestList(try context.session, language, all: request.uri.queryParameters["all"] == "1", values: [:], messages: [])
+        }
+        // A request that arrived by e-mail, post, phone or in person, entered by staff into the same queue (R-DSR-6).
+        console.post(RouterPath(SitePath.consoleRequests)) { request, context in
+            let language = try requestedLanguage(request)
             let session = try context.session
-            let all = request.uri.queryParameters["all"] == "1"
-            let entries = try await requests.queue(statuses: all ? RightsRequestStatus.allCases.filter { $0 != .unverified } : [.open])
-            let model = RightsRequestListModel(
-                frame(session, language),
-                entries: entries,
-                all: all,
-                today: LocalDate(japanAt: Date())
+            let form = try context.form
+            let t = site.resources.text(language)
+            var messages: [String] = []
+            let receivedOn = LocalDate(iso: (form["received_on"] ?? "").trimmingCharacters(in: .whitespaces)).flatMap {
+                RightsRequestDesk.acceptsReceipt(on: $0, today: LocalDate(japanAt: Date())) ? $0 : nil
+            }
+            if receivedOn == nil { messages.append(RequestEntryError.receivedOn.text[language]) }
+            let channel = RequestChannel(rawValue: form["channel"] ?? "")
+            if channel == nil { messages.append(RequestEntryError.channel.text[language]) }
+            let check = IdentityCheck(rawValue: form["identity_check"] ?? "")
+            if check == nil { messages.append(RequestEntryError.identityCheck.text[language]) }
+            let purposes = (policy.purposes.map(\.id) + [SubjectRights.allPurposes]).filter { form["purpose_\($0)"] == "on" }
+            let submission = RightsRequestSubmission(
+                type: form["type"] ?? "",
+                email: form["email"] ?? "",
+                name: form["name"] ?? "",
+                phone: form["phone"],
+                details: form["details"],
+                purposes: purposes.isEmpty ? nil : purposes
             )
-            return try consolePage("console-requests", model)
+            var validated: ValidatedRightsRequest?
+            switch RightsRequestForm.validate(submission, policy: policy) {
+            case let .success(value): validated = value
+            case let .failure(problems):
+                messages += problems.problems.map { InquiryFormModel.message($0, label: t.format("request_entry_\($0.field)"), t) }
+            }
+            guard messages.isEmpty, let receivedOn, let channel, let check, let validated else {
+                return try await requestList(session, language, all: false, values: form, messages: messages)
+            }
+            do {
+                let entered = try await requests.enter(
+                    validated,
+                    receivedOn: receivedOn,
+                    channel: channel,
+                    identityCheck: check,
+                    calendar: policy.requests.calendar,
+                    answerDays: policy.requests.answerBusinessDays,
+                    actor: session.user.actor,
+                    confirmation: { address, number, due, type in
+                        site.resources.requestReceivedMail(to: address, number: number, due: due, type: type, policy: policy, baseURL: baseURL)
+                    }
+                )
+                return Response.seeOther(PageChrome.href(SitePath.consoleRequest(entered.id), language))
+            } catch let error as RequestEntryError {
+                return try await requestList(session, language, all: false, values: form, messages: [error.text[language]])
+            }
         }
         console.get(RouterPath(SitePath.consoleRequestRoute)) { request, context in
             let language = try requestedLanguage(request)
@@ -87,6 +129,27 @@ extension ConsoleController {
             }
             return Response.seeOther(PageChrome.href(SitePath.consoleRequest(detail.entry.id), language))
         }
+    }
+
+    private func requestList(
+        _ session: StaffSession,
+        _ language: Language,
+        all: Bool,
+        values: [String: String],
+        messages: [String]
+    ) async throws -> Response {
+        let entries = try await requests.queue(statuses: all ? RightsRequestStatus.allCases.filter { $0 != .unverified } : [.open])
+        let model = RightsRequestListModel(
+            frame(session, language),
+            entries: entries,
+            all: all,
+            today: LocalDate(japanAt: Date()),
+            values: values,
+            messages: messages
+        )
+        var response = try consolePage("console-requests", model)
+        if !messages.isEmpty { response.status = .unprocessableContent }
+        return response
     }
 
     private func requestAction(
@@ -173,8 +236,9 @@ extension ConsoleController {
 
 struct RightsRequestListModel {
     struct Row {
-        let number, type, status, due, urgency, href: String
-        let overdue, dueToday: Bool
+        let number, type, status, received, due, urgency, href: String
+        let overdue, dueToday, pastLegal: Bool
+        let legalNote: String
     }
     let chrome: PageChrome
     let t: [String: String]
@@ -182,12 +246,21 @@ struct RightsRequestListModel {
     let rows: [Row]
     let empty: Bool
     let toggleHref, toggleLabel: String
+    // The entry form for requests received outside the site.
+    let action: String
+    let messages: [String]
+    let hasMessages: Bool
+    let types, channels, checks: [Option]
+    let purposes: [Option]
+    let receivedOn, email, name, phone, details: String
 
     init(
         _ frame: ConsoleFrame,
         entries: [RightsRequestDesk.QueueEntry],
         all: Bool,
-        today: LocalDate
+        today: LocalDate,
+        values: [String: String] = [:],
+        messages: [String] = []
     ) {
         let (policy, session, language, t, csrfToken) = (frame.policy, frame.session, frame.language, frame.t, frame.csrfToken)
         chrome = PageChrome.console(t.format("requests_title"), policy: policy, language: language, t: t, path: SitePath.consoleRequests)
@@ -199,16 +272,35 @@ struct RightsRequestListModel {
                 number: entry.number,
                 type: entry.type.name[language],
                 status: t.format("request_status_\(entry.status.rawValue)"),
+                received: entry.receivedAt.map { LocalDate(japanAt: $0) }.map { language == .ja ? $0.japanese : $0.english } ?? "",
                 due: entry.due.map { language == .ja ? $0.japanese : $0.english } ?? "",
                 urgency: urgency == .none || urgency == .onTime ? "" : t.format("urgency_\(urgency.rawValue)"),
                 href: PageChrome.href(SitePath.consoleRequest(entry.id), language),
                 overdue: urgency == .overdue,
-                dueToday: urgency == .dueToday
+                dueToday: urgency == .dueToday,
+                pastLegal: entry.pastLegalMarker(on: today),
+                legalNote: t.format("request_past_legal")
             )
         }
         empty = rows.isEmpty
         toggleHref = PageChrome.href(SitePath.consoleRequests, language) + (all ? "" : (language == .ja ? "?all=1" : "&all=1"))
         toggleLabel = t.format(all ? "requests_show_open" : "requests_show_all")
+        action = PageChrome.href(SitePath.consoleRequests, language)
+        self.messages = messages
+        hasMessages = !messages.isEmpty
+        types = RightsRequestType.allCases.map { Option(id: $0.rawValue, label: $0.name[language], selected: values["type"] == $0.rawValue) }
+        channels = RequestChannel.allCases.map { Option(id: $0.rawValue, label: $0.text[language], selected: values["channel"] == $0.rawValue) }
+        checks = IdentityCheck.allCases.map {
+            Option(id: $0.rawValue, label: $0.text[language], selected: values["identity_check"] == $0.rawValue)
+        }
+        purposes =
+            policy.purposes.map { Option(id: $0.id, label: $0.text[language], selected: values["purpose_\($0.id)"] == "on") }
+            + [Option(id: SubjectRights.allPurposes, label: t.format("all_purposes"), selected: values["purpose_*"] == "on")]
+        receivedOn = values["received_on"] ?? today.description
+        email = values["email"] ?? ""
+        name = values["name"] ?? ""
+        phone = values["phone"] ?? ""
+        details = values["details"] ?? ""
     }
 }
 
@@ -245,7 +337,28 @@ struct RightsRequestDetailModel {
         }
         var items = [
             Item(label: t.format("request_status"), value: t.format("request_status_\(entry.status.rawValue)")),
+            Item(
+                label: t.format("request_received_on"),
+                value: entry.receivedAt.map { LocalDate(japanAt: $0) }.map { language == .ja ? $0.japanese : $0.english } ?? "—"
+            ),
+            Item(
+                label: t.format("request_verified"),
+                value: entry.verifiedAt.map { ConsoleFormat.time($0) } ?? t.format("request_verification_pending")
+            ),
             Item(label: t.format("request_due"), value: entry.due.map { language == .ja ? $0.japanese : $0.english } ?? "—"),
+            Item(
+                label: t.format("request_legal_marker"),
+                value: (entry.legalMarker.map { language == .ja ? $0.japanese : $0.english } ?? "—")
+                    + (entry.pastLegalMarker(on: today) ? " — " + t.format("request_past_legal") : "")
+            ),
+            Item(
+                label: t.format("request_channel"),
+                value: entry.channel.flatMap(RequestChannel.init(rawValue:))?.text[language] ?? t.format("request_channel_web")
+            ),
+            Item(
+                label: t.format("request_identity_check"),
+                value: detail.identityCheck.flatMap(IdentityCheck.init(rawValue:))?.text[language] ?? t.format("request_identity_code")
+            ),
             Item(label: t.format("request_person"), value: t.format(detail.subjectID.isEmpty ? "request_person_unknown" : "request_person_known")),
             Item(label: t.format("field_email"), value: content.email), Item(label: t.format("field_name"), value: content.name),
         ]

@@ -173,7 +173,22 @@ struct RightsRequestController {
     }
 
     func receivedMail(to address: String, number: String, due: LocalDate, type: RightsRequestType) -> OutgoingMail {
-        site.resources.mail(to: address, subject: "req_open_subject", body: "req_open_body", policy: policy, baseURL: baseURL) { language in
+        site.resources.requestReceivedMail(to: address, number: number, due: due, type: type, policy: policy, baseURL: baseURL)
+    }
+}
+
+extension SiteResources {
+    /// The mail that tells a requester the request is open and by when it will be answered (from the site, or
+    /// entered by staff).
+    func requestReceivedMail(
+        to address: String,
+        number: String,
+        due: LocalDate,
+        type: RightsRequestType,
+        policy: Policy,
+        baseURL: String
+    ) -> OutgoingMail {
+        mail(to: address, subject: "req_open_subject", body: "req_open_body", policy: policy, baseURL: baseURL) { language in
             ["number": number, "due": language == .ja ? due.japanese : due.english, "type": type.name[language]]
         }
     }
