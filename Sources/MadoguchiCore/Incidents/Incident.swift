@@ -224,7 +224,7 @@ extension IncidentReport {
             }
             return raw
         }
-        func flag(_ name: String) -> Bool { ["on", "true", "1", "yes"].contains(value(name).lowercased()) }
+        func flag(_ name: String) -> Bool { isChecked(form[name]) }
 
         let found = date("found_on", label: LocalizedText(ja: "事態を知った日", en: "the day of awareness"), required: true)
         let occurred = date("occurred_on", label: LocalizedText(ja: "発生日", en: "the day it happened"), required: false)
@@ -266,6 +266,11 @@ extension IncidentReport {
             unlawfulPurpose: flag("unlawful_purpose")
         )
         return problems.isEmpty ? .success(report) : .failure(.invalid(problems))
+    }
+
+    /// Whether a checkbox's value means ticked.
+    public static func isChecked(_ value: String?) -> Bool {
+        ["on", "true", "1", "yes"].contains((value ?? "").trimmingCharacters(in: .whitespaces).lowercased())
     }
 
     /// The report as form values, to fill the edit form.

@@ -45,7 +45,6 @@ public enum RequestEntryError: BilingualError, Sendable, Hashable {
     case receivedOn
     case channel
     case identityCheck
-    case invalid(RightsRequestProblems)
 
     public var text: LocalizedText {
         switch self {
@@ -56,11 +55,6 @@ public enum RequestEntryError: BilingualError, Sendable, Hashable {
             )
         case .channel: LocalizedText(ja: "受け付けた方法を選んでください", en: "choose how the request arrived")
         case .identityCheck: LocalizedText(ja: "本人確認の方法を選んでください", en: "choose how the identity was checked")
-        case let .invalid(problems):
-            LocalizedText(
-                ja: "入力に誤りがあります: \(problems.problems.map(\.field).joined(separator: ", "))",
-                en: "check these items: \(problems.problems.map(\.field).joined(separator: ", "))"
-            )
         }
     }
 }

@@ -242,7 +242,7 @@ struct IncidentFormModel {
 
     init(_ values: [String: String], _ problems: [IncidentProblem], policy: Policy, language: Language) {
         self.values = values
-        let on = { (name: String) in ["on", "true", "1", "yes"].contains((values[name] ?? "").lowercased()) }
+        let on = { (name: String) in IncidentReport.isChecked(values[name]) }
         checked = Dictionary(uniqueKeysWithValues: ["suspected", "special_care", "financial_harm", "unlawful_purpose"].map { ($0, on($0)) })
         var errors: [String: String] = [:]
         for problem in problems { errors[problem.field] = problem.text[language] }
