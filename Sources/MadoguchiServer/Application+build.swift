@@ -125,6 +125,10 @@ public struct Installation: Sendable {
     /// new (R-VER-1) and renders the pages. Throws `PolicyFileError` for an invalid file: the server never starts on one.
     public static func prepare(_ configuration: ServerConfiguration, logger: Logger) async throws -> Installation {
         let (policy, source) = try PolicyLoader.load(path: configuration.policyPath)
+        // What the law may require depending on the operator's situation: said at every start, never refused.
+        for warning in PolicyLoader.review(yaml: source, file: configuration.policyPath).diagnostics {
+            logger.warning("policy file: \(warning.file):\(warning.line):\(warning.column): \(warning.text.en)")
+        }
         let resources = try await SiteResources.bundled()
         if case .postgres = configuration.database, case .sqlite = configuration.keyStore {
             logger.warning(

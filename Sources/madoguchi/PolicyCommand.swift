@@ -17,7 +17,7 @@ struct PolicyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "ポリシーファイルを検証します。 / Validate policy files.",
             discussion:
-                "問題ごとに FILE:LINE:COLUMN: と日本語の説明を、次の字下げした行に英語を出します。すべて正しければ終了コード 0、一つでも誤りがあれば 1。\nPrints every problem as FILE:LINE:COLUMN: and the problem in Japanese, then in English on an indented line. Exits 0 when all files are valid, 1 when any is not."
+                "問題ごとに FILE:LINE:COLUMN: と日本語の説明を、次の字下げした行に英語を出します。法令が求める事項(安全管理措置、苦情の申出先、開示等の手続き、外国にある第三者、プロファイリング、広告宣伝メールの送信者)は条文を挙げて確かめます。法令上必須のものが欠けていれば誤り、事業者の状況によるものは「警告」です。誤りがなければ終了コード 0(警告だけなら 0)、一つでも誤りがあれば 1。\nPrints every problem as FILE:LINE:COLUMN: and the problem in Japanese, then in English on an indented line. What the law requires to be published (security measures, complaint desk, request procedure, foreign recipients, profiling, the sender of advertising mail) is checked with its article: a missing item the law requires is an error, one that depends on the operator's situation a warning. Exits 0 when no file has an error (warnings alone exit 0), 1 when any has."
         )
 
         @Argument(help: "確認するポリシーファイル。\nThe policy files to check.")
@@ -30,16 +30,17 @@ struct PolicyCommand: AsyncParsableCommand {
         func run() async throws {
             var failed = false
             for file in files {
-                do {
-                    let policy: Policy = try PolicyLoader.load(path: file)
-                    Bilingual.say(
-                        "\(file): 正常(版 \(policy.version)、サービス \(policy.services.count)、利用目的 \(policy.purposes.count)、項目 \(policy.fields.count)、外部送信先 \(policy.vendors.count))",
-                        "\(file): ok (version \(policy.version), \(policy.services.count) services, \(policy.purposes.count) purposes, \(policy.fields.count) fields, \(policy.vendors.count) vendors)"
-                    )
-                } catch {
-                    report(error)
+                let (policy, diagnostics) = PolicyLoader.review(path: file)
+                report(PolicyFileError(diagnostics))
+                guard let policy else {
                     failed = true
+                    continue
                 }
+                let warnings = diagnostics.count
+                Bilingual.say(
+                    "\(file): 正常(版 \(policy.version)、サービス \(policy.services.count)、利用目的 \(policy.purposes.count)、項目 \(policy.fields.count)、外部送信先 \(policy.vendors.count)\(warnings > 0 ? "、警告 \(warnings) 件" : ""))",
+                    "\(file): ok (version \(policy.version), \(policy.services.count) services, \(policy.purposes.count) purposes, \(policy.fields.count) fields, \(policy.vendors.count) vendors\(warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))"
+                )
             }
             if failed { throw ExitCode(1) }
         }

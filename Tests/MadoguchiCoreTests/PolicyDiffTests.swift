@@ -15,6 +15,31 @@ struct PolicyDiffTests {
         #expect(diff.isEmpty && diff.purposeChanges.isEmpty)
     }
 
+    @Test("R-VER-2, R-LAW-2: a purpose that starts analysing people is a change of purpose; the law's items are named when they change")
+    func lawItems() throws {
+        let new = try Self.example()
+        var old = new
+        old.version = "before"
+        let marketing = try #require(old.purposes.firstIndex { $0.id == "marketing" })
+        old.purposes[marketing].profiling = nil
+        old.securityMeasures = nil
+        old.complaints = nil
+        old.marketingMail = nil
+        old.requests.fee = nil
+        old.requests.agents = nil
+        let marketo = try #require(old.vendors.firstIndex { $0.id == "marketo" })
+        old.vendors[marketo].country = nil
+        old.vendors[marketo].foreignTransfer = nil
+        let diff = PolicyDiff.between(old, new)
+        #expect(diff.purposeChanges == [PolicyDiff.PurposeChange(purpose: "marketing", fields: ["name", "email"], newPurpose: false)])
+        #expect(diff.changes(in: .purposes).map(\.summary.en) == ["now includes analysing information about the person"])
+        #expect(diff.changes(in: .vendors).map(\.summary.en) == ["country and basis of transfer: United States (US)"])
+        #expect(Set(diff.changes(in: .requests).map(\.id)) == ["fee", "procedure"])
+        #expect(diff.changes(in: .requests).first { $0.id == "fee" }?.summary.ja == "手数料: 無料")
+        #expect(Set(diff.changes(in: .statements).map(\.id)) == ["security_measures", "complaints", "marketing_mail"])
+        #expect(PolicyDiff.between(new, new).isEmpty)
+    }
+
     @Test("R-VER-3: purposes, fields, retention, vendors, contractors, request terms and statements are grouped and named")
     func grouped() throws {
         let old = try Self.example()

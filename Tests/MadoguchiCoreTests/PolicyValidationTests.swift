@@ -77,7 +77,7 @@ struct PolicyValidationTests {
         #expect(policy.vendors.count == 8)
         #expect(policy.contractors.count == 3)
         #expect(policy.requests.answerBusinessDays == 3)
-        #expect(policy.revisions.map(\.description) == ["2025-01-01", "2025-02-18", "2026-12-04", "2026-12-05"])
+        #expect(policy.revisions.map(\.description) == ["2025-01-01", "2025-02-18", "2026-12-04", "2026-12-05", "2026-12-06"])
         #expect(policy.optOut.advertisingIDs.count == 3)
         #expect(policy.vendors.allSatisfy { !$0.items.isEmpty && !$0.hosts.isEmpty })
         // Absent links stay absent (the page says so), present ones are kept.
@@ -177,11 +177,11 @@ struct PolicyValidationTests {
 
     @Test("YAML syntax errors point at their line and column")
     func syntaxError() throws {
-        let yaml = try edited("  email: privacy@mirai-career.example\n", "  email: [privacy@mirai-career.example\n")
+        let yaml = try edited("  email: privacy-officer@mirai-career.example\n", "  email: [privacy-officer@mirai-career.example\n")
         let found = problems(yaml)
         #expect(found.count == 1)
         #expect(found.first?.message.hasPrefix("YAML syntax error") == true, "\(found)")
-        #expect((found.first?.line ?? 0) >= position(of: "[privacy", in: yaml).line)
+        #expect((found.first?.line ?? 0) >= position(of: "[privacy-officer", in: yaml).line)
     }
 
     @Test("a key that appears twice in one mapping is an error")

@@ -60,8 +60,8 @@ struct StorageTests {
         let first = try PolicyLoader.parse(yaml: source, file: "example")
         let secondSource =
             source
-            .replacingOccurrences(of: "version: \"2026-12-05\"", with: "version: \"2027-04-01\"")
-            .replacingOccurrences(of: "  - 2026-12-05\n", with: "  - 2026-12-05\n  - 2027-04-01\n")
+            .replacingOccurrences(of: "version: \"2026-12-06\"", with: "version: \"2027-04-01\"")
+            .replacingOccurrences(of: "  - 2026-12-06\n", with: "  - 2026-12-06\n  - 2027-04-01\n")
             .replacingOccurrences(of: "answer_business_days: 3", with: "answer_business_days: 2")
         let second = try PolicyLoader.parse(yaml: secondSource, file: "example-2")
 
@@ -77,10 +77,10 @@ struct StorageTests {
 
             #expect(try await store.store(second, source: secondSource) == .stored)
             let versions = try await store.versions()
-            #expect(versions.map(\.id) == ["2027-04-01", "2026-12-05"])
+            #expect(versions.map(\.id) == ["2027-04-01", "2026-12-06"])
             #expect(versions.first?.currentSince.description == "2027-04-01")
             #expect(versions.last?.effectiveDate.description == "2024-08-08")
-            #expect(try await store.policy(version: "2026-12-05") == first)
+            #expect(try await store.policy(version: "2026-12-06") == first)
             #expect(try await store.policy(version: "2027-04-01") == second)
             #expect(try await store.policy(version: "1999") == nil)
             #expect(try await store.policy(version: "' OR 1=1 --") == nil)
@@ -324,23 +324,31 @@ struct WriteSetTests {
 @Suite("Published version stability")
 struct PublishedVersionStabilityTests {
     // R-VER-1: an upgrade must never make an already-published version look changed (the server would refuse to start).
-    @Test("R-VER-1: the example policy hashes as it did when first published; keys added later are written only when used")
-    func exampleHashIsStable() throws {
+    /// Versions of the example as installations stored them (canonical JSON, as `PolicyVersionStore` writes it).
+    static let published: [(file: String, hash: String)] = [
+        // As first published, before `identity_verification` was required.
+        ("policy-2025-02-18.json", "fb104628c54e4b2e0511e6ddfbdbe8e4b1f660a790596976f314fbf4e503466d"),
+        // With the purpose of survey answers, the contractor behind Marketo and what covers its data; before the law's
+        // checklist (security measures, countries, complaints, request procedure, marketing-mail sender).
+        ("policy-2026-12-05.json", "cf485e7fbcfcf50ca4619faef1adcdbf2d0768f3ce8f33443423a674d5ce0b83"),
+    ]
+
+    @Test("R-VER-1: stored versions decode and hash exactly as they were stored; keys added later are written only when used")
+    func storedVersionsHashAsStored() throws {
+        for (file, hash) in Self.published {
+            let url = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/published/\(file)")
+            let stored = try Data(contentsOf: url)
+            let policy = try JSONDecoder().decode(Policy.self, from: stored)
+            #expect(PolicyVersionStore.canonicalJSON(policy) == stored, "\(file) re-encodes differently")
+            #expect(PolicyVersionStore.contentHash(policy) == hash, "\(file)")
+            #expect(policy.securityMeasures == nil && policy.complaints == nil && policy.requests.fee == nil)
+        }
         let policy = try PolicyLoader.parse(yaml: try Fixtures.examplePolicyText(), file: "example")
-        // The example as first published (version 2025-02-18, before `identity_verification` was required), stored by
-        // installations since the first release: keys added since must not change its hash.
-        var first = policy
-        first.version = "2025-02-18"
-        first.revisions = Array(policy.revisions.prefix(2))
-        first.requests.identityVerification = nil
-        // Added in 2026-12-05: the purpose of survey answers, the contractor behind Marketo and what covers its data.
-        first.purposes.removeAll { $0.id == "surveys" }
-        first.contractors.removeAll { $0.id == "marketing-automation" }
-        for index in first.vendors.indices { first.vendors[index].personalData = nil }
-        #expect(PolicyVersionStore.contentHash(first) == "fb104628c54e4b2e0511e6ddfbdbe8e4b1f660a790596976f314fbf4e503466d")
-        #expect(!String(decoding: PolicyVersionStore.canonicalJSON(first), as: UTF8.self).contains("identity_verification"))
-        #expect(String(decoding: PolicyVersionStore.canonicalJSON(policy), as: UTF8.self).contains("identity_verification"))
-        #expect(!String(decoding: PolicyVersionStore.canonicalJSON(policy), as: UTF8.self).contains("closed_days"))
+        let current = String(decoding: PolicyVersionStore.canonicalJSON(policy), as: UTF8.self)
+        for key in ["identity_verification", "security_measures", "complaints", "\"country\":\"US\"", "\"fee\":0", "marketing_mail"] {
+            #expect(current.contains(key), "the current example writes \(key)")
+        }
+        #expect(!current.contains("closed_days") && !current.contains("\"profiling\":false"))
         var closed = policy
         closed.requests.closedDays = [LocalDate(iso: "2027-06-15")!]
         #expect(String(decoding: PolicyVersionStore.canonicalJSON(closed), as: UTF8.self).contains("\"closed_days\":[\"2027-06-15\"]"))

@@ -54,6 +54,11 @@ struct CampaignHTTPTests {
             let link = try #require(mail.listUnsubscribe)
             let path = String(link[try #require(link.range(of: "/unsubscribe/")).lowerBound...])
             #expect(mail.body.contains(link), "the link is in the text too")
+            // SEMA Art. 4: the sender, address and contact the policy names for advertising mail, and where to refuse.
+            #expect(mail.body.contains("送信者: 株式会社ミライキャリア\n住所: 東京都千代田区丸の内九丁目9番9号 ミライビル\nお問い合わせ: privacy@mirai-career.example"))
+            #expect(mail.body.contains("または次のアドレスへご連絡ください: mail-stop@mirai-career.example"))
+            #expect(mail.body.contains("Sender: Mirai Career Inc.\nAddress: Mirai Building, 9-9-9 Marunouchi, Chiyoda-ku, Tokyo"))
+            #expect(mail.body.contains("or write to: mail-stop@mirai-career.example"))
             #expect(try await staff.get(client, detailPath + "?lang=en").text.contains("1 sent (0 failed), 0 skipped, 0 waiting"))
 
             func latestMarketing() async throws -> Bool? {

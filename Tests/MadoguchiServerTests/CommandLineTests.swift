@@ -70,8 +70,8 @@ struct CommandLineTests {
         let ok = try await Command.run(["policy", "check", "examples/policy.yaml"])
         #expect(ok.status == 0)
         #expect(
-            ok.stdout == "examples/policy.yaml: 正常(版 2026-12-05、サービス 4、利用目的 4、項目 5、外部送信先 8)\n"
-                + "examples/policy.yaml: ok (version 2026-12-05, 4 services, 4 purposes, 5 fields, 8 vendors)\n"
+            ok.stdout == "examples/policy.yaml: 正常(版 2026-12-06、サービス 4、利用目的 4、項目 5、外部送信先 8)\n"
+                + "examples/policy.yaml: ok (version 2026-12-06, 4 services, 4 purposes, 5 fields, 8 vendors)\n"
         )
 
         let broken = try temporaryPolicy(
@@ -104,6 +104,23 @@ struct CommandLineTests {
         #expect(missing.status == 1)
         #expect(missing.stderr.hasPrefix("/nonexistent/policy.yaml:1:1: ポリシーファイルを読めません"))
         #expect(missing.stderr.contains("\n    cannot read the policy file"))
+
+        // R-LAW-1: what depends on the operator's situation is a warning — said with its article, and the file is ok.
+        let warned = try temporaryPolicy(
+            try Fixtures.examplePolicyText().replacingOccurrences(of: "{ ja: セッション, en: Session }", with: "{ ja: セッションなど, en: Session }")
+        )
+        let warning = try await Command.run(["policy", "check", warned])
+        #expect(warning.status == 0)
+        #expect(warning.stderr.contains(": 警告: vendors[7].items[1]: 「など」で終わる書き方では"), "\(warning.stderr)")
+        #expect(
+            warning.stderr.contains("\n    warning: vendors[7].items[1]: 'など' leaves the items sent open; list each item on its own (TBA Art. 27-12)")
+        )
+        #expect(warning.stdout.contains("、警告 1 件)\n") && warning.stdout.contains(", 1 warning)\n"))
+        // A requirement of the law is an error naming its article.
+        let lawless = try temporaryPolicy(try Fixtures.examplePolicyText().replacingOccurrences(of: "complaints:  ", with: "complaint_desk:  "))
+        let refused = try await Command.run(["policy", "check", lawless])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("missing required key 'complaints' (Order Art. 10(ii))"), "\(refused.stderr)")
     }
 
     @Test("policy render prints the page or its JSON")

@@ -11,7 +11,7 @@ import Testing
 struct HTTPBehaviourTests {
     static let publicPaths = [
         "/privacy", "/privacy?lang=en", "/privacy/external-transmission", "/privacy.json",
-        "/privacy/versions/2026-12-05", "/healthz", "/readyz", "/assets/site.css", "/openapi.yaml",
+        "/privacy/versions/2026-12-06", "/healthz", "/readyz", "/assets/site.css", "/openapi.yaml",
         "/no-such-page", "/privacy?lang=xx", "/me", "/me/verify?ticket=x", "/requests/new", "/requests/new?lang=en",
         "/preferences", "/preferences?lang=en", "/api/v1/consent-config",
     ]
@@ -37,7 +37,7 @@ struct HTTPBehaviourTests {
     func noExternalResourcesAndFooter() async throws {
         try await withServer { _, client in
             for path in [
-                "/privacy", "/privacy?lang=en", "/privacy/external-transmission", "/privacy/versions/2026-12-05",
+                "/privacy", "/privacy?lang=en", "/privacy/external-transmission", "/privacy/versions/2026-12-06",
                 "/no-such-page", "/no-such-page?lang=en", "/privacy?lang=xx", "/me", "/me?lang=en", "/requests/new",
                 "/requests/new?lang=en", "/preferences", "/preferences?lang=en",
             ] {
@@ -127,7 +127,7 @@ struct HTTPBehaviourTests {
         try await withServer { _, client in
             for path in [
                 "/privacy", "/privacy?lang=en", "/privacy/external-transmission", "/privacy.json", "/assets/site.css",
-                "/privacy/versions/2026-12-05",
+                "/privacy/versions/2026-12-06",
             ] {
                 let first = try await client.execute(uri: path, method: .get)
                 let tag = try #require(first.headers[.eTag], "\(path)")

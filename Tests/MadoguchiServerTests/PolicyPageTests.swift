@@ -87,7 +87,7 @@ struct PolicyPageTests {
             for revision in policy.revisions {
                 has(t["revised"]!.replacingOccurrences(of: "{date}", with: format(revision)), "revision date")
             }
-            hasMarkup("href=\"/privacy/versions/2026-12-05\(language == .en ? "?lang=en" : "")\"", "version link")
+            hasMarkup("href=\"/privacy/versions/2026-12-06\(language == .en ? "?lang=en" : "")\"", "version link")
         }
     }
 
@@ -150,7 +150,7 @@ struct PolicyPageTests {
                     "version", "effective_date", "revisions", "operator", "services", "purposes", "fields",
                     "missing_items_consequence", "departments", "third_party_provision", "outsourcing",
                     "contractors", "statistics", "changes", "officer", "requests", "informative_data",
-                    "vendors", "opt_out",
+                    "vendors", "opt_out", "security_measures", "complaints", "certified_organisation", "marketing_mail",
                 ]
             )
             let vendors = try #require(published["vendors"] as? [[String: Any]])
@@ -168,8 +168,8 @@ struct PolicyPageTests {
         let source = try Fixtures.examplePolicyText()
         let newer =
             source
-            .replacingOccurrences(of: "version: \"2026-12-05\"", with: "version: \"2027-04-01\"")
-            .replacingOccurrences(of: "  - 2026-12-05\n", with: "  - 2026-12-05\n  - 2027-04-01\n")
+            .replacingOccurrences(of: "version: \"2026-12-06\"", with: "version: \"2027-04-01\"")
+            .replacingOccurrences(of: "  - 2026-12-06\n", with: "  - 2026-12-06\n  - 2027-04-01\n")
             .replacingOccurrences(of: "answer_business_days: 3", with: "answer_business_days: 2")
         let newerPath = try temporaryPolicy(newer)
         let fresh = try await kind.makeLocation()
@@ -206,19 +206,19 @@ struct PolicyPageTests {
             let current = try await client.execute(uri: "/privacy?lang=en", method: .get).text
             #expect(current.contains("within 2 business days"))
             #expect(current.contains("href=\"/privacy/versions/2027-04-01?lang=en\""))
-            #expect(current.contains("href=\"/privacy/versions/2026-12-05?lang=en\""))
+            #expect(current.contains("href=\"/privacy/versions/2026-12-06?lang=en\""))
             #expect(current.contains("Revised 1 April 2027"))
 
-            let old = try await client.execute(uri: "/privacy/versions/2026-12-05?lang=en", method: .get)
+            let old = try await client.execute(uri: "/privacy/versions/2026-12-06?lang=en", method: .get)
             #expect(old.status == .ok)
             #expect(old.text.contains("within 3 business days"))
             #expect(old.text.contains("This is an earlier version"))
             #expect(!old.text.contains("Revised 1 April 2027"))
-            let oldJSON = try await client.execute(uri: "/privacy/versions/2026-12-05.json", method: .get)
+            let oldJSON = try await client.execute(uri: "/privacy/versions/2026-12-06.json", method: .get)
             #expect(oldJSON.status == .ok)
             let oldPolicy = try #require(try JSONSerialization.jsonObject(with: Data(oldJSON.text.utf8)) as? [String: Any])
             #expect((oldPolicy["requests"] as? [String: Any])?["answer_business_days"] as? Int == 3)
-            let oldExternal = try await client.execute(uri: "/privacy/versions/2026-12-05/external-transmission", method: .get)
+            let oldExternal = try await client.execute(uri: "/privacy/versions/2026-12-06/external-transmission", method: .get)
             #expect(oldExternal.status == .ok)
 
             let currentByID = try await client.execute(uri: "/privacy/versions/2027-04-01", method: .get)
@@ -231,7 +231,7 @@ struct PolicyPageTests {
             #expect(history.status == .ok && history.headers[.contentLanguage] == "en")
             #expect(history.text.contains("business days to answer: 3 → 2"))
             #expect(history.text.contains("The first published version."))
-            #expect(history.text.contains("href=\"/privacy/versions/2026-12-05?lang=en\""))
+            #expect(history.text.contains("href=\"/privacy/versions/2026-12-06?lang=en\""))
             #expect(history.text.range(of: "2027-04-01")!.lowerBound < history.text.range(of: "The first published version.")!.lowerBound)
             let historyJA = try await client.execute(uri: "/privacy/versions", method: .get).text
             #expect(historyJA.contains("回答までの営業日: 3 → 2") && historyJA.contains("<html lang=\"ja\">"))
@@ -244,10 +244,10 @@ struct PolicyPageTests {
             #expect(compared.text.contains("Contractors need attention") == !dueToday.isEmpty)
             for finding in dueToday { #expect(compared.text.contains(finding.text.en)) }
             #expect(compared.status == .ok)
-            #expect(compared.text.contains("2026-12-05 → 2027-04-01") && compared.text.contains("business days to answer: 3 → 2"))
-            let reversed = try await staff.get(client, "/console/policy?lang=en&from=2027-04-01&to=2026-12-05")
+            #expect(compared.text.contains("2026-12-06 → 2027-04-01") && compared.text.contains("business days to answer: 3 → 2"))
+            let reversed = try await staff.get(client, "/console/policy?lang=en&from=2027-04-01&to=2026-12-06")
             #expect(reversed.text.contains("business days to answer: 2 → 3"))
-            let same = try await staff.get(client, "/console/policy?lang=en&from=2026-12-05&to=2026-12-05")
+            let same = try await staff.get(client, "/console/policy?lang=en&from=2026-12-06&to=2026-12-06")
             #expect(same.text.contains("No differences."))
             for bad in ["from=1999-01-01", "to=%00", "from=" + String(repeating: "x", count: 3000)] {
                 #expect(try await staff.get(client, "/console/policy?" + bad).status == .badRequest, "\(bad.prefix(40))")

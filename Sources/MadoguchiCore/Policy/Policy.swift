@@ -29,6 +29,15 @@ public struct Policy: Hashable, Sendable, Codable {
     public var informativeData: InformativeData
     public var vendors: [Vendor]
     public var optOut: OptOutGuidance
+    /// 安全管理措置 (R-LAW-1); nil only in versions stored before the key existed.
+    public var securityMeasures: SecurityMeasures? = nil
+    /// 苦情の申出先 (R-LAW-1); nil only in versions stored before the key existed.
+    public var complaints: ComplaintDesk? = nil
+    public var certifiedOrganisation: CertifiedOrganisation? = nil
+    /// 共同利用, when data is used jointly with others (APPI Art. 27(5)(iii)).
+    public var jointUse: JointUse? = nil
+    /// The sender named in advertising mail (SEMA Art. 4); required when a purpose needs consent.
+    public var marketingMail: MarketingMailSender? = nil
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case version
@@ -45,6 +54,11 @@ public struct Policy: Hashable, Sendable, Codable {
         case informativeData = "informative_data"
         case vendors
         case optOut = "opt_out"
+        case securityMeasures = "security_measures"
+        case complaints
+        case certifiedOrganisation = "certified_organisation"
+        case jointUse = "joint_use"
+        case marketingMail = "marketing_mail"
     }
 
     /// The date the current text took effect: the last revision, or the first effective date.
@@ -120,15 +134,22 @@ public struct Purpose: Hashable, Sendable, Codable {
     public var retentionDays: Int
     /// True for purposes a person must opt in to separately (mail magazines, DM, surveys).
     public var requiresConsent: Bool
+    /// True when the purpose analyses a person's behaviour or linked data (APPI Art. 17(1), guideline 3-1-1). Stored
+    /// only when true, so versions written before the key existed hash as they were.
+    public var profiling: Bool? = nil
 
-    public init(id: String, text: LocalizedText, retentionDays: Int, requiresConsent: Bool) {
+    public init(id: String, text: LocalizedText, retentionDays: Int, requiresConsent: Bool, profiling: Bool = false) {
         (self.id, self.text, self.retentionDays, self.requiresConsent) = (id, text, retentionDays, requiresConsent)
+        self.profiling = profiling ? true : nil
     }
+
+    public var isProfiling: Bool { profiling == true }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, text
         case retentionDays = "retention_days"
         case requiresConsent = "requires_consent"
+        case profiling
     }
 }
 
@@ -181,9 +202,14 @@ public struct Contractor: Hashable, Sendable, Codable {
     public var lastReview: LocalDate
     /// The services whose inquiries are entrusted to it; nil means every service (R-OUT-2).
     public var services: [String]? = nil
+    /// Where the contractor handles the data (R-LAW-2); nil only in versions stored before the key existed.
+    public var country: Country? = nil
+    /// What covers the entrustment when the country needs it (APPI Art. 28).
+    public var foreignTransfer: ForeignTransfer? = nil
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, name, task, services
+        case id, name, task, services, country
+        case foreignTransfer = "foreign_transfer"
         case entrustedData = "entrusted_data"
         case ndaSigned = "nda_signed"
         case ndaExpires = "nda_expires"
@@ -208,6 +234,16 @@ public struct RequestContact: Hashable, Sendable, Codable {
     /// the identifying information a person gave (R-POL-2). Required in the policy file; absent from versions stored
     /// before the key existed.
     public var identityVerification: LocalizedText? = nil
+    /// The fee in yen for a disclosure (APPI Art. 38); 0 is free. Nil only in versions stored before the key existed.
+    public var fee: Int? = nil
+    /// How a fee is paid; required when there is one.
+    public var feePayment: LocalizedText? = nil
+    /// The ways a request may be handed in (APPI Art. 37(1), Order Art. 12).
+    public var submission: [RequestSubmission]? = nil
+    /// Who may request on a person's behalf (法定代理人・任意代理人) and how they are verified (Order Art. 11, 13).
+    public var agents: LocalizedText? = nil
+    /// How answers are delivered, including on paper when the person asks (APPI Art. 33(1)-(2)).
+    public var delivery: LocalizedText? = nil
 
     /// The calendar the answer days are counted on.
     public var calendar: BusinessCalendar { BusinessCalendar(closedDays: closedDays) }
@@ -217,6 +253,9 @@ public struct RequestContact: Hashable, Sendable, Codable {
         case answerBusinessDays = "answer_business_days"
         case closedDays = "closed_days"
         case identityVerification = "identity_verification"
+        case fee
+        case feePayment = "fee_payment"
+        case submission, agents, delivery
     }
 }
 
@@ -269,6 +308,12 @@ public struct Vendor: Hashable, Sendable, Codable {
     public var hosts: [String]
     /// Set when the vendor receives personal data linked with inquiry data: what covers that (R-TPP-2).
     public var personalData: VendorPersonalData? = nil
+    /// Where the vendor receives the data (R-LAW-2); nil only in versions stored before the key existed.
+    public var country: Country? = nil
+    /// What covers personal data going to it when the country needs it (APPI Art. 28).
+    public var foreignTransfer: ForeignTransfer? = nil
+    /// What the recipient itself uses the data for, apart from the site's purpose (TBA guideline).
+    public var recipientUse: LocalizedText? = nil
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, company, service, category, items, purpose
@@ -277,6 +322,9 @@ public struct Vendor: Hashable, Sendable, Codable {
         case cookiePolicyURL = "cookie_policy_url"
         case hosts
         case personalData = "personal_data"
+        case country
+        case foreignTransfer = "foreign_transfer"
+        case recipientUse = "recipient_use"
     }
 }
 
@@ -323,6 +371,11 @@ extension RequestContact {
         try container.encode(answerBusinessDays, forKey: .answerBusinessDays)
         if !closedDays.isEmpty { try container.encode(closedDays, forKey: .closedDays) }
         try container.encodeIfPresent(identityVerification, forKey: .identityVerification)
+        try container.encodeIfPresent(fee, forKey: .fee)
+        try container.encodeIfPresent(feePayment, forKey: .feePayment)
+        try container.encodeIfPresent(submission, forKey: .submission)
+        try container.encodeIfPresent(agents, forKey: .agents)
+        try container.encodeIfPresent(delivery, forKey: .delivery)
     }
 
     /// Versions stored before `closed_days` existed decode with none.
@@ -332,5 +385,10 @@ extension RequestContact {
         answerBusinessDays = try container.decode(Int.self, forKey: .answerBusinessDays)
         closedDays = try container.decodeIfPresent([LocalDate].self, forKey: .closedDays) ?? []
         identityVerification = try container.decodeIfPresent(LocalizedText.self, forKey: .identityVerification)
+        fee = try container.decodeIfPresent(Int.self, forKey: .fee)
+        feePayment = try container.decodeIfPresent(LocalizedText.self, forKey: .feePayment)
+        submission = try container.decodeIfPresent([RequestSubmission].self, forKey: .submission)
+        agents = try container.decodeIfPresent(LocalizedText.self, forKey: .agents)
+        delivery = try container.decodeIfPresent(LocalizedText.self, forKey: .delivery)
     }
 }

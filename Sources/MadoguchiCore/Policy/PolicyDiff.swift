@@ -90,6 +90,15 @@ public struct PolicyDiff: Sendable, Hashable, Codable {
                         en: after.requiresConsent ? "now needs separate consent" : "no longer needs separate consent"
                     )
                 }
+                if before.isProfiling != after.isProfiling {
+                    add(
+                        .purposes,
+                        .changed,
+                        after.id,
+                        ja: after.isProfiling ? "ご本人に関する情報の分析を含むようになりました" : "分析を含まなくなりました",
+                        en: after.isProfiling ? "now includes analysing information about the person" : "no longer includes analysis"
+                    )
+                }
                 if before.retentionDays != after.retentionDays {
                     add(
                         .retention,
@@ -218,6 +227,14 @@ public struct PolicyDiff: Sendable, Hashable, Codable {
                     let (a, b) = (quoted(before.purpose), quoted(after.purpose))
                     add(.vendors, .changed, after.id, ja: "利用目的: \(a.ja) → \(b.ja)", en: "purpose: \(a.en) → \(b.en)")
                 }
+                if before.country != after.country || before.foreignTransfer != after.foreignTransfer {
+                    let country = after.country.map { "\($0.name.ja)(\($0))" } ?? "記載なし"
+                    let countryEN = after.country.map { "\($0.name.en) (\($0))" } ?? "not stated"
+                    add(.vendors, .changed, after.id, ja: "所在国・移転の根拠: \(country)", en: "country and basis of transfer: \(countryEN)")
+                }
+                if before.recipientUse != after.recipientUse {
+                    add(.vendors, .changed, after.id, ja: "送信先での利用の記載の変更", en: "the recipient's own use restated")
+                }
                 if before.company != after.company || before.service != after.service || before.category != after.category
                     || before.privacyPolicyURL != after.privacyPolicyURL || before.optOutURL != after.optOutURL
                     || before.cookiePolicyURL != after.cookiePolicyURL
@@ -249,6 +266,11 @@ public struct PolicyDiff: Sendable, Hashable, Codable {
                 if before.entrustedData != after.entrustedData {
                     let list = after.entrustedData.joined(separator: ", ")
                     add(.contractors, .changed, after.id, ja: "扱う項目: \(list)", en: "handles: \(list)")
+                }
+                if before.country != after.country || before.foreignTransfer != after.foreignTransfer {
+                    let country = after.country.map { "\($0.name.ja)(\($0))" } ?? "記載なし"
+                    let countryEN = after.country.map { "\($0.name.en) (\($0))" } ?? "not stated"
+                    add(.contractors, .changed, after.id, ja: "所在国・移転の根拠: \(country)", en: "country and basis of transfer: \(countryEN)")
                 }
                 if before.name != after.name || before.task != after.task {
                     add(.contractors, .changed, after.id, ja: "名称・委託する業務の変更", en: "name or entrusted work changed")
@@ -289,6 +311,21 @@ public struct PolicyDiff: Sendable, Hashable, Codable {
         if old.requests.closedDays != new.requests.closedDays {
             add(.requests, .changed, "closed_days", ja: "休業日の変更", en: "closed days changed")
         }
+        if old.requests.fee != new.requests.fee || old.requests.feePayment != new.requests.feePayment {
+            let fee = new.requests.fee.map { $0 == 0 ? ("無料", "free") : ("\($0) 円", "\($0) yen") } ?? ("記載なし", "not stated")
+            add(.requests, .changed, "fee", ja: "手数料: \(fee.0)", en: "fee: \(fee.1)")
+        }
+        if old.requests.submission != new.requests.submission || old.requests.agents != new.requests.agents
+            || old.requests.delivery != new.requests.delivery
+        {
+            add(
+                .requests,
+                .changed,
+                "procedure",
+                ja: "請求の方法・代理人・回答のお渡し方法の記載の変更",
+                en: "how to request, requests by agents or delivery restated"
+            )
+        }
 
         let statements: [(String, LocalizedText, LocalizedText, LocalizedText)] = [
             ("operator", LocalizedText(ja: "事業者", en: "operator"), text(old.company), text(new.company)),
@@ -309,6 +346,19 @@ public struct PolicyDiff: Sendable, Hashable, Codable {
                 text(new.informativeData)
             ),
             ("opt_out", LocalizedText(ja: "オプトアウト", en: "opt-out"), text(old.optOut), text(new.optOut)),
+            (
+                "security_measures", LocalizedText(ja: "安全管理措置", en: "security measures"), text(old.securityMeasures),
+                text(new.securityMeasures)
+            ),
+            (
+                "complaints", LocalizedText(ja: "苦情の申出先", en: "complaint desk"),
+                text([text(old.complaints), text(old.certifiedOrganisation)]), text([text(new.complaints), text(new.certifiedOrganisation)])
+            ),
+            ("joint_use", LocalizedText(ja: "共同利用", en: "joint use"), text(old.jointUse), text(new.jointUse)),
+            (
+                "marketing_mail", LocalizedText(ja: "広告宣伝メールの送信者", en: "sender of advertising mail"), text(old.marketingMail),
+                text(new.marketingMail)
+            ),
         ]
         for (id, name, before, after) in statements where before != after {
             add(.statements, .changed, id, ja: "\(name.ja)の記載の変更", en: "the statement on \(name.en) changed")
@@ -324,9 +374,11 @@ public struct PolicyDiff: Sendable, Hashable, Codable {
                 purposeChanges.append(PurposeChange(purpose: purpose.id, fields: serving.map(\.id), newPurpose: true))
                 continue
             }
+            // Analysing the data becomes a new use of everything the purpose covers (APPI Art. 17(1), 21).
+            let nowProfiling = purpose.isProfiling && old.purposes.first(where: { $0.id == purpose.id })?.isProfiling == false
             let widened = serving.filter { field in
                 guard let before = old.fields.first(where: { $0.id == field.id }) else { return false }
-                return !before.purposes.contains(purpose.id)
+                return nowProfiling || !before.purposes.contains(purpose.id)
             }
             if !widened.isEmpty {
                 purposeChanges.append(PurposeChange(purpose: purpose.id, fields: widened.map(\.id), newPurpose: false))

@@ -13,6 +13,12 @@ public enum PolicyLoader {
 
     /// Loads the file at `path` and keeps its source text, which is stored with each version.
     public static func load(path: String) throws(PolicyFileError) -> (policy: Policy, source: String) {
+        let text = try source(path: path)
+        return (try parse(yaml: text, file: path), text)
+    }
+
+    /// The text of the file at `path`, refused when it cannot be read, is too large or is not UTF-8.
+    private static func source(path: String) throws(PolicyFileError) -> String {
         func fail(ja: String, en: String) -> PolicyFileError {
             PolicyFileError([PolicyDiagnostic(file: path, line: 1, column: 1, text: LocalizedText(ja: ja, en: en))])
         }
@@ -35,7 +41,7 @@ public enum PolicyLoader {
         guard let text = String(data: data, encoding: .utf8) else {
             throw fail(ja: "ポリシーファイルが UTF-8 のテキストではありません", en: "the policy file is not valid UTF-8 text")
         }
-        return (try parse(yaml: text, file: path), text)
+        return text
     }
 
     /// Parses policy YAML; `file` names the source in diagnostics.
@@ -49,12 +55,36 @@ public enum PolicyLoader {
         } catch {
             throw PolicyFileError([syntaxDiagnostic(error, file: file)])
         }
+        let (policy, diagnostics) = review(root, file: file)
+        guard let policy else { throw PolicyFileError(diagnostics) }
+        return policy
+    }
+
+    /// Parses policy YAML and returns every diagnostic, warnings included, in the order of the file; the policy is
+    /// nil when any diagnostic is an error.
+    public static func review(yaml: String, file: String) -> (policy: Policy?, diagnostics: [PolicyDiagnostic]) {
+        if yaml.utf8.count > maximumFileSize { return (nil, tooLarge(yaml.utf8.count, file: file).diagnostics) }
+        do {
+            return review(try Yams.compose(yaml: yaml), file: file)
+        } catch {
+            return (nil, [syntaxDiagnostic(error, file: file)])
+        }
+    }
+
+    /// Reads the file at `path` and returns every diagnostic, warnings included (`policy check`).
+    public static func review(path: String) -> (policy: Policy?, diagnostics: [PolicyDiagnostic]) {
+        do {
+            return review(yaml: try source(path: path), file: path)
+        } catch {
+            return (nil, error.diagnostics)
+        }
+    }
+
+    private static func review(_ root: Node?, file: String) -> (policy: Policy?, diagnostics: [PolicyDiagnostic]) {
         var reader = PolicyReader(file: file)
         let policy = reader.read(root)
-        guard reader.diagnostics.isEmpty, let policy else {
-            throw PolicyFileError(reader.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
-        }
-        return policy
+        let sorted = reader.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+        return (sorted.contains { $0.severity == .error } ? nil : policy, sorted)
     }
 
     private static func tooLarge(_ size: Int, file: String) -> PolicyFileError {

@@ -7,7 +7,7 @@ struct PolicyReader {
     let file: String
     private(set) var diagnostics: [PolicyDiagnostic] = []
     /// Where each declared id stands, per kind, for reference checks.
-    private var declared: [String: [String: Mark]] = [:]
+    var declared: [String: [String: Mark]] = [:]
 
     init(file: String) {
         self.file = file
@@ -15,24 +15,30 @@ struct PolicyReader {
 
     // MARK: Reporting
 
-    private mutating func report(_ mark: Mark?, ja: String, en: String) {
+    mutating func report(_ mark: Mark?, ja: String, en: String, severity: PolicyDiagnostic.Severity = .error) {
         diagnostics.append(
             PolicyDiagnostic(
                 file: file,
                 line: mark?.line ?? 1,
                 column: mark?.column ?? 1,
-                text: LocalizedText(ja: ja, en: en)
+                text: LocalizedText(ja: ja, en: en),
+                severity: severity
             )
         )
     }
 
+    /// Something the law may require depending on the operator's situation; the file is still used.
+    mutating func warn(_ mark: Mark?, ja: String, en: String) {
+        report(mark, ja: ja, en: en, severity: .warning)
+    }
+
     /// A path as the Japanese message names it: key paths stay as written, the document itself is named in Japanese.
-    private static func ja(_ path: String) -> String {
+    static func ja(_ path: String) -> String {
         path == "the policy file" ? "ポリシーファイル" : path
     }
 
     /// What a kind of declared id is called in Japanese.
-    private static func ja(kind: String) -> String {
+    static func ja(kind: String) -> String {
         switch kind {
         case "service": "サービス"
         case "purpose": "利用目的"
@@ -55,7 +61,7 @@ struct PolicyReader {
             )
             return nil
         }
-        guard let map = mapping(root, "the policy file", allowed: Policy.CodingKeys.self) else { return nil }
+        guard let map = mapping(root, "the policy file", allowed: Policy.CodingKeys.self, refused: Self.refusedKeys) else { return nil }
         let k = Policy.CodingKeys.self
         let version = string(require(map, k.version, ""), "version")
         if let version, !Self.isVersionID(version) {
@@ -89,8 +95,34 @@ struct PolicyReader {
         let informative = readInformativeData(require(map, k.informativeData, ""))
         let vendors = list(map[k.vendors.rawValue], "vendors", allowEmpty: true).compactMap { readVendor($0, $1) }
         let optOut = readOptOut(require(map, k.optOut, ""))
+        let security = readSecurityMeasures(
+            require(
+                map,
+                k.securityMeasures,
+                "",
+                hint: LocalizedText(ja: "個人情報保護法第32条第1項・施行令第10条第1号", en: "APPI Art. 32(1), Order Art. 10(i)")
+            )
+        )
+        let complaints = readComplaints(
+            require(map, k.complaints, "", hint: LocalizedText(ja: "施行令第10条第2号", en: "Order Art. 10(ii)"))
+        )
+        let certified = map[k.certifiedOrganisation.rawValue].flatMap { readCertifiedOrganisation($0) }
+        let jointUse = map[k.jointUse.rawValue].flatMap { readJointUse($0) }
+        var marketingMail: MarketingMailSender?
+        if let node = map[k.marketingMail.rawValue] {
+            marketingMail = readMarketingMail(node)
+        } else if let consent = purposes.first(where: \.requiresConsent) {
+            report(
+                map.mark,
+                ja:
+                    "ポリシーファイル: 利用目的 '\(consent.id)' は同意を得てメールを送る目的です。広告宣伝メールに表示する送信者を 'marketing_mail'(sender, address, unsubscribe, contact)に書いてください(特定電子メール法第4条・同施行規則第4条・第9条)",
+                en:
+                    "the policy file: purpose '\(consent.id)' sends mail by consent; name the sender shown in advertising mail under 'marketing_mail' (sender, address, unsubscribe, contact) (SEMA Art. 4; its Rules Art. 4, 9)"
+            )
+        }
 
         checkRevisions(effectiveDate, revisions)
+        checkLaw(purposes: purposes, purposesNode: map[k.purposes.rawValue], security: security)
         checkReferences(fields: fieldNodes, parsedFields: fields, purposes: purposes, contractors: contractors, root: root)
         let contractorIDs = Set(contractors.map(\.id))
         for (mark, path, id) in pendingVendorContractors where !contractorIDs.contains(id) {
@@ -102,7 +134,7 @@ struct PolicyReader {
             )
         }
 
-        guard diagnostics.isEmpty, let version, let effectiveDate, let company, let missing, let thirdParty,
+        guard !diagnostics.contains(where: { $0.severity == .error }), let version, let effectiveDate, let company, let missing, let thirdParty,
             let outsourcing, let statistics, let changes, let officer, let requests, let informative, let optOut
         else { return nil }
         return Policy(
@@ -125,13 +157,18 @@ struct PolicyReader {
             requests: requests,
             informativeData: informative,
             vendors: vendors,
-            optOut: optOut
+            optOut: optOut,
+            securityMeasures: security,
+            complaints: complaints,
+            certifiedOrganisation: certified,
+            jointUse: jointUse,
+            marketingMail: marketingMail
         )
     }
 
     // MARK: Sections
 
-    private mutating func readOperator(_ node: Node?) -> Operator? {
+    mutating func readOperator(_ node: Node?) -> Operator? {
         guard let map = mapping(node, "operator", allowed: Operator.CodingKeys.self) else { return nil }
         typealias K = Operator.CodingKeys
         let name = properName(require(map, K.name, "operator"), "operator.name")
@@ -149,7 +186,7 @@ struct PolicyReader {
         )
     }
 
-    private mutating func readService(_ node: Node, _ path: String) -> Service? {
+    mutating func readService(_ node: Node, _ path: String) -> Service? {
         guard let map = mapping(node, path, allowed: ["id", "name"]) else { return nil }
         let id = identifier(require(map, "id", path), "\(path).id", kind: "service")
         let name = properName(require(map, "name", path), "\(path).name")
@@ -157,18 +194,19 @@ struct PolicyReader {
         return Service(id: id, name: name)
     }
 
-    private mutating func readPurpose(_ node: Node, _ path: String) -> Purpose? {
+    mutating func readPurpose(_ node: Node, _ path: String) -> Purpose? {
         guard let map = mapping(node, path, allowed: Purpose.CodingKeys.self) else { return nil }
         typealias K = Purpose.CodingKeys
         let id = identifier(require(map, K.id, path), "\(path).id", kind: "purpose")
         let text = localized(require(map, K.text, path), "\(path).text")
         let retention = integer(require(map, K.retentionDays, path), "\(path).retention_days", in: 1...36_500)
         let consent = map[K.requiresConsent.rawValue].map { boolean($0, "\(path).requires_consent") } ?? false
-        guard let id, let text, let retention, let consent else { return nil }
-        return Purpose(id: id, text: text, retentionDays: retention, requiresConsent: consent)
+        let profiling = map[K.profiling.rawValue].map { boolean($0, "\(path).profiling") } ?? false
+        guard let id, let text, let retention, let consent, let profiling else { return nil }
+        return Purpose(id: id, text: text, retentionDays: retention, requiresConsent: consent, profiling: profiling)
     }
 
-    private mutating func readField(_ node: Node, _ path: String) -> Field? {
+    mutating func readField(_ node: Node, _ path: String) -> Field? {
         guard let map = mapping(node, path, allowed: Field.CodingKeys.self) else { return nil }
         typealias K = Field.CodingKeys
         let id = identifier(require(map, K.id, path), "\(path).id", kind: "field")
@@ -210,7 +248,7 @@ struct PolicyReader {
         )
     }
 
-    private mutating func readChoice(_ node: Node, _ path: String, field: String) -> Choice? {
+    mutating func readChoice(_ node: Node, _ path: String, field: String) -> Choice? {
         guard let map = mapping(node, path, allowed: ["id", "label"]) else { return nil }
         let id = identifier(require(map, "id", path), "\(path).id", kind: "choice of \(field)")
         let label = localized(require(map, "label", path), "\(path).label")
@@ -218,7 +256,7 @@ struct PolicyReader {
         return Choice(id: id, label: label)
     }
 
-    private mutating func readDepartment(_ node: Node, _ path: String) -> Department? {
+    mutating func readDepartment(_ node: Node, _ path: String) -> Department? {
         guard let map = mapping(node, path, allowed: ["id", "name"]) else { return nil }
         let id = identifier(require(map, "id", path), "\(path).id", kind: "department")
         let name = localized(require(map, "name", path), "\(path).name")
@@ -226,7 +264,7 @@ struct PolicyReader {
         return Department(id: id, name: name)
     }
 
-    private mutating func readContractor(_ node: Node, _ path: String, services serviceIDs: Set<String>) -> Contractor? {
+    mutating func readContractor(_ node: Node, _ path: String, services serviceIDs: Set<String>) -> Contractor? {
         guard let map = mapping(node, path, allowed: Contractor.CodingKeys.self) else { return nil }
         typealias K = Contractor.CodingKeys
         let id = identifier(require(map, K.id, path), "\(path).id", kind: "contractor")
@@ -269,7 +307,10 @@ struct PolicyReader {
             }
         }
         pendingEntrusted.append(contentsOf: data)
-        guard let id, let name, let task, let signed, let expires, let review else { return nil }
+        let country = readCountry(require(map, K.country, path, hint: Self.countryHint), "\(path).country")
+        let transfer = readForeignTransfer(map, path, country: country, needed: true)
+        guard let id, let name, let task, let signed, let expires, let review, let country, let transfer else { return nil }
+        heldAbroad.append((map[K.country.rawValue]?.mark, "\(path).country", country))
         return Contractor(
             id: id,
             name: name,
@@ -278,14 +319,21 @@ struct PolicyReader {
             ndaSigned: signed,
             ndaExpires: expires,
             lastReview: review,
-            services: services
+            services: services,
+            country: country,
+            foreignTransfer: transfer
         )
     }
-    private var pendingEntrusted: [(Mark?, String, String)] = []
+    var pendingEntrusted: [(Mark?, String, String)] = []
     /// Contractor ids named by vendors' `personal_data`, checked once every contractor is read.
-    private var pendingVendorContractors: [(Mark?, String, String)] = []
+    var pendingVendorContractors: [(Mark?, String, String)] = []
+    /// Countries where personal data is held (contractors, vendors that receive it), checked against the security
+    /// measures' foreign environment once all are read.
+    var heldAbroad: [(Mark?, String, Country)] = []
+    /// Vendors that link what they receive with a person's data (`personal_data`): a profiling purpose must say so.
+    var linkingVendors: [(mark: Mark?, path: String)] = []
 
-    private mutating func readOfficer(_ node: Node?) -> Officer? {
+    mutating func readOfficer(_ node: Node?) -> Officer? {
         guard let map = mapping(node, "officer", allowed: ["title", "department", "email"]) else { return nil }
         let title = localized(require(map, "title", "officer"), "officer.title")
         let department = localized(require(map, "department", "officer"), "officer.department")
@@ -294,7 +342,7 @@ struct PolicyReader {
         return Officer(title: title, department: department, email: email)
     }
 
-    private mutating func readStatisticsRules(_ node: Node, fields: [Field]) -> StatisticsRules? {
+    mutating func readStatisticsRules(_ node: Node, fields: [Field]) -> StatisticsRules? {
         let path = "statistics_rules"
         guard let map = mapping(node, path, allowed: StatisticsRules.CodingKeys.self) else { return nil }
         typealias K = StatisticsRules.CodingKeys
@@ -323,7 +371,7 @@ struct PolicyReader {
         return rules
     }
 
-    private mutating func readRequests(_ node: Node?) -> RequestContact? {
+    mutating func readRequests(_ node: Node?) -> RequestContact? {
         guard let map = mapping(node, "requests", allowed: RequestContact.CodingKeys.self) else { return nil }
         typealias K = RequestContact.CodingKeys
         let email = emailAddress(require(map, K.email, "requests"), "requests.email")
@@ -345,11 +393,64 @@ struct PolicyReader {
             }
         }
         let identity = localized(require(map, K.identityVerification.rawValue, "requests"), "requests.identity_verification")
-        guard let email, let days, let identity else { return nil }
-        return RequestContact(email: email, answerBusinessDays: days, closedDays: closed.sorted(), identityVerification: identity)
+        let fee = readFee(
+            require(
+                map,
+                K.fee,
+                "requests",
+                hint: LocalizedText(ja: "無料なら 'free'、有料なら円の金額。法第32条第1項第3号・第38条", en: "'free', or the amount in yen; APPI Art. 32(1)(iii), 38")
+            )
+        )
+        var payment: LocalizedText?
+        if let node = map[K.feePayment.rawValue] {
+            payment = localized(node, "requests.fee_payment")
+        } else if let fee, fee > 0 {
+            report(
+                map[K.fee.rawValue]?.mark,
+                ja: "requests.fee: 手数料(\(fee) 円)を取るときは、その支払い方法を 'fee_payment' に書いてください(法第38条)",
+                en: "requests.fee: a fee of \(fee) yen needs 'fee_payment' saying how it is paid (APPI Art. 38)"
+            )
+        }
+        let submission = list(
+            require(map, K.submission, "requests", hint: LocalizedText(ja: "請求の受付方法。施行令第12条", en: "how requests are handed in; Order Art. 12")),
+            "requests.submission"
+        ).compactMap { enumeration($0, $1, RequestSubmission.self) }
+        let agents = localized(
+            require(
+                map,
+                K.agents,
+                "requests",
+                hint: LocalizedText(
+                    ja: "代理人による請求とその確認方法。法第37条第3項・施行令第11条・第13条",
+                    en: "requests by an agent and how they are verified; APPI Art. 37(3), Order Art. 11, 13"
+                )
+            ),
+            "requests.agents"
+        )
+        let delivery = map[K.delivery.rawValue].flatMap { localized($0, "requests.delivery") }
+        if map[K.delivery.rawValue] == nil {
+            warn(
+                map.mark,
+                ja: "requests: 'delivery' がありません。回答の届け方(電磁的記録の提供、ご希望による書面の交付)を書いてください(法第33条第1項・第2項)",
+                en: "requests: no 'delivery'; say how answers are delivered (electronically, or on paper when the person asks) (APPI Art. 33(1)-(2))"
+            )
+        }
+        guard let email, let days, let identity, let fee, let agents else { return nil }
+        if map[K.fee.rawValue] != nil, fee > 0, payment == nil { return nil }
+        return RequestContact(
+            email: email,
+            answerBusinessDays: days,
+            closedDays: closed.sorted(),
+            identityVerification: identity,
+            fee: fee,
+            feePayment: payment,
+            submission: submission,
+            agents: agents,
+            delivery: delivery
+        )
     }
 
-    private mutating func readInformativeData(_ node: Node?) -> InformativeData? {
+    mutating func readInformativeData(_ node: Node?) -> InformativeData? {
         let path = "informative_data"
         guard let map = mapping(node, path, allowed: InformativeData.CodingKeys.self) else { return nil }
         typealias K = InformativeData.CodingKeys
@@ -376,7 +477,7 @@ struct PolicyReader {
         )
     }
 
-    private mutating func readVendor(_ node: Node, _ path: String) -> Vendor? {
+    mutating func readVendor(_ node: Node, _ path: String) -> Vendor? {
         guard let map = mapping(node, path, allowed: Vendor.CodingKeys.self) else { return nil }
         typealias K = Vendor.CodingKeys
         let id = identifier(require(map, K.id, path), "\(path).id", kind: "vendor")
@@ -404,7 +505,29 @@ struct PolicyReader {
             hostName(node, hostPath)
         }
         let personalData = map[K.personalData.rawValue].flatMap { readVendorPersonalData($0, "\(path).personal_data") }
-        guard let id, let company, let service, let category, let purpose, let privacy, let optOut, let cookie else { return nil }
+        let country = readCountry(require(map, K.country, path, hint: Self.countryHint), "\(path).country")
+        let transfer = readForeignTransfer(map, path, country: country, needed: map[K.personalData.rawValue] != nil)
+        let recipientUse = map[K.recipientUse.rawValue].flatMap { localized($0, "\(path).recipient_use") }
+        if map[K.recipientUse.rawValue] == nil {
+            warn(
+                map.mark ?? node.mark,
+                ja: "\(path): 'recipient_use' がありません。当社の利用目的(purpose)とは別に、送信先が自ら行う利用を書いてください(電気通信事業法第27条の12・外部送信規律の解説)",
+                en:
+                    "\(path): no 'recipient_use'; say what the recipient itself does with the data, apart from the site's purpose (TBA Art. 27-12 and the PPC/MIC guidance on external transmission)"
+            )
+        }
+        for (itemNode, itemPath) in list(itemsNode, "\(path).items", quietly: true) {
+            guard let text = itemNode.mapping?["ja"]?.string, let word = Self.vagueWords.first(where: { text.contains($0) }) else { continue }
+            warn(
+                itemNode.mark,
+                ja: "\(itemPath): 「\(word)」で終わる書き方では、送信される情報が特定できません。一つずつ挙げてください(電気通信事業法第27条の12)",
+                en: "\(itemPath): '\(word)' leaves the items sent open; list each item on its own (TBA Art. 27-12)"
+            )
+        }
+        if map[K.personalData.rawValue] != nil { linkingVendors.append((node.mark, path)) }
+        if personalData != nil, let country { heldAbroad.append((map[K.country.rawValue]?.mark, "\(path).country", country)) }
+        guard let id, let company, let service, let category, let purpose, let privacy, let optOut, let cookie, let country, let transfer
+        else { return nil }
         return Vendor(
             id: id,
             company: company,
@@ -416,13 +539,16 @@ struct PolicyReader {
             optOutURL: optOut,
             cookiePolicyURL: cookie,
             hosts: hosts,
-            personalData: personalData
+            personalData: personalData,
+            country: country,
+            foreignTransfer: transfer,
+            recipientUse: recipientUse
         )
     }
 
     /// `personal_data` of a vendor: exactly one of `contractor` (checked against the contractors once all are read)
     /// and `basis` (`consent` or a legal ground).
-    private mutating func readVendorPersonalData(_ node: Node, _ path: String) -> VendorPersonalData? {
+    mutating func readVendorPersonalData(_ node: Node, _ path: String) -> VendorPersonalData? {
         guard let map = mapping(node, path, allowed: VendorPersonalData.CodingKeys.self) else { return nil }
         let contractor = map["contractor"].flatMap { string($0, "\(path).contractor") }
         let basis = map["basis"].flatMap { string($0, "\(path).basis") }
@@ -448,7 +574,7 @@ struct PolicyReader {
         return VendorPersonalData(contractor: contractor, basis: basis)
     }
 
-    private mutating func readOptOut(_ node: Node?) -> OptOutGuidance? {
+    mutating func readOptOut(_ node: Node?) -> OptOutGuidance? {
         let path = "opt_out"
         guard let map = mapping(node, path, allowed: OptOutGuidance.CodingKeys.self) else { return nil }
         typealias K = OptOutGuidance.CodingKeys
@@ -467,7 +593,7 @@ struct PolicyReader {
 
     // MARK: Cross-checks
 
-    private mutating func checkRevisions(_ effective: LocalDate?, _ revisions: [(Mark?, LocalDate)]) {
+    mutating func checkRevisions(_ effective: LocalDate?, _ revisions: [(Mark?, LocalDate)]) {
         var previous: LocalDate? = effective
         for (index, (mark, date)) in revisions.enumerated() {
             if let previous, date <= previous {
@@ -483,7 +609,7 @@ struct PolicyReader {
         }
     }
 
-    private mutating func checkReferences(
+    mutating func checkReferences(
         fields fieldNodes: [(Node, String)],
         parsedFields: [Field],
         purposes: [Purpose],
@@ -543,7 +669,12 @@ struct PolicyReader {
 
     // MARK: Primitive readers
 
-    private mutating func mapping(_ node: Node?, _ path: String, allowed keys: [String]) -> Node.Mapping? {
+    mutating func mapping(
+        _ node: Node?,
+        _ path: String,
+        allowed keys: [String],
+        refused: [String: LocalizedText] = [:]
+    ) -> Node.Mapping? {
         guard let node else { return nil }
         guard let map = node.mapping else {
             report(
@@ -555,7 +686,9 @@ struct PolicyReader {
         }
         for (key, _) in map {
             let name = key.string ?? ""
-            if !keys.contains(name) {
+            if let reason = refused[name] {
+                report(key.mark, ja: reason.ja, en: reason.en)
+            } else if !keys.contains(name) {
                 let label = path == "the policy file" ? "" : "\(path): "
                 report(
                     key.mark,
@@ -567,15 +700,20 @@ struct PolicyReader {
         return map
     }
 
-    private mutating func mapping<K: CodingKey & CaseIterable>(_ node: Node?, _ path: String, allowed: K.Type) -> Node.Mapping? {
-        mapping(node, path, allowed: K.allCases.map(\.stringValue))
+    mutating func mapping<K: CodingKey & CaseIterable>(
+        _ node: Node?,
+        _ path: String,
+        allowed: K.Type,
+        refused: [String: LocalizedText] = [:]
+    ) -> Node.Mapping? {
+        mapping(node, path, allowed: K.allCases.map(\.stringValue), refused: refused)
     }
 
-    private mutating func require<K: CodingKey>(_ map: Node.Mapping, _ key: K, _ path: String, hint: LocalizedText? = nil) -> Node? {
+    mutating func require<K: CodingKey>(_ map: Node.Mapping, _ key: K, _ path: String, hint: LocalizedText? = nil) -> Node? {
         require(map, key.stringValue, path, hint: hint)
     }
 
-    private mutating func require(_ map: Node.Mapping, _ key: String, _ path: String, hint: LocalizedText? = nil) -> Node? {
+    mutating func require(_ map: Node.Mapping, _ key: String, _ path: String, hint: LocalizedText? = nil) -> Node? {
         if let value = map[key] { return value }
         let location = path.isEmpty ? "the policy file" : path
         report(
@@ -586,8 +724,9 @@ struct PolicyReader {
         return nil
     }
 
-    private mutating func list(_ node: Node?, _ path: String, allowEmpty: Bool = false) -> [(Node, String)] {
+    mutating func list(_ node: Node?, _ path: String, allowEmpty: Bool = false, quietly: Bool = false) -> [(Node, String)] {
         guard let node else { return [] }
+        if quietly { return (node.sequence ?? []).enumerated().map { ($1, "\(path)[\($0)]") } }
         if node.scalar != nil, node.null != nil {
             if !allowEmpty { report(node.mark, ja: "\(path): 1 件以上挙げてください", en: "\(path): must list at least one entry") }
             return []
@@ -602,7 +741,7 @@ struct PolicyReader {
         return sequence.enumerated().map { ($1, "\(path)[\($0)]") }
     }
 
-    private mutating func string(_ node: Node?, _ path: String) -> String? {
+    mutating func string(_ node: Node?, _ path: String) -> String? {
         guard let node else { return nil }
         guard let scalar = node.scalar else {
             report(
@@ -624,7 +763,7 @@ struct PolicyReader {
         return value
     }
 
-    private mutating func localized(_ node: Node?, _ path: String) -> LocalizedText? {
+    mutating func localized(_ node: Node?, _ path: String) -> LocalizedText? {
         guard let checked = mapping(node, path, allowed: ["ja", "en"]) else { return nil }
         let ja = string(require(checked, "ja", path), "\(path).ja")
         let en = string(require(checked, "en", path), "\(path).en")
@@ -633,13 +772,13 @@ struct PolicyReader {
     }
 
     /// A proper name may be one text for both languages.
-    private mutating func properName(_ node: Node?, _ path: String) -> LocalizedText? {
+    mutating func properName(_ node: Node?, _ path: String) -> LocalizedText? {
         guard let node else { return nil }
         if node.scalar != nil { return string(node, path).map(LocalizedText.init) }
         return localized(node, path)
     }
 
-    private mutating func identifier(_ node: Node?, _ path: String, kind: String) -> String? {
+    mutating func identifier(_ node: Node?, _ path: String, kind: String) -> String? {
         guard let value = string(node, path) else { return nil }
         guard Self.isIdentifier(value) else {
             report(
@@ -661,7 +800,7 @@ struct PolicyReader {
         return value
     }
 
-    private mutating func integer(_ node: Node?, _ path: String, in range: ClosedRange<Int>) -> Int? {
+    mutating func integer(_ node: Node?, _ path: String, in range: ClosedRange<Int>) -> Int? {
         guard let node else { return nil }
         guard let scalar = node.scalar, let value = Int(scalar.string.trimmingCharacters(in: .whitespaces)) else {
             report(
@@ -682,7 +821,7 @@ struct PolicyReader {
         return value
     }
 
-    private mutating func boolean(_ node: Node, _ path: String) -> Bool? {
+    mutating func boolean(_ node: Node, _ path: String) -> Bool? {
         switch node.scalar?.string {
         case "true": return true
         case "false": return false
@@ -692,7 +831,7 @@ struct PolicyReader {
         }
     }
 
-    private mutating func date(_ node: Node?, _ path: String) -> LocalDate? {
+    mutating func date(_ node: Node?, _ path: String) -> LocalDate? {
         guard let node, let raw = string(node, path) else { return nil }
         guard let value = LocalDate(iso: raw) else {
             report(
@@ -705,7 +844,7 @@ struct PolicyReader {
         return value
     }
 
-    private mutating func enumeration<E: RawRepresentable & CaseIterable>(_ node: Node?, _ path: String, _ type: E.Type) -> E?
+    mutating func enumeration<E: RawRepresentable & CaseIterable>(_ node: Node?, _ path: String, _ type: E.Type) -> E?
     where E.RawValue == String {
         guard let raw = string(node, path) else { return nil }
         guard let value = E(rawValue: raw) else {
@@ -716,7 +855,7 @@ struct PolicyReader {
         return value
     }
 
-    private mutating func url(_ node: Node?, _ path: String) -> String? {
+    mutating func url(_ node: Node?, _ path: String) -> String? {
         guard let raw = string(node, path) else { return nil }
         guard Self.isWebURL(raw) else {
             report(node?.mark, ja: "\(path): '\(raw)' は http(s) の URL として正しくありません", en: "\(path): '\(raw)' is not a valid http(s) URL")
@@ -726,12 +865,12 @@ struct PolicyReader {
     }
 
     /// An absent optional URL is `.some(nil)`; an invalid one is nil.
-    private mutating func optionalURL(_ node: Node?, _ path: String) -> String?? {
+    mutating func optionalURL(_ node: Node?, _ path: String) -> String?? {
         guard let node else { return .some(nil) }
         return url(node, path).map { .some($0) }
     }
 
-    private mutating func emailAddress(_ node: Node?, _ path: String) -> String? {
+    mutating func emailAddress(_ node: Node?, _ path: String) -> String? {
         guard let raw = string(node, path) else { return nil }
         guard Self.isEmailAddress(raw) else {
             report(node?.mark, ja: "\(path): '\(raw)' はメールアドレスとして正しくありません", en: "\(path): '\(raw)' is not a valid e-mail address")
@@ -740,7 +879,7 @@ struct PolicyReader {
         return raw
     }
 
-    private mutating func hostName(_ node: Node, _ path: String) -> String? {
+    mutating func hostName(_ node: Node, _ path: String) -> String? {
         guard let raw = string(node, path) else { return nil }
         guard Self.isHostPattern(raw) else {
             report(

@@ -22,12 +22,18 @@ enum CampaignMail {
             invitation.map { invitation in
                 "\n\n" + Language.allCases.map { resources.text($0).format(invitation.key, ["link": invitation.link]) }.joined(separator: "\n")
             } ?? ""
+        // The sender the policy names for advertising mail (SEMA Art. 4); versions stored before it existed fall back to
+        // the operator and the request contact.
+        let sender = policy.marketingMail
         let footers = Language.allCases.map { language in
-            resources.text(language).format(
+            let t = resources.text(language)
+            return t.format(
                 "campaign_footer",
                 [
-                    "company": policy.company.name[language], "address": policy.company.address[language],
-                    "contact": policy.requests.email, "unsubscribe": link,
+                    "company": sender?.sender[language] ?? policy.company.name[language],
+                    "address": sender?.address[language] ?? policy.company.address[language],
+                    "contact": sender?.contact ?? policy.requests.email, "unsubscribe": link,
+                    "refusal": sender.map { t.format("campaign_footer_refusal", ["address": $0.unsubscribe]) } ?? "",
                 ]
             )
         }

@@ -8,12 +8,17 @@ struct PolicyPageModel {
     struct PurposeRow {
         let id, text, retention: String
         let requiresConsent: Bool
+        /// The purpose analyses behaviour or linked data (R-LAW-2).
+        let profiling: Bool
     }
     struct FieldRow {
         let label, purposeNumbers: String
         let required: Bool
     }
-    struct ContractorRow { let name, task, items: String }
+    struct ContractorRow {
+        let name, task, items: String
+        let country: String?
+    }
     struct OfficerView { let title, department, email: String }
     struct AdvertisingIDRow { let provider, platform, url: String }
     struct VersionLink {
@@ -54,6 +59,8 @@ struct PolicyPageModel {
     /// What changed in each version (`/privacy/versions`).
     let historyHref: String
     let jsonHref: String
+    /// What the law asks the page to say (R-LAW-1, R-LAW-2).
+    let law: LawSections
 
     init(
         policy: Policy,
@@ -91,7 +98,8 @@ struct PolicyPageModel {
                 id: $0.id,
                 text: $0.text[language],
                 retention: t.format("retention", ["days": "\($0.retentionDays)"]),
-                requiresConsent: $0.requiresConsent
+                requiresConsent: $0.requiresConsent,
+                profiling: $0.isProfiling
             )
         }
         let numbers = Dictionary(uniqueKeysWithValues: policy.purposes.enumerated().map { ($1.id, $0 + 1) })
@@ -114,7 +122,8 @@ struct PolicyPageModel {
             ContractorRow(
                 name: $0.name[language],
                 task: $0.task[language],
-                items: $0.entrustedData.compactMap { labels[$0] }.joined(separator: separator)
+                items: $0.entrustedData.compactMap { labels[$0] }.joined(separator: separator),
+                country: $0.country?.name[language]
             )
         }
         hasContractors = !contractors.isEmpty
@@ -154,12 +163,15 @@ struct PolicyPageModel {
         hasVersions = !self.versions.isEmpty
         historyHref = PageChrome.href(SitePath.versions, language)
         jsonHref = isCurrent ? SitePath.privacyJSON : SitePath.version(policy.version) + ".json"
+        law = LawSections(policy: policy, language: language, strings: t)
     }
 }
 
 /// One row of the external-transmission table (R-EXT-1).
 struct VendorRow {
     let id, company, service, category, purpose: String
+    /// Where the vendor is, and what it uses the data for itself (R-LAW-2; TBA guideline).
+    let country, recipientUse: String?
     let items: [String]
     let privacyPolicyURL, optOutURL, cookiePolicyURL: String?
 
@@ -169,6 +181,8 @@ struct VendorRow {
         service = vendor.service[language]
         category = t.format("cat_\(vendor.category.rawValue)")
         purpose = vendor.purpose[language]
+        country = vendor.country?.name[language]
+        recipientUse = vendor.recipientUse?[language]
         items = vendor.items.map { $0[language] }
         privacyPolicyURL = vendor.privacyPolicyURL
         optOutURL = vendor.optOutURL
