@@ -264,6 +264,14 @@ extension RequestHTTPTests {
             let form = try await FormSession.open(client, "/requests/new")
             let page = try await client.execute(uri: "/requests/new?lang=en", method: .get)
             #expect(page.text.contains("Requests about your personal data") && page.text.contains(installation.policy.officer.email))
+            // R-DSR-6: agents are told where to send their documents and where the answer goes; the fee is stated.
+            #expect(
+                page.text.contains("If you are an agent (a statutory agent or someone the person appointed), write to privacy@mirai-career.example")
+            )
+            #expect(page.text.contains(try #require(installation.policy.requests.agents).en.htmlEscaped))
+            #expect(page.text.contains("There is no fee."))
+            let japanese = try await client.execute(uri: "/requests/new", method: .get).text
+            #expect(japanese.contains("代理人(法定代理人・委任を受けた方)によるご請求は") && japanese.contains("手数料はいただきません。"))
             let invalid = try await form.post(client, ["type": "suspension", "email": "taro@example", "name": "山田"], path: "/requests/new")
             #expect(invalid.status == .unprocessableContent)
             #expect(invalid.text.contains("value=\"山田\"") && invalid.text.contains("#f-email") && invalid.text.contains("#f-purposes"))

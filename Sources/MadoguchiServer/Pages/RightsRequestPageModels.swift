@@ -20,6 +20,12 @@ struct RequestFormModel {
     let email, name, phone, details: String
     let json, csv: Bool
     let csrfToken, action, intro: String
+    /// Agents (代理人) send their documents instead of using this form, which proves the person's own address; the
+    /// operator's statement on agents follows (R-DSR-6, R-LAW-1).
+    let agentNote: String
+    let agentPolicy: String?
+    /// The fee, when the policy states it.
+    let fee: String?
 
     init(
         policy: Policy,
@@ -65,6 +71,9 @@ struct RequestFormModel {
                 "officer_email": policy.officer.email, "requests_email": policy.requests.email,
             ]
         )
+        agentNote = t.format("request_agent_note", ["requests_email": policy.requests.email])
+        agentPolicy = policy.requests.agents?[language]
+        fee = policy.requests.fee.map { $0 == 0 ? t.format("requests_fee_free") : t.format("requests_fee", ["yen": "\($0)"]) }
     }
 }
 
