@@ -234,7 +234,7 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         site: installation.site,
         desk: RightsRequestDesk(vault: installation.vault),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
-        addressLimiter: RateLimiter(.init(capacity: 5, window: 3_600)),
+        addressLimit: AddressLimit(database: installation.database, scope: "request"),
         baseURL: baseURL,
         csrf: CSRFTokens(key: installation.ring.csrfKey),
         secureCookies: baseURL.hasPrefix("https://")
@@ -259,7 +259,7 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         access: SelfService(vault: installation.vault),
         csrf: CSRFTokens(key: installation.ring.csrfKey),
         limiter: RateLimiter(.init(capacity: limit.capacity, window: limit.windowSeconds)),
-        addressLimiter: RateLimiter(.init(capacity: 5, window: 3_600)),
+        addressLimit: AddressLimit(database: installation.database, scope: "me"),
         secureCookies: baseURL.hasPrefix("https://")
     ).addRoutes(to: router)
     UnsubscribeController(

@@ -259,11 +259,14 @@ struct Serve: AsyncParsableCommand {
         // The databases first, so they close last; the HTTP server last, so it stops first.
         var services: [any ServiceLifecycle.Service] = [
             InstallationService(installation),
-            BackgroundService("housekeeping") { await housekeeping.run(every: .seconds(600)) },
+            // Housekeeping, the retention purge and the daily audit check run on one server at a time (job leases).
+            BackgroundService("housekeeping") { [database = installation.database] in
+                await housekeeping.run(every: .seconds(600), lease: JobLease(database: database, name: "housekeeping"))
+            },
             // Retention (R-RET-1): once an hour, whoever no purpose needs is erased; one server at a time (a lease).
             BackgroundService("retention purge") { [installation] in
                 let purge = RetentionPurge(vault: installation.vault)
-                let holder = "serve-\(UUID().uuidString)"
+                let holder = JobLease.processHolder
                 await Periodic.run(every: .seconds(3_600), logger: logger, failure: "retention purge failed") {
                     if let erased = try await purge.run(policy: installation.policy, holder: holder), !erased.isEmpty {
                         logger.notice("retention purge erased people no purpose needs any more", metadata: ["count": "\(erased.count)"])
@@ -272,8 +275,8 @@ struct Serve: AsyncParsableCommand {
                 }
             },
             // The console's audit page checks only new entries; the whole chain is recomputed at start and once a day.
-            BackgroundService("audit check") { [watch = installation.auditWatch] in
-                await watch.checkWholeChain(every: .seconds(86_400), logger: logger)
+            BackgroundService("audit check") { [watch = installation.auditWatch, database = installation.database] in
+                await watch.checkWholeChain(every: .seconds(86_400), logger: logger, lease: JobLease(database: database, name: "audit-check"))
             },
         ]
         if configuration.holdMail {

@@ -81,16 +81,18 @@ struct RetentionTests {
             let purge = RetentionPurge(vault: fixture.vault)
             let until = Date().addingTimeInterval(3_600)
             let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for index in 0..<8 { group.addTask { try await purge.acquire("retention-purge", holder: "server-\(index)", until: until) } }
+                for index in 0..<8 {
+                    group.addTask {
+                        try await JobLease(database: fixture.vault.database, name: "retention-purge", holder: "server-\(index)").acquire(until: until)
+                    }
+                }
                 return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
             }
             #expect(winners == 1)
             #expect(try await purge.run(policy: fixture.policy, holder: "another") == nil, "held elsewhere: this server does nothing")
-            #expect(
-                try await purge.acquire("retention-purge", holder: "later", until: until, at: until.addingTimeInterval(1)),
-                "a dead holder's lease runs out"
-            )
-            try await purge.release("retention-purge", holder: "later")
+            let later = JobLease(database: fixture.vault.database, name: "retention-purge", holder: "later")
+            #expect(try await later.acquire(until: until, at: until.addingTimeInterval(1)), "a dead holder's lease runs out")
+            try await later.release()
             #expect(try await purge.run(policy: fixture.policy, holder: "another") == [])
         }
     }

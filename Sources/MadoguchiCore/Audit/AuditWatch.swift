@@ -42,8 +42,11 @@ public actor AuditWatch {
 
     /// Recomputes the whole chain now and then every `interval` until the task is cancelled; a broken chain is logged
     /// as an error (the entry's number and what failed, nothing else).
-    public func checkWholeChain(every interval: Duration, logger: Logger) async {
+    /// With `lease`, one server on the database checks per interval (R-OPS-1); the others' consoles still check the
+    /// whole chain at their first look.
+    public func checkWholeChain(every interval: Duration, logger: Logger, lease: JobLease? = nil) async {
         await Periodic.run(every: interval, logger: logger, failure: "audit chain check failed") {
+            if let lease, try await !lease.acquire(until: Date().addingTimeInterval(interval.timeInterval * 0.95)) { return false }
             switch try await checkWholeChain().verification {
             case let .intact(entries):
                 // The head goes to the log, outside the database: compare it with `madoguchi audit verify --expect`.

@@ -51,34 +51,30 @@ public struct PolicyVersionStore: Sendable {
         Hex.encode(SHA256.hash(data: canonicalJSON(policy)))
     }
 
-    /// Stores `policy` as a version unless the same version is already stored.
+    /// Stores `policy` as a version unless the same version is already stored. Several servers starting at once may
+    /// all try: the insert yields to the row another one committed (`ON CONFLICT DO NOTHING`), and the content is
+    /// then compared with it (R-OPS-1).
     @discardableResult
     public func store(_ policy: Policy, source: String, at now: Date = Date()) async throws -> PolicyStoreOutcome {
         let json = String(decoding: Self.canonicalJSON(policy), as: UTF8.self)
         let hash = Self.contentHash(policy)
         let kind = database.kind
         return try await database.transaction { db in
-            if let row = try await db.select().column("content_hash").from("policy_versions")
-                .where("id", .equal, policy.version).first()
-            {
-                guard try row.decode(column: "content_hash", as: String.self) == hash else {
-                    throw PolicyVersionConflict(version: policy.version)
-                }
-                return .unchanged
-            }
-            try await db.insert(into: "policy_versions")
-                .columns("id", "content_hash", "effective_date", "current_since", "document_json", "source_yaml", "stored_at")
-                .values(
-                    SQLBind(policy.version),
-                    SQLBind(hash),
-                    SQLBind(policy.effectiveDate.description),
-                    SQLBind(policy.currentSince.description),
-                    SQLBind(json),
-                    SQLBind(source),
-                    Timestamp.bind(now, kind)
-                )
-                .run()
-            return .stored
+            let inserted = try await db.raw(
+                """
+                INSERT INTO policy_versions (id, content_hash, effective_date, current_since, document_json, source_yaml, stored_at)
+                VALUES (\(bind: policy.version), \(bind: hash), \(bind: policy.effectiveDate.description), \(bind: policy.currentSince.description),
+                        \(bind: json), \(bind: source), \(Timestamp.bind(now, kind)))
+                ON CONFLICT DO NOTHING
+                RETURNING id
+                """
+            ).first()
+            if inserted != nil { return .stored }
+            let stored = try await db.select().column("content_hash").from("policy_versions").where("id", .equal, policy.version)
+                .first(decodingColumn: "content_hash", as: String.self)
+            // The id is part of the hashed content, so a row that stopped the insert is this id's.
+            guard stored == hash else { throw PolicyVersionConflict(version: policy.version) }
+            return .unchanged
         }
     }
 

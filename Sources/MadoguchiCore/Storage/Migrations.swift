@@ -77,6 +77,7 @@ public enum Migrations {
         ContractorRegister.migration,
         StaffDirectory.contractorMigration,
         RightsRequestDesk.clockMigration,
+        AddressLimit.migration,
     ]
 
     /// What `apply` did.

@@ -52,6 +52,10 @@ public enum ErasurePlan {
         Erased(table: "access_codes", how: LocalizedText(ja: "本人確認コード(ハッシュ)とそのメールの鍵", en: "One-time codes (hashed) and the keys of their mail")),
         Erased(table: "access_sessions", how: LocalizedText(ja: "本人ページのセッション", en: "Sessions of their own page")),
         Erased(
+            table: "address_limits",
+            how: LocalizedText(ja: "確認コードを送った回数(1 時間ごと)", en: "How many codes were sent to their address this hour")
+        ),
+        Erased(
             table: "campaign_recipients",
             how: LocalizedText(ja: "メールマガジンなどの送信先としての記録", en: "Their place on the recipient lists of campaigns")
         ),

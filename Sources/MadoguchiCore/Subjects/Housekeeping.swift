@@ -26,6 +26,8 @@ public struct Housekeeping: Sendable {
         public var mailConsentRecords = 0
         /// Provision records whose three years are over.
         public var provisionRecords = 0
+        /// Counts of code issuance whose hour has ended.
+        public var addressLimits = 0
 
         public init(
             codes: Int = 0,
@@ -61,16 +63,22 @@ public struct Housekeeping: Sendable {
                 .where("locked_until", .lessThan, Timestamp.bind(now, kind)).returning("account").all().count
             pass.mailConsentRecords = try await db.delete(from: "mail_consent_records").where("keep_until", .lessThan, Timestamp.bind(now, kind))
                 .returning("id").all().count
+            pass.addressLimits = try await AddressLimit.purge(in: db, before: now)
             pass.provisionRecords = try await db.delete(from: "provision_records")
                 .where("keep_until", .lessThan, LocalDate(japanAt: now).description).returning("id").all().count
             return pass
         }
     }
 
-    /// Runs a pass every `interval` until the task is cancelled.
-    public func run(every interval: Duration) async {
+    /// Runs a pass every `interval` until the task is cancelled. With `lease`, one pass per interval across every
+    /// server on the database: the server that takes the lease keeps it for most of the interval (R-OPS-1).
+    public func run(every interval: Duration, lease: JobLease? = nil) async {
         await Periodic.run(every: interval, logger: logger, failure: "housekeeping pass failed") {
-            try await run()
+            if let lease {
+                _ = try await lease.run(for: interval.timeInterval * 0.9, keep: true) { try await run() }
+            } else {
+                try await run()
+            }
             return false
         }
     }

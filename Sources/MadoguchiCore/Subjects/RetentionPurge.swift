@@ -7,8 +7,7 @@ import SQLKit
 /// `SubjectRights.erase`, exactly as a request would (keys destroyed, rows gone, what the law keeps kept), audited
 /// as done by `retention`. A person with a request still open or awaiting its code is left until it is closed.
 ///
-/// One purge runs at a time across every server on the database: a lease row (`job_leases`), taken atomically, works
-/// the same on SQLite and PostgreSQL and outlives no crash by more than its lifetime.
+/// One purge runs at a time across every server on the database (`JobLease`).
 public struct RetentionPurge: Sendable {
     public let vault: InquiryVault
     public var database: Database { vault.database }
@@ -79,41 +78,13 @@ public struct RetentionPurge: Sendable {
 
     /// What a purge did: who was erased, or nil when another server holds the purge.
     public func run(policy: Policy, holder: String, at now: Date = Date()) async throws -> [Expired]? {
-        guard try await acquire("retention-purge", holder: holder, until: now.addingTimeInterval(3_600), at: now) else { return nil }
-        let expired = try await expired(policy: policy, at: now)
-        let rights = SubjectRights(vault: vault)
-        do {
+        try await JobLease(database: database, name: "retention-purge", holder: holder).run(for: 3_600, keep: false, at: now) {
+            let expired = try await expired(policy: policy, at: now)
+            let rights = SubjectRights(vault: vault)
             for person in expired {
                 try await rights.erase(subjectID: person.subjectID, actor: "retention", source: "retention-purge", at: now)
             }
-        } catch {
-            try? await release("retention-purge", holder: holder)
-            throw error
-        }
-        try await release("retention-purge", holder: holder)
-        return expired
-    }
-
-    /// Takes the lease `name` for `holder` until `until` when nobody holds it (or the holder's lease ran out), in one
-    /// statement: of servers asking at once, one gets it.
-    public func acquire(_ name: String, holder: String, until: Date, at now: Date = Date()) async throws -> Bool {
-        let kind = database.kind
-        return try await database.transaction { db in
-            try await db.raw(
-                """
-                INSERT INTO job_leases (name, holder, expires_at) VALUES (\(bind: name), \(bind: holder), \(Timestamp.bind(until, kind)))
-                ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-                WHERE job_leases.expires_at < \(Timestamp.bind(now, kind))
-                RETURNING holder
-                """
-            ).first() != nil
-        }
-    }
-
-    /// Gives the lease back.
-    public func release(_ name: String, holder: String) async throws {
-        try await database.transaction { db in
-            try await db.delete(from: "job_leases").where("name", .equal, name).where("holder", .equal, holder).run()
+            return expired
         }
     }
 }

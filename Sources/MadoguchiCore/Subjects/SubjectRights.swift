@@ -165,6 +165,7 @@ public struct SubjectRights: Sendable {
             if let emailIndex {
                 try await db.delete(from: "access_codes").where("email_index", .equal, emailIndex).run()
                 try await db.delete(from: "access_sessions").where("email_index", .equal, emailIndex).run()
+                try await db.delete(from: "address_limits").where("email_index", .equal, emailIndex).run()
             }
             try await db.delete(from: "subjects").where("id", .equal, subjectID).run()
             try await db.insert(into: "erasures").columns("subject_id", "source", "erased_at")

@@ -12,7 +12,8 @@ struct RightsRequestController {
     /// Per client address (shared rule with the other public forms).
     let limiter: RateLimiter
     /// Per e-mail address, so that nobody can flood one mailbox with codes from many clients.
-    let addressLimiter: RateLimiter
+    /// Codes per address and hour, counted in the database across every server (R-OPS-1).
+    let addressLimit: AddressLimit
     let baseURL: String
     let csrf: CSRFTokens
     let secureCookies: Bool
@@ -37,8 +38,8 @@ struct RightsRequestController {
             case let .failure(failure):
                 return problemsResponse(failure.problems)
             case let .success(valid):
-                let addressKey = "address:" + BlindIndex.of(email: valid.content.email, key: desk.vault.keys.ring.blindIndexKey)
-                if let wait = addressLimiter.acquire(addressKey) { throw TooManyRequests(retryAfter: wait) }
+                let emailIndex = BlindIndex.of(email: valid.content.email, key: desk.vault.keys.ring.blindIndexKey)
+                if let wait = try await addressLimit.acquire(emailIndex: emailIndex) { throw TooManyRequests(retryAfter: wait) }
                 let receipt = try await desk.submit(valid, mail: { number, code in codeMail(to: valid.content.email, number: number, code: code) })
                 // The same answer whether or not the address is known (R-DSR-2).
                 return json(

@@ -33,8 +33,8 @@ extension RightsRequestController {
             case let .failure(failure):
                 return try formPage(request, language, values: form, problems: failure.problems, status: .unprocessableContent)
             case let .success(valid):
-                let addressKey = "address:" + BlindIndex.of(email: valid.content.email, key: desk.vault.keys.ring.blindIndexKey)
-                if let wait = addressLimiter.acquire(addressKey) { throw TooManyRequests(retryAfter: wait) }
+                let emailIndex = BlindIndex.of(email: valid.content.email, key: desk.vault.keys.ring.blindIndexKey)
+                if let wait = try await addressLimit.acquire(emailIndex: emailIndex) { throw TooManyRequests(retryAfter: wait) }
                 let receipt = try await desk.submit(valid, mail: { number, code in codeMail(to: valid.content.email, number: number, code: code) })
                 return Response.seeOther(PageChrome.href(SitePath.requestVerify(receipt.number), language))
             }

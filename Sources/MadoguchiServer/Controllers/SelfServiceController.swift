@@ -12,7 +12,8 @@ struct SelfServiceController {
     let access: SelfService
     let csrf: CSRFTokens
     let limiter: RateLimiter
-    let addressLimiter: RateLimiter
+    /// Codes per address and hour, counted in the database across every server (R-OPS-1).
+    let addressLimit: AddressLimit
     let secureCookies: Bool
 
     func addRoutes(to router: Router<SiteRequestContext>) {
@@ -35,8 +36,8 @@ struct SelfServiceController {
             guard let email = EmailAddress.normalised(form["email"] ?? "") else {
                 return try start(request, language, message: t.format("me_bad_email"), status: .unprocessableContent)
             }
-            let addressKey = "me:" + BlindIndex.of(email: email, key: access.vault.keys.ring.blindIndexKey)
-            if let wait = addressLimiter.acquire(addressKey) { throw TooManyRequests(retryAfter: wait) }
+            let emailIndex = BlindIndex.of(email: email, key: access.vault.keys.ring.blindIndexKey)
+            if let wait = try await addressLimit.acquire(emailIndex: emailIndex) { throw TooManyRequests(retryAfter: wait) }
             let issued = try await access.issueCode(email: email) { code in codeMail(to: email, code: code) }
             return Response.seeOther(PageChrome.href(SitePath.meVerify, language) + (language == .ja ? "?" : "&") + "ticket=\(issued.ticket)")
         }
