@@ -165,7 +165,7 @@ public struct Installation: Sendable {
             }
             let site = try await PolicySite(current: policy, store: store, resources: resources)
             let vault = InquiryVault(database: database, keys: SubjectKeyStore(database: keyStore, ring: ring))
-            return Installation(
+            let prepared = Installation(
                 configuration: configuration,
                 database: database,
                 keyStore: keyStore,
@@ -178,6 +178,15 @@ public struct Installation: Sendable {
                 storedNewVersion: outcome == .stored,
                 auditWatch: AuditWatch(database: database)
             )
+            // Servers on one database serve one version: the stored one whose text took effect last (R-OPS-1).
+            if let latest = try await store.latest(), latest != policy.version, let newer = try await store.policy(version: latest) {
+                logger.warning(
+                    "the policy file is not the latest stored version; serving the latest",
+                    metadata: ["policy.file": "\(policy.version)", "policy.version": "\(latest)"]
+                )
+                return try await prepared.serving(newer)
+            }
+            return prepared
         } catch {
             await database.close()
             await keyStore.close()
@@ -295,9 +304,9 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
 }
 
 /// The HTTP application for `installation`.
-public func buildApplication(_ installation: Installation, configuration: ServerConfiguration, logger: Logger) -> some ApplicationProtocol {
+public func buildApplication(_ live: LiveInstallation, configuration: ServerConfiguration, logger: Logger) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(installation),
+        router: live,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger
     )

@@ -10,7 +10,7 @@ struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "ポリシーファイルを確認する・描きます。 / Check or render a policy file.",
-        subcommands: [Check.self, Render.self, Diff.self]
+        subcommands: [Check.self, Render.self, Diff.self, Load.self]
     )
 
     struct Check: AsyncParsableCommand {
@@ -43,6 +43,60 @@ struct PolicyCommand: AsyncParsableCommand {
                 )
             }
             if failed { throw ExitCode(1) }
+        }
+    }
+
+    struct Load: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "ポリシーファイルを新しい版として記録し、動いているすべてのサーバーに使わせます。 / Store a policy file as the new version for every running server.",
+            discussion:
+                "ファイルを検証し(誤りがあれば何も記録せず終了コード 1)、データベースに版として記録します。同じデータベースのサーバーは \(Serve.policyWatchSeconds) 秒以内に、改定日が最も新しい版に切り替わります(再起動は要りません)。一台だけなら、そのサーバーに SIGHUP を送っても同じです。\nValidates the file (on any error nothing is stored, exit 1) and stores it as a version in the database. Every server on that database switches to the version whose text took effect last within \(Serve.policyWatchSeconds) seconds, without a restart. For one server, sending it SIGHUP does the same."
+        )
+
+        @Argument(help: "記録するポリシーファイル。\nThe policy file to store.")
+        var file: String
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            let (policy, diagnostics) = PolicyLoader.review(path: file)
+            report(PolicyFileError(diagnostics))
+            guard let policy, let source = try? String(contentsOfFile: file, encoding: .utf8) else { throw ExitCode(1) }
+            let logger = try logging.makeLogger(label: "madoguchi.policy")
+            let outcome: PolicyStoreOutcome
+            let latest: String?
+            do {
+                (outcome, latest) = try await Database.using(try database.location(), logger: logger) { database in
+                    let pending = try await Migrations.pending(in: database)
+                    guard pending.isEmpty else {
+                        throw Bilingual.refusal(
+                            "データベースのスキーマが古いか空です(未適用 \(pending.count) 件)。先に madoguchi migrate を実行してください",
+                            "the database schema is empty or behind (\(pending.count) steps pending); run madoguchi migrate first"
+                        )
+                    }
+                    let store = PolicyVersionStore(database: database)
+                    return (try await store.store(policy, source: source), try await store.latest())
+                }
+            } catch let error as PolicyVersionConflict {
+                Bilingual.warn("madoguchi: \(error.text.ja)", "madoguchi: \(error.text.en)")
+                throw ExitCode(1)
+            }
+            Bilingual.say(
+                outcome == .stored ? "版 \(policy.version) を記録しました" : "版 \(policy.version) は同じ内容ですでに記録されています",
+                outcome == .stored ? "stored version \(policy.version)" : "version \(policy.version) is already stored with this content"
+            )
+            if latest == policy.version {
+                Bilingual.say(
+                    "動いているサーバーは \(Serve.policyWatchSeconds) 秒以内にこの版に切り替わります",
+                    "running servers switch to it within \(Serve.policyWatchSeconds) seconds"
+                )
+            } else if let latest {
+                Bilingual.warn(
+                    "注意: 改定日がより新しい版 \(latest) があるため、サーバーはそちらを使い続けます。この版を使うには、改定日を revisions に加えた新しい版にしてください",
+                    "note: version \(latest) took effect later, so servers keep serving it; to serve this text, give it a new version with a later revision date"
+                )
+            }
         }
     }
 

@@ -254,7 +254,8 @@ struct Serve: AsyncParsableCommand {
                 "policy": "\(configuration.policyPath)", "policy.version": "\(installation.policy.version)",
             ]
         )
-        let app = buildApplication(installation, configuration: configuration, logger: logger)
+        let live = LiveInstallation(installation)
+        let app = buildApplication(live, configuration: configuration, logger: logger)
         let housekeeping = Housekeeping(database: installation.database, logger: logger)
         // The databases first, so they close last; the HTTP server last, so it stops first.
         var services: [any ServiceLifecycle.Service] = [
@@ -268,7 +269,7 @@ struct Serve: AsyncParsableCommand {
                 let purge = RetentionPurge(vault: installation.vault)
                 let holder = JobLease.processHolder
                 await Periodic.run(every: .seconds(3_600), logger: logger, failure: "retention purge failed") {
-                    if let erased = try await purge.run(policy: installation.policy, holder: holder), !erased.isEmpty {
+                    if let erased = try await purge.run(policy: live.installation.policy, holder: holder), !erased.isEmpty {
                         logger.notice("retention purge erased people no purpose needs any more", metadata: ["count": "\(erased.count)"])
                     }
                     return false
@@ -277,6 +278,20 @@ struct Serve: AsyncParsableCommand {
             // The console's audit page checks only new entries; the whole chain is recomputed at start and once a day.
             BackgroundService("audit check") { [watch = installation.auditWatch, database = installation.database] in
                 await watch.checkWholeChain(every: .seconds(86_400), logger: logger, lease: JobLease(database: database, name: "audit-check"))
+            },
+            // One policy version on every server (R-OPS-1): SIGHUP loads this server's policy file again; every few
+            // seconds each server adopts the latest version stored by any of them (or by `madoguchi policy load`).
+            BackgroundService("policy reload") {
+                for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    logger.notice("SIGHUP: loading the policy file again", metadata: ["policy": "\(configuration.policyPath)"])
+                    await live.reloadFile(logger: logger)
+                }
+            },
+            BackgroundService("policy watch") {
+                await Periodic.run(every: .seconds(Self.policyWatchSeconds), logger: logger, failure: "policy watch failed") {
+                    try await live.adoptLatest(logger: logger)
+                    return false
+                }
             },
         ]
         if configuration.holdMail {
@@ -305,7 +320,7 @@ struct Serve: AsyncParsableCommand {
             services.append(
                 BackgroundService("campaign delivery") {
                     await Periodic.run(every: .seconds(10), logger: logger, failure: "campaign delivery failed") {
-                        _ = try await installation.deliverCampaigns(limit: batch)
+                        _ = try await live.installation.deliverCampaigns(limit: batch)
                         return false
                     }
                 }
@@ -326,6 +341,9 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Serve {
+    /// How often a server looks for a policy version stored by another (`policy load`, another server's SIGHUP).
+    static let policyWatchSeconds: Int64 = 5
+
     /// True for the loopback addresses and `localhost`: only this machine can reach the server.
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")

@@ -188,6 +188,40 @@ struct CommandLineTests {
         #expect(badEnvPort.stderr.contains("MADOGUCHI_PORT"))
     }
 
+    @Test("R-OPS-1: policy load stores a valid file as a version for every server; refuses what it must", arguments: TestDatabase.available)
+    func policyLoad(_ kind: TestDatabase) async throws {
+        let fresh = try await kind.makeLocation()
+        let missing = try await Command.run(["policy", "load", "examples/policy.yaml", "--database", "sqlite:/nonexistent/db.sqlite"])
+        #expect(missing.status != 0 && missing.stderr.contains("does not exist"))
+        // An empty database: refused until migrated (nothing is created).
+        if kind == .postgres {
+            let empty = try await Command.run(["policy", "load", "examples/policy.yaml", "--database", fresh.url])
+            #expect(empty.status != 0 && empty.stderr.contains("run madoguchi migrate first"), "\(empty.stderr)")
+        }
+        #expect(try await Command.run(["migrate", "--database", fresh.url]).status == 0)
+        let stored = try await Command.run(["policy", "load", "examples/policy.yaml", "--database", fresh.url])
+        #expect(stored.status == 0, "\(stored.stderr)")
+        #expect(stored.stdout.contains("stored version 2026-12-06") && stored.stdout.contains("running servers switch to it within 5 seconds"))
+        let again = try await Command.run(["policy", "load", "examples/policy.yaml", "--database", fresh.url])
+        #expect(again.status == 0 && again.stdout.contains("already stored with this content"))
+        // The same id with other content, and an invalid file: refused, exit 1.
+        let reused = try temporaryPolicy(
+            try Fixtures.examplePolicyText().replacingOccurrences(of: "answer_business_days: 3", with: "answer_business_days: 4")
+        )
+        let conflict = try await Command.run(["policy", "load", reused, "--database", fresh.url])
+        #expect(conflict.status == 1 && conflict.stderr.contains("already stored with different content"), "\(conflict.stderr)")
+        let broken = try temporaryPolicy("version: [")
+        #expect(try await Command.run(["policy", "load", broken, "--database", fresh.url]).status == 1)
+        // A version whose text took effect earlier is stored, with a note that servers keep the later one.
+        let older = try temporaryPolicy(
+            try Fixtures.examplePolicyText().replacingOccurrences(of: "version: \"2026-12-06\"", with: "version: \"2026-12-05b\"")
+                .replacingOccurrences(of: "  - 2026-12-06\n", with: "")
+        )
+        let note = try await Command.run(["policy", "load", older, "--database", fresh.url])
+        #expect(note.status == 0 && note.stderr.contains("version 2026-12-06 took effect later"), "\(note.stdout) \(note.stderr)")
+        try await fresh.cleanUp()
+    }
+
     @Test("migrate creates the schema, a second run is a no-op; flags win over the environment", arguments: TestDatabase.available)
     func migrate(_ kind: TestDatabase) async throws {
         let fresh = try await kind.makeLocation()

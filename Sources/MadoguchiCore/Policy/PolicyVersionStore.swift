@@ -78,6 +78,15 @@ public struct PolicyVersionStore: Sendable {
         }
     }
 
+    /// The id of the version every server serves: the stored one whose text took effect last (then the last stored).
+    public func latest() async throws -> String? {
+        try await database.read { db in
+            try await db.select().column("id").from("policy_versions")
+                .orderBy("current_since", .descending).orderBy("stored_at", .descending).limit(1)
+                .first(decodingColumn: "id", as: String.self)
+        }
+    }
+
     /// Every stored version, newest text first.
     public func versions() async throws -> [PolicyVersion] {
         let kind = database.kind
