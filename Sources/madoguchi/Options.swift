@@ -86,6 +86,13 @@ struct LoggingOptions: ParsableArguments {
     )
     var level: String?
 
+    @Option(
+        name: .customLong("log-format"),
+        help:
+            "text か json(1 行に 1 つの JSON、リクエストごとの ID 付き)。環境変数: MADOGUCHI_LOG_FORMAT。既定: text\ntext or json (one JSON object per line, with each request's id). Env: MADOGUCHI_LOG_FORMAT. Default: text"
+    )
+    var format: String?
+
     func makeLogger(label: String) throws -> Logger {
         let text = level ?? Environment.value("MADOGUCHI_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: text) else {
@@ -94,7 +101,14 @@ struct LoggingOptions: ParsableArguments {
                 "--log-level: '\(text)' is not one of trace, debug, info, notice, warning, error, critical"
             )
         }
-        LoggingBootstrap.once(level: level)
+        let formatText = format ?? Environment.value("MADOGUCHI_LOG_FORMAT") ?? "text"
+        guard formatText == "text" || formatText == "json" else {
+            throw Bilingual.refusal(
+                "--log-format: '\(formatText)' は text でも json でもありません",
+                "--log-format: '\(formatText)' is neither text nor json"
+            )
+        }
+        LoggingBootstrap.once(level: level, json: formatText == "json")
         var logger = Logger(label: label)
         logger.logLevel = level
         return logger
@@ -104,10 +118,11 @@ struct LoggingOptions: ParsableArguments {
 enum LoggingBootstrap {
     private static let done = Mutex(false)
 
-    static func once(level: Logger.Level) {
+    static func once(level: Logger.Level, json: Bool = false) {
         done.withLock { done in
             guard !done else { return }
             LoggingSystem.bootstrap { label in
+                if json { return JSONLogHandler.standardError(label: label, level: level) }
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = level
                 return handler

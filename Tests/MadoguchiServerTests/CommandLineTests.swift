@@ -166,6 +166,8 @@ struct CommandLineTests {
         #expect(badPort.stderr.contains("--port: 70000 は 0〜65535 の範囲にありません\n--port: 70000 is not between 0 and 65535"))
         for (arguments, environment, message) in [
             (["serve", "--campaign-rate", "0"], [String: String](), "--campaign-rate: 0 is not between 1 and 100000"),
+            (["serve", "--log-format", "xml"], [:], "--log-format: 'xml' is neither text nor json"),
+            (["serve"], ["MADOGUCHI_LOG_FORMAT": "yaml"], "--log-format: 'yaml' is neither text nor json"),
             (["serve", "--campaign-rate", "100001"], [:], "--campaign-rate: 100001 is not between 1 and 100000"),
             (["serve"], ["MADOGUCHI_CAMPAIGN_RATE": "fast"], "MADOGUCHI_CAMPAIGN_RATE: 'fast' is not a number"),
             (["serve"], ["MADOGUCHI_CAMPAIGN_RATE": "99999999999999999999999"], "is not a number"),

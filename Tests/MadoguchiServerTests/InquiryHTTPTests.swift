@@ -350,6 +350,40 @@ struct InquiryHTTPTests {
         }
     }
 
+    @Test("R-SEC-1, R-OPS-1: JSON logs — one object per line with each request's id; health checks at debug; nothing personal")
+    func jsonLogs() async throws {
+        let marker = "Zq8Marker\(Int.random(in: 100_000...999_999))"
+        let capture = LogCapture()
+        let logger = Logger(label: "madoguchi") { label in JSONLogHandler(label: label, level: .info) { capture.append($0) } }
+        try await withServer { installation, _ in
+            let app = Application(router: buildRouter(installation), logger: logger)
+            try await app.test(.router) { client in
+                let api = try await client.execute(
+                    uri: "/api/v1/inquiries",
+                    method: .post,
+                    headers: [.contentType: "application/json"],
+                    body: ByteBuffer(
+                        string:
+                            #"{"service":"agent","fields":{"name":"\#(marker)","email":"\#(marker)@example.jp","topic":"other","message":"\#(marker)"}}"#
+                    )
+                )
+                #expect(api.status == .created)
+                #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
+                #expect(try await client.execute(uri: "/privacy?code=\(marker)", method: .get).status == .ok)
+            }
+        }
+        let objects = try capture.lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let requests = objects.filter { $0["message"] as? String == "request" }
+        #expect(requests.count == 2, "the inquiry and the page; the health check only at debug: \(capture.lines)")
+        for line in requests {
+            #expect((line["hb.request.id"] as? String)?.isEmpty == false && line["level"] as? String == "info")
+            #expect((line["time"] as? String)?.hasSuffix("Z") == true && line["label"] as? String == "madoguchi")
+        }
+        #expect(Set(requests.compactMap { $0["hb.request.id"] as? String }).count == 2, "each request has its own id")
+        #expect(requests.contains { $0["path"] as? String == "/privacy" }, "the path without its query string")
+        #expect(!capture.lines.contains { $0.lowercased().contains(marker.lowercased()) }, "nothing personal, no query string")
+    }
+
     @Test("R-SEC-1: a marker sent in name, e-mail and message appears nowhere in the database files or the logs")
     func nothingInPlaintext() async throws {
         let marker = "Zq7Marker\(Int.random(in: 100_000...999_999))"

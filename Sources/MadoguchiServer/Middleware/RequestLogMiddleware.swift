@@ -22,7 +22,10 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     private func log(_ request: Request, _ context: Context, status: Int, _ start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
-        context.logger.info(
+        // Health checks come every few seconds from load balancers: at debug, so they do not bury the rest.
+        let level: Logger.Level = request.uri.path == "/healthz" || request.uri.path == "/readyz" ? .debug : .info
+        context.logger.log(
+            level: level,
             "request",
             metadata: [
                 "method": "\(request.method.rawValue)",
