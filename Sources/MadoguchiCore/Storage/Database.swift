@@ -27,6 +27,9 @@ public final class Database: Sendable {
     private let nextReader = Mutex(0)
     /// Batches small write transactions into shared commits (`batchedTransaction`).
     private let committer = Mutex<GroupCommitter?>(nil)
+    /// When PostgreSQL last answered through a leased connection: a lease that waits while others are answered is
+    /// waiting on a busy pool, not on a database that is down.
+    private let lastAnswer = Mutex(ContinuousClock.now)
     /// The key of the audit chain (`KeyRing.auditKey`): entries appended in this database's transactions are keyed
     /// with it, and `AuditLog.verify` checks them with it.
     private let chainKey = Mutex<SymmetricKey?>(nil)
@@ -147,8 +150,49 @@ public final class Database: Sendable {
             }
             return try await body(readers[index % readers.count].sql(queryLogLevel: nil))
         case let .postgres(client, _):
-            return try await client.withConnection { connection in
+            return try await leasing(client) { connection in
                 try await body(connection.sql(queryLogLevel: nil))
+            }
+        }
+    }
+
+    /// How long a request waits for a PostgreSQL connection, with no query answered meanwhile, before the database
+    /// counts as unavailable (503).
+    public static let leaseTimeout: Duration = .seconds(5)
+
+    /// A connection from the pool. While PostgreSQL is down the pool keeps trying to connect and a lease would wait for
+    /// ever: when `leaseTimeout` passes with no lease and no other query answered in that time, the database is
+    /// unavailable. A busy pool (others being answered) is waited for. Once leased, `body` runs to its end (never cut
+    /// mid-transaction).
+    func leasing<R: Sendable>(
+        _ client: PostgresClient,
+        _ body: @Sendable (PostgresConnection) async throws -> R
+    ) async throws -> R {
+        let leased = LeaseFlag()
+        return try await withoutActuallyEscaping(body) { body in
+            try await withThrowingTaskGroup(of: R?.self) { group in
+                group.addTask {
+                    try await client.withConnection { connection in
+                        leased.value.withLock { $0 = true }
+                        let result = try await body(connection)
+                        self.lastAnswer.withLock { $0 = .now }
+                        return result
+                    }
+                }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: Self.leaseTimeout)
+                        if leased.value.withLock({ $0 }) { return nil }
+                        if ContinuousClock.now - self.lastAnswer.withLock({ $0 }) >= Self.leaseTimeout { throw DatabaseUnavailable() }
+                    }
+                }
+                while let next = try await group.next() {
+                    if let result = next {
+                        group.cancelAll()
+                        return result
+                    }
+                }
+                throw DatabaseUnavailable()
             }
         }
     }
@@ -170,7 +214,7 @@ public final class Database: Sendable {
                 throw error
             }
         case let .postgres(client, _):
-            return try await client.withConnection { connection in
+            return try await leasing(client) { connection in
                 let sql = connection.sql(queryLogLevel: nil)
                 try await sql.raw("BEGIN").run()
                 return try await self.finish(sql, body)
@@ -236,10 +280,22 @@ public final class Database: Sendable {
     }
 
     /// True when the database answers a trivial query.
-    public func isReachable() async -> Bool {
+    public func isReachable(within limit: Duration = .seconds(2)) async -> Bool {
         do {
-            return try await read { db in
-                try await db.raw("SELECT 1 AS ok").first(decodingColumn: "ok", as: Int.self) == 1
+            // Bounded: a database that does not answer (a stopped server, a pool still retrying) is unreachable now,
+            // not after the pool's own timeouts.
+            return try await withThrowingTaskGroup(of: Bool?.self) { group in
+                group.addTask {
+                    try await self.read { db in try await db.raw("SELECT 1 AS ok").first(decodingColumn: "ok", as: Int.self) == 1 }
+                }
+                group.addTask {
+                    try await Task.sleep(for: limit)
+                    return nil
+                }
+                let first = try await group.next() ?? nil
+                group.cancelAll()
+                guard let first else { throw DatabaseUnavailable() }
+                return first
             }
         } catch {
             logger.warning("database not reachable", metadata: ["error": "\(String(reflecting: type(of: error)))"])
@@ -283,4 +339,33 @@ actor WriterGate {
             waiters.removeFirst().resume()
         }
     }
+}
+
+/// The database did not answer in time.
+public struct DatabaseUnavailable: Error, Sendable {
+    public init() {}
+}
+
+extension Database {
+    /// True for errors that mean the database cannot be reached now (a stopped or restarting server, a lost
+    /// connection, a timeout), as opposed to an error of the request: the answer is 503 with `Retry-After`.
+    public static func isUnavailable(_ error: any Error) -> Bool {
+        if error is DatabaseUnavailable { return true }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown:
+            return true
+        case .server:
+            // Class 08 (connection exception) and 57 (operator intervention: shutdown, cannot connect now).
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57")
+        default:
+            return false
+        }
+    }
+}
+
+/// Whether a pool lease was granted (set from the connection's task, read by the timer's).
+private final class LeaseFlag: Sendable {
+    let value = Mutex(false)
 }

@@ -41,6 +41,12 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as HTTPError:
             status = error.status
             message = nil
+        case let error where Database.isUnavailable(error):
+            // The database is down or restarting: say so, and when to try again, instead of a 500.
+            status = .serviceUnavailable
+            extraHeaders[.retryAfter] = "5"
+            message = LocalizedText(ja: site.resources.text(.ja).format("unavailable_text"), en: site.resources.text(.en).format("unavailable_text"))
+            context.logger.error("database unavailable", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
         default:
             status = .internalServerError
             message = nil
@@ -58,6 +64,9 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
             text = t.format("error_text")
         case .tooManyRequests:
             heading = t.format("too_many_title")
+            text = message?[language] ?? status.reasonPhrase
+        case .serviceUnavailable:
+            heading = t.format("unavailable_title")
             text = message?[language] ?? status.reasonPhrase
         default:
             heading = t.format("bad_request_title")
