@@ -230,10 +230,11 @@ public enum RequestSubmission: String, Hashable, Sendable, Codable, CaseIterable
         switch self {
         case .form: LocalizedText(ja: "このサイトの請求フォーム", en: "The request form on this site")
         case .me: LocalizedText(ja: "ご本人のページ(メールアドレスの確認後)", en: "Your own page (after confirming your e-mail address)")
-        case .email: LocalizedText(ja: "メール", en: "E-mail")
-        case .post: LocalizedText(ja: "郵送", en: "Post")
-        case .phone: LocalizedText(ja: "電話", en: "Phone")
-        case .counter: LocalizedText(ja: "窓口での受付(来訪)", en: "In person at our office")
+        // The ways staff enter a request by (`RequestChannel`) are named as they are on the console.
+        case .email: RequestChannel.email.text
+        case .post: RequestChannel.post.text
+        case .phone: RequestChannel.phone.text
+        case .counter: RequestChannel.counter.text
         }
     }
 }
