@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A local SMTP sink for the tests (aiosmtpd): writes each message to DIR as <n>.eml with its envelope.
 
-usage: smtp-sink.py DIR PORT [--starttls CERT KEY --user USER --password PASSWORD [--login-only]]
+usage: smtp-sink.py DIR PORT [--starttls CERT KEY --user USER --password PASSWORD [--login-only]] [--refuse ADDRESS]
+--refuse ADDRESS answers 550 to that recipient (a message refused for good).
 PORT 0 picks a free port. Prints "ready PORT" once listening on 127.0.0.1:PORT; stops when its standard input closes.
 """
 import os
@@ -14,9 +15,16 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Sink:
-    def __init__(self, directory):
+    def __init__(self, directory, refused=None):
         self.directory = directory
         self.count = 0
+        self.refused = refused
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refused and address == self.refused:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.count += 1
@@ -55,7 +63,8 @@ def main():
             kwargs["auth_exclude_mechanism"] = ["PLAIN"]
     for attempt in range(20):
         chosen = port or free_port()
-        controller = Controller(Sink(directory), hostname="127.0.0.1", port=chosen, **kwargs)
+        refused = sys.argv[sys.argv.index("--refuse") + 1] if "--refuse" in sys.argv else None
+        controller = Controller(Sink(directory, refused), hostname="127.0.0.1", port=chosen, **kwargs)
         try:
             controller.start()
             break

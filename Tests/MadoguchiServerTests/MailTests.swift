@@ -174,6 +174,42 @@ struct MailTests {
         }
     }
 
+    @Test(
+        "R-OPS-1: a message the server refuses for good (5xx to its recipient) is failed at once, alone; an outage or a refused login is retried",
+        arguments: TestDatabase.available
+    )
+    func refusedForGood(_ kind: TestDatabase) async throws {
+        /// Refuses one recipient with 550, and everything with 535 (a login refused) while `loginRefused`.
+        final class RefusingMailer: Mailer, @unchecked Sendable {
+            private let lock = NSLock()
+            private(set) var sent: [String] = []
+            var loginRefused = false
+            func send(_ message: MailMessage) async throws {
+                try lock.withLock {
+                    if loginRefused { throw SMTPError(step: "AUTH PLAIN", code: 535) }
+                    if message.to == "nobody@example.jp" { throw SMTPError(step: "RCPT TO", code: 550) }
+                    sent.append(message.to)
+                }
+            }
+        }
+        try await VaultFixture.with(kind) { fixture in
+            for address in ["taro@example.jp", "nobody@example.jp", "hanako@example.jp"] {
+                guard case let .success(valid) = fixture.policy.validate(fixture.submission(email: address)) else { return }
+                _ = try await fixture.vault.submit(valid, policy: fixture.policy) { _ in OutgoingMail(to: valid.email, subject: "s", body: "b") }
+            }
+            let mailer = RefusingMailer()
+            let worker = fixture.outboxWorker(mailer)
+            #expect(try await worker.deliverDue() == OutboxWorker.Pass(sent: 2, failed: 1))
+            #expect(Set(mailer.sent) == ["taro@example.jp", "hanako@example.jp"])
+            // A refused login is the configuration's, not a message's: retried, never failed at once.
+            guard case let .success(next) = fixture.policy.validate(fixture.submission(email: "jiro@example.jp")) else { return }
+            _ = try await fixture.vault.submit(next, policy: fixture.policy) { _ in OutgoingMail(to: next.email, subject: "s", body: "b") }
+            mailer.loginRefused = true
+            #expect(try await worker.deliverDue() == OutboxWorker.Pass(retried: 1))
+            #expect(SMTPError(step: "message", code: 554).refusesMessageForGood && !SMTPError(step: "RCPT TO", code: 450).refusesMessageForGood)
+        }
+    }
+
     @Test("mail for a person whose key is gone is discarded, not sent", arguments: TestDatabase.available)
     func erasedRecipient(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in

@@ -164,13 +164,15 @@ public struct OutboxWorker: Sendable {
             return nil
         } catch {
             let attempts = message.attempts + 1
-            logger.warning(
-                "mail delivery failed",
-                metadata: [
-                    "outbox.id": "\(message.id)", "attempt": "\(attempts)",
-                    "error.type": "\(String(reflecting: type(of: error)))",
-                ]
-            )
+            var metadata: Logger.Metadata = [
+                "outbox.id": "\(message.id)", "attempt": "\(attempts)",
+                "error.type": "\(String(reflecting: type(of: error)))",
+            ]
+            // The server's step and reply code say what went wrong and carry nothing personal.
+            if let refusal = error as? SMTPError { metadata["error.message"] = "\(refusal)" }
+            logger.warning("mail delivery failed", metadata: metadata)
+            // Refused for good (a 5xx to its recipient or content): failed at once, on its own; the rest go on.
+            if let refusal = error as? SMTPError, refusal.refusesMessageForGood { return .failed }
             return attempts >= maximumAttempts ? .failed : .retry(attempts: attempts)
         }
     }

@@ -70,6 +70,17 @@ public struct SMTPError: Error, Sendable, CustomStringConvertible {
     public let step: String
     public let code: Int
     public var description: String { "SMTP \(step) refused with \(code)" }
+
+    public init(step: String, code: Int) {
+        (self.step, self.code) = (step, code)
+    }
+
+    /// A 5xx reply to this message's recipient or content (RFC 5321 §4.2.1): sending it again cannot succeed. A 5xx
+    /// to the greeting, TLS, authentication or the sender is the server's or our configuration's, not the message's,
+    /// and is retried like any outage.
+    public var refusesMessageForGood: Bool {
+        (500..<600).contains(code) && (step == "RCPT TO" || step == "message")
+    }
 }
 
 /// Sends mail to an SMTP server over SwiftNIO: EHLO, STARTTLS, AUTH PLAIN or LOGIN, MAIL/RCPT/DATA with dot-stuffing.

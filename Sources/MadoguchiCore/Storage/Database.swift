@@ -27,9 +27,8 @@ public final class Database: Sendable {
     private let nextReader = Mutex(0)
     /// Batches small write transactions into shared commits (`batchedTransaction`).
     private let committer = Mutex<GroupCommitter?>(nil)
-    /// When PostgreSQL last answered through a leased connection: a lease that waits while others are answered is
-    /// waiting on a busy pool, not on a database that is down.
-    private let lastAnswer = Mutex(ContinuousClock.now)
+    /// What the PostgreSQL pool last did: answered through a lease, or failed to connect.
+    private let health: PoolHealth
     /// The key of the audit chain (`KeyRing.auditKey`): entries appended in this database's transactions are keyed
     /// with it, and `AuditLog.verify` checks them with it.
     private let chainKey = Mutex<SymmetricKey?>(nil)
@@ -59,10 +58,11 @@ public final class Database: Sendable {
         }
     }
 
-    private init(kind: SQLDialectKind, backend: Backend, logger: Logger) {
+    private init(kind: SQLDialectKind, backend: Backend, logger: Logger, health: PoolHealth = PoolHealth()) {
         self.kind = kind
         self.backend = backend
         self.logger = logger
+        self.health = health
     }
 
     private static func openSQLite(path: String, logger: Logger) async throws -> Database {
@@ -133,11 +133,15 @@ public final class Database: Sendable {
         }
         // The client warns when a lease races its own start-up; lease errors reach the caller anyway, so its
         // background log only carries errors.
-        var backgroundLogger = logger
-        backgroundLogger.logLevel = max(logger.logLevel, .error)
+        // background log only carries errors; the pool's failed connection attempts are also noted (PoolHealth).
+        let health = PoolHealth()
+        let forward = max(logger.logLevel, .error)
+        let backgroundLogger = Logger(label: logger.label) { label in
+            PoolWatch(health: health, forward: forward, label: label)
+        }
         let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
         let runner = Task { await client.run() }
-        return Database(kind: .postgres, backend: .postgres(client: client, runner: runner), logger: logger)
+        return Database(kind: .postgres, backend: .postgres(client: client, runner: runner), logger: logger, health: health)
     }
 
     /// Runs `body` outside any transaction; use it for reads.
@@ -156,14 +160,14 @@ public final class Database: Sendable {
         }
     }
 
-    /// How long a request waits for a PostgreSQL connection, with no query answered meanwhile, before the database
-    /// counts as unavailable (503).
+    /// How long a request waits for a PostgreSQL connection, with no query answered meanwhile and the pool failing to
+    /// connect, before the database counts as unavailable (503).
     public static let leaseTimeout: Duration = .seconds(5)
 
     /// A connection from the pool. While PostgreSQL is down the pool keeps trying to connect and a lease would wait for
-    /// ever: when `leaseTimeout` passes with no lease and no other query answered in that time, the database is
-    /// unavailable. A busy pool (others being answered) is waited for. Once leased, `body` runs to its end (never cut
-    /// mid-transaction).
+    /// ever: when `leaseTimeout` passes with no lease, no query answered in that time, and a failed connection attempt
+    /// since the last answer, the database is unavailable. A busy or slow pool that still connects is waited for. Once
+    /// leased, `body` runs to its end (never cut mid-transaction).
     func leasing<R: Sendable>(
         _ client: PostgresClient,
         _ body: @Sendable (PostgresConnection) async throws -> R
@@ -175,7 +179,7 @@ public final class Database: Sendable {
                     try await client.withConnection { connection in
                         leased.value.withLock { $0 = true }
                         let result = try await body(connection)
-                        self.lastAnswer.withLock { $0 = .now }
+                        self.health.answered()
                         return result
                     }
                 }
@@ -183,7 +187,7 @@ public final class Database: Sendable {
                     while true {
                         try await Task.sleep(for: Self.leaseTimeout)
                         if leased.value.withLock({ $0 }) { return nil }
-                        if ContinuousClock.now - self.lastAnswer.withLock({ $0 }) >= Self.leaseTimeout { throw DatabaseUnavailable() }
+                        if self.health.isDown(after: Self.leaseTimeout) { throw DatabaseUnavailable() }
                     }
                 }
                 while let next = try await group.next() {
@@ -368,4 +372,56 @@ extension Database {
 /// Whether a pool lease was granted (set from the connection's task, read by the timer's).
 private final class LeaseFlag: Sendable {
     let value = Mutex(false)
+}
+
+/// What the PostgreSQL pool last did, for telling a database that is down from one that is only busy.
+final class PoolHealth: Sendable {
+    private struct State {
+        var answer = ContinuousClock.now
+        var failure: ContinuousClock.Instant?
+    }
+
+    private let state = Mutex(State())
+
+    func answered() { state.withLock { $0.answer = .now } }
+    func failedToConnect() { state.withLock { $0.failure = .now } }
+
+    /// Nothing answered for `quiet`, and a connection attempt failed since the last answer.
+    func isDown(after quiet: Duration) -> Bool {
+        state.withLock { state in
+            guard let failure = state.failure, failure > state.answer else { return false }
+            return ContinuousClock.now - state.answer >= quiet
+        }
+    }
+}
+
+/// The pool's background log: notes failed connection attempts (logged by the pool at `info`) in `PoolHealth`, and
+/// passes on what is at `forward` or above to the process's log handler.
+struct PoolWatch: LogHandler {
+    let health: PoolHealth
+    let forward: Logger.Level
+    let label: String
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        if event.message.description == "Connection creation failed" { health.failedToConnect() }
+        guard event.level >= forward else { return }
+        var logger = Logger(label: label)
+        logger.logLevel = forward
+        logger.log(
+            level: event.level,
+            event.message,
+            metadata: metadata.merging(event.metadata ?? [:]) { $1 },
+            source: event.source,
+            file: event.file,
+            function: event.function,
+            line: event.line
+        )
+    }
 }
