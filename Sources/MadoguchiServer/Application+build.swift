@@ -124,11 +124,8 @@ public struct Installation: Sendable {
     /// Loads and validates the policy file, opens and migrates the database, stores the policy version if it is
     /// new (R-VER-1) and renders the pages. Throws `PolicyFileError` for an invalid file: the server never starts on one.
     public static func prepare(_ configuration: ServerConfiguration, logger: Logger) async throws -> Installation {
-        let (policy, source) = try PolicyLoader.load(path: configuration.policyPath)
-        // What the law may require depending on the operator's situation: said at every start, never refused.
-        for warning in PolicyLoader.review(yaml: source, file: configuration.policyPath).diagnostics {
-            logger.warning("policy file: \(warning.file):\(warning.line):\(warning.column): \(warning.text.en)")
-        }
+        let (policy, source, warnings) = try PolicyLoader.loadReviewed(path: configuration.policyPath)
+        logPolicyWarnings(warnings, logger: logger)
         let resources = try await SiteResources.bundled()
         if case .postgres = configuration.database, case .sqlite = configuration.keyStore {
             logger.warning(
@@ -163,35 +160,43 @@ public struct Installation: Sendable {
             if outcome == .stored {
                 logger.info("stored a new policy version", metadata: ["version": "\(policy.version)"])
             }
-            let site = try await PolicySite(current: policy, store: store, resources: resources)
-            let vault = InquiryVault(database: database, keys: SubjectKeyStore(database: keyStore, ring: ring))
-            let prepared = Installation(
-                configuration: configuration,
-                database: database,
-                keyStore: keyStore,
-                ring: ring,
-                policy: policy,
-                site: site,
-                vault: vault,
-                guardian: PurposeGuard(vault: vault, versions: store, current: policy),
-                staff: StaffDirectory(database: database, bcryptCost: configuration.bcryptCost),
-                storedNewVersion: outcome == .stored,
-                auditWatch: AuditWatch(database: database)
-            )
             // Servers on one database serve one version: the stored one whose text took effect last (R-OPS-1).
+            var served = policy
             if let latest = try await store.latest(), latest != policy.version, let newer = try await store.policy(version: latest) {
                 logger.warning(
                     "the policy file is not the latest stored version; serving the latest",
                     metadata: ["policy.file": "\(policy.version)", "policy.version": "\(latest)"]
                 )
-                return try await prepared.serving(newer)
+                served = newer
             }
-            return prepared
+            let site = try await PolicySite(current: served, store: store, resources: resources)
+            let vault = InquiryVault(database: database, keys: SubjectKeyStore(database: keyStore, ring: ring))
+            return Installation(
+                configuration: configuration,
+                database: database,
+                keyStore: keyStore,
+                ring: ring,
+                policy: served,
+                site: site,
+                vault: vault,
+                guardian: PurposeGuard(vault: vault, versions: store, current: served),
+                staff: StaffDirectory(database: database, bcryptCost: configuration.bcryptCost),
+                storedNewVersion: outcome == .stored,
+                auditWatch: AuditWatch(database: database)
+            )
         } catch {
             await database.close()
             await keyStore.close()
             throw error
         }
+    }
+}
+
+/// What the law may require depending on the operator's situation (policy file warnings): logged at every start and
+/// reload, never refused.
+func logPolicyWarnings(_ warnings: [PolicyDiagnostic], logger: Logger) {
+    for warning in warnings {
+        logger.warning("policy file: \(warning.file):\(warning.line):\(warning.column): \(warning.text.en)")
     }
 }
 

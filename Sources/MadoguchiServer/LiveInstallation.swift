@@ -60,10 +60,8 @@ public final class LiveInstallation: HTTPResponderBuilder, Sendable {
         let installation = installation
         let path = installation.configuration.policyPath
         do {
-            let (policy, source) = try PolicyLoader.load(path: path)
-            for warning in PolicyLoader.review(yaml: source, file: path).diagnostics {
-                logger.warning("policy file: \(warning.file):\(warning.line):\(warning.column): \(warning.text.en)")
-            }
+            let (policy, source, warnings) = try PolicyLoader.loadReviewed(path: path)
+            logPolicyWarnings(warnings, logger: logger)
             if try await PolicyVersionStore(database: installation.database).store(policy, source: source) == .stored {
                 logger.info("stored a new policy version", metadata: ["version": "\(policy.version)"])
             }

@@ -60,9 +60,16 @@ struct PolicyCommand: AsyncParsableCommand {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let (policy, diagnostics) = PolicyLoader.review(path: file)
-            report(PolicyFileError(diagnostics))
-            guard let policy, let source = try? String(contentsOfFile: file, encoding: .utf8) else { throw ExitCode(1) }
+            let policy: Policy
+            let source: String
+            do {
+                let loaded = try PolicyLoader.loadReviewed(path: file)
+                (policy, source) = (loaded.policy, loaded.source)
+                report(PolicyFileError(loaded.warnings))
+            } catch {
+                report(error)
+                throw ExitCode(1)
+            }
             let logger = try logging.makeLogger(label: "madoguchi.policy")
             let outcome: PolicyStoreOutcome
             let latest: String?

@@ -66,6 +66,18 @@ public struct PolicyDiff: Sendable, Hashable, Codable {
             changes.append(Change(section: section, kind: kind, id: id, summary: LocalizedText(ja: ja, en: en)))
         }
         func quoted(_ text: LocalizedText) -> (ja: String, en: String) { ("「\(text.ja)」", "\"\(text.en)\"") }
+        // Where a recipient is and what covers the transfer (R-LAW-2), for vendors and contractors alike.
+        func transfer(
+            _ section: Section,
+            _ id: String,
+            _ before: (Country?, ForeignTransfer?),
+            _ after: (country: Country?, transfer: ForeignTransfer?)
+        ) {
+            guard before.0 != after.country || before.1 != after.transfer else { return }
+            let ja = after.country.map { "\($0.name.ja)(\($0))" } ?? "記載なし"
+            let en = after.country.map { "\($0.name.en) (\($0))" } ?? "not stated"
+            add(section, .changed, id, ja: "所在国・移転の根拠: \(ja)", en: "country and basis of transfer: \(en)")
+        }
 
         // Purposes: added, removed, reworded, and whether consent is asked separately.
         compare(old.purposes, new.purposes, id: \.id) { difference in
@@ -227,11 +239,7 @@ public struct PolicyDiff: Sendable, Hashable, Codable {
                     let (a, b) = (quoted(before.purpose), quoted(after.purpose))
                     add(.vendors, .changed, after.id, ja: "利用目的: \(a.ja) → \(b.ja)", en: "purpose: \(a.en) → \(b.en)")
                 }
-                if before.country != after.country || before.foreignTransfer != after.foreignTransfer {
-                    let country = after.country.map { "\($0.name.ja)(\($0))" } ?? "記載なし"
-                    let countryEN = after.country.map { "\($0.name.en) (\($0))" } ?? "not stated"
-                    add(.vendors, .changed, after.id, ja: "所在国・移転の根拠: \(country)", en: "country and basis of transfer: \(countryEN)")
-                }
+                transfer(.vendors, after.id, (before.country, before.foreignTransfer), (after.country, after.foreignTransfer))
                 if before.recipientUse != after.recipientUse {
                     add(.vendors, .changed, after.id, ja: "送信先での利用の記載の変更", en: "the recipient's own use restated")
                 }
@@ -267,11 +275,7 @@ public struct PolicyDiff: Sendable, Hashable, Codable {
                     let list = after.entrustedData.joined(separator: ", ")
                     add(.contractors, .changed, after.id, ja: "扱う項目: \(list)", en: "handles: \(list)")
                 }
-                if before.country != after.country || before.foreignTransfer != after.foreignTransfer {
-                    let country = after.country.map { "\($0.name.ja)(\($0))" } ?? "記載なし"
-                    let countryEN = after.country.map { "\($0.name.en) (\($0))" } ?? "not stated"
-                    add(.contractors, .changed, after.id, ja: "所在国・移転の根拠: \(country)", en: "country and basis of transfer: \(countryEN)")
-                }
+                transfer(.contractors, after.id, (before.country, before.foreignTransfer), (after.country, after.foreignTransfer))
                 if before.name != after.name || before.task != after.task {
                     add(.contractors, .changed, after.id, ja: "名称・委託する業務の変更", en: "name or entrusted work changed")
                 }

@@ -17,6 +17,15 @@ public enum PolicyLoader {
         return (try parse(yaml: text, file: path), text)
     }
 
+    /// Loads the file at `path` with its source text and its warnings, reading and parsing it once; throws every
+    /// diagnostic (warnings included) when any is an error.
+    public static func loadReviewed(path: String) throws(PolicyFileError) -> (policy: Policy, source: String, warnings: [PolicyDiagnostic]) {
+        let text = try source(path: path)
+        let (policy, diagnostics) = review(yaml: text, file: path)
+        guard let policy else { throw PolicyFileError(diagnostics) }
+        return (policy, text, diagnostics)
+    }
+
     /// The text of the file at `path`, refused when it cannot be read, is too large or is not UTF-8.
     private static func source(path: String) throws(PolicyFileError) -> String {
         func fail(ja: String, en: String) -> PolicyFileError {

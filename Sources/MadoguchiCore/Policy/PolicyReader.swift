@@ -435,8 +435,7 @@ struct PolicyReader {
                 en: "requests: no 'delivery'; say how answers are delivered (electronically, or on paper when the person asks) (APPI Art. 33(1)-(2))"
             )
         }
-        guard let email, let days, let identity, let fee, let agents else { return nil }
-        if map[K.fee.rawValue] != nil, fee > 0, payment == nil { return nil }
+        guard let email, let days, let identity, let fee, let agents, fee == 0 || payment != nil else { return nil }
         return RequestContact(
             email: email,
             answerBusinessDays: days,

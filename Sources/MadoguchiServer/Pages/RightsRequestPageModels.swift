@@ -73,7 +73,7 @@ struct RequestFormModel {
         )
         agentNote = t.format("request_agent_note", ["requests_email": policy.requests.email])
         agentPolicy = policy.requests.agents?[language]
-        fee = policy.requests.fee.map { $0 == 0 ? t.format("requests_fee_free") : t.format("requests_fee", ["yen": "\($0)"]) }
+        fee = LawSections.fee(policy.requests, t)
     }
 }
 

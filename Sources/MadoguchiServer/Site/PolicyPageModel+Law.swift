@@ -70,7 +70,7 @@ struct LawSections {
         hasForeign = !foreign.isEmpty
 
         let requests = policy.requests
-        fee = requests.fee.map { $0 == 0 ? t.format("requests_fee_free") : t.format("requests_fee", ["yen": "\($0)"]) }
+        fee = Self.fee(requests, t)
         feePayment = requests.feePayment?[language]
         submission = (requests.submission ?? []).map { way in
             let href: String? =
@@ -103,5 +103,10 @@ struct LawSections {
         mail = policy.marketingMail.map {
             Mail(sender: $0.sender[language], address: $0.address[language], unsubscribe: $0.unsubscribe, contact: $0.contact)
         }
+    }
+
+    /// The request fee as a sentence (the policy page and the request form), nil when the version states none.
+    static func fee(_ requests: RequestContact, _ t: [String: String]) -> String? {
+        requests.fee.map { $0 == 0 ? t.format("requests_fee_free") : t.format("requests_fee", ["yen": "\($0)"]) }
     }
 }
