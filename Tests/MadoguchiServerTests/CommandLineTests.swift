@@ -26,39 +26,16 @@ struct Command {
         return environment
     }
 
-    /// Runs the executable without blocking a concurrency thread: a blocked cooperative pool would starve the
-    /// test's own database connections while the child waits on them.
+    /// Runs the executable (without blocking a concurrency thread: a blocked cooperative pool would starve the
+    /// test's own database connections while the child waits on them). A signal shows as 128 + its number.
     static func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = Fixtures.repositoryRoot
-        process.environment = environment(extra)
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Blocking waits run on their own threads: on Linux, Swift concurrency and GCD's global queues share one
-        // pool, and a child waiting on this process's database connections would otherwise starve them.
-        async let stdout = onOwnThread { out.fileHandleForReading.readDataToEndOfFile() }
-        async let stderr = onOwnThread { err.fileHandleForReading.readDataToEndOfFile() }
-        let status = await onOwnThread { () -> Int32 in
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
-        return Result(
-            status: status,
-            stdout: String(decoding: await stdout, as: UTF8.self),
-            stderr: String(decoding: await stderr, as: UTF8.self)
+        let finished = try await Child.run(
+            executable.path,
+            arguments,
+            environment: environment(extra),
+            workingDirectory: Fixtures.repositoryRoot.path
         )
-    }
-}
-
-/// Runs a blocking call on a new thread and awaits its result without holding a concurrency thread.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: body()) }.start()
+        return Result(status: finished.exitCode ?? 128 + (finished.signal ?? 0), stdout: finished.stdout, stderr: finished.stderr)
     }
 }
 
@@ -460,19 +437,17 @@ struct CommandLineTests {
         let fresh = try await kind.makeLocation()
         let keys = try Fixtures.temporaryDirectory()
         let port = Int.random(in: 20_000...29_999)
-        let process = Process()
-        process.executableURL = Command.executable
-        process.arguments = ["serve"]
-        process.currentDirectoryURL = Fixtures.repositoryRoot
-        process.environment = Command.environment([
-            "MADOGUCHI_PORT": "\(port)", "MADOGUCHI_DATABASE_URL": fresh.url, "MADOGUCHI_LOG_LEVEL": "warning",
-            "MADOGUCHI_KEY_FILE": keys.appendingPathComponent("master.key").path,
-            "MADOGUCHI_KEYSTORE_URL": "sqlite:" + keys.appendingPathComponent("keystore.sqlite").path,
-        ])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let server = try await Child.Running.start(
+            Command.executable.path,
+            ["serve"],
+            environment: Command.environment([
+                "MADOGUCHI_PORT": "\(port)", "MADOGUCHI_DATABASE_URL": fresh.url, "MADOGUCHI_LOG_LEVEL": "warning",
+                "MADOGUCHI_KEY_FILE": keys.appendingPathComponent("master.key").path,
+                "MADOGUCHI_KEYSTORE_URL": "sqlite:" + keys.appendingPathComponent("keystore.sqlite").path,
+            ]),
+            workingDirectory: Fixtures.repositoryRoot.path,
+            awaitingFirstLine: false
+        )
 
         var page: String?
         for _ in 0..<100 {
@@ -484,10 +459,10 @@ struct CommandLineTests {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
+        let ended = try await server.stop(terminate: true)
         #expect(page?.contains("How We Handle Your Personal Data") == true)
-        process.terminate()
-        await onOwnThread { process.waitUntilExit() }
-        #expect(process.terminationStatus == 0 || process.terminationReason == .uncaughtSignal)
+        // SIGTERM is a graceful shutdown: the server ends with 0.
+        #expect(ended.exitCode == 0)
         try await fresh.cleanUp()
     }
 

@@ -12,58 +12,34 @@ import Testing
 
 /// A real SMTP server for the tests: `scripts/smtp-sink.py` (aiosmtpd from PyPI), writing messages to a folder.
 struct SMTPSink {
-    let process: Process
-    let input: Pipe
+    let child: Child.Running
     let directory: URL
     let port: Int
 
     /// aiosmtpd is importable, or CI requires these tests (`MADOGUCHI_REQUIRE_SMTP=1`, set by .ci/run).
-    static let available: Bool = {
+    static func available() async -> Bool {
         if ProcessInfo.processInfo.environment["MADOGUCHI_REQUIRE_SMTP"] == "1" { return true }
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import aiosmtpd"]
-        probe.standardError = FileHandle.nullDevice
-        probe.standardOutput = FileHandle.nullDevice
-        guard (try? probe.run()) != nil else { return false }
-        probe.waitUntilExit()
-        return probe.terminationStatus == 0
-    }()
+        let probe = try? await Child.run("/usr/bin/env", ["python3", "-c", "import aiosmtpd"])
+        return probe?.exitCode == 0
+    }
 
     static func start(_ extra: [String] = []) async throws -> SMTPSink {
         let directory = try Fixtures.temporaryDirectory()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments =
-            [
-                "python3", Fixtures.repositoryRoot.appendingPathComponent("scripts/smtp-sink.py").path,
-                directory.path, "0",
-            ] + extra
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let line = await onOwnThread { () -> String in
-            var text = ""
-            while !text.contains("\n") {
-                let data = output.fileHandleForReading.availableData
-                if data.isEmpty { break }
-                text += String(decoding: data, as: UTF8.self)
-            }
-            return text
-        }
+        let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/smtp-sink.py").path
+        let child = try await Child.Running.start("/usr/bin/env", ["python3", script, directory.path, "0"] + extra)
         // "ready PORT": the sink picks a free port itself (a random one could be in use by another connection).
-        let words = line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
-        try #require(words.first == "ready", "the SMTP sink did not start (pip install aiosmtpd)")
-        let port = try #require(words.dropFirst().first.flatMap { Int($0) }, "the SMTP sink names its port")
-        return SMTPSink(process: process, input: input, directory: directory, port: port)
+        let words = (child.firstLine ?? "").trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+        guard words.first == "ready", let port = words.dropFirst().first.flatMap({ Int($0) }) else {
+            _ = try? await child.stop()
+            try? FileManager.default.removeItem(at: directory)
+            throw TestDatabaseError("the SMTP sink did not start (pip install aiosmtpd)")
+        }
+        return SMTPSink(child: child, directory: directory, port: port)
     }
 
+    /// Closes the sink's standard input, which ends it, and removes its folder.
     func stop() async {
-        try? input.fileHandleForWriting.close()
-        await onOwnThread { process.waitUntilExit() }
+        _ = try? await child.stop()
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -83,7 +59,7 @@ let smtpMessage = MailMessage(
 )
 
 // R-MAIL-1: delivery through a real SMTP server.
-@Suite("SMTP transport", .serialized, .enabled(if: SMTPSink.available))
+@Suite("SMTP transport", .serialized, .enabled { await SMTPSink.available() })
 struct SMTPTests {
     @Test("a message reaches a real SMTP server intact")
     func plain() async throws {
@@ -105,16 +81,14 @@ struct SMTPTests {
         let keys = try Fixtures.temporaryDirectory()
         let cert = keys.appendingPathComponent("cert.pem").path
         let key = keys.appendingPathComponent("key.pem").path
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        openssl.arguments = [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-            "-subj", "/CN=localhost",
-        ]
-        openssl.standardError = FileHandle.nullDevice
-        openssl.standardOutput = FileHandle.nullDevice
-        try openssl.run()
-        await onOwnThread { openssl.waitUntilExit() }
+        let openssl = try await Child.run(
+            "/usr/bin/env",
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                "-subj", "/CN=localhost",
+            ]
+        )
+        try #require(openssl.exitCode == 0, "openssl could not make a test certificate: \(openssl.stderr)")
         let sink = try await SMTPSink.start(["--starttls", cert, key, "--user", "relay", "--password", "s3cret pass"])
         var good = try SMTPConfiguration(url: "smtp://relay:s3cret%20pass@127.0.0.1:\(sink.port)?security=starttls")
         good.verifyCertificate = false
