@@ -231,7 +231,7 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorPageMiddleware(site: installation.site))
     PolicyController(site: installation.site).addRoutes(to: router)
-    OperationsController(database: installation.database, site: installation.site).addRoutes(to: router)
+    OperationsController(databases: [installation.database, installation.keyStore], site: installation.site).addRoutes(to: router)
     let limit = installation.configuration.submissionLimit
     let baseURL = installation.configuration.publicBaseURL
     InquiryController(

@@ -22,7 +22,7 @@ public enum SQLDialectKind: String, Sendable {
 public final class Database: Sendable {
     public let kind: SQLDialectKind
     private let backend: Backend
-    private let logger: Logger
+    let logger: Logger
     /// Round-robin position over SQLite's reader connections.
     private let nextReader = Mutex(0)
     /// Batches small write transactions into shared commits (`batchedTransaction`).
@@ -32,6 +32,8 @@ public final class Database: Sendable {
     /// The key of the audit chain (`KeyRing.auditKey`): entries appended in this database's transactions are keyed
     /// with it, and `AuditLog.verify` checks them with it.
     private let chainKey = Mutex<SymmetricKey?>(nil)
+    /// Whether the disk under the database refused a write for lack of space.
+    let storage: StorageWatch
 
     /// Keys the audit chain of this database from now on (set once the master key is loaded).
     public func useAuditKey(_ key: SymmetricKey) {
@@ -58,11 +60,12 @@ public final class Database: Sendable {
         }
     }
 
-    private init(kind: SQLDialectKind, backend: Backend, logger: Logger, health: PoolHealth = PoolHealth()) {
+    private init(kind: SQLDialectKind, backend: Backend, logger: Logger, health: PoolHealth = PoolHealth(), directory: String? = nil) {
         self.kind = kind
         self.backend = backend
         self.logger = logger
         self.health = health
+        self.storage = StorageWatch(directory: directory)
     }
 
     private static func openSQLite(path: String, logger: Logger) async throws -> Database {
@@ -103,7 +106,8 @@ public final class Database: Sendable {
             return Database(
                 kind: .sqlite,
                 backend: .sqlite(writer: writer, readers: readers, gate: WriterGate(), pool: pool),
-                logger: logger
+                logger: logger,
+                directory: directory
             )
         } catch {
             try? await writer.close()
@@ -252,9 +256,11 @@ public final class Database: Sendable {
             // Audit entries appended in the body are keyed with this database's chain key.
             let result = try await AuditLog.$chainKey.withValue(auditKey) { try await body(sql) }
             try await sql.raw("COMMIT").run()
+            storage.noteCommit(logger: logger)
             return result
         } catch {
             try? await sql.raw("ROLLBACK").run()
+            storage.noteFailure(error, logger: logger)
             throw error
         }
     }

@@ -69,7 +69,11 @@ actor GroupCommitter {
                 for job in batch { job.continuation.resume(throwing: error) }
                 continue
             }
-            for (job, outcome) in zip(batch, outcomes) { job.continuation.resume(with: outcome) }
+            for (job, outcome) in zip(batch, outcomes) {
+                // A job refused in its savepoint for a full disk did not fail its transaction: note it here.
+                if case let .failure(error) = outcome { database.storage.noteFailure(error, logger: database.logger) }
+                job.continuation.resume(with: outcome)
+            }
         }
         draining = false
     }
@@ -127,8 +131,15 @@ actor GroupCommitter {
             try await db.raw("RELEASE SAVEPOINT \(unsafeRaw: name)").run()
             return .success(value)
         } catch {
-            try await db.raw("ROLLBACK TO SAVEPOINT \(unsafeRaw: name)").run()
-            try await db.raw("RELEASE SAVEPOINT \(unsafeRaw: name)").run()
+            do {
+                try await db.raw("ROLLBACK TO SAVEPOINT \(unsafeRaw: name)").run()
+                try await db.raw("RELEASE SAVEPOINT \(unsafeRaw: name)").run()
+            } catch _ {
+                // A full disk (or an I/O error) makes SQLite roll the whole transaction back on its own: the savepoint
+                // is gone, and with it the work of the jobs before this one. Fail the transaction with the original
+                // error, so that no job of the batch is reported stored and none after it runs outside a transaction.
+                throw error
+            }
             return .failure(error)
         }
     }

@@ -4,13 +4,14 @@ import MadoguchiCore
 
 /// Liveness, readiness and the static files the pages need.
 struct OperationsController<Context: RequestContext> {
-    let database: Database
+    /// The data database and the key store: the server is ready when both answer and both can be written.
+    let databases: [Database]
     let site: PolicySite
     let stylesheet: RenderedPage
     let openAPI: RenderedPage
 
-    init(database: Database, site: PolicySite) {
-        self.database = database
+    init(databases: [Database], site: PolicySite) {
+        self.databases = databases
         self.site = site
         self.stylesheet = RenderedPage(site.resources.stylesheet, contentType: "text/css; charset=utf-8")
         self.openAPI = RenderedPage(site.resources.openAPI, contentType: "application/yaml; charset=utf-8")
@@ -25,13 +26,21 @@ struct OperationsController<Context: RequestContext> {
                 body: .init(byteBuffer: .init(string: "ok\n"))
             )
         }
-        /// The process can serve: the database answers.
+        /// The process can serve: the databases answer, and their disks took the last write (or have space again).
         router.get("/readyz") { _, _ in
-            let ready = await database.isReachable()
+            var problem: String?
+            for database in databases {
+                if !(await database.isReachable()) {
+                    problem = "database unreachable"
+                } else if database.storageIsFull() {
+                    problem = "database disk full"
+                }
+                if problem != nil { break }
+            }
             return Response(
-                status: ready ? .ok : .serviceUnavailable,
+                status: problem == nil ? .ok : .serviceUnavailable,
                 headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: .init(string: ready ? "ready\n" : "database unreachable\n"))
+                body: .init(byteBuffer: .init(string: (problem ?? "ready") + "\n"))
             )
         }
         router.get("/assets/site.css") { request, _ in

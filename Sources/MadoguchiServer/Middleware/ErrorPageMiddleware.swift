@@ -17,6 +17,13 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
+    /// The error's type and, where it is known to hold no personal data, its message.
+    static func errorMetadata(_ error: any Error) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["error.type": "\(String(reflecting: type(of: error)))"]
+        if let message = Database.safeMessage(error) { metadata["error.message"] = "\(message)" }
+        return metadata
+    }
+
     private func respond(to error: any Error, request: Request, context: Context) -> Response {
         let language = Language(rawValue: request.uri.queryParameters["lang"].map(String.init) ?? "ja") ?? .ja
         let status: HTTPResponse.Status
@@ -41,16 +48,20 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as HTTPError:
             status = error.status
             message = nil
-        case let error where Database.isUnavailable(error):
-            // The database is down or restarting: say so, and when to try again, instead of a 500.
+        case let error where Database.isUnavailable(error) || Database.isStorageFull(error):
+            // The database is down or restarting, or its disk is full: say so, and when to try again, instead of a
+            // 500. Nothing of the request was stored (its transaction was rolled back).
             status = .serviceUnavailable
             extraHeaders[.retryAfter] = "5"
             message = LocalizedText(ja: site.resources.text(.ja).format("unavailable_text"), en: site.resources.text(.en).format("unavailable_text"))
-            context.logger.error("database unavailable", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+            context.logger.error(
+                Database.isStorageFull(error) ? "database disk full: request refused, nothing stored" : "database unavailable",
+                metadata: Self.errorMetadata(error)
+            )
         default:
             status = .internalServerError
             message = nil
-            context.logger.error("request failed", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+            context.logger.error("request failed", metadata: Self.errorMetadata(error))
         }
         let t = site.resources.text(language)
         let heading: String
