@@ -35,6 +35,9 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies: [IPNetwork] = []
     /// Campaign messages put into the outbox per minute (`--campaign-rate`).
     public var campaignsPerMinute = 600
+    /// Where `/metrics` is served (`--metrics-host`, `--metrics-port`): its own listener, never the public one. Nil: no
+    /// metrics are recorded.
+    public var metrics: (host: String, port: Int)?
 
     public static let defaultKeyFile = "var/keys/master.key"
     public static let defaultKeyStore = DatabaseLocation.sqlite(path: "var/keys/keystore.sqlite")
@@ -226,6 +229,8 @@ func loadKeyRing(_ configuration: ServerConfiguration, database: Database, keySt
 public func buildRouter(_ installation: Installation) -> Router<SiteRequestContext> {
     let router = Router(context: SiteRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware first: it wraps the routes added after it, and the not-found responder.
+    // Outermost, so it counts what the client got (the error pages included), by route pattern, never by raw path.
+    if installation.configuration.metrics != nil { router.add(middleware: MetricsMiddleware()) }
     router.add(middleware: ClientAddressMiddleware(resolver: ClientAddress(trusted: installation.configuration.trustedProxies)))
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())

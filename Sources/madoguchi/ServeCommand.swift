@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import MadoguchiCore
 import MadoguchiServer
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -98,6 +99,20 @@ struct Serve: AsyncParsableCommand {
     )
     var trustedProxy: [String] = []
 
+    @Option(
+        name: .customLong("metrics-port"),
+        help:
+            "/metrics(Prometheus 形式)を公開ポートとは別のこのポートで出します。環境変数: MADOGUCHI_METRICS_PORT。既定: なし(出さない)\nServe /metrics (Prometheus text) on this port, apart from the public one. Env: MADOGUCHI_METRICS_PORT. Default: none (no metrics)"
+    )
+    var metricsPort: Int?
+
+    @Option(
+        name: .customLong("metrics-host"),
+        help:
+            "/metrics を待ち受けるアドレス。環境変数: MADOGUCHI_METRICS_HOST。既定: 127.0.0.1\nAddress the /metrics listener binds to. Env: MADOGUCHI_METRICS_HOST. Default: 127.0.0.1"
+    )
+    var metricsHost: String?
+
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -176,6 +191,23 @@ struct Serve: AsyncParsableCommand {
             kind: LocalizedText(ja: "数", en: "a number")
         )
         configuration.campaignsPerMinute = rate
+        if metricsPort != nil || Environment.value("MADOGUCHI_METRICS_PORT") != nil {
+            let port = try Self.wholeNumber(
+                metricsPort,
+                option: "--metrics-port",
+                environment: "MADOGUCHI_METRICS_PORT",
+                fallback: 0,
+                range: 1...65535,
+                kind: LocalizedText(ja: "ポート番号", en: "a port number")
+            )
+            guard port != configuration.port else {
+                throw Bilingual.refusal(
+                    "--metrics-port: \(port) は公開ポートと同じです。/metrics は別のポートで出します",
+                    "--metrics-port: \(port) is the public port; /metrics is served on a port of its own"
+                )
+            }
+            configuration.metrics = (metricsHost ?? Environment.value("MADOGUCHI_METRICS_HOST") ?? "127.0.0.1", port)
+        }
         return configuration
     }
 
@@ -233,6 +265,9 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let configuration = try configuration()
         let logger = try logging.makeLogger(label: "madoguchi")
+        // The metrics backend is chosen before anything records (the databases' group commits, the routes).
+        let registry = PrometheusCollectorRegistry()
+        if configuration.metrics != nil { MetricsEndpoint.bootstrap(registry) }
         let installation: Installation
         do {
             installation = try await Installation.prepare(configuration, logger: logger)
@@ -325,6 +360,17 @@ struct Serve: AsyncParsableCommand {
                     }
                 }
             )
+        }
+        if let metrics = configuration.metrics {
+            let endpoint = MetricsEndpoint(registry: registry, live: live)
+            services.append(
+                Application(
+                    router: endpoint.router(logger: logger),
+                    configuration: .init(address: .hostname(metrics.host, port: metrics.port), serverName: nil),
+                    logger: logger
+                )
+            )
+            logger.notice("metrics: /metrics served apart from the site", metadata: ["address": "http://\(metrics.host):\(metrics.port)/metrics"])
         }
         // The HTTP server starts last and, on SIGTERM or SIGINT, stops first (requests in flight finish); then the
         // background work ends; then the databases close (InstallationService).

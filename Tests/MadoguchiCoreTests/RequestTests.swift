@@ -111,6 +111,10 @@ struct RequestTests {
             #expect(queue.first?.urgency(on: LocalDate(iso: "2026-01-07")!) == .dueToday)
             #expect(queue.first?.urgency(on: LocalDate(iso: "2026-01-08")!) == .overdue)
             #expect(queue.first?.urgency(on: LocalDate(iso: "2026-01-06")!) == .onTime)
+            // R-OPS-1: `/metrics` counts it overdue from the day after its due date (Japan's calendar).
+            let dueDay = try #require(ISO8601DateFormatter().date(from: "2026-01-07T12:00:00+09:00"))
+            #expect(try await OperationalFigures.read(from: fixture.data, now: dueDay).requestsOverdue == 0)
+            #expect(try await OperationalFigures.read(from: fixture.data, now: dueDay.addingTimeInterval(86_400)).requestsOverdue == 1)
 
             // Five wrong codes lapse a request; the right one no longer works.
             let other = try await desk.submit(

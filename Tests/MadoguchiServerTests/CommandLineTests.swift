@@ -148,6 +148,9 @@ struct CommandLineTests {
             (["serve", "--campaign-rate", "100001"], [:], "--campaign-rate: 100001 is not between 1 and 100000"),
             (["serve"], ["MADOGUCHI_CAMPAIGN_RATE": "fast"], "MADOGUCHI_CAMPAIGN_RATE: 'fast' is not a number"),
             (["serve"], ["MADOGUCHI_CAMPAIGN_RATE": "99999999999999999999999"], "is not a number"),
+            (["serve", "--metrics-port", "8080"], [:], "--metrics-port: 8080 is the public port"),
+            (["serve", "--metrics-port", "0"], [:], "--metrics-port: 0 is not between 1 and 65535"),
+            (["serve"], ["MADOGUCHI_METRICS_PORT": "metrics"], "MADOGUCHI_METRICS_PORT: 'metrics' is not a port number"),
         ] {
             let refused = try await Command.run(arguments, environment: environment)
             #expect(refused.status != 0 && refused.stderr.contains(message), "\(arguments) \(environment): \(refused.stderr)")
@@ -437,11 +440,13 @@ struct CommandLineTests {
         let fresh = try await kind.makeLocation()
         let keys = try Fixtures.temporaryDirectory()
         let port = Int.random(in: 20_000...29_999)
+        let metricsPort = port + 10_000
         let server = try await Child.Running.start(
             Command.executable.path,
             ["serve"],
             environment: Command.environment([
                 "MADOGUCHI_PORT": "\(port)", "MADOGUCHI_DATABASE_URL": fresh.url, "MADOGUCHI_LOG_LEVEL": "warning",
+                "MADOGUCHI_METRICS_PORT": "\(metricsPort)",
                 "MADOGUCHI_KEY_FILE": keys.appendingPathComponent("master.key").path,
                 "MADOGUCHI_KEYSTORE_URL": "sqlite:" + keys.appendingPathComponent("keystore.sqlite").path,
             ]),
@@ -459,8 +464,15 @@ struct CommandLineTests {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
+        // R-OPS-1: /metrics on its own listener, not on the public one.
+        let metrics = try? await fetch("http://127.0.0.1:\(metricsPort)/metrics")
+        let publicMetrics = try? await fetch("http://127.0.0.1:\(port)/metrics")
         let ended = try await server.stop(terminate: true)
         #expect(page?.contains("How We Handle Your Personal Data") == true)
+        let text = metrics.map { String(decoding: $0.0, as: UTF8.self) } ?? ""
+        #expect(text.contains(#"hb_requests{http_route="/privacy",http_request_method="GET",http_response_status_code="200"}"#), "\(text)")
+        #expect(text.contains("madoguchi_database_up 1"))
+        #expect((publicMetrics?.1 as? HTTPURLResponse)?.statusCode == 404)
         // SIGTERM is a graceful shutdown: the server ends with 0.
         #expect(ended.exitCode == 0)
         try await fresh.cleanUp()

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import SQLKit
 
 /// Runs many small write transactions as one: jobs that arrive while a commit is in progress are collected and
@@ -17,6 +18,7 @@ actor GroupCommitter {
     private struct Job {
         let work: Work
         let continuation: CheckedContinuation<any Sendable, any Error>
+        let enqueued = ContinuousClock.now
     }
 
     private let database: Database
@@ -26,6 +28,10 @@ actor GroupCommitter {
     private var draining = false
     /// Upper bound on the jobs in one transaction, to keep each commit's latency bounded.
     private let batchLimit = 256
+    /// Jobs per shared commit, and how long each job waited for its batch to start (`/metrics`; no-ops unless the
+    /// server was started with a metrics listener).
+    private let batchSizes = Recorder(label: GroupCommitMetrics.batchSize, aggregate: true)
+    private let waits = CoreMetrics.Timer(label: GroupCommitMetrics.wait)
 
     init(database: Database) {
         self.database = database
@@ -56,6 +62,12 @@ actor GroupCommitter {
         while !pending.isEmpty {
             let batch = Array(pending.prefix(batchLimit))
             pending.removeFirst(batch.count)
+            batchSizes.record(batch.count)
+            let started = ContinuousClock.now
+            for job in batch {
+                let (seconds, attoseconds) = (started - job.enqueued).components
+                waits.recordNanoseconds(min(seconds, 86_400) * 1_000_000_000 + attoseconds / 1_000_000_000)
+            }
             let outcomes: [Result<any Sendable, any Error>]
             do {
                 do {
@@ -143,4 +155,15 @@ actor GroupCommitter {
             return .failure(error)
         }
     }
+}
+
+/// The group commit's metric names (and their histogram buckets, set where the metrics backend is chosen).
+public enum GroupCommitMetrics {
+    public static let batchSize = "madoguchi_group_commit_batch_size"
+    public static let wait = "madoguchi_group_commit_wait_seconds"
+    public static let batchSizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    public static let waitBuckets: [Duration] = [
+        .microseconds(100), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
+    ]
 }
