@@ -235,6 +235,8 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorPageMiddleware(site: installation.site))
+    let methodNotAllowed = MethodNotAllowedMiddleware<SiteRequestContext>()
+    router.add(middleware: methodNotAllowed)
     PolicyController(site: installation.site).addRoutes(to: router)
     OperationsController(databases: [installation.database, installation.keyStore], site: installation.site).addRoutes(to: router)
     let limit = installation.configuration.submissionLimit
@@ -310,6 +312,8 @@ public func buildRouter(_ installation: Installation) -> Router<SiteRequestConte
         baseURL: baseURL,
         secureCookies: baseURL.hasPrefix("https://")
     ).addRoutes(to: router)
+    // Last: every path routed above answers the methods it does not take with 405 and `Allow`.
+    methodNotAllowed.complete(with: router)
     return router
 }
 

@@ -183,6 +183,32 @@ struct HTTPBehaviourTests {
         }
     }
 
+    @Test("R-OPS-1: a method a routed path does not take is 405 with Allow (any method, standard or not); an unknown path stays 404")
+    func methodNotAllowed() async throws {
+        try await withServer { _, client in
+            for (method, path, allow) in [
+                (HTTPRequest.Method.trace, "/privacy", "GET, HEAD"),
+                (HTTPRequest.Method("QUERY")!, "/privacy/versions/2026-12-06", "GET, HEAD"),
+                (.delete, "/api/v1/inquiries", "POST"),
+                (.get, "/api/v1/events", "POST"),
+                (.put, "/api/v1/requests/R20261129-XXXXXX/verify", "POST"),
+                (.options, "/snippet.js", "GET, HEAD"),
+            ] {
+                let answer = try await client.execute(uri: path, method: method, headers: [.accept: "application/json"])
+                #expect(answer.status == .methodNotAllowed, "\(method) \(path)")
+                #expect(answer.headers[.allow] == allow, "\(method) \(path)")
+                #expect(answer.headers[.contentType] == "application/problem+json")
+                #expect(answer.text.contains(allow))
+            }
+            let page = try await client.execute(uri: "/privacy?lang=en", method: .trace)
+            #expect(page.status == .methodNotAllowed && page.text.contains("This address accepts GET, HEAD only."))
+            #expect(try await client.execute(uri: "/no-such-path", method: .trace).status == .notFound)
+            #expect(try await client.execute(uri: "/api/v1/no-such-path", method: .post).status == .notFound)
+            // A route's own 404 (an unknown version) is not turned into 405.
+            #expect(try await client.execute(uri: "/privacy/versions/1999-01-01", method: .get).status == .notFound)
+        }
+    }
+
     @Test("every message exists in Japanese and English")
     func localeParity() async throws {
         let ja = try await strings(.ja)

@@ -85,15 +85,16 @@ struct RequestHTTPTests {
             let code = try Self.code(in: mail)
             let verify = "/api/v1/requests/\(number)/verify"
             let wrong = try await Self.post(client, verify, #"{"code":"\#(code == "000000" ? "111111" : "000000")"}"#)
-            #expect(wrong.status == .unprocessableContent)
+            #expect(wrong.status == .forbidden)
             #expect(try Self.object(wrong)["attempts_left"] as? Int == 4)
+            #expect(try Self.object(wrong)["title"] as? String == "Forbidden")
             let right = try await Self.post(client, verify, #"{"code":"\#(code)"}"#)
             #expect(right.status == .ok)
             let opened = try Self.object(right)
             #expect(opened["status"] as? String == "open")
             let due = try #require(LocalDate(iso: opened["due"] as? String ?? ""))
             #expect(try installation.policy.requests.calendar.due(received: LocalDate(japanAt: Date()), businessDays: 3) == due)
-            #expect(try await Self.post(client, verify, #"{"code":"\#(code)"}"#).status == .gone, "a code works once")
+            #expect(try await Self.post(client, verify, #"{"code":"\#(code)"}"#).status == .notFound, "a code works once")
 
             let received = try #require(try await Self.deliver(installation).first { $0.subject.contains("受け付けました") })
             #expect(received.to == "taro@example.jp")
@@ -126,7 +127,7 @@ struct RequestHTTPTests {
             #expect(huge.status == .contentTooLarge)
 
             #expect(try await Self.post(client, "/api/v1/requests/../../etc/verify", #"{"code":"123456"}"#).status == .notFound)
-            #expect(try await Self.post(client, "/api/v1/requests/R20261129-XXXXXX/verify", #"{"code":"123456"}"#).status == .gone)
+            #expect(try await Self.post(client, "/api/v1/requests/R20261129-XXXXXX/verify", #"{"code":"123456"}"#).status == .notFound)
             #expect(try await Self.post(client, "/api/v1/requests/R20261129-XXXXXX/verify", #"{"code":"12ab"}"#).status == .badRequest)
             #expect(try await Self.post(client, "/api/v1/requests/R20261129-XXXXXX/verify", #"{"kode":"123456"}"#).status == .badRequest)
 

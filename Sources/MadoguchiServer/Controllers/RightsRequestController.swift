@@ -82,32 +82,29 @@ struct RightsRequestController {
                     ]
                 )
             case let .wrongCode(left):
-                return json(
-                    .unprocessableContent,
-                    [
-                        "status": 422, "attempts_left": left,
-                        "detail_ja": "確認コードが違います。あと\(left)回入力できます。",
-                        "detail": "The code is not right; \(left) attempts left.",
-                    ]
+                // 403: the request is understood and refused; the code is the credential, and it is wrong.
+                return JSONAnswer.problem(
+                    .forbidden,
+                    detail: "The code is not right; \(left) attempts left.",
+                    detailJA: "確認コードが違います。あと\(left)回入力できます。",
+                    extra: ["attempts_left": left]
                 )
             case .notValid:
-                return json(
-                    .gone,
-                    [
-                        "status": 410,
-                        "detail_ja": "この確認コードは使えません(有効期限切れ、入力回数の超過、または使用済み)。もう一度ご請求ください。",
-                        "detail": "This code can no longer be used (expired, tried too often, or already used). Please send the request again.",
-                    ]
+                // 404: no request waits for a code under this number (none was made, or its code expired, was
+                // tried five times or was used) — one answer for all, so the answer tells nothing.
+                return JSONAnswer.problem(
+                    .notFound,
+                    detail:
+                        "No request is waiting for a code under this number (the code may have expired, been tried too often, or been used). Please send the request again.",
+                    detailJA: "この受付番号で確認コードを待っているご請求はありません(有効期限切れ、入力回数の超過、または使用済み)。もう一度ご請求ください。"
                 )
             case .itemMismatch:
-                return json(
+                return JSONAnswer.problem(
                     .forbidden,
-                    [
-                        "status": 403,
-                        "detail_ja": "ご登録の氏名または電話番号と一致しないため、ご請求を受け付けられませんでした。窓口までご連絡ください: \(policy.requests.email)",
-                        "detail":
-                            "The name or phone does not match what you registered, so the request was not accepted. Please contact \(policy.requests.email).",
-                    ]
+                    detail:
+                        "The name or phone does not match what you registered, so the request was not accepted. Please contact \(policy.requests.email).",
+                    detailJA: "ご登録の氏名または電話番号と一致しないため、ご請求を受け付けられませんでした。窓口までご連絡ください: \(policy.requests.email)",
+                    extra: ["lapsed": true]
                 )
             }
         }

@@ -45,6 +45,13 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as PublicError:
             status = error.status
             message = error.message
+        case let error as MethodNotAllowed:
+            status = .methodNotAllowed
+            extraHeaders[.allow] = error.allow
+            message = LocalizedText(
+                ja: "このアドレスで使えるメソッドは \(error.allow) です。",
+                en: "This address accepts \(error.allow) only."
+            )
         case let error as HTTPError:
             status = error.status
             message = nil
