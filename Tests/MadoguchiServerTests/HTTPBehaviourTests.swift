@@ -171,7 +171,7 @@ struct HTTPBehaviourTests {
 
     @Test("the root sends people to the policy; the OpenAPI document is served")
     func rootAndOpenAPI() async throws {
-        try await withServer { _, client in
+        try await withServer { installation, client in
             let root = try await client.execute(uri: "/?lang=en", method: .get)
             #expect(root.status == .seeOther)
             #expect(root.headers[.location] == "/privacy?lang=en")
@@ -180,6 +180,10 @@ struct HTTPBehaviourTests {
             #expect(spec.text.hasPrefix("openapi: 3.1.0"))
             #expect(spec.text.contains("/privacy.json:"))
             #expect(spec.text.contains("/api/v1/inquiries:"))
+            // The served document names this installation's vendors: a choice must name each, and only them.
+            let declared = installation.policy.vendors.map { "\"\($0.id)\": { type: boolean }" }
+            #expect(!declared.isEmpty && declared.allSatisfy { spec.text.contains($0) })
+            #expect(spec.text.contains("DeclaredVendors: { type: object, required: [") && spec.text.contains("additionalProperties: false"))
         }
     }
 

@@ -14,7 +14,10 @@ struct OperationsController<Context: RequestContext> {
         self.databases = databases
         self.site = site
         self.stylesheet = RenderedPage(site.resources.stylesheet, contentType: "text/css; charset=utf-8")
-        self.openAPI = RenderedPage(site.resources.openAPI, contentType: "application/yaml; charset=utf-8")
+        self.openAPI = RenderedPage(
+            OpenAPIDocument.render(site.resources.openAPI, policy: site.current),
+            contentType: "application/yaml; charset=utf-8"
+        )
     }
 
     func addRoutes(to router: Router<Context>) {
