@@ -184,6 +184,8 @@ struct HTTPBehaviourTests {
             let declared = installation.policy.vendors.map { "\"\($0.id)\": { type: boolean }" }
             #expect(!declared.isEmpty && declared.allSatisfy { spec.text.contains($0) })
             #expect(spec.text.contains("DeclaredVendors: { type: object, required: [") && spec.text.contains("additionalProperties: false"))
+            let purposes = installation.policy.purposes.map { "\"\($0.id)\"" }.joined(separator: ", ")
+            #expect(spec.text.contains("RequestPurpose: { enum: [\(purposes)] }"))
         }
     }
 

@@ -3,8 +3,8 @@
 #   tests/contract/schemathesis.sh [MAX_EXAMPLES]     (default 25 per operation; CI's short form)
 # Every documented operation, every phase (examples, coverage, fuzzing, stateful) and every check
 # (tests/contract/schemathesis.toml), against the document the server itself serves at /openapi.yaml (it names the
-# policy's vendors); one check is off for one operation, and the file says why. A fixed seed keeps CI's run
-# repeatable; MADOGUCHI_CONTRACT_SEED=N picks another, MADOGUCHI_CONTRACT_SEED=random draws one.
+# policy's vendors and purposes). A fixed seed keeps CI's run repeatable; MADOGUCHI_CONTRACT_SEED=N picks another,
+# MADOGUCHI_CONTRACT_SEED=random draws one.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 examples=${1:-25}
