@@ -25,7 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "faults"))
-from harness import ROOT, Load, Server, Store, binary, fail, free_port  # noqa: E402
+from harness import ROOT, Load, Server, Store, binary, fail, start_postgres, stop_postgres  # noqa: E402
 
 
 def start_sink(directory):
@@ -45,12 +45,7 @@ def main():
     exe = binary()
     work = tempfile.mkdtemp(prefix="madoguchi-instances-")
     os.chmod(work, 0o755)
-    cluster = os.path.join(work, "pg")
-    started = subprocess.run([os.path.join(ROOT, "scripts/test-postgres.sh"), "start", cluster, str(free_port())],
-                             capture_output=True, text=True, cwd=ROOT)
-    if started.returncode != 0:
-        fail(f"PostgreSQL did not start: {started.stderr}")
-    base = started.stdout.strip().split("=", 1)[1]
+    base = start_postgres(work)
     database, keystore = base + "&search_path=public", base + "&search_path=keys"
     mailbox = os.path.join(work, "mailbox")
     os.makedirs(mailbox)
@@ -149,7 +144,7 @@ def main():
                 server.kill()
         sink.stdin.close()
         sink.wait(timeout=10)
-        subprocess.run([os.path.join(ROOT, "scripts/test-postgres.sh"), "stop", cluster], capture_output=True)
+        stop_postgres(work)
         shutil.rmtree(work, ignore_errors=True)
 
 

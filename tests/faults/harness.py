@@ -175,3 +175,16 @@ class Store:
         if self.database.startswith("sqlite:"):
             return self.query("PRAGMA integrity_check")
         return ["ok"]
+
+
+def start_postgres(directory):
+    """A throwaway PostgreSQL cluster under `directory` (scripts/test-postgres.sh); returns its URL."""
+    started = subprocess.run([os.path.join(ROOT, "scripts/test-postgres.sh"), "start", os.path.join(directory, "pg"),
+                              str(free_port())], capture_output=True, text=True, cwd=ROOT)
+    if started.returncode != 0:
+        fail(f"PostgreSQL did not start: {started.stderr}")
+    return started.stdout.strip().split("=", 1)[1]
+
+
+def stop_postgres(directory):
+    subprocess.run([os.path.join(ROOT, "scripts/test-postgres.sh"), "stop", os.path.join(directory, "pg")], capture_output=True)

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import ROOT, Load, Server, Store, binary, fail, free_port  # noqa: E402
+from harness import ROOT, Load, Server, Store, binary, fail, start_postgres, stop_postgres  # noqa: E402
 
 
 def cycle_run(exe, kind, cycles, pgurl=None):
@@ -89,18 +89,13 @@ def main():
     if args.database in ("postgres", "both"):
         pgdir = tempfile.mkdtemp(prefix="madoguchi-kill9-pg-")
         os.chmod(pgdir, 0o755)
-        cluster = os.path.join(pgdir, "pg")
-        started = subprocess.run([os.path.join(ROOT, "scripts/test-postgres.sh"), "start", cluster, str(free_port())],
-                                 capture_output=True, text=True, cwd=ROOT)
-        if started.returncode != 0:
-            fail(f"PostgreSQL did not start: {started.stderr}")
-        url = started.stdout.strip().split("=", 1)[1]
+        url = start_postgres(pgdir)
         try:
             # The server is killed, not PostgreSQL: what is tested is that nothing is acknowledged before its commit
             # (the test cluster's fsync=off matters only to a crash of PostgreSQL or the machine).
             cycle_run(exe, "postgres", args.cycles, url)
         finally:
-            subprocess.run([os.path.join(ROOT, "scripts/test-postgres.sh"), "stop", cluster], capture_output=True)
+            stop_postgres(pgdir)
             shutil.rmtree(pgdir, ignore_errors=True)
 
 
