@@ -39,14 +39,18 @@ inquiry() {
 }
 [ "$(inquiry 1)" = 201 ] || fail "an inquiry before the outage was not stored"
 
+# Waits until /readyz answers $1 and prints the seconds since $2; fails after $3 s.
+await_readyz() {
+  while [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$base/readyz")" != "$1" ]; do
+    [ "$(python3 -c "print($(now) - $2 > $3)")" = True ] && fail "/readyz not $1 within $3 s"
+    sleep 0.2
+  done
+  since "$2"
+}
+
 echo "==> stopping PostgreSQL"
 scripts/test-postgres.sh stop "$pgdir"
-stopped=$(now)
-while [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$base/readyz")" != 503 ]; do
-  [ "$(python3 -c "print($(now) - $stopped > 10)")" = True ] && fail "/readyz still not 503 after 10 s"
-  sleep 0.2
-done
-took=$(since "$stopped")
+took=$(await_readyz 503 "$(now)" 10)
 echo "    /readyz 503 after ${took} s"
 [ "$(python3 -c "print($took <= 5)")" = True ] || fail "/readyz took ${took} s to turn 503 (goal: 5 s)"
 asked=$(now)
@@ -60,12 +64,7 @@ kill -0 "$server" || fail "the server died"
 
 echo "==> starting PostgreSQL again"
 scripts/test-postgres.sh resume "$pgdir" "$pgport"
-resumed=$(now)
-until curl -fs --max-time 10 "$base/readyz" >/dev/null; do
-  [ "$(python3 -c "print($(now) - $resumed > 30)")" = True ] && fail "/readyz not 200 30 s after the database returned"
-  sleep 0.2
-done
-back=$(since "$resumed")
+back=$(await_readyz 200 "$(now)" 30)
 echo "    /readyz 200 after ${back} s"
 [ "$(python3 -c "print($back <= 5)")" = True ] || fail "service took ${back} s to come back (goal: 5 s)"
 [ "$(inquiry 3)" = 201 ] || fail "an inquiry after the outage was not stored"

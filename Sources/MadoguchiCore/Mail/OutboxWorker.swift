@@ -168,11 +168,12 @@ public struct OutboxWorker: Sendable {
                 "outbox.id": "\(message.id)", "attempt": "\(attempts)",
                 "error.type": "\(String(reflecting: type(of: error)))",
             ]
+            let refusal = error as? SMTPError
             // The server's step and reply code say what went wrong and carry nothing personal.
-            if let refusal = error as? SMTPError { metadata["error.message"] = "\(refusal)" }
+            if let refusal { metadata["error.message"] = "\(refusal)" }
             logger.warning("mail delivery failed", metadata: metadata)
             // Refused for good (a 5xx to its recipient or content): failed at once, on its own; the rest go on.
-            if let refusal = error as? SMTPError, refusal.refusesMessageForGood { return .failed }
+            if refusal?.refusesMessageForGood == true { return .failed }
             return attempts >= maximumAttempts ? .failed : .retry(attempts: attempts)
         }
     }

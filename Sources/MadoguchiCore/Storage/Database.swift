@@ -136,7 +136,6 @@ public final class Database: Sendable {
             configuration.options.additionalStartupParameters = [("search_path", schema)]
         }
         // The client warns when a lease races its own start-up; lease errors reach the caller anyway, so its
-        // background log only carries errors.
         // background log only carries errors; the pool's failed connection attempts are also noted (PoolHealth).
         let health = PoolHealth()
         let forward = max(logger.logLevel, .error)

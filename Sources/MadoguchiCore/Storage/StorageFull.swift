@@ -30,7 +30,6 @@ final class StorageWatch: Sendable {
 
     /// Notes a committed transaction (one that wrote nothing commits on a full disk too: SQLite's space is looked at).
     func noteCommit(logger: Logger) {
-        guard full.load(ordering: .relaxed) else { return }
         _ = isFull(logger: logger)
     }
 
