@@ -3,6 +3,7 @@
 # (fsync=on, synchronous_commit=on, full_page_writes=on), beside one server on SQLite (synchronous=FULL) and the
 # /healthz of that server, all in the same run. Figures are ratios within the run: the machine is noisy.
 #   scripts/bench-instances.sh [DURATION_SECONDS] [CONNECTIONS]      (default 10 s, 64 connections in all)
+# MADOGUCHI_BENCH_SERVERS="1" runs only the one-server comparison (default "1 2 3").
 # With N servers, N wrk processes (one thread each) split the connections and their req/s are added. While the
 # 3-server run loads PostgreSQL, its sessions are sampled every 100 ms: the share of active ones waiting on an
 # advisory lock (the audit chain's append) shows where the chain's serialisation bounds the intake.
@@ -74,7 +75,7 @@ read -r sqlite sqlite_p99 < <(load "${ports[@]}")
 stop_servers
 
 waits=
-for count in 1 2 3; do
+for count in ${MADOGUCHI_BENCH_SERVERS:-1 2 3}; do
   schema=bench$count
   sql "CREATE SCHEMA $schema; CREATE SCHEMA ${schema}_keys"
   start_servers "$count" "$base&search_path=$schema" "$base&search_path=${schema}_keys"

@@ -163,8 +163,8 @@ struct VaultTests {
             let second = try await fixture.submit(fixture.submission(service: "executive", email: "TARO@example.jp"))
             let other = try await fixture.submit(fixture.submission(email: "hanako@example.jp", name: "佐藤 花子"))
             #expect(first.subjectID == second.subjectID)
-            #expect(first.earlierInquiries == 0)
-            #expect(second.earlierInquiries == 1)
+            #expect(!first.linkedToEarlier)
+            #expect(second.linkedToEarlier)
             #expect(other.subjectID != first.subjectID)
             #expect(first.number.hasPrefix("Q") && first.number.count == 16)
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostgresNIO
 import SQLKit
 
 /// Each person's own data key, kept wrapped by the master key in a database apart from the data (R-SEC-1, R-DSR-5).
@@ -115,16 +116,26 @@ public struct SubjectKeyStore: Sendable {
     public func readableKeys(subjectIDs: [String]) async throws -> (keys: [String: SymmetricKey], failures: [String: any Error]) {
         let unique = Array(Set(subjectIDs))
         guard !unique.isEmpty else { return ([:], [:]) }
-        let rows = try await database.read { db in
-            try await db.select().columns("subject_id", "master_key_id", "wrapped").from("subject_keys")
-                .where("subject_id", .in, unique).all()
+        let rows: [(subjectID: String, masterID: String, wrapped: Data)]
+        if unique.count == 1, let prepared = try await database.prepared(OneKey(subjectID: unique[0])) {
+            // One person's key, the intake's case: prepared once per PostgreSQL connection.
+            rows = prepared.map { (subjectID: $0.0, masterID: $0.1, wrapped: $0.2) }
+        } else {
+            rows = try await database.read { db in
+                try await db.select().columns("subject_id", "master_key_id", "wrapped").from("subject_keys")
+                    .where("subject_id", .in, unique).all()
+            }.map { row in
+                (
+                    subjectID: try row.decode(column: "subject_id", as: String.self),
+                    masterID: try row.decode(column: "master_key_id", as: String.self),
+                    wrapped: try row.decode(column: "wrapped", as: Data.self)
+                )
+            }
         }
         var found: [String: SymmetricKey] = [:]
         var failures: [String: any Error] = [:]
-        for row in rows {
-            let subjectID = try row.decode(column: "subject_id", as: String.self)
+        for (subjectID, masterID, wrapped) in rows {
             do {
-                let masterID = try row.decode(column: "master_key_id", as: String.self)
                 guard let master = ring.masterKey(id: masterID) else {
                     throw KeyRingError(
                         ja: "本人の鍵がマスター鍵 \(masterID) で包まれていますが、その鍵が鍵ファイルにありません",
@@ -132,7 +143,7 @@ public struct SubjectKeyStore: Sendable {
                     )
                 }
                 let encoded = try SealedField.open(
-                    try row.decode(column: "wrapped", as: Data.self),
+                    wrapped,
                     key: master.key,
                     context: "subject-key/\(subjectID)",
                     for: .keyUnwrap
@@ -144,6 +155,25 @@ public struct SubjectKeyStore: Sendable {
             }
         }
         return (found, failures)
+    }
+}
+
+extension SubjectKeyStore {
+    /// One person's stored key on PostgreSQL (`Database.prepared`).
+    struct OneKey: PostgresPreparedStatement {
+        static let sql = "SELECT subject_id, master_key_id, wrapped FROM subject_keys WHERE subject_id = $1"
+        typealias Row = (String, String, Data)
+        let subjectID: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(subjectID)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(Row.self)
+        }
     }
 }
 

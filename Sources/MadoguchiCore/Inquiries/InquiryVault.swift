@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostgresNIO
 import SQLKit
 
 /// A message to send, sealed in the outbox with the change that causes it.
@@ -24,8 +25,9 @@ public struct InquiryReceipt: Sendable, Hashable {
     /// The number the person quotes (e.g. `Q20261129-7KXM4P`).
     public let number: String
     public let subjectID: String
-    /// How many earlier inquiries of the same person this one is linked to (R-PUR-4).
-    public let earlierInquiries: Int
+    /// Whether the same person sent inquiries before, which this one is now linked to (R-PUR-4). (Whether, not how
+    /// many: counting them cost PostgreSQL a heap visit per earlier inquiry of a returning person on every intake.)
+    public let linkedToEarlier: Bool
 }
 
 /// Stores inquiries with every personal field sealed under the person's own key (R-SEC-1), linking a person's
@@ -142,17 +144,22 @@ public struct InquiryVault: Sendable {
     ) async throws -> InquiryReceipt {
         let kind = database.kind
         let emailIndex = BlindIndex.of(email: inquiry.email, key: keys.ring.blindIndexKey)
-        // The person and how many inquiries they sent before, in one read.
-        let existing: (id: String, earlier: Int)? = try await database.read { db in
-            guard
-                let row = try await db.raw(
-                    """
-                    SELECT s.id AS id, (SELECT COUNT(*) FROM inquiries i WHERE i.subject_id = s.id) AS earlier
-                    FROM subjects s WHERE s.email_index = \(bind: emailIndex)
-                    """
-                ).first()
-            else { return nil }
-            return (try row.decode(column: "id", as: String.self), try row.decode(column: "earlier", as: Int.self))
+        // The person and whether they sent inquiries before, in one read.
+        let existing: (id: String, earlier: Bool)?
+        if let rows = try await database.prepared(SubjectLookup(emailIndex: emailIndex)) {
+            existing = rows.first.map { (id: $0.0, earlier: $0.1) }
+        } else {
+            existing = try await database.read { db in
+                guard
+                    let row = try await db.raw(
+                        """
+                        SELECT s.id AS id, CASE WHEN EXISTS (SELECT 1 FROM inquiries i WHERE i.subject_id = s.id) THEN 1 ELSE 0 END AS earlier
+                        FROM subjects s WHERE s.email_index = \(bind: emailIndex)
+                        """
+                    ).first()
+                else { return nil }
+                return (try row.decode(column: "id", as: String.self), try row.decode(column: "earlier", as: Int.self) != 0)
+            }
         }
         let subjectID: String
         let subjectKey: SymmetricKey
@@ -169,7 +176,7 @@ public struct InquiryVault: Sendable {
         let inquiryID = RecordID.make()
         let number = Self.inquiryNumber(at: now)
         let optional = inquiry.consentToOptionalPurposes ? policy.optionalPurposes.map(\.id) : []
-        let earlier = existing?.earlier ?? 0
+        let earlier = existing?.earlier ?? false
         let stamp = Timestamp.bind(now, kind)
 
         var writes = WriteSet(at: now)
@@ -230,11 +237,30 @@ public struct InquiryVault: Sendable {
                 subjectID: subjectID,
                 record: "inquiry:\(inquiryID)",
                 detail:
-                    "service=\(inquiry.service.id) fields=\(fields.joined(separator: ",")) pending-consents=\(optional.joined(separator: ",")) linked=\(earlier)"
+                    "service=\(inquiry.service.id) fields=\(fields.joined(separator: ",")) pending-consents=\(optional.joined(separator: ",")) linked=\(earlier ? "yes" : "no")"
             )
         )
         try await database.commit(writes)
-        return InquiryReceipt(id: inquiryID, number: number, subjectID: subjectID, earlierInquiries: earlier)
+        return InquiryReceipt(id: inquiryID, number: number, subjectID: subjectID, linkedToEarlier: earlier)
+    }
+
+    /// The intake's person lookup on PostgreSQL, prepared once per connection (`Database.prepared`); the same query as
+    /// the SQLite one above.
+    struct SubjectLookup: PostgresPreparedStatement {
+        static let sql =
+            "SELECT s.id, EXISTS (SELECT 1 FROM inquiries i WHERE i.subject_id = s.id) FROM subjects s WHERE s.email_index = $1"
+        typealias Row = (String, Bool)
+        let emailIndex: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(emailIndex)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(Row.self)
+        }
     }
 
     /// Migration 13: an inquiry is confirmed by its sender (the link in the receipt mail) before its consent counts,

@@ -163,6 +163,21 @@ public final class Database: Sendable {
         }
     }
 
+    /// PostgreSQL only: the rows of a prepared statement, read outside any transaction; nil on SQLite, where the caller
+    /// reads through SQLKit. For the reads every request makes (the intake's person and key lookups): a prepared
+    /// statement is parsed and planned once per connection instead of on every call, which was a fifth of
+    /// PostgreSQL's CPU in the intake benchmark.
+    public func prepared<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]?
+    where Statement.Row: Sendable {
+        guard case let .postgres(client, _) = backend else { return nil }
+        let logger = self.logger
+        return try await leasing(client) { connection in
+            var rows: [Statement.Row] = []
+            for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
     /// How long a request waits for a PostgreSQL connection, with no query answered meanwhile and the pool failing to
     /// connect, before the database counts as unavailable (503).
     public static let leaseTimeout: Duration = .seconds(5)
