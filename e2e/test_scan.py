@@ -44,10 +44,10 @@ def test_bad_input_is_refused_clearly():
         assert run.returncode != 0 and message in run.stderr, (args, run.stderr)
     missing = subprocess.run([str(binary()), "scan", "http://127.0.0.1:9/", "--chromium", "/nonexistent/chromium"],
                              cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert missing.returncode == 2 and "no Chromium at /nonexistent/chromium" in missing.stderr
+    assert missing.returncode == 4 and "no Chromium at /nonexistent/chromium" in missing.stderr
 
 
 def test_a_page_that_cannot_be_loaded_is_an_error_not_a_pass(vendor_stub):
     run = scan(vendor_stub, "http://127.0.0.1:9/nothing-listens-here")
-    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.returncode == 4, run.stdout + run.stderr
     assert "did not load" in run.stderr

@@ -20,6 +20,7 @@ struct MadoguchiCommand: AsyncParsableCommand {
             Every option can also come from an environment variable (named in its help); a flag on the command line wins. \
             With no configuration, `madoguchi serve` runs on the SQLite file var/madoguchi.sqlite with examples/policy.yaml.
             """,
+        version: MadoguchiRelease.description,
         subcommands: [
             Serve.self, Migrate.self, PolicyCommand.self, AuditCommand.self, UserCommand.self, CalendarCommand.self, RequestsCommand.self,
             CampaignsCommand.self, ContractorsCommand.self, PurgeCommand.self, ScanCommand.self,

@@ -17,13 +17,19 @@ extension Database {
         _ body: (Database) async throws -> R
     ) async throws -> R {
         if case let .sqlite(path) = location, !createIfMissing, !FileManager.default.fileExists(atPath: path) {
-            throw Bilingual.refusal(
-                "データベース \(path) がありません。サーバーと同じ場所で実行するか、--database / MADOGUCHI_DATABASE_URL で指定してください(新しい空のデータベースは作りません)",
-                "the database \(path) does not exist; run this where the server runs or name it with --database / MADOGUCHI_DATABASE_URL (no new empty database is made)"
+            throw StoreUnavailable(
+                ja: "データベース \(path) がありません。サーバーと同じ場所で実行するか、--database / MADOGUCHI_DATABASE_URL で指定してください(新しい空のデータベースは作りません)",
+                en:
+                    "the database \(path) does not exist; run this where the server runs or name it with --database / MADOGUCHI_DATABASE_URL (no new empty database is made)"
             )
         }
+        // A wrong password or a stopped server is said at once (exit 3), not after the pool's retries.
+        try await Database.probe(location, logger: logger)
         let database = try await Database.open(location, logger: logger)
         do {
+            // A schema newer than this binary is refused before anything is read or written.
+            try await Migrations.refuseNewer(database)
+            try await Migrations.refuseNewer(database, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
             let result = try await body(database)
             await database.close()
             return result

@@ -14,7 +14,7 @@ struct RequestsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "期限切れか今日が期限の未完了の請求を、急ぐものから挙げます。 / List open requests that are overdue or due today, the most urgent first.",
             discussion:
-                "1 件 1 行: 期限、overdue|due-today|on-time、番号、種類、受付から 14 日を過ぎたものは past-14-days:日付(個人情報保護法第39条)。--check を付けると、期限切れか 14 日を過ぎたものが一つでもあれば終了コード 2(cron や監視用)。\nOne line each: due date, overdue|due-today|on-time, number, type, and past-14-days:DATE for one open more than two weeks after receipt (APPI Art. 39). With --check, exits 2 when any request is overdue or past the two weeks (for cron and monitoring)."
+                "1 件 1 行: 期限、overdue|due-today|on-time、番号、種類、受付から 14 日を過ぎたものは past-14-days:日付(個人情報保護法第39条)。--check を付けると、期限切れか 14 日を過ぎたものが一つでもあれば終了コード 1(cron や監視用)。\nOne line each: due date, overdue|due-today|on-time, number, type, and past-14-days:DATE for one open more than two weeks after receipt (APPI Art. 39). With --check, exits 1 when any request is overdue or past the two weeks (for cron and monitoring)."
         )
 
         @Option(help: "この日の時点で数えます(YYYY-MM-DD)。既定: 日本時間の今日\nCount as of this day (YYYY-MM-DD). Default: today in Japan")
@@ -51,7 +51,9 @@ struct RequestsCommand: AsyncParsableCommand {
                 let marker = entry.pastLegalMarker(on: day) ? " past-14-days:\(entry.legalMarker.map(\.description) ?? "-")" : ""
                 print("\(entry.due.map(\.description) ?? "-") \(entry.urgency(on: day).rawValue) \(entry.number) \(entry.type.rawValue)\(marker)")
             }
-            if check && urgent.contains(where: { $0.urgency(on: day) == .overdue || $0.pastLegalMarker(on: day) }) { throw ExitCode(2) }
+            if check && urgent.contains(where: { $0.urgency(on: day) == .overdue || $0.pastLegalMarker(on: day) }) {
+                throw ExitCode(ExitStatus.finding)
+            }
         }
     }
 }

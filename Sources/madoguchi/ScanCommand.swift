@@ -96,7 +96,7 @@ struct ScanCommand: AsyncParsableCommand {
             }
         } catch {
             Bilingual.warn("エラー: 確認を続けられません(\(error))", "error: \(error)")
-            throw ExitCode(2)
+            throw ExitCode(ExitStatus.failed)
         }
         var problems = 0
         for scan in results {

@@ -268,6 +268,13 @@ struct Serve: AsyncParsableCommand {
         // The metrics backend is chosen before anything records (the databases' group commits, the routes).
         let registry = PrometheusCollectorRegistry()
         if configuration.metrics != nil { MetricsEndpoint.bootstrap(registry) }
+        // One server per SQLite file (held until the process ends); then why either store cannot be used, at once.
+        var locks: [ServerLock] = []
+        for case let .sqlite(path) in [configuration.database, configuration.keyStore] {
+            locks.append(try ServerLock.acquire(databasePath: path))
+        }
+        try await Database.probe(configuration.database, logger: logger)
+        try await Database.probe(configuration.keyStore, label: ("鍵の保管庫", "key store"), logger: logger)
         let installation: Installation
         do {
             installation = try await Installation.prepare(configuration, logger: logger)
@@ -280,7 +287,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         } catch let error as KeyRingError {
             Bilingual.warn("madoguchi: 起動しません: \(error.text.ja)", "madoguchi: not starting: \(error.text.en)")
-            throw ExitCode(1)
+            throw ExitCode(ExitStatus.unreachable)
         }
         logger.info(
             "serving",
@@ -383,6 +390,8 @@ struct Serve: AsyncParsableCommand {
             )
         )
         try await group.run()
+        // The SQLite locks are held until every service has stopped and the databases are closed.
+        withExtendedLifetime(locks) {}
     }
 }
 

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import FoundationNetworking
+import Logging
 import MadoguchiCore
 import MadoguchiTesting
 import SQLKit
@@ -464,6 +465,18 @@ struct CommandLineTests {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
+        if kind == .sqlite {
+            // #21: one server per SQLite file; a second one is refused with exit 3, naming the holder.
+            let second = try await Command.run(
+                ["serve", "--port", "\(port + 1)"],
+                environment: [
+                    "MADOGUCHI_DATABASE_URL": fresh.url, "MADOGUCHI_KEY_FILE": keys.appendingPathComponent("master.key").path,
+                    "MADOGUCHI_KEYSTORE_URL": "sqlite:" + keys.appendingPathComponent("keystore.sqlite").path,
+                ]
+            )
+            #expect(second.status == 3, "\(second.stderr)")
+            #expect(second.stderr.contains("another madoguchi serve (process "), "\(second.stderr)")
+        }
         // R-OPS-1: /metrics on its own listener, not on the public one.
         let metrics = try? await fetch("http://127.0.0.1:\(metricsPort)/metrics")
         let publicMetrics = try? await fetch("http://127.0.0.1:\(port)/metrics")
@@ -475,6 +488,58 @@ struct CommandLineTests {
         #expect((publicMetrics?.1 as? HTTPURLResponse)?.statusCode == 404)
         // SIGTERM is a graceful shutdown: the server ends with 0.
         #expect(ended.exitCode == 0)
+        try await fresh.cleanUp()
+    }
+
+    @Test(
+        "#21: exit statuses mean one thing each — 2 for the command line (said in Japanese first, with the subcommand's usage), 3 when a store cannot be used (a missing file, a wrong password, a missing database, a schema newer than the binary), and --version",
+        arguments: TestDatabase.available
+    )
+    func exitStatuses(_ kind: TestDatabase) async throws {
+        let unknown = try await Command.run(["audit", "verify", "--bogus"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.hasPrefix("エラー: 知らないオプションです: '--bogus'"), "\(unknown.stderr)")
+        #expect(unknown.stderr.contains("Error: Unknown option '--bogus'") && unknown.stderr.contains("Usage: madoguchi audit verify"))
+        let badValue = try await Command.run(["calendar", "due", "2026-12-01", "--days", "many"])
+        #expect(badValue.status == 2 && badValue.stderr.hasPrefix("エラー: '--days <days>' の値 'many' は使えません"), "\(badValue.stderr)")
+        // Our own refusals stay as they are (already Japanese first), with exit 2.
+        let ownRefusal = try await Command.run(["audit", "verify", "--expect", "nonsense"])
+        #expect(ownRefusal.status == 2 && ownRefusal.stderr.hasPrefix("Error: --expect: 'nonsense' は SEQ:HASH"), "\(ownRefusal.stderr)")
+
+        let version = try await Command.run(["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout == "madoguchi \(MadoguchiRelease.version) (schema \(Migrations.all.map(\.version).max()!), key store schema 1)\n")
+
+        let folder = try Fixtures.temporaryDirectory()
+        let nowhere = folder.appendingPathComponent("none.sqlite").path
+        let missing = try await Command.run(["requests", "due", "--check", "--database", "sqlite:" + nowhere])
+        #expect(missing.status == 3 && missing.stderr.contains("does not exist"), "\(missing.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: nowhere), "no database is made")
+
+        let fresh = try await kind.makeLocation()
+        #expect(try await Command.run(["migrate", "--database", fresh.url]).status == 0)
+        if case .postgres = fresh.location, var url = URLComponents(string: fresh.url) {
+            url.password = "not-the-password"
+            let started = ContinuousClock.now
+            let refused = try await Command.run(["audit", "head", "--database", url.string ?? ""])
+            #expect(refused.status == 3 && refused.stderr.contains("refused to authenticate user"), "\(refused.stderr)")
+            #expect(ContinuousClock.now - started < .seconds(30), "said at once, not after the pool's retries")
+            url.password = URLComponents(string: fresh.url)?.password
+            url.path = "/no_such_database"
+            let noDatabase = try await Command.run(["audit", "head", "--database", url.string ?? ""])
+            #expect(noDatabase.status == 3 && noDatabase.stderr.contains("SQLSTATE 3D000"), "\(noDatabase.stderr)")
+        }
+        // A newer release migrated this database: this binary refuses it, for reading and for migrating.
+        let database = try await Database.open(fresh.location, logger: .init(label: "test"))
+        try await database.transaction { db in
+            try await db.raw("INSERT INTO madoguchi_schema (version, name, applied_at) VALUES (999, 'from the future', '2030-01-01T00:00:00Z')").run()
+        }
+        await database.close()
+        for arguments in [["audit", "head"], ["migrate"], ["requests", "due"]] {
+            let newer = try await Command.run(arguments + ["--database", fresh.url])
+            #expect(newer.status == 3, "\(arguments)")
+            #expect(newer.stderr.contains("is at step 999, newer than this madoguchi knows"), "\(arguments): \(newer.stderr)")
+        }
         try await fresh.cleanUp()
     }
 
@@ -689,7 +754,7 @@ struct CalendarCommandTests {
 }
 
 extension CalendarCommandTests {
-    @Test("R-DSR-3, R-DSR-6: requests due lists overdue and due-today requests and those past two weeks from receipt; --check exits 2 for either")
+    @Test("R-DSR-3, R-DSR-6: requests due lists overdue and due-today requests and those past two weeks from receipt; --check exits 1 for either")
     func requestsDue() async throws {
         try await VaultFixture.with(.sqlite) { fixture in
             let desk = RightsRequestDesk(vault: fixture.vault)
@@ -713,11 +778,11 @@ extension CalendarCommandTests {
             let calm = try await Command.run(["requests", "due", "--today", "2026-01-06", "--check"] + database)
             #expect(calm.status == 0 && calm.stdout == "2026-01-06 に期限切れ・期限当日の請求はありません\nno requests overdue or due on 2026-01-06\n")
             let late = try await Command.run(["requests", "due", "--today", "2026-01-08", "--check"] + database)
-            #expect(late.status == 2)
+            #expect(late.status == 1)
             #expect(late.stdout == "2026-01-07 overdue \(receipt.number) erasure\n")
             // Two weeks from receipt (R-DSR-6): received 2025-12-26, marked from 2026-01-10.
             let pastTwoWeeks = try await Command.run(["requests", "due", "--today", "2026-01-10", "--check"] + database)
-            #expect(pastTwoWeeks.status == 2)
+            #expect(pastTwoWeeks.status == 1)
             #expect(pastTwoWeeks.stdout == "2026-01-07 overdue \(receipt.number) erasure past-14-days:2026-01-09\n")
             let bad = try await Command.run(["requests", "due", "--today", "8 January"] + database)
             #expect(bad.status != 0 && bad.stderr.contains("'8 January' is not a date"))

@@ -98,6 +98,7 @@ public enum Migrations {
                 "CREATE TABLE IF NOT EXISTS \(unsafeRaw: table) (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at \(unsafeRaw: time) NOT NULL)"
             ).run()
         }
+        try await refuseNewer(database, migrations: migrations, table: table)
         var applied: [Int] = []
         for migration in migrations.sorted(by: { $0.version < $1.version }) {
             let didApply = try await database.transaction { db in
@@ -118,6 +119,24 @@ public enum Migrations {
             if didApply { applied.append(migration.version) }
         }
         return Report(applied: applied, current: try await currentVersion(of: database, table: table))
+    }
+
+    /// Refuses a database that a newer release has migrated past the steps this binary knows: it would read and write
+    /// tables whose meaning it does not know (an older binary started after an upgrade, or a rollback without
+    /// restoring the data). A database without the schema table passes (nothing applied yet).
+    public static func refuseNewer(_ database: Database, migrations: [Migration] = all, table: String = "madoguchi_schema") async throws {
+        let kind = database.kind
+        let exists = try await database.read { db in try await tableExists(table, in: db, kind: kind) }
+        guard exists else { return }
+        let current = try await currentVersion(of: database, table: table)
+        let known = migrations.map(\.version).max() ?? 0
+        guard current > known else { return }
+        throw StoreUnavailable(
+            ja:
+                "データベースのスキーマ(\(table))は \(current) 番まで進んでいますが、この madoguchi が知っているのは \(known) 番までです。新しい版の madoguchi で動かしてください(古い版に戻すならデータもその時点のバックアップに戻してください)",
+            en:
+                "the database schema (\(table)) is at step \(current), newer than this madoguchi knows (\(known)); run a newer madoguchi (to go back to an older one, restore the data from a backup of that time)"
+        )
     }
 
     /// The highest applied step, 0 for an empty database.
