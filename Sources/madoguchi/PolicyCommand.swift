@@ -23,12 +23,29 @@ struct PolicyCommand: AsyncParsableCommand {
         @Argument(help: "確認するポリシーファイル。\nThe policy files to check.")
         var files: [String]
 
+        @Option(
+            name: .customLong("database"),
+            help:
+                "このデータベースに記録された版とも照らします: 同じ版番号が別の内容で記録されていれば誤り(serve はその版では起動しません)。\nAlso checks against the versions stored in this database: a version id stored with other content is an error (serve would refuse to start on it)."
+        )
+        var database: String?
+
+        @OptionGroup var logging: LoggingOptions
+
         func validate() throws {
             if files.isEmpty { throw Bilingual.refusal("確認するポリシーファイルを一つ以上挙げてください", "name at least one policy file to check") }
+            if let database {
+                do {
+                    _ = try DatabaseLocation(parsing: database)
+                } catch {
+                    throw Bilingual.refusal("--database: \(error.text.ja)", "--database: \(error.text.en)")
+                }
+            }
         }
 
         func run() async throws {
             var failed = false
+            var valid: [(file: String, policy: Policy)] = []
             for file in files {
                 let (policy, diagnostics) = PolicyLoader.review(path: file)
                 report(PolicyFileError(diagnostics))
@@ -36,13 +53,40 @@ struct PolicyCommand: AsyncParsableCommand {
                     failed = true
                     continue
                 }
+                valid.append((file, policy))
                 let warnings = diagnostics.count
                 Bilingual.say(
                     "\(file): 正常(版 \(policy.version)、サービス \(policy.services.count)、利用目的 \(policy.purposes.count)、項目 \(policy.fields.count)、外部送信先 \(policy.vendors.count)\(warnings > 0 ? "、警告 \(warnings) 件" : ""))",
                     "\(file): ok (version \(policy.version), \(policy.services.count) services, \(policy.purposes.count) purposes, \(policy.fields.count) fields, \(policy.vendors.count) vendors\(warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))"
                 )
             }
-            if failed { throw ExitCode(1) }
+            if let database, !valid.isEmpty {
+                let location = try DatabaseLocation(parsing: database)
+                let conflicts = try await Database.using(location, logger: try logging.makeLogger(label: "madoguchi.policy")) { db in
+                    try await Migrations.refusePending(in: db)
+                    let store = PolicyVersionStore(database: db)
+                    var conflicts: [(String, PolicyVersionConflict)] = []
+                    for (file, policy) in valid {
+                        do {
+                            let outcome = try await store.wouldStore(policy)
+                            Bilingual.say(
+                                outcome == .stored ? "\(file): 版 \(policy.version) はまだ記録されていません(新しい版)" : "\(file): 版 \(policy.version) は同じ内容で記録済みです",
+                                outcome == .stored
+                                    ? "\(file): version \(policy.version) is not stored yet (a new version)"
+                                    : "\(file): version \(policy.version) is stored with this content"
+                            )
+                        } catch let conflict as PolicyVersionConflict {
+                            conflicts.append((file, conflict))
+                        }
+                    }
+                    return conflicts
+                }
+                for (file, conflict) in conflicts {
+                    Bilingual.warn("\(file): \(conflict.text.ja)", "\(file): \(conflict.text.en)")
+                    failed = true
+                }
+            }
+            if failed { throw ExitCode(ExitStatus.finding) }
         }
     }
 
@@ -75,13 +119,7 @@ struct PolicyCommand: AsyncParsableCommand {
             let latest: String?
             do {
                 (outcome, latest) = try await Database.using(try database.location(), logger: logger) { database in
-                    let pending = try await Migrations.pending(in: database)
-                    guard pending.isEmpty else {
-                        throw Bilingual.refusal(
-                            "データベースのスキーマが古いか空です(未適用 \(pending.count) 件)。先に madoguchi migrate を実行してください",
-                            "the database schema is empty or behind (\(pending.count) steps pending); run madoguchi migrate first"
-                        )
-                    }
+                    try await Migrations.refusePending(in: database)
                     let store = PolicyVersionStore(database: database)
                     return (try await store.store(policy, source: source), try await store.latest())
                 }

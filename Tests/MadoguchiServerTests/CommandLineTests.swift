@@ -179,7 +179,7 @@ struct CommandLineTests {
         // An empty database: refused until migrated (nothing is created).
         if kind == .postgres {
             let empty = try await Command.run(["policy", "load", "examples/policy.yaml", "--database", fresh.url])
-            #expect(empty.status != 0 && empty.stderr.contains("run madoguchi migrate first"), "\(empty.stderr)")
+            #expect(empty.status == 3 && empty.stderr.contains("run madoguchi migrate first"), "\(empty.stderr)")
         }
         #expect(try await Command.run(["migrate", "--database", fresh.url]).status == 0)
         let stored = try await Command.run(["policy", "load", "examples/policy.yaml", "--database", fresh.url])
@@ -191,6 +191,11 @@ struct CommandLineTests {
         let reused = try temporaryPolicy(
             try Fixtures.examplePolicyText().replacingOccurrences(of: "answer_business_days: 3", with: "answer_business_days: 4")
         )
+        // #21: policy check --database finds the reused id before serve would refuse to start on it.
+        let checked = try await Command.run(["policy", "check", reused, "--database", fresh.url])
+        #expect(checked.status == 1 && checked.stderr.contains("already stored with different content"), "\(checked.stderr)")
+        let checkedSame = try await Command.run(["policy", "check", "examples/policy.yaml", "--database", fresh.url])
+        #expect(checkedSame.status == 0 && checkedSame.stdout.contains("version 2026-12-06 is stored with this content"), "\(checkedSame.stdout)")
         let conflict = try await Command.run(["policy", "load", reused, "--database", fresh.url])
         #expect(conflict.status == 1 && conflict.stderr.contains("already stored with different content"), "\(conflict.stderr)")
         let broken = try temporaryPolicy("version: [")

@@ -78,6 +78,20 @@ public struct PolicyVersionStore: Sendable {
         }
     }
 
+    /// What `store` would do with `policy`, without writing: `.stored` for a new version, `.unchanged` for one stored
+    /// with this content; throws `PolicyVersionConflict` for a version id stored with other content (`policy check
+    /// --database`, so that a reused id is found before `serve` refuses to start on it).
+    public func wouldStore(_ policy: Policy) async throws -> PolicyStoreOutcome {
+        let hash = Self.contentHash(policy)
+        let stored = try await database.read { db in
+            try await db.select().column("content_hash").from("policy_versions").where("id", .equal, policy.version)
+                .first(decodingColumn: "content_hash", as: String.self)
+        }
+        guard let stored else { return .stored }
+        guard stored == hash else { throw PolicyVersionConflict(version: policy.version) }
+        return .unchanged
+    }
+
     /// The id of the version every server serves: the stored one whose text took effect last (then the last stored).
     public func latest() async throws -> String? {
         try await database.read { db in

@@ -153,6 +153,18 @@ public enum Migrations {
         return all.filter { $0.version > current }
     }
 
+    /// Refuses a database that is empty or behind this binary's schema, for commands that need the schema and do not
+    /// migrate (`StoreUnavailable`: the command line's exit 3).
+    public static func refusePending(in database: Database) async throws {
+        let pending = try await pending(in: database)
+        guard pending.isEmpty else {
+            throw StoreUnavailable(
+                ja: "データベースのスキーマが古いか空です(未適用 \(pending.count) 件)。先に madoguchi migrate を実行してください",
+                en: "the database schema is empty or behind (\(pending.count) steps pending); run madoguchi migrate first"
+            )
+        }
+    }
+
     /// True when `table` exists in the database (on PostgreSQL: in the current schema).
     static func tableExists(_ table: String, in db: any SQLDatabase, kind: SQLDialectKind) async throws -> Bool {
         switch kind {
