@@ -558,6 +558,50 @@ struct StaffAuditCommandTests {
     /// A master key given the way a deployment may give it; no key file is looked for.
     static let key = ["MADOGUCHI_MASTER_KEY": KeyRing.generateKeyLine()]
 
+    @Test(
+        "#21: mail failed lists failed mail without content (exit 1 while any); mail retry puts it back once, audited",
+        arguments: TestDatabase.available
+    )
+    func mailFailedAndRetry(_ kind: TestDatabase) async throws {
+        let fresh = try await kind.makeLocation()
+        #expect(try await Command.run(["migrate", "--database", fresh.url]).status == 0)
+        let none = try await Command.run(["mail", "failed", "--database", fresh.url])
+        #expect(none.status == 0 && none.stdout.isEmpty && none.stderr.contains("no failed mail"), "\(none.stderr)")
+        // A message the worker gave up on (its content stays sealed; the command never opens it).
+        let database = try await Database.open(fresh.location, logger: .init(label: "test"))
+        let id = RecordID.make()
+        try await database.transaction { db in
+            try await db.raw("INSERT INTO subjects (id, email_index, created_at) VALUES ('s1', 'index-1', '2026-12-01T00:00:00Z')").run()
+            try await db.raw(
+                """
+                INSERT INTO outbox (id, subject_id, kind, sealed, status, attempts, next_attempt_at, created_at)
+                VALUES (\(bind: id), 's1', 'inquiry-confirmation', \(bind: Data([1, 2, 3])), 'failed', 10, '2026-12-01T01:00:00Z', '2026-12-01T00:00:00Z')
+                """
+            ).run()
+        }
+        await database.close()
+        let listed = try await Command.run(["mail", "failed", "--database", fresh.url])
+        #expect(listed.status == 1, "\(listed.stderr)")
+        #expect(listed.stdout == "\(id)\tinquiry-confirmation\t10\t2026-12-01T00:00:00Z\n", "\(listed.stdout)")
+        let bad = try await Command.run(["mail", "retry", "x;DROP TABLE outbox", "--database", fresh.url], environment: Self.key)
+        #expect(bad.status == 2 && bad.stderr.contains("is not a message id"), "\(bad.stderr)")
+        let retried = try await Command.run(["mail", "retry", id, "--database", fresh.url], environment: Self.key)
+        #expect(retried.status == 0 && retried.stdout.contains("\(id): queued again"), "\(retried.stderr)")
+        let again = try await Command.run(["mail", "retry", id, "--database", fresh.url], environment: Self.key)
+        #expect(again.status == 1 && again.stderr.contains("not a failed message"), "\(again.stderr)")
+        #expect(try await Command.run(["mail", "failed", "--database", fresh.url]).status == 0)
+        let noKey = try await Command.run(["mail", "retry", id, "--database", fresh.url, "--key-file", "/nonexistent/master.key"])
+        #expect(noKey.status == 3, "\(noKey.stderr)")
+        let check = try await Database.open(fresh.location, logger: .init(label: "test"))
+        let row = try await check.read { db in
+            try await db.raw("SELECT status, attempts FROM outbox WHERE id = \(bind: id)").first()
+        }
+        #expect(try row?.decode(column: "status", as: String.self) == "pending" && row?.decode(column: "attempts", as: Int.self) == 0)
+        #expect(try await AuditLog.entries(in: check).filter { $0.event.action == "mail.requeue" }.count == 1)
+        await check.close()
+        try await fresh.cleanUp()
+    }
+
     @Test("user add prints a one-time set-up link; bad roles and departments are refused")
     func userAdd() async throws {
         let fresh = try await TestDatabase.sqlite.makeLocation()

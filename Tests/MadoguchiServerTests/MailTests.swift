@@ -210,6 +210,45 @@ struct MailTests {
         }
     }
 
+    @Test(
+        "#21: failed mail is listed without its content, put back in the queue once (audited) and then sent; what is not a failed message is named",
+        arguments: TestDatabase.available
+    )
+    func failedMailRetried(_ kind: TestDatabase) async throws {
+        final class ToggleMailer: Mailer, @unchecked Sendable {
+            private let lock = NSLock()
+            private(set) var sent: [String] = []
+            var refusing = true
+            func send(_ message: MailMessage) async throws {
+                try lock.withLock {
+                    if refusing { throw SMTPError(step: "RCPT TO", code: 550) }
+                    sent.append(message.to)
+                }
+            }
+        }
+        try await VaultFixture.with(kind) { fixture in
+            guard case let .success(valid) = fixture.policy.validate(fixture.submission(email: "taro@example.jp")) else { return }
+            _ = try await fixture.vault.submit(valid, policy: fixture.policy) { _ in OutgoingMail(to: valid.email, subject: "s", body: "b") }
+            let mailer = ToggleMailer()
+            let worker = fixture.outboxWorker(mailer)
+            #expect(try await worker.deliverDue() == OutboxWorker.Pass(failed: 1))
+            let desk = FailedMail(database: fixture.data)
+            let failed = try await desk.list()
+            #expect(failed.count == 1 && failed[0].kind == "inquiry-confirmation" && failed[0].attempts == 0)
+            let id = try #require(failed.first?.id)
+            let outcome = try await desk.retry([id, id, "no-such-message"], actor: "cli")
+            #expect(outcome == FailedMail.Requeued(requeued: [id], notFailed: ["no-such-message"]))
+            #expect(try await desk.list().isEmpty)
+            // Once back in the queue it is not a failed message: a second retry moves nothing.
+            #expect(try await desk.retry([id], actor: "cli") == FailedMail.Requeued(requeued: [], notFailed: [id]))
+            #expect(try await AuditLog.entries(in: fixture.data).filter { $0.event.action == "mail.requeue" }.map(\.event.record) == ["outbox:\(id)"])
+            mailer.refusing = false
+            #expect(try await worker.deliverDue() == OutboxWorker.Pass(sent: 1))
+            #expect(mailer.sent == ["taro@example.jp"])
+            #expect(try await desk.retry([id], actor: "cli").requeued.isEmpty, "sent mail is never sent again")
+        }
+    }
+
     @Test("mail for a person whose key is gone is discarded, not sent", arguments: TestDatabase.available)
     func erasedRecipient(_ kind: TestDatabase) async throws {
         try await VaultFixture.with(kind) { fixture in

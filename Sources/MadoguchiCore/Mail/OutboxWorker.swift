@@ -13,7 +13,7 @@ public struct OutboxWorker: Sendable {
     public let from: String
     public let messageDomain: String
     public let logger: Logger
-    /// After this many failed attempts a message is marked `failed` and left for staff.
+    /// After this many failed attempts a message is marked `failed` and left for the operator (`FailedMail`).
     public var maximumAttempts = 10
 
     public init(database: Database, keys: SubjectKeyStore, mailer: any Mailer, from: String, messageDomain: String, logger: Logger) {

@@ -33,7 +33,7 @@ public struct MetricsEndpoint: Sendable {
         }
         outboxQueued = gauge("outbox", "queued", "Mail waiting for delivery")
         outboxOldest = gauge("outbox", "oldest", unit: "seconds", "Age of the oldest mail waiting for delivery, 0 when none waits")
-        outboxFailed = gauge("outbox", "failed", "Mail given up after its attempts, left for staff")
+        outboxFailed = gauge("outbox", "failed", "Mail given up after its attempts (madoguchi mail failed, mail retry)")
         requestsOverdue = gauge("requests", "overdue", "Open requests about personal data past their due date")
         databaseUp = gauge("database", "up", "1 when the database answered this scrape's queries")
         auditIntact = gauge("audit", "chain_intact", "1 when the audit chain verifies, 0 when it is broken")
