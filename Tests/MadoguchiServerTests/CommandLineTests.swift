@@ -558,6 +558,45 @@ struct StaffAuditCommandTests {
     /// A master key given the way a deployment may give it; no key file is looked for.
     static let key = ["MADOGUCHI_MASTER_KEY": KeyRing.generateKeyLine()]
 
+    @Test("#21: user list, disable, enable, reset and remove, as an operator runs them; the last administrator stays")
+    func userLifecycle() async throws {
+        let fresh = try await TestDatabase.sqlite.makeLocation()
+        #expect(try await Command.run(["migrate", "--database", fresh.url]).status == 0)
+        for (email, role) in [("admin@mirai-career.example", "admin"), ("op@mirai-career.example", "operator")] {
+            let added = try await Command.run(["user", "add", "--email", email, "--role", role, "--database", fresh.url], environment: Self.key)
+            #expect(added.status == 0, "\(added.stderr)")
+        }
+        let listed = try await Command.run(["user", "list", "--database", fresh.url])
+        let lines = listed.stdout.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        #expect(
+            lines.map { Array($0.prefix(4)) } == [
+                ["admin@mirai-career.example", "admin", "-", "setup-pending"], ["op@mirai-career.example", "operator", "-", "setup-pending"],
+            ]
+        )
+        let disabled = try await Command.run(["user", "disable", "op@mirai-career.example", "--database", fresh.url], environment: Self.key)
+        #expect(disabled.status == 0 && disabled.stdout.contains("disabled op@mirai-career.example"), "\(disabled.stderr)")
+        #expect(try await Command.run(["user", "list", "--database", fresh.url]).stdout.contains("op@mirai-career.example\toperator\t-\tdisabled"))
+        let last = try await Command.run(["user", "remove", "admin@mirai-career.example", "--database", fresh.url], environment: Self.key)
+        #expect(last.status == 1 && last.stderr.contains("no administrator (admin) who can sign in would be left"), "\(last.stderr)")
+        let unknown = try await Command.run(["user", "enable", "nobody@mirai-career.example", "--database", fresh.url], environment: Self.key)
+        #expect(unknown.status == 1 && unknown.stderr.contains("there is no staff account for nobody@mirai-career.example"))
+        #expect(try await Command.run(["user", "enable", "op@mirai-career.example", "--database", fresh.url], environment: Self.key).status == 0)
+        // reset: a new link, on serve's own default address when nothing else is given.
+        let reset = try await Command.run(
+            ["user", "reset", "op@mirai-career.example", "--database", fresh.url],
+            environment: Self.key.merging(["MADOGUCHI_PORT": "9090"]) { $1 }
+        )
+        #expect(reset.status == 0 && reset.stdout.contains("http://127.0.0.1:9090/console/setup?token="), "\(reset.stdout) \(reset.stderr)")
+        let removed = try await Command.run(["user", "remove", "op@mirai-career.example", "--database", fresh.url], environment: Self.key)
+        #expect(removed.status == 0 && removed.stdout.contains("removed op@mirai-career.example"))
+        #expect(try await Command.run(["user", "list", "--database", fresh.url]).stdout.hasPrefix("admin@mirai-career.example\tadmin"))
+        let noKey = try await Command.run([
+            "user", "disable", "admin@mirai-career.example", "--database", fresh.url, "--key-file", "/nonexistent/key",
+        ])
+        #expect(noKey.status == 3)
+        try await fresh.cleanUp()
+    }
+
     @Test(
         "#21: mail failed lists failed mail without content (exit 1 while any); mail retry puts it back once, audited",
         arguments: TestDatabase.available

@@ -65,6 +65,9 @@ public enum StaffError: BilingualError, Sendable, Hashable {
     case weakPassword
     case passwordTooLong
     case invalidToken
+    case unknownAccount(String)
+    /// Disabling or removing this account would leave no administrator able to sign in.
+    case lastAdministrator
 
     public var text: LocalizedText {
         switch self {
@@ -89,6 +92,13 @@ public enum StaffError: BilingualError, Sendable, Hashable {
         case .weakPassword: LocalizedText(ja: "パスワードは 12 文字以上にしてください", en: "the password must be at least 12 characters")
         case .passwordTooLong: LocalizedText(ja: "パスワードは 72 バイト以内にしてください", en: "the password must be at most 72 bytes")
         case .invalidToken: LocalizedText(ja: "リンクが正しくないか、使用済みか、期限切れです", en: "the link is invalid, used or expired")
+        case let .unknownAccount(email):
+            LocalizedText(ja: "\(email) の職員アカウントはありません", en: "there is no staff account for \(email)")
+        case .lastAdministrator:
+            LocalizedText(
+                ja: "サインインできる管理者(admin)が一人もいなくなるため、できません。先に別の管理者を加えてください",
+                en: "refused: no administrator (admin) who can sign in would be left; add another administrator first"
+            )
         }
     }
 }
@@ -402,6 +412,136 @@ public struct StaffDirectory: Sendable {
         }
     }
 
+    /// Migration 26: an account can be disabled (its sessions end, it cannot sign in) and enabled again.
+    public static let lifecycleMigration = Migration(
+        version: 26,
+        name: "staff account lifecycle",
+        portable: ["ALTER TABLE staff_users ADD COLUMN disabled_at {timestamp}"]
+    )
+
+    /// An account as the administrator sees it.
+    public struct Account: Sendable, Hashable {
+        public let user: StaffUser
+        public let disabled: Bool
+        /// A set-up link is out and unused: no password has been set through it yet.
+        public let setupPending: Bool
+        public let createdAt: Date
+    }
+
+    /// Every account with its state, by e-mail address.
+    public func accounts(now: Date = Date()) async throws -> [Account] {
+        let kind = database.kind
+        return try await database.read { db in
+            let pending = Set(
+                try await db.select().column("user_id").from("staff_tokens").where("kind", .equal, "setup")
+                    .where("expires_at", .greaterThan, Timestamp.bind(now, kind)).all(decodingColumn: "user_id", as: String.self)
+            )
+            return try await db.select().columns("id", "email", "role", "department_id", "contractor_id", "disabled_at", "created_at")
+                .from("staff_users").orderBy("email").all()
+                .compactMap { row -> Account? in
+                    guard let user = try Self.user(from: row) else { return nil }
+                    return Account(
+                        user: user,
+                        disabled: try Timestamp.decodeIfPresent(row, column: "disabled_at", kind) != nil,
+                        setupPending: pending.contains(user.id),
+                        createdAt: try Timestamp.decode(row, column: "created_at", kind)
+                    )
+                }
+        }
+    }
+
+    /// Disables the account of `email`: its sessions and links end at once and it cannot sign in until enabled.
+    /// Refused for the last administrator who can sign in. Audited (`staff.disable`).
+    @discardableResult
+    public func disable(email: String, actor: String, now: Date = Date()) async throws -> StaffUser {
+        try await change(email: email, action: "staff.disable", actor: actor, now: now) { user, db, kind in
+            try await Self.refuseLastAdministrator(user, db: db)
+            try await db.update("staff_users").set("disabled_at", to: Timestamp.bind(now, kind)).where("id", .equal, user.id).run()
+            try await db.delete(from: "staff_tokens").where("user_id", .equal, user.id).run()
+        }
+    }
+
+    /// Enables a disabled account again (with the password it had). Audited (`staff.enable`).
+    @discardableResult
+    public func enable(email: String, actor: String, now: Date = Date()) async throws -> StaffUser {
+        try await change(email: email, action: "staff.enable", actor: actor, now: now) { user, db, _ in
+            try await db.update("staff_users").set("disabled_at", to: SQLLiteral.null).where("id", .equal, user.id).run()
+        }
+    }
+
+    /// Removes the account of `email` with its sessions, links and sign-in failure counts. What the member did stays
+    /// recorded under their id (answers, forwards, the audit log). Refused for the last administrator who can sign
+    /// in. Audited (`staff.remove`).
+    @discardableResult
+    public func remove(email: String, actor: String, now: Date = Date()) async throws -> StaffUser {
+        try await change(email: email, action: "staff.remove", actor: actor, now: now) { user, db, _ in
+            try await Self.refuseLastAdministrator(user, db: db)
+            try await db.delete(from: "staff_tokens").where("user_id", .equal, user.id).run()
+            try await db.delete(from: "staff_sign_in_failures").where("account", .equal, Self.digest("account:" + user.email)).run()
+            try await db.delete(from: "staff_users").where("id", .equal, user.id).run()
+        }
+    }
+
+    /// A new one-time set-up link for an existing account (a forgotten password, a suspected leak): the old password
+    /// stops working at once, its sessions and earlier links end, and the link sets a new one. A disabled account
+    /// stays disabled. Audited (`staff.reset`).
+    public func reset(email: String, actor: String, now: Date = Date()) async throws -> (user: StaffUser, setupToken: String) {
+        let token = Self.newToken()
+        let placeholder = try await Self.hash(Self.newToken(), cost: bcryptCost)
+        let lifetime = setupLifetime
+        let user = try await change(email: email, action: "staff.reset", actor: actor, now: now) { user, db, kind in
+            try await db.update("staff_users").set("password_hash", to: placeholder).where("id", .equal, user.id).run()
+            try await db.delete(from: "staff_tokens").where("user_id", .equal, user.id).run()
+            try await Self.insertToken(
+                token,
+                kind: "setup",
+                user: user.id,
+                nonce: "",
+                expires: now.addingTimeInterval(lifetime),
+                db: db,
+                dialect: kind,
+                now: now
+            )
+        }
+        return (user, token)
+    }
+
+    /// Finds the account of `email`, applies `body` and audits `action`, in one transaction.
+    private func change(
+        email rawEmail: String,
+        action: String,
+        actor: String,
+        now: Date,
+        _ body: @escaping @Sendable (StaffUser, any SQLDatabase, SQLDialectKind) async throws -> Void
+    ) async throws -> StaffUser {
+        let email = BlindIndex.normalise(email: rawEmail)
+        let kind = database.kind
+        return try await database.transaction { db in
+            guard
+                let user = try await db.select().columns("id", "email", "role", "department_id", "contractor_id").from("staff_users")
+                    .where("email", .equal, email).first().flatMap(Self.user(from:))
+            else { throw StaffError.unknownAccount(email) }
+            try await body(user, db, kind)
+            try await AuditLog.append(
+                AuditEvent(actor: actor, action: action, record: user.actor, detail: "role=\(user.role.rawValue)"),
+                in: db,
+                kind: kind,
+                at: now
+            )
+            return user
+        }
+    }
+
+    /// Refuses a change that would leave no enabled administrator (other than `user`).
+    private static func refuseLastAdministrator(_ user: StaffUser, db: any SQLDatabase) async throws {
+        guard user.role == .admin else { return }
+        let others =
+            try await db.raw(
+                "SELECT COUNT(*) AS n FROM staff_users WHERE role = 'admin' AND disabled_at IS NULL AND id <> \(bind: user.id)"
+            ).first(decodingColumn: "n", as: Int.self) ?? 0
+        if others == 0 { throw StaffError.lastAdministrator }
+    }
+
     /// Every account, for the console.
     public func users() async throws -> [StaffUser] {
         try await database.read { db in
@@ -412,8 +552,11 @@ public struct StaffDirectory: Sendable {
 
     // MARK: Helpers
 
+    /// The account `id` while it is enabled: a disabled account signs in to nothing, its sessions and set-up links
+    /// find no one.
     static func user(id: String, db: any SQLDatabase) async throws -> StaffUser? {
-        try await db.select().columns("id", "email", "role", "department_id", "contractor_id").from("staff_users").where("id", .equal, id).first()
+        try await db.select().columns("id", "email", "role", "department_id", "contractor_id").from("staff_users").where("id", .equal, id)
+            .where(SQLColumn("disabled_at"), .is, SQLLiteral.null).first()
             .flatMap(user(from:))
     }
 

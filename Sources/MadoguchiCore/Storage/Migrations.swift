@@ -78,6 +78,7 @@ public enum Migrations {
         StaffDirectory.contractorMigration,
         RightsRequestDesk.clockMigration,
         AddressLimit.migration,
+        StaffDirectory.lifecycleMigration,
     ]
 
     /// What `apply` did.
