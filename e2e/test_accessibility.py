@@ -65,6 +65,9 @@ PAGES = [
     ("console statistics en", lambda b, env: console(b, env, "/console/statistics?lang=en")),
     ("console incidents", lambda b, env: console(b, env, "/console/incidents")),
     ("console contractors", lambda b, env: console(b, env, "/console/contractors")),
+    ("console staff", lambda b, env: console(b, env, "/console/staff")),
+    ("console staff en", lambda b, env: console(b, env, "/console/staff?lang=en")),
+    ("console staff removal asked", lambda b, env: staff_removal_asked(b, env)),
     ("console incident form errors", lambda b, env: incident_form_errors(b, env)),
     ("console incident", lambda b, env: incident(b, env)),
     ("console incident report", lambda b, env: incident(b, env, "/report")),
@@ -102,6 +105,13 @@ def console(b, env, path):
     b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
     b.wait(lambda: "/console/inquiries" in b.driver.current_url, message="the console")
     b.driver.get(env["base"] + path)
+
+
+def staff_removal_asked(b, env):
+    """The confirmation a removal asks for first (asked for the administrator's own account: nothing is removed)."""
+    console(b, env, "/console/staff")
+    b.driver.find_element(By.CSS_SELECTOR, "button[name='do'][value='remove']").click()
+    b.wait(lambda: b.driver.find_elements(By.ID, "confirm-remove"), message="the confirmation")
 
 
 def campaign_draft(b, env):

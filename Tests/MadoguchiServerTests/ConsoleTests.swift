@@ -33,6 +33,11 @@ struct StaffBrowser {
             actor: "test"
         )
         _ = try await installation.staff.completeSetup(token: token, password: password)
+        return try await signIn(client, email: email, password: password)
+    }
+
+    /// Signs an existing account in through the form.
+    static func signIn(_ client: any TestClientProtocol, email: String, password: String) async throws -> StaffBrowser {
         let form = try await FormSession.open(client, "/console/sign-in")
         let response = try await form.post(client, ["email": email, "password": password], path: "/console/sign-in")
         #expect(response.status == .seeOther)

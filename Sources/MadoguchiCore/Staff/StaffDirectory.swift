@@ -33,6 +33,8 @@ public enum StaffRole: String, Sendable, Hashable, Codable, CaseIterable {
     public var handlesIncidents: Bool { self == .admin || self == .privacyOfficer }
     /// Keeps the contractors' records: assessments, agreements, supervision reviews.
     public var supervisesContractors: Bool { self == .admin || self == .privacyOfficer }
+    /// Adds, disables, enables, resets and removes staff accounts.
+    public var managesStaff: Bool { self == .admin }
 }
 
 /// A staff account. The e-mail address is the sign-in name.

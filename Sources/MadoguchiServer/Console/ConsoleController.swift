@@ -33,6 +33,7 @@ struct ConsoleController {
         addStatisticsRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.readsStatistics }))
         addIncidentRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.handlesIncidents }))
         addContractorRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.supervisesContractors }))
+        addStaffRoutes(to: console.group().add(middleware: StaffRoleMiddleware { $0.managesStaff }))
     }
 
     /// The console's door, open to visitors: signing in and setting a password from a set-up link.

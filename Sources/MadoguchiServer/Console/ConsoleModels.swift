@@ -30,6 +30,8 @@ struct StaffView {
     let handlesIncidents: Bool
     let supervisesContractors: Bool
     let contractorsHref: String
+    let managesStaff: Bool
+    let staffHref: String
     let readsStatistics: Bool
     let handlesRequests: Bool
     let sendsCampaigns: Bool
@@ -47,6 +49,8 @@ struct StaffView {
         handlesIncidents = session.user.role.handlesIncidents
         supervisesContractors = session.user.role.supervisesContractors
         contractorsHref = PageChrome.href(SitePath.consoleContractors, language)
+        managesStaff = session.user.role.managesStaff
+        staffHref = PageChrome.href(SitePath.consoleStaff, language)
         sendsCampaigns = session.user.role.sendsCampaigns
         readsAudit = session.user.role.readsAudit
         handlesRequests = session.user.role.handlesRequests

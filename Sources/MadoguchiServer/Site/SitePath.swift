@@ -74,6 +74,7 @@ enum SitePath {
     static let consoleStatistics = "/console/statistics"
     static let consoleIncidents = "/console/incidents"
     static let consoleContractors = "/console/contractors"
+    static let consoleStaff = "/console/staff"
     static let consoleIncidentRoute = "/console/incidents/:id"
     static let incidentReportsRoute = "/console/incidents/:id/reports"
     static let incidentPeopleRoute = "/console/incidents/:id/people"
