@@ -176,3 +176,22 @@ func report(_ error: PolicyFileError) {
         FileHandle.standardError.write(Data("\(diagnostic)\n".utf8))
     }
 }
+
+/// Where a command finds the key store: `--keystore` or `MADOGUCHI_KEYSTORE_URL`, else `var/keys/keystore.sqlite`.
+struct KeyStoreOptions: ParsableArguments {
+    @Option(
+        name: .customLong("keystore"),
+        help:
+            "本人ごとの鍵の置き場所: sqlite:パス か postgres://…。環境変数: MADOGUCHI_KEYSTORE_URL。既定: sqlite:var/keys/keystore.sqlite\nWhere person keys are kept: sqlite:PATH or postgres://…. Env: MADOGUCHI_KEYSTORE_URL. Default: sqlite:var/keys/keystore.sqlite"
+    )
+    var url: String?
+
+    func location() throws -> DatabaseLocation {
+        guard let text = url ?? Environment.value("MADOGUCHI_KEYSTORE_URL") else { return ServerConfiguration.defaultKeyStore }
+        do {
+            return try DatabaseLocation(parsing: text)
+        } catch {
+            throw Bilingual.refusal("--keystore: \(error.text.ja)", "--keystore: \(error.text.en)")
+        }
+    }
+}

@@ -303,6 +303,21 @@ public final class Database: Sendable {
         return false
     }
 
+    /// SQLite: writes a consistent copy of the whole database to the new file `path` (`VACUUM INTO`), online: it reads
+    /// one snapshot, so a server writing meanwhile is neither blocked nor half-copied. PostgreSQL: not done here (the
+    /// caller refuses; `pg_dump` is the tool).
+    public func vacuum(into path: String) async throws {
+        guard case let .sqlite(writer, _, gate, _) = backend else { throw DatabaseUnavailable() }
+        await gate.acquire()
+        do {
+            try await writer.sql(queryLogLevel: nil).raw("VACUUM INTO \(bind: path)").run()
+            await gate.release()
+        } catch {
+            await gate.release()
+            throw error
+        }
+    }
+
     /// True when the database answers a trivial query.
     public func isReachable(within limit: Duration = .seconds(2)) async -> Bool {
         do {

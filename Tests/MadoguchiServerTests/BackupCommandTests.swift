@@ -1,0 +1,159 @@
+import Crypto
+import Foundation
+import Logging
+import MadoguchiCore
+import MadoguchiTesting
+import SQLKit
+import Testing
+
+@Suite("Backup and restore (#21)", .serialized)
+struct BackupCommandTests {
+    /// The stores of one installation in a folder, as `serve` lays them out, with the master key in the environment.
+    struct Installation {
+        let folder: URL
+        let keyLine = KeyRing.generateKeyLine()
+        var dataPath: String { folder.appendingPathComponent("var/madoguchi.sqlite").path }
+        var keyStorePath: String { folder.appendingPathComponent("var/keys/keystore.sqlite").path }
+        var environment: [String: String] {
+            ["MADOGUCHI_MASTER_KEY": keyLine, "MADOGUCHI_DATABASE_URL": "sqlite:" + dataPath, "MADOGUCHI_KEYSTORE_URL": "sqlite:" + keyStorePath]
+        }
+        var ring: KeyRing { get throws { try KeyRing(fileText: keyLine) } }
+
+        /// Runs `body` with the vault open on the stores (closed afterwards, as a stopped server leaves them).
+        func withVault<R: Sendable>(_ body: (InquiryVault, Policy) async throws -> R) async throws -> R {
+            let logger = Logger(label: "test")
+            let data = try await Database.open(.sqlite(path: dataPath), logger: logger)
+            let keyStore = try await Database.open(.sqlite(path: keyStorePath), logger: logger)
+            do {
+                try await Migrations.apply(to: data)
+                try await Migrations.apply(to: keyStore, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
+                data.useAuditKey(try ring.auditKey)
+                let policy = try PolicyLoader.parse(yaml: try Fixtures.examplePolicyText(), file: "example")
+                let result = try await body(
+                    InquiryVault(database: data, keys: SubjectKeyStore(database: keyStore, ring: try ring, poolSize: 0)),
+                    policy
+                )
+                await data.close()
+                await keyStore.close()
+                return result
+            } catch {
+                await data.close()
+                await keyStore.close()
+                throw error
+            }
+        }
+
+        func submit(_ email: String, name: String) async throws -> InquiryReceipt {
+            try await withVault { vault, policy in
+                let submission = InquirySubmission(
+                    serviceID: "agent",
+                    values: ["name": name, "email": email, "topic": "service", "message": "転職の相談をしたいです。"],
+                    consentToOptionalPurposes: false
+                )
+                guard case let .success(valid) = policy.validate(submission) else { throw TestDatabaseError("invalid submission") }
+                return try await vault.submit(valid, policy: policy)
+            }
+        }
+
+        /// The person's name, opened with their key; nil when they or their key are gone.
+        func name(of receipt: InquiryReceipt) async throws -> String? {
+            try await withVault { vault, _ -> String? in
+                guard let key = try await vault.keys.key(subjectID: receipt.subjectID) else { return nil }
+                let sealed = try await vault.database.read { db in
+                    try await db.raw("SELECT sealed FROM inquiry_fields WHERE inquiry_id = \(bind: receipt.id) AND field_id = 'name'").first(
+                        decodingColumn: "sealed",
+                        as: Data.self
+                    )
+                }
+                return try sealed.map { try SealedField.open($0, key: key, context: "inquiry/\(receipt.id)/name", for: .personalAccess) }
+            }
+        }
+
+        func count(_ sql: String) async throws -> Int {
+            try await withVault { vault, _ in
+                try await vault.database.read { db in try await db.raw(SQLQueryString(sql)).first(decodingColumn: "n", as: Int.self) ?? -1 }
+            }
+        }
+    }
+
+    @Test(
+        "#21, R-DSR-5: the restore drill — back up, erase a person, restore: the erased person stays erased, everyone else is whole; a copy without its master key or keys is refused; a key-store restore destroys the keys erased since"
+    )
+    func drill() async throws {
+        let site = Installation(folder: try Fixtures.temporaryDirectory())
+        let taro = try await site.submit("taro@example.jp", name: "山田 太郎")
+        let hanako = try await site.submit("hanako@example.jp", name: "佐藤 花子")
+        let backups = site.folder.appendingPathComponent("backups").path
+
+        let backup = try await Command.run(["backup", backups], environment: site.environment)
+        #expect(backup.status == 0, "\(backup.stderr)")
+        let dataCopy = backup.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(dataCopy.hasPrefix(backups + "/madoguchi-") && dataCopy.hasSuffix(".sqlite"))
+        #expect((try FileManager.default.attributesOfItem(atPath: dataCopy)[.posixPermissions] as? Int) == 0o600, "owner only")
+        let keysBackup = try await Command.run(["keys", "backup", backups], environment: site.environment)
+        #expect(keysBackup.status == 0, "\(keysBackup.stderr)")
+        let keyCopy = keysBackup.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        // Taro is erased after the backups were made.
+        _ = try await site.withVault { vault, _ in
+            try await SubjectRights(vault: vault).erase(subjectID: taro.subjectID, actor: "test", source: "request")
+        }
+        #expect(try await site.name(of: taro) == nil)
+
+        // A copy restored under another master key is refused, and nothing changes.
+        let stranger = try await Command.run(
+            ["restore", dataCopy],
+            environment: site.environment.merging(["MADOGUCHI_MASTER_KEY": KeyRing.generateKeyLine()]) { $1 }
+        )
+        #expect(stranger.status == 1 && stranger.stderr.contains("does not verify with this master key"), "\(stranger.stderr)")
+        // A key store that holds none of its people's keys is refused too.
+        let otherKeys = site.folder.appendingPathComponent("other-keystore.sqlite").path
+        let empty = try await Database.open(.sqlite(path: otherKeys), logger: Logger(label: "test"))
+        try await Migrations.apply(to: empty, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
+        await empty.close()
+        let mismatched = try await Command.run(["restore", dataCopy, "--keystore", "sqlite:" + otherKeys], environment: site.environment)
+        #expect(mismatched.status == 1 && mismatched.stderr.contains("holds none of the keys"), "\(mismatched.stderr)")
+        #expect(try await site.count("SELECT COUNT(*) AS n FROM subjects") == 1, "nothing changed by a refusal")
+        let damaged = site.folder.appendingPathComponent("damaged.sqlite").path
+        try Data("not a database".utf8).write(to: URL(fileURLWithPath: damaged))
+        #expect(try await Command.run(["restore", damaged], environment: site.environment).status != 0)
+
+        // The restore: Taro's rows came back with the backup, unreadable, and are erased again; Hanako is whole.
+        let restored = try await Command.run(["restore", dataCopy], environment: site.environment)
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(restored.stdout.contains("erased again 1 people erased after the backup was made"), "\(restored.stdout)")
+        #expect(try await site.name(of: hanako) == "佐藤 花子")
+        #expect(try await site.name(of: taro) == nil)
+        #expect(try await site.count("SELECT COUNT(*) AS n FROM subjects WHERE id = '\(taro.subjectID)'") == 0)
+        #expect(try await site.count("SELECT COUNT(*) AS n FROM inquiries WHERE subject_id = '\(taro.subjectID)'") == 0)
+        #expect(try await site.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'backup.restore'") == 1)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: site.folder.appendingPathComponent("var").path)
+            .filter { $0.hasPrefix("madoguchi.sqlite.before-restore-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }
+        #expect(kept.count == 1, "the previous file is kept: \(kept)")
+        let verified = try await Command.run(["audit", "verify"], environment: site.environment)
+        #expect(verified.status == 0, "\(verified.stderr)")
+
+        // The key-store backup still holds Taro's key: restoring it destroys that key again.
+        let keysRestored = try await Command.run(["keys", "restore", keyCopy], environment: site.environment)
+        #expect(keysRestored.status == 0, "\(keysRestored.stderr)")
+        #expect(keysRestored.stdout.contains("destroyed again 1 keys"), "\(keysRestored.stdout)")
+        #expect(try await site.name(of: hanako) == "佐藤 花子")
+        let keyRows = try await site.withVault { vault, _ in
+            try await vault.keys.database.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM subject_keys WHERE subject_id = \(bind: taro.subjectID)").first(
+                    decodingColumn: "n",
+                    as: Int.self
+                )
+            }
+        }
+        #expect(keyRows == 0)
+
+        // PostgreSQL has its own tools; a server on the file stops a restore (the lock).
+        let serving = try ServerLock.acquire(databasePath: site.dataPath)
+        let whileServing = try await Command.run(["restore", dataCopy], environment: site.environment)
+        #expect(whileServing.status == 3 && whileServing.stderr.contains("another madoguchi serve"), "\(whileServing.stderr)")
+        withExtendedLifetime(serving) {}
+        let postgres = try await Command.run(["backup", backups, "--database", "postgres://u:p@127.0.0.1:1/x"])
+        #expect(postgres.status == 2 && postgres.stderr.contains("pg_dump"), "\(postgres.stderr)")
+    }
+}
