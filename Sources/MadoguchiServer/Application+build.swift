@@ -38,6 +38,8 @@ public struct ServerConfiguration: Sendable {
     /// Where `/metrics` is served (`--metrics-host`, `--metrics-port`): its own listener, never the public one. Nil: no
     /// metrics are recorded.
     public var metrics: (host: String, port: Int)?
+    /// PostgreSQL connections per database and process (`--pool-size`).
+    public var poolSize = Database.defaultPoolSize
 
     public static let defaultKeyFile = "var/keys/master.key"
     public static let defaultKeyStore = DatabaseLocation.sqlite(path: "var/keys/keystore.sqlite")
@@ -135,10 +137,10 @@ public struct Installation: Sendable {
                 "the key store is a local SQLite file while the data is on PostgreSQL; with more than one server process, give every process the same --keystore postgres://… database"
             )
         }
-        let keyStore = try await Database.open(configuration.keyStore, logger: logger)
+        let keyStore = try await Database.open(configuration.keyStore, logger: logger, poolSize: configuration.poolSize)
         let database: Database
         do {
-            database = try await Database.open(configuration.database, logger: logger)
+            database = try await Database.open(configuration.database, logger: logger, poolSize: configuration.poolSize)
         } catch {
             await keyStore.close()
             throw error

@@ -10,10 +10,11 @@ struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "データベースのスキーマを作る・更新します。 / Create or update the database schema.",
         discussion:
-            "足りない段階を順に、それぞれ一つのトランザクションで適用します。もう一度実行しても何も変わりません。\nApplies every missing step in order, each in a transaction; running it again changes nothing."
+            "足りない段階を順に、それぞれ一つのトランザクションで適用します。もう一度実行しても何も変わりません。鍵の保管庫も作ります(--keystore か MADOGUCHI_KEYSTORE_URL を指定したとき、またはデータが既定の場所のときは既定の var/keys/keystore.sqlite)。\nApplies every missing step in order, each in a transaction; running it again changes nothing. Also makes the key store's schema (when --keystore or MADOGUCHI_KEYSTORE_URL is given, or at the default var/keys/keystore.sqlite when the data is at its default)."
     )
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var keyStore: KeyStoreOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -29,5 +30,22 @@ struct Migrate: AsyncParsableCommand {
                 "\(location): applied \(steps); schema is at version \(report.current)"
             )
         }
+        // The key store: named, or the default beside the default data; any other layout names its own.
+        let given = keyStore.url ?? Environment.value("MADOGUCHI_KEYSTORE_URL")
+        guard given != nil || location == .defaultSQLite else {
+            Bilingual.say(
+                "鍵の保管庫は指定されていないので作りませんでした(--keystore postgres://… で作れます。serve も起動時に作ります)",
+                "no key store given, none made (make it with --keystore postgres://…; serve also makes it at start)"
+            )
+            return
+        }
+        let keyLocation = try keyStore.location()
+        let keys = try await Database.using(keyLocation, logger: logger, createIfMissing: true) {
+            try await Migrations.apply(to: $0, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
+        }
+        Bilingual.say(
+            "\(keyLocation)(鍵の保管庫): スキーマの版は \(keys.current) です",
+            "\(keyLocation) (key store): schema is at version \(keys.current)"
+        )
     }
 }

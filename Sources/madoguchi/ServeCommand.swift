@@ -113,6 +113,13 @@ struct Serve: AsyncParsableCommand {
     )
     var metricsHost: String?
 
+    @Option(
+        name: .customLong("pool-size"),
+        help:
+            "PostgreSQL への接続数の上限(データと鍵の保管庫それぞれ、このプロセスで)。環境変数: MADOGUCHI_POOL_SIZE。既定: 16。サーバーの台数 × 2 × この数が PostgreSQL の max_connections に収まるようにしてください\nPostgreSQL connections at most, to the data and to the key store each, for this process. Env: MADOGUCHI_POOL_SIZE. Default: 16. Keep servers × 2 × this within PostgreSQL's max_connections"
+    )
+    var poolSize: Int?
+
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -208,6 +215,14 @@ struct Serve: AsyncParsableCommand {
             }
             configuration.metrics = (metricsHost ?? Environment.value("MADOGUCHI_METRICS_HOST") ?? "127.0.0.1", port)
         }
+        configuration.poolSize = try Self.wholeNumber(
+            poolSize,
+            option: "--pool-size",
+            environment: "MADOGUCHI_POOL_SIZE",
+            fallback: Database.defaultPoolSize,
+            range: 1...1_000,
+            kind: LocalizedText(ja: "数", en: "a number")
+        )
         return configuration
     }
 
@@ -354,7 +369,7 @@ struct Serve: AsyncParsableCommand {
                     )
                 }
             } else {
-                logger.notice("mail transport: SMTP")
+                logger.notice("mail transport: SMTP", metadata: ["smtp": "\(configuration.smtp.map { "\($0)" } ?? "")"])
             }
             services.append(BackgroundService("mail delivery") { await worker.run() })
             // Campaign mail goes into the outbox at the configured rate: a sixth of a minute's share every 10 seconds.

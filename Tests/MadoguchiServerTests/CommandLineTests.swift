@@ -168,6 +168,11 @@ struct CommandLineTests {
         #expect(badEnvProxy.status != 0 && badEnvProxy.stderr.contains("'proxy.example'"))
         let badEnvPort = try await Command.run(["serve"], environment: ["MADOGUCHI_PORT": "eighty"])
         #expect(badEnvPort.status != 0)
+        // #21: the pool size is bounded, and refused by name with exit 2 (usage).
+        let badPool = try await Command.run(["serve", "--pool-size", "0"])
+        #expect(badPool.status == 2 && badPool.stderr.contains("--pool-size"), "\(badPool.stderr)")
+        let badEnvPool = try await Command.run(["serve"], environment: ["MADOGUCHI_POOL_SIZE": "lots"])
+        #expect(badEnvPool.status == 2 && badEnvPool.stderr.contains("MADOGUCHI_POOL_SIZE"), "\(badEnvPool.stderr)")
         #expect(badEnvPort.stderr.contains("MADOGUCHI_PORT"))
     }
 
@@ -225,6 +230,12 @@ struct CommandLineTests {
         let flagWins = try await Command.run(["migrate", "--database", fresh.url], environment: ["MADOGUCHI_DATABASE_URL": "mysql://nowhere"])
         #expect(flagWins.status == 0)
         #expect(!flagWins.stdout.contains("password"))
+        // #21: migrate makes the key store it is given (and none it is not: no file appears in the working folder).
+        #expect(first.stdout.contains("no key store given, none made"), "\(first.stdout)")
+        let keys = try Fixtures.temporaryDirectory().appendingPathComponent("keys/keystore.sqlite").path
+        let withKeys = try await Command.run(["migrate", "--database", fresh.url, "--keystore", "sqlite:" + keys])
+        #expect(withKeys.status == 0 && withKeys.stdout.contains("(key store): schema is at version 1"), "\(withKeys.stdout)")
+        #expect(FileManager.default.fileExists(atPath: keys))
         try await fresh.cleanUp()
     }
 

@@ -50,13 +50,17 @@ public final class Database: Sendable {
         case postgres(client: PostgresClient, runner: Task<Void, Never>)
     }
 
-    /// Opens the database at `location`; SQLite files and their folder are created as needed.
-    public static func open(_ location: DatabaseLocation, logger: Logger) async throws -> Database {
+    /// The PostgreSQL connections a process keeps at most, per database, unless told otherwise (`--pool-size`).
+    public static let defaultPoolSize = 16
+
+    /// Opens the database at `location`; SQLite files and their folder are created as needed. `poolSize`: the
+    /// PostgreSQL connections this process may open to it (SQLite has one writer and two readers).
+    public static func open(_ location: DatabaseLocation, logger: Logger, poolSize: Int = defaultPoolSize) async throws -> Database {
         switch location {
         case let .sqlite(path):
             return try await openSQLite(path: path, logger: logger)
         case let .postgres(postgres):
-            return openPostgres(postgres, logger: logger)
+            return openPostgres(postgres, logger: logger, poolSize: poolSize)
         }
     }
 
@@ -116,7 +120,7 @@ public final class Database: Sendable {
         }
     }
 
-    private static func openPostgres(_ location: PostgresLocation, logger: Logger) -> Database {
+    private static func openPostgres(_ location: PostgresLocation, logger: Logger, poolSize: Int) -> Database {
         let tls: PostgresClient.Configuration.TLS
         switch location.tls {
         case .disable: tls = .disable
@@ -131,7 +135,7 @@ public final class Database: Sendable {
             database: location.database,
             tls: tls
         )
-        configuration.options.maximumConnections = 16
+        configuration.options.maximumConnections = max(1, poolSize)
         if let schema = location.searchPath {
             configuration.options.additionalStartupParameters = [("search_path", schema)]
         }
