@@ -14,11 +14,46 @@ public struct SiteResources: Sendable {
     public let snippet: Data
     public let snippetStylesheet: Data
 
-    /// Loads the resources bundled with the server.
-    public static func bundled() async throws -> SiteResources {
-        guard let root = Bundle.module.resourceURL else {
-            throw SiteResourceError("the server's bundled resources are missing")
+    /// The folder SwiftPM builds the resources into, named as it names it; an installation copies it beside the binary.
+    public static let folderName = "madoguchi_MadoguchiServer.resources"
+
+    /// Where the templates, strings and static files are: `MADOGUCHI_RESOURCES` when set (nothing else is tried), else
+    /// the resources folder beside the binary (an installed copy: `/opt/madoguchi/bin/madoguchi` with
+    /// `/opt/madoguchi/bin/madoguchi_MadoguchiServer.resources`), else `../share/madoguchi` from the binary, else the
+    /// build's own (development).
+    public static func root(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        executable: URL? = Bundle.main.executableURL
+    ) throws -> URL {
+        func holdsResources(_ url: URL) -> Bool {
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: url.appendingPathComponent("templates").path, isDirectory: &isDirectory)
+                && isDirectory.boolValue
         }
+        if let given = environment["MADOGUCHI_RESOURCES"], !given.isEmpty {
+            let url = URL(fileURLWithPath: given)
+            guard holdsResources(url) else {
+                throw SiteResourceError("MADOGUCHI_RESOURCES: \(given) does not hold the server's resources (templates/, locales/, public/)")
+            }
+            return url
+        }
+        if let folder = executable?.resolvingSymlinksInPath().deletingLastPathComponent() {
+            for candidate in [folder.appendingPathComponent(folderName), folder.appendingPathComponent("../share/madoguchi").standardized]
+            where holdsResources(candidate) {
+                return candidate
+            }
+        }
+        guard let built = Bundle.module.resourceURL, holdsResources(built) else {
+            throw SiteResourceError(
+                "the server's resources are missing: copy \(folderName) beside the binary, or set MADOGUCHI_RESOURCES to that folder"
+            )
+        }
+        return built
+    }
+
+    /// Loads the resources bundled with the server (`root`).
+    public static func bundled() async throws -> SiteResources {
+        let root = try root()
         let templates = try await MustacheLibrary(directory: root.appendingPathComponent("templates").path)
         var strings: [Language: [String: String]] = [:]
         for language in Language.allCases {
