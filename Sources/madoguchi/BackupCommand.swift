@@ -91,8 +91,119 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "鍵の保管庫を扱います。 / Work with the key store.",
-        subcommands: [Backup.self, Restore.self]
+        subcommands: [Backup.self, Restore.self, Add.self, Rotate.self]
     )
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "鍵ファイルに新しいマスター鍵を加えます(鍵の交換の 1 段目)。 / Add a new master key to the key file (rotation, step 1).",
+            discussion:
+                "新しい行を鍵ファイルの末尾に加えます(0600、書き換えは一度に)。古い行は残ります。次に、動いているサーバーを 1 台ずつ再起動して新しい鍵を読ませ(新しく来た人の鍵はそれで包まれます)、madoguchi keys rotate で古い鍵で包まれた本人の鍵を包み直します。鍵ファイルはこの後もう一度バックアップしてください。\nAppends a new line to the key file (0600, replaced at once); the old lines stay. Then restart the running servers one at a time so that they read it (new people's keys are wrapped by it), and run madoguchi keys rotate to re-wrap the person keys wrapped by older lines. Back the key file up again afterwards."
+        )
+
+        @OptionGroup var keys: KeyOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            let logger = try logging.makeLogger(label: "madoguchi.keys")
+            guard Environment.value("MADOGUCHI_MASTER_KEY") == nil else {
+                throw StoreUnavailable(
+                    ja:
+                        "マスター鍵が MADOGUCHI_MASTER_KEY で渡されています。鍵ファイルに加えることはできません: 新しい鍵を作り(openssl rand -base64 32)、その変数の渡し方(秘密の管理)の側で改行で区切って末尾に加えてください",
+                    en:
+                        "the master key comes from MADOGUCHI_MASTER_KEY, not a file this command can add to: make a key (openssl rand -base64 32) and append it, on its own line, where that variable is kept"
+                )
+            }
+            let path = keys.path
+            let before = try keys.ring(logger: logger)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let line = KeyRing.generateKeyLine()
+            let updated = (text.hasSuffix("\n") || text.isEmpty ? text : text + "\n") + line + "\n"
+            let ring = try KeyRing(fileText: updated)
+            // Written beside the file and renamed over it: the key file is whole at every moment.
+            let temporary = path + ".adding"
+            guard FileManager.default.createFile(atPath: temporary, contents: Data(updated.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw StoreUnavailable(ja: "\(temporary) を書けません", en: "cannot write \(temporary)")
+            }
+            let descriptor = open(temporary, O_RDONLY)
+            if descriptor >= 0 {
+                _ = fsync(descriptor)
+                close(descriptor)
+            }
+            guard rename(temporary, path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw StoreUnavailable(ja: "\(path) を置き換えられません(\(reason))", en: "cannot replace \(path): \(reason)")
+            }
+            Bilingual.say(
+                "新しいマスター鍵 \(ring.current.id) を \(path) に加えました(鍵 \(before.masterKeys.count) → \(ring.masterKeys.count) 行)。サーバーを 1 台ずつ再起動してから madoguchi keys rotate を実行してください。鍵ファイルをもう一度バックアップしてください",
+                "added master key \(ring.current.id) to \(path) (\(before.masterKeys.count) → \(ring.masterKeys.count) lines); restart the servers one at a time, then run madoguchi keys rotate; back the key file up again"
+            )
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "本人の鍵を今のマスター鍵で包み直します(鍵の交換の 2 段目)。 / Re-wrap the person keys with the current master key (rotation, step 2).",
+            discussion:
+                "サーバーを止めずに実行できます。500 件ずつ、それぞれ一つのトランザクションで包み直すので、途中で止まっても、もう一度実行すれば続きから進みます。動いているサーバーのどれかが新しい鍵をまだ読んでいなければ、何もせずに終了コード 1(再起動してから、もう一度)。最後に、どの本人の鍵も包んでいない古い行を示します。\nRuns while the servers run. Re-wraps 500 keys at a time, each batch in its own transaction: when it stops midway, running it again goes on. When a running server has not read the new key yet, it does nothing and exits 1 (restart it, then run this again). At the end it names the old lines that no person key uses any more."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var keyStore: KeyStoreOptions
+        @OptionGroup var keys: KeyOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            let logger = try logging.makeLogger(label: "madoguchi.keys")
+            let ring = try keys.ring(logger: logger)
+            let current = ring.current
+            let outcome: (count: Int, usage: [String: Int])
+            do {
+                outcome = try await Database.using(try database.location(), logger: logger) { data in
+                    try await Migrations.refusePending(in: data)
+                    let lacking = try await KeyRotation.holdersLacking(current.id, in: data)
+                    guard lacking == 0 else {
+                        throw KeyRotation.Refusal(
+                            ja: "動いているサーバー \(lacking) 台が新しいマスター鍵 \(current.id) をまだ読んでいません。再起動してから(1 分ほどで反映されます)、もう一度実行してください",
+                            en:
+                                "\(lacking) running server(s) have not read the new master key \(current.id) yet; restart them, wait a minute, and run this again"
+                        )
+                    }
+                    data.useAuditKey(ring.auditKey)
+                    return try await Database.using(try keyStore.location(), logger: logger) { keyStore in
+                        let count = try await KeyRotation.rewrap(keyStore, ring: ring)
+                        try await data.transaction { db in
+                            try await AuditLog.append(
+                                AuditEvent(actor: "cli", action: "keys.rotate", detail: "master-key=\(current.id) rewrapped=\(count)"),
+                                in: db,
+                                kind: data.kind
+                            )
+                        }
+                        return (count, try await KeyRotation.usage(of: keyStore))
+                    }
+                }
+            } catch let refusal as KeyRotation.Refusal {
+                Bilingual.warn("madoguchi: \(refusal.ja)", "madoguchi: \(refusal.en)")
+                throw ExitCode(ExitStatus.finding)
+            }
+            Bilingual.say(
+                "本人の鍵 \(outcome.count) 件をマスター鍵 \(current.id) で包み直しました",
+                "re-wrapped \(outcome.count) person keys with master key \(current.id)"
+            )
+            for (index, master) in ring.masterKeys.enumerated() where master.id != current.id {
+                let used = outcome.usage[master.id] ?? 0
+                let role = index == 0 ? "(1 行目: 派生鍵の元なので残します)" : used == 0 ? "(もう使われていません: 鍵ファイルから消せます)" : ""
+                let roleEn =
+                    index == 0
+                    ? " (line 1: the root of the derived keys, it stays)" : used == 0 ? " (no longer used: it can be removed from the key file)" : ""
+                Bilingual.say(
+                    "\(index + 1) 行目のマスター鍵 \(master.id): 本人の鍵 \(used) 件\(role)",
+                    "line \(index + 1), master key \(master.id): \(used) person keys\(roleEn)"
+                )
+            }
+        }
+    }
 
     struct Backup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -317,6 +317,16 @@ struct Serve: AsyncParsableCommand {
         // The databases first, so they close last; the HTTP server last, so it stops first.
         var services: [any ServiceLifecycle.Service] = [
             InstallationService(installation),
+            // Which master keys this server holds, every minute, so that a key rotation waits until all hold the new
+            // one; removed at shutdown (outside the cancelled task).
+            BackgroundService("key ring") { [database = installation.database, ring = installation.ring] in
+                let holder = UUID().uuidString
+                await Periodic.run(every: KeyRotation.announceInterval, logger: logger, failure: "key ring announcement failed") {
+                    try await KeyRotation.announce(database, holder: holder, ring: ring)
+                    return false
+                }
+                await Task.detached { try? await KeyRotation.leave(database, holder: holder) }.value
+            },
             // Housekeeping, the retention purge and the daily audit check run on one server at a time (job leases).
             BackgroundService("housekeeping") { [database = installation.database] in
                 await housekeeping.run(every: .seconds(600), lease: JobLease(database: database, name: "housekeeping"))

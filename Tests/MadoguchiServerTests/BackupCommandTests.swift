@@ -157,3 +157,50 @@ struct BackupCommandTests {
         #expect(postgres.status == 2 && postgres.stderr.contains("pg_dump"), "\(postgres.stderr)")
     }
 }
+
+@Suite("Key rotation on the command line (#21)", .serialized)
+struct KeyRotationCommandTests {
+    @Test("keys add appends a master key line (0600) and keys rotate re-wraps; a server without the new key holds it back (exit 1)")
+    func addAndRotate() async throws {
+        let site = BackupCommandTests.Installation(folder: try Fixtures.temporaryDirectory())
+        let keyFile = site.folder.appendingPathComponent("var/keys/master.key").path
+        try FileManager.default.createDirectory(atPath: site.folder.appendingPathComponent("var/keys").path, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: keyFile, contents: Data((site.keyLine + "\n").utf8), attributes: [.posixPermissions: 0o600]))
+        let environment = site.environment.filter { $0.key != "MADOGUCHI_MASTER_KEY" }.merging(["MADOGUCHI_KEY_FILE": keyFile]) { $1 }
+        let taro = try await site.submit("taro@example.jp", name: "山田 太郎")
+
+        let fromEnvironment = try await Command.run(["keys", "add"], environment: site.environment.merging(["MADOGUCHI_KEY_FILE": keyFile]) { $1 })
+        #expect(fromEnvironment.status == 3 && fromEnvironment.stderr.contains("MADOGUCHI_MASTER_KEY"), "\(fromEnvironment.stderr)")
+        let added = try await Command.run(["keys", "add"], environment: environment)
+        #expect(added.status == 0, "\(added.stdout) \(added.stderr)")
+        let lines = try String(contentsOfFile: keyFile, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2 && lines[0] == Substring(site.keyLine))
+        #expect((try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int) == 0o600)
+        let rotated = try KeyRing(fileText: lines.joined(separator: "\n"))
+
+        // A running server still on the old key: nothing is re-wrapped.
+        let data = try await Database.open(.sqlite(path: site.dataPath), logger: .init(label: "test"))
+        try await KeyRotation.announce(data, holder: "old-server", ring: try site.ring)
+        let held = try await Command.run(["keys", "rotate"], environment: environment)
+        #expect(held.status == 1 && held.stderr.contains("have not read the new master key"), "\(held.stderr)")
+        try await KeyRotation.announce(data, holder: "old-server", ring: rotated)
+        await data.close()
+        let done = try await Command.run(["keys", "rotate"], environment: environment)
+        #expect(
+            done.status == 0 && done.stdout.contains("re-wrapped 1 person keys with master key \(rotated.current.id)"),
+            "\(done.stdout) \(done.stderr)"
+        )
+        #expect(
+            done.stdout.contains("line 1, master key \(rotated.masterKeys[0].id): 0 person keys (line 1: the root of the derived keys, it stays)")
+        )
+        // Taro's key opens with the rotated key file (the old line alone no longer does).
+        let keyStore = try await Database.open(.sqlite(path: site.keyStorePath), logger: .init(label: "test"))
+        let opened = try await SubjectKeyStore(database: keyStore, ring: rotated, poolSize: 0).key(subjectID: taro.subjectID)
+        let oldOnly = try? await SubjectKeyStore(database: keyStore, ring: try site.ring, poolSize: 0).key(subjectID: taro.subjectID)
+        await keyStore.close()
+        #expect(opened != nil && oldOnly == nil)
+        let again = try await Command.run(["keys", "rotate"], environment: environment)
+        #expect(again.status == 0 && again.stdout.contains("re-wrapped 0 person keys"))
+        #expect(try await Command.run(["audit", "verify"], environment: environment).status == 0)
+    }
+}

@@ -79,6 +79,7 @@ public enum Migrations {
         RightsRequestDesk.clockMigration,
         AddressLimit.migration,
         StaffDirectory.lifecycleMigration,
+        KeyRotation.migration,
     ]
 
     /// What `apply` did.
