@@ -30,8 +30,8 @@ class Sink:
         self.count += 1
         path = os.path.join(self.directory, "%d.eml" % self.count)
         with open(path + ".tmp", "wb") as out:
-            out.write(("X-Envelope-From: %s\r\nX-Envelope-To: %s\r\nX-Authenticated: %s\r\n"
-                       % (envelope.mail_from, ",".join(envelope.rcpt_tos), session.authenticated)).encode())
+            out.write(("X-Envelope-From: %s\r\nX-Envelope-To: %s\r\nX-Authenticated: %s\r\nX-Helo: %s\r\n"
+                       % (envelope.mail_from, ",".join(envelope.rcpt_tos), session.authenticated, session.host_name)).encode())
             out.write(envelope.original_content)
         os.rename(path + ".tmp", path)
         return "250 OK"

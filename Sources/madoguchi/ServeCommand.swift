@@ -67,7 +67,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help:
-            "この SMTP サーバーでメールを送ります: smtp://ユーザー:パスワード@ホスト:587?security=starttls(または none)か smtps://ホスト:465。環境変数: MADOGUCHI_SMTP_URL。既定: --outbox に .eml ファイルを書き出す\nSend mail through this SMTP server: smtp://user:password@host:587?security=starttls (or none), or smtps://host:465. Env: MADOGUCHI_SMTP_URL. Default: write .eml files to --outbox"
+            "この SMTP サーバーでメールを送ります: smtp://ユーザー:パスワード@ホスト:587?security=starttls(security は none、starttls、tls のどれか)か smtps://ホスト:465(tls と同じ)。環境変数: MADOGUCHI_SMTP_URL。既定: --outbox に .eml ファイルを書き出す\nSend mail through this SMTP server: smtp://user:password@host:587?security=starttls (security: none, starttls or tls), or smtps://host:465 (the same as tls). Env: MADOGUCHI_SMTP_URL. Default: write .eml files to --outbox"
     )
     var smtp: String?
 
@@ -112,6 +112,20 @@ struct Serve: AsyncParsableCommand {
             "/metrics を待ち受けるアドレス。環境変数: MADOGUCHI_METRICS_HOST。既定: 127.0.0.1\nAddress the /metrics listener binds to. Env: MADOGUCHI_METRICS_HOST. Default: 127.0.0.1"
     )
     var metricsHost: String?
+
+    @Option(
+        name: .customLong("smtp-helo"),
+        help:
+            "SMTP の EHLO で名乗るホスト名。環境変数: MADOGUCHI_SMTP_HELO。既定: --base-url のホスト名(なければ madoguchi.localhost)\nThe host name given in SMTP's EHLO. Env: MADOGUCHI_SMTP_HELO. Default: the host of --base-url (else madoguchi.localhost)"
+    )
+    var smtpHelo: String?
+
+    @Option(
+        name: .customLong("bounce-address"),
+        help:
+            "エンベロープの差出人(MAIL FROM): 配送できなかった通知の届け先。環境変数: MADOGUCHI_BOUNCE_ADDRESS。既定: --mail-from と同じ\nThe envelope sender (MAIL FROM), where bounces go. Env: MADOGUCHI_BOUNCE_ADDRESS. Default: the same as --mail-from"
+    )
+    var bounceAddress: String?
 
     @Option(
         name: .customLong("pool-size"),
@@ -185,6 +199,32 @@ struct Serve: AsyncParsableCommand {
             outboxDirectory: outbox ?? Environment.value("MADOGUCHI_OUTBOX") ?? "var/outbox",
             mailFrom: try sender()
         )
+        if var smtp = smtpConfiguration {
+            let baseHost = (baseURL ?? Environment.value("MADOGUCHI_BASE_URL")).flatMap { URL(string: $0)?.host }
+            let helo = smtpHelo ?? Environment.value("MADOGUCHI_SMTP_HELO") ?? baseHost ?? smtp.heloName
+            guard SMTPConfiguration.isValidHeloName(helo) else {
+                throw Bilingual.refusal(
+                    "--smtp-helo: '\(helo)' はホスト名ではありません(英数字とハイフンをドットで区切った名前)",
+                    "--smtp-helo: '\(helo)' is not a host name (letters, digits and hyphens in dot-separated labels)"
+                )
+            }
+            smtp.heloName = helo
+            if let bounce = bounceAddress ?? Environment.value("MADOGUCHI_BOUNCE_ADDRESS") {
+                guard EmailAddress.isValid(bounce) else {
+                    throw Bilingual.refusal(
+                        "--bounce-address: '\(bounce)' はメールアドレスではありません",
+                        "--bounce-address: '\(bounce)' is not an e-mail address"
+                    )
+                }
+                smtp.bounceAddress = bounce
+            }
+            smtpConfiguration = smtp
+        } else if let given = smtpHelo ?? bounceAddress {
+            throw Bilingual.refusal(
+                "'\(given)': --smtp-helo と --bounce-address は --smtp(SMTP で送るとき)と一緒に使います",
+                "'\(given)': --smtp-helo and --bounce-address go with --smtp (delivery by SMTP)"
+            )
+        }
         configuration.smtp = smtpConfiguration
         configuration.trustedProxies = try Self.trustedProxies(trustedProxy, environment: Environment.value("MADOGUCHI_TRUSTED_PROXIES"))
         configuration.holdMail = try holdMail || Environment.flag("MADOGUCHI_HOLD_MAIL")
@@ -379,7 +419,13 @@ struct Serve: AsyncParsableCommand {
                     )
                 }
             } else {
-                logger.notice("mail transport: SMTP", metadata: ["smtp": "\(configuration.smtp.map { "\($0)" } ?? "")"])
+                logger.notice(
+                    "mail transport: SMTP",
+                    metadata: [
+                        "smtp": "\(configuration.smtp.map { "\($0)" } ?? "")", "helo": "\(configuration.smtp?.heloName ?? "")",
+                        "bounces": "\(configuration.smtp?.bounceAddress ?? "the sender")",
+                    ]
+                )
             }
             services.append(BackgroundService("mail delivery") { await worker.run() })
             // Campaign mail goes into the outbox at the configured rate: a sixth of a minute's share every 10 seconds.

@@ -159,6 +159,13 @@ struct CommandLineTests {
         let badSMTP = try await Command.run(["serve", "--smtp", "smtp://user:pw@mail.example.jp?security=none"])
         #expect(badSMTP.status != 0)
         #expect(badSMTP.stderr.contains("--smtp: TLS なしで SMTP のパスワードは送りません。"))
+        // #21: the EHLO name and the envelope sender are checked, and only go with --smtp.
+        let badHelo = try await Command.run(["serve", "--smtp", "smtp://mail.example.jp", "--smtp-helo", "a b"])
+        #expect(badHelo.status == 2 && badHelo.stderr.contains("--smtp-helo: 'a b' is not a host name"), "\(badHelo.stderr)")
+        let badBounce = try await Command.run(["serve", "--smtp", "smtp://mail.example.jp"], environment: ["MADOGUCHI_BOUNCE_ADDRESS": "nowhere"])
+        #expect(badBounce.status == 2 && badBounce.stderr.contains("--bounce-address: 'nowhere' is not an e-mail address"))
+        let alone = try await Command.run(["serve", "--bounce-address", "bounces@example.jp"])
+        #expect(alone.status == 2 && alone.stderr.contains("go with --smtp"), "\(alone.stderr)")
         #expect(badSMTP.stderr.contains("\n--smtp: refusing to send an SMTP password without TLS"))
         let badProxy = try await Command.run(["serve", "--trusted-proxy", "10.0.0.0/8,10.0.0.0/33"])
         #expect(badProxy.status != 0)

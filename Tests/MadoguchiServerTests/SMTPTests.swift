@@ -76,6 +76,25 @@ struct SMTPTests {
         #expect(String(decoding: Data(base64Encoded: body) ?? Data(), as: UTF8.self) == "山田様\r\n.先頭がドットの行\r\n")
     }
 
+    @Test("#21: the envelope sender takes the bounces apart from the From header; EHLO gives the configured name; a hostile name is refused")
+    func envelopeAndHelo() async throws {
+        let sink = try await SMTPSink.start()
+        var configuration = try SMTPConfiguration(url: "smtp://127.0.0.1:\(sink.port)?security=none")
+        configuration.heloName = "inquiry.mirai-career.example"
+        configuration.bounceAddress = "bounces@mirai-career.example"
+        try await SMTPMailer(configuration: configuration).send(smtpMessage)
+        let received = try sink.messages()
+        await sink.stop()
+        let text = try #require(received.first)
+        #expect(text.contains("X-Envelope-From: bounces@mirai-career.example"), "\(text)")
+        #expect(text.contains("X-Helo: inquiry.mirai-career.example"))
+        #expect(text.contains("From: privacy@mirai-career.example"), "the reader still sees the privacy desk")
+        for bad in ["", "a b", "host\r\nRSET", "-lead.example", "x..y", String(repeating: "a", count: 64) + ".example"] {
+            #expect(!SMTPConfiguration.isValidHeloName(bad), "\(bad)")
+        }
+        #expect(SMTPConfiguration.isValidHeloName("mail-1.mirai-career.example"))
+    }
+
     @Test("STARTTLS with AUTH PLAIN, and AUTH LOGIN where only it is offered; a wrong password is refused and nothing is delivered")
     func startTLSAndAuth() async throws {
         let keys = try Fixtures.temporaryDirectory()

@@ -22,6 +22,19 @@ public struct SMTPConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var heloName: String
     /// Verify the server's certificate (turn off only for a test server with a self-signed certificate).
     public var verifyCertificate = true
+    /// The envelope sender (`MAIL FROM`), where bounces go; the message's From when nil. A mailbox of its own keeps
+    /// delivery failures out of the privacy desk's inbox.
+    public var bounceAddress: String?
+
+    /// True for a name a server accepts in EHLO: a host name of letters, digits and hyphens in dot-separated labels
+    /// (nothing that could end the command line early).
+    public static func isValidHeloName(_ name: String) -> Bool {
+        guard (1...253).contains(name.utf8.count) else { return false }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
+                && label.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") }
+        }
+    }
 
     public init(url text: String, heloName: String = "madoguchi.localhost") throws(MailConfigurationError) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
@@ -143,7 +156,7 @@ public struct SMTPMailer: Mailer {
                             throw SMTPError(step: "AUTH (the server offers neither PLAIN nor LOGIN)", code: 0)
                         }
                     }
-                    _ = try await conversation.command("MAIL FROM:<\(message.from)>", expect: 250, "MAIL FROM")
+                    _ = try await conversation.command("MAIL FROM:<\(configuration.bounceAddress ?? message.from)>", expect: 250, "MAIL FROM")
                     _ = try await conversation.command("RCPT TO:<\(message.to)>", expect: 250, "RCPT TO", alsoAccept: 251)
                     _ = try await conversation.command("DATA", expect: 354, "DATA")
                     _ = try await conversation.command(Self.dotStuffed(rendered) + ".", expect: 250, "message")
