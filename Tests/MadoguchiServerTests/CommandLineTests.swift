@@ -237,6 +237,10 @@ struct CommandLineTests {
         let flagWins = try await Command.run(["migrate", "--database", fresh.url], environment: ["MADOGUCHI_DATABASE_URL": "mysql://nowhere"])
         #expect(flagWins.status == 0)
         #expect(!flagWins.stdout.contains("password"))
+        // A new SQLite file (and its log) is its owner's alone.
+        if case let .sqlite(path) = fresh.location {
+            #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) == 0o600)
+        }
         // #21: migrate makes the key store it is given (and none it is not: no file appears in the working folder).
         #expect(first.stdout.contains("no key store given, none made"), "\(first.stdout)")
         let keys = try Fixtures.temporaryDirectory().appendingPathComponent("keys/keystore.sqlite").path

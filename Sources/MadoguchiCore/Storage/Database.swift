@@ -75,6 +75,13 @@ public final class Database: Sendable {
     private static func openSQLite(path: String, logger: Logger) async throws -> Database {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // A new database file is its owner's alone (SQLite gives its log files the same mode); an existing file keeps
+        // the mode its operator chose.
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw StoreUnavailable(ja: "データベース \(path) を作れません", en: "cannot create the database \(path)")
+            }
+        }
         // Each SQLite database gets its own threads: a commit waiting on fsync must not hold up the reads of this
         // database or the commits of another (the key store) on a shared pool.
         let pool = NIOThreadPool(numberOfThreads: 4)
