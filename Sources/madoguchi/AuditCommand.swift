@@ -43,18 +43,13 @@ struct AuditCommand: AsyncParsableCommand {
             let location = try database.location()
             let logger = try logging.makeLogger(label: "madoguchi.audit")
             let anchor = expect.flatMap(AuditHead.parse)
-            let outcome: (AuditVerification, Bool)
-            do {
-                outcome = try await Database.using(location, logger: logger) { db in
-                    db.useAuditKey(try keys.ring(logger: logger).auditKey)
-                    let verification = try await AuditLog.verify(db)
-                    var anchored = true
-                    if let anchor { anchored = try await AuditLog.contains(anchor, in: db) }
-                    return (verification, anchored)
-                }
-            } catch let error as KeyRingError {
-                Bilingual.warn("madoguchi: \(error.text.ja)", "madoguchi: \(error.text.en)")
-                throw ExitCode(3)
+            // A missing or unreadable key file ends the command with exit 3 (`MadoguchiCommand.status(reporting:)`).
+            let outcome = try await Database.using(location, logger: logger) { db in
+                db.useAuditKey(try keys.ring(logger: logger).auditKey)
+                let verification = try await AuditLog.verify(db)
+                var anchored = true
+                if let anchor { anchored = try await AuditLog.contains(anchor, in: db) }
+                return (verification, anchored)
             }
             switch outcome {
             case let (.broken(sequence, reason), _):

@@ -15,16 +15,6 @@ private func sqlitePath(_ location: DatabaseLocation, option: String) throws -> 
     return path
 }
 
-/// Runs a backup or restore step; a refusal (a damaged backup, another master key) is said and ends with exit 1.
-private func refusing<R>(_ body: () async throws -> R) async throws -> R {
-    do {
-        return try await body()
-    } catch let refusal as SQLiteBackup.Refusal {
-        Bilingual.warn("madoguchi: \(refusal.ja)", "madoguchi: \(refusal.en)")
-        throw ExitCode(ExitStatus.finding)
-    }
-}
-
 struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
@@ -43,9 +33,7 @@ struct BackupCommand: AsyncParsableCommand {
         let location = try database.location()
         _ = try sqlitePath(location, option: "--database")
         let logger = try logging.makeLogger(label: "madoguchi.backup")
-        let path = try await refusing {
-            try await Database.using(location, logger: logger) { try await SQLiteBackup.write($0, into: directory, prefix: "madoguchi") }
-        }
+        let path = try await Database.using(location, logger: logger) { try await SQLiteBackup.write($0, into: directory, prefix: "madoguchi") }
         print(path)
     }
 }
@@ -72,10 +60,8 @@ struct RestoreCommand: AsyncParsableCommand {
         let ring = try keys.ring(logger: logger)
         // No server may run on the file while it is replaced.
         let lock = try ServerLock.acquire(databasePath: target)
-        let restored = try await refusing {
-            try await Database.using(try keyStore.location(), logger: logger) { keyStore in
-                try await SQLiteBackup.restoreData(from: file, to: target, keyStore: keyStore, ring: ring, logger: logger)
-            }
+        let restored = try await Database.using(try keyStore.location(), logger: logger) { keyStore in
+            try await SQLiteBackup.restoreData(from: file, to: target, keyStore: keyStore, ring: ring, logger: logger)
         }
         withExtendedLifetime(lock) {}
         Bilingual.say("\(file) を \(target) に戻しました", "restored \(file) to \(target)")
@@ -158,34 +144,28 @@ struct KeysCommand: AsyncParsableCommand {
             let logger = try logging.makeLogger(label: "madoguchi.keys")
             let ring = try keys.ring(logger: logger)
             let current = ring.current
-            let outcome: (count: Int, usage: [String: Int])
-            do {
-                outcome = try await Database.using(try database.location(), logger: logger) { data in
-                    try await Migrations.refusePending(in: data)
-                    let lacking = try await KeyRotation.holdersLacking(current.id, in: data)
-                    guard lacking == 0 else {
-                        throw KeyRotation.Refusal(
-                            ja: "動いているサーバー \(lacking) 台が新しいマスター鍵 \(current.id) をまだ読んでいません。再起動してから(1 分ほどで反映されます)、もう一度実行してください",
-                            en:
-                                "\(lacking) running server(s) have not read the new master key \(current.id) yet; restart them, wait a minute, and run this again"
+            let outcome = try await Database.using(try database.location(), logger: logger) { data in
+                try await Migrations.refusePending(in: data)
+                let lacking = try await KeyRotation.holdersLacking(current.id, in: data)
+                guard lacking == 0 else {
+                    throw KeyRotation.Refusal(
+                        ja: "動いているサーバー \(lacking) 台が新しいマスター鍵 \(current.id) をまだ読んでいません。再起動してから(1 分ほどで反映されます)、もう一度実行してください",
+                        en:
+                            "\(lacking) running server(s) have not read the new master key \(current.id) yet; restart them, wait a minute, and run this again"
+                    )
+                }
+                data.useAuditKey(ring.auditKey)
+                return try await Database.using(try keyStore.location(), logger: logger) { keyStore in
+                    let count = try await KeyRotation.rewrap(keyStore, ring: ring)
+                    try await data.transaction { db in
+                        try await AuditLog.append(
+                            AuditEvent(actor: "cli", action: "keys.rotate", detail: "master-key=\(current.id) rewrapped=\(count)"),
+                            in: db,
+                            kind: data.kind
                         )
                     }
-                    data.useAuditKey(ring.auditKey)
-                    return try await Database.using(try keyStore.location(), logger: logger) { keyStore in
-                        let count = try await KeyRotation.rewrap(keyStore, ring: ring)
-                        try await data.transaction { db in
-                            try await AuditLog.append(
-                                AuditEvent(actor: "cli", action: "keys.rotate", detail: "master-key=\(current.id) rewrapped=\(count)"),
-                                in: db,
-                                kind: data.kind
-                            )
-                        }
-                        return (count, try await KeyRotation.usage(of: keyStore))
-                    }
+                    return (count: count, usage: try await KeyRotation.usage(of: keyStore))
                 }
-            } catch let refusal as KeyRotation.Refusal {
-                Bilingual.warn("madoguchi: \(refusal.ja)", "madoguchi: \(refusal.en)")
-                throw ExitCode(ExitStatus.finding)
             }
             Bilingual.say(
                 "本人の鍵 \(outcome.count) 件をマスター鍵 \(current.id) で包み直しました",
@@ -222,9 +202,7 @@ struct KeysCommand: AsyncParsableCommand {
             let location = try keyStore.location()
             _ = try sqlitePath(location, option: "--keystore")
             let logger = try logging.makeLogger(label: "madoguchi.keys")
-            let path = try await refusing {
-                try await Database.using(location, logger: logger) { try await SQLiteBackup.write($0, into: directory, prefix: "keystore") }
-            }
+            let path = try await Database.using(location, logger: logger) { try await SQLiteBackup.write($0, into: directory, prefix: "keystore") }
             print(path)
         }
     }
@@ -249,11 +227,9 @@ struct KeysCommand: AsyncParsableCommand {
             let logger = try logging.makeLogger(label: "madoguchi.keys")
             let ring = try keys.ring(logger: logger)
             let lock = try ServerLock.acquire(databasePath: target)
-            let restored = try await refusing {
-                try await Database.using(try database.location(), logger: logger) { data in
-                    try await Migrations.refusePending(in: data)
-                    return try await SQLiteBackup.restoreKeys(from: file, to: target, data: data, ring: ring, logger: logger)
-                }
+            let restored = try await Database.using(try database.location(), logger: logger) { data in
+                try await Migrations.refusePending(in: data)
+                return try await SQLiteBackup.restoreKeys(from: file, to: target, data: data, ring: ring, logger: logger)
             }
             withExtendedLifetime(lock) {}
             Bilingual.say("\(file) を \(target) に戻しました", "restored \(file) to \(target)")

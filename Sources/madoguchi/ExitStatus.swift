@@ -43,6 +43,11 @@ extension MadoguchiCommand {
             Bilingual.warn("madoguchi: \(unavailable.ja)", "madoguchi: \(unavailable.en)")
             return ExitStatus.unreachable
         }
+        // A backup that cannot be restored here, a rotation held back: the command ran and refused.
+        if let refusal = (error as? SQLiteBackup.Refusal)?.text ?? (error as? KeyRotation.Refusal)?.text {
+            Bilingual.warn("madoguchi: \(refusal.ja)", "madoguchi: \(refusal.en)")
+            return ExitStatus.finding
+        }
         let code = exitCode(for: error)
         if code == .success {
             // --help, --version: printed by ArgumentParser as it always does.
@@ -59,14 +64,14 @@ extension MadoguchiCommand {
     }
 
     /// The reason when `error` means a store cannot be used.
-    static func unavailable(_ error: any Error) -> StoreUnavailable? {
+    static func unavailable(_ error: any Error) -> LocalizedText? {
         switch error {
         case let error as StoreUnavailable:
-            return error
+            return error.text
         case let error as KeyRingError:
-            return StoreUnavailable(ja: error.text.ja, en: error.text.en)
+            return error.text
         case _ where Database.isUnavailable(error):
-            return StoreUnavailable(
+            return LocalizedText(
                 ja: "データベースか鍵の保管庫に接続できません(応答がないか、接続が切れました)",
                 en: "the database or the key store cannot be reached (no answer, or the connection was lost)"
             )

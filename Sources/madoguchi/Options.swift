@@ -25,17 +25,11 @@ extension Database {
         }
         // A wrong password or a stopped server is said at once (exit 3), not after the pool's retries.
         try await Database.probe(location, logger: logger)
-        let database = try await Database.open(location, logger: logger)
-        do {
+        return try await Database.with(location, logger: logger) { database in
             // A schema newer than this binary is refused before anything is read or written.
             try await Migrations.refuseNewer(database)
             try await Migrations.refuseNewer(database, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
-            let result = try await body(database)
-            await database.close()
-            return result
-        } catch {
-            await database.close()
-            throw error
+            return try await body(database)
         }
     }
 }

@@ -22,12 +22,7 @@ struct PurgeCommand: AsyncParsableCommand {
     )
     var policy: String?
 
-    @Option(
-        help:
-            "本人ごとの鍵の置き場所: sqlite:パス か postgres://…。環境変数: MADOGUCHI_KEYSTORE_URL。既定: sqlite:var/keys/keystore.sqlite\nWhere person keys are kept: sqlite:PATH or postgres://…. Env: MADOGUCHI_KEYSTORE_URL. Default: sqlite:var/keys/keystore.sqlite"
-    )
-    var keystore: String?
-
+    @OptionGroup var keyStore: KeyStoreOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var keys: KeyOptions
     @OptionGroup var logging: LoggingOptions
@@ -43,21 +38,9 @@ struct PurgeCommand: AsyncParsableCommand {
             report(people, erased: false)
             return
         }
-        let keyStoreLocation: DatabaseLocation
-        do {
-            keyStoreLocation =
-                try (keystore ?? Environment.value("MADOGUCHI_KEYSTORE_URL")).map { try DatabaseLocation(parsing: $0) }
-                ?? ServerConfiguration.defaultKeyStore
-        } catch let error as DatabaseLocationError {
-            throw Bilingual.refusal("--keystore: \(error.text.ja)", "--keystore: \(error.text.en)")
-        }
-        let ring: KeyRing
-        do {
-            ring = try keys.ring(logger: logger)
-        } catch let error as KeyRingError {
-            Bilingual.warn("madoguchi: \(error.text.ja)", "madoguchi: \(error.text.en)")
-            throw ExitCode(3)
-        }
+        let keyStoreLocation = try keyStore.location()
+        // A missing or unreadable key file ends the command with exit 3 (`MadoguchiCommand.status(reporting:)`).
+        let ring = try keys.ring(logger: logger)
         let (people, erased): ([RetentionPurge.Expired], Bool) = try await Database.using(try database.location(), logger: logger) { data in
             data.useAuditKey(ring.auditKey)
             return try await Database.using(keyStoreLocation, logger: logger) { keyStore in

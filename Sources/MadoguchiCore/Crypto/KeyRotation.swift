@@ -75,13 +75,11 @@ public enum KeyRotation {
     }
 
     /// Why a rotation stopped.
-    public struct Refusal: Error, Sendable, Equatable {
-        public let ja: String
-        public let en: String
+    public struct Refusal: BilingualError, Sendable, Equatable {
+        public let text: LocalizedText
 
         public init(ja: String, en: String) {
-            self.ja = ja
-            self.en = en
+            text = LocalizedText(ja: ja, en: en)
         }
     }
 

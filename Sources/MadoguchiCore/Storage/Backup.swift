@@ -11,9 +11,12 @@ import SQLKit
 /// the current data no longer refers to is destroyed again.
 public enum SQLiteBackup {
     /// Why a backup or a restore was refused.
-    public struct Refusal: Error, Sendable, Equatable {
-        public let ja: String
-        public let en: String
+    public struct Refusal: BilingualError, Sendable, Equatable {
+        public let text: LocalizedText
+
+        init(ja: String, en: String) {
+            text = LocalizedText(ja: ja, en: en)
+        }
     }
 
     /// Copies `database` (SQLite) online into a new file in `directory`, named `PREFIX-YYYYMMDDTHHMMSSZ.sqlite`, readable by
@@ -51,8 +54,7 @@ public enum SQLiteBackup {
         guard FileManager.default.fileExists(atPath: path) else {
             throw Refusal(ja: "バックアップ \(path) がありません", en: "the backup \(path) does not exist")
         }
-        let copy = try await Database.open(.sqlite(path: path), logger: logger)
-        do {
+        try await Database.with(.sqlite(path: path), logger: logger) { copy in
             let result = try await copy.read { db in
                 try await db.raw("PRAGMA integrity_check").first(decodingColumn: "integrity_check", as: String.self)
             }
@@ -64,10 +66,6 @@ public enum SQLiteBackup {
                 throw Refusal(ja: "\(path) は Madoguchi のバックアップではありません(\(table) がありません)", en: "\(path) is not a Madoguchi backup (no \(table))")
             }
             try await Migrations.refuseNewer(copy, migrations: migrations, table: table)
-            await copy.close()
-        } catch {
-            await copy.close()
-            throw error
         }
     }
 
@@ -131,8 +129,7 @@ public enum SQLiteBackup {
         at now: Date = Date()
     ) async throws -> Restored {
         try await checkFile(backup, migrations: Migrations.all, table: "madoguchi_schema", logger: logger)
-        let copy = try await Database.open(.sqlite(path: backup), logger: logger)
-        do {
+        try await Database.with(.sqlite(path: backup), logger: logger) { copy in
             copy.useAuditKey(ring.auditKey)
             if case let .broken(sequence, _) = try await AuditLog.verify(copy) {
                 throw Refusal(
@@ -154,41 +151,30 @@ public enum SQLiteBackup {
                     )
                 }
             }
-            await copy.close()
-        } catch {
-            await copy.close()
-            throw error
         }
         let kept = try await swap(backup: backup, target: target, at: now, logger: logger)
-        let data = try await Database.open(.sqlite(path: target), logger: logger)
-        do {
+        return try await Database.with(.sqlite(path: target), logger: logger) { data in
             data.useAuditKey(ring.auditKey)
             try await Migrations.apply(to: data)
             let keys = SubjectKeyStore(database: keyStore, ring: ring, poolSize: 0)
             let vault = InquiryVault(database: data, keys: keys)
-            var erased = 0
-            for subjectID in try await keyless(in: data, keys: keys) {
+            let keyless = try await keyless(in: data, keys: keys)
+            for subjectID in keyless {
                 try await SubjectRights(vault: vault).erase(subjectID: subjectID, actor: "restore", source: "restore", at: now)
-                erased += 1
             }
-            let erasedAgain = erased
             try await data.transaction { db in
                 try await AuditLog.append(
                     AuditEvent(
                         actor: "restore",
                         action: "backup.restore",
-                        detail: "file=\(URL(fileURLWithPath: backup).lastPathComponent) erased-again=\(erasedAgain)"
+                        detail: "file=\(URL(fileURLWithPath: backup).lastPathComponent) erased-again=\(keyless.count)"
                     ),
                     in: db,
                     kind: .sqlite,
                     at: now
                 )
             }
-            await data.close()
-            return Restored(kept: kept, erasedAgain: erased, keysDestroyed: 0)
-        } catch {
-            await data.close()
-            throw error
+            return Restored(kept: kept, erasedAgain: keyless.count, keysDestroyed: 0)
         }
     }
 
@@ -216,8 +202,7 @@ public enum SQLiteBackup {
         at now: Date = Date()
     ) async throws -> Restored {
         try await checkFile(backup, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema", logger: logger)
-        let copy = try await Database.open(.sqlite(path: backup), logger: logger)
-        do {
+        try await Database.with(.sqlite(path: backup), logger: logger) { copy in
             let sample = try await copy.read { db in
                 try await db.raw("SELECT subject_id FROM subject_keys ORDER BY created_at DESC LIMIT 50").all(
                     decodingColumn: "subject_id",
@@ -233,14 +218,9 @@ public enum SQLiteBackup {
                     )
                 }
             }
-            await copy.close()
-        } catch {
-            await copy.close()
-            throw error
         }
         let kept = try await swap(backup: backup, target: target, at: now, logger: logger)
-        let keyStore = try await Database.open(.sqlite(path: target), logger: logger)
-        do {
+        return try await Database.with(.sqlite(path: target), logger: logger) { keyStore in
             try await Migrations.apply(to: keyStore, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
             let referenced = try await data.read { db -> Set<String> in
                 var ids = Set(try await db.raw("SELECT id FROM subjects").all(decodingColumn: "id", as: String.self))
@@ -271,11 +251,7 @@ public enum SQLiteBackup {
                     at: now
                 )
             }
-            await keyStore.close()
             return Restored(kept: kept, erasedAgain: 0, keysDestroyed: orphans.count)
-        } catch {
-            await keyStore.close()
-            throw error
         }
     }
 }

@@ -158,6 +158,19 @@ public final class Database: Sendable {
         return Database(kind: .postgres, backend: .postgres(client: client, runner: runner), logger: logger, health: health)
     }
 
+    /// Opens `location`, runs `body` with it and closes it whether or not `body` throws.
+    public static func with<R: Sendable>(_ location: DatabaseLocation, logger: Logger, _ body: (Database) async throws -> R) async throws -> R {
+        let database = try await open(location, logger: logger)
+        do {
+            let result = try await body(database)
+            await database.close()
+            return result
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
+
     /// Runs `body` outside any transaction; use it for reads.
     public func read<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch backend {

@@ -7,13 +7,11 @@ import PostgresNIO
 
 /// The database or the key store cannot be reached or used: the reason, worded for the person running the command.
 /// The command line exits 3 on it, whatever the command (`madoguchi` exit statuses).
-public struct StoreUnavailable: Error, Sendable, Equatable {
-    public let ja: String
-    public let en: String
+public struct StoreUnavailable: BilingualError, Sendable, Equatable {
+    public let text: LocalizedText
 
     public init(ja: String, en: String) {
-        self.ja = ja
-        self.en = en
+        text = LocalizedText(ja: ja, en: en)
     }
 }
 
