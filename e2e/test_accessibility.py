@@ -44,6 +44,9 @@ PAGES = [
     ("inquiry confirmation", lambda b, env: b.driver.get(env["confirm_link"])),
     ("request form", "/requests/new"),
     ("request form errors", lambda b, env: submit_empty(b, env, "/requests/new")),
+    ("disclosure download", lambda b, env: b.driver.get(env["download_link"])),
+    ("disclosure download en", lambda b, env: b.driver.get(env["download_link"] + "&lang=en")),
+    ("disclosure download code", lambda b, env: download_code(b, env)),
     ("me start", "/me"),
     ("me signed in", lambda b, env: sign_in_me(b, env)),
     ("preferences", "/preferences"),
@@ -96,6 +99,13 @@ def sign_in_me(b, env):
     b.driver.find_element(By.ID, "code").send_keys(code)
     b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
     b.wait(lambda: b.driver.current_url.rstrip("/").endswith("/me") and "ticket" not in b.driver.current_url, message="signed in")
+
+
+def download_code(b, env):
+    """The second step of a disclosure's download: the code field, after the button mailed a code."""
+    b.driver.get(env["download_link"])
+    b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
+    b.wait(lambda: b.driver.find_elements(By.ID, "code"), message="the code field")
 
 
 def console(b, env, path):
@@ -199,7 +209,37 @@ def prepare(b, server, base, site):
     body = server.mail_to(PERSON_EMAIL, number)
     confirm_link = next(line for line in body.splitlines() if "/inquiry/confirm/" in line)
     confirm_link = confirm_link[confirm_link.index("http"):]
-    # A request, verified with the mailed code.
+    # Two disclosure requests, verified with the mailed codes: one stays open for the console's pages, the other is
+    # carried out below for the download pages.
+    request_number = open_disclosure_request(b, server, base)
+    download_number = open_disclosure_request(b, server, base)
+    # A staff administrator, set up through the printed link.
+    added = subprocess.run([str(binary()), "user", "add", "--email", STAFF_EMAIL, "--role", "admin",
+                            "--database", f"sqlite:{server.database}", "--key-file", str(server.workdir / "master.key"),
+                            "--base-url", base], cwd=ROOT, capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    link = next(line for line in added.stdout.splitlines() if "/console/setup?token=" in line)
+    b.driver.get(link)
+    b.driver.find_element(By.ID, "f-password").send_keys(STAFF_PASSWORD)
+    b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
+    b.wait(lambda: b.driver.find_elements(By.ID, "f-email"), message="the password set (the sign-in form follows)")
+    inquiry_id = server.query("SELECT id FROM inquiries WHERE number = ?", number)[0][0]
+    request_id = server.query("SELECT id FROM requests WHERE number = ?", request_number)[0][0]
+    env = {"server": server, "base": base, "site": site, "receipt": receipt, "confirm_link": confirm_link,
+           "inquiry_path": f"/console/inquiries/{inquiry_id}", "request_path": f"/console/requests/{request_id}"}
+    # The administrator carries the second request out; its completion mail carries the download link.
+    download_id = server.query("SELECT id FROM requests WHERE number = ?", download_number)[0][0]
+    console(b, env, f"/console/requests/{download_id}")
+    sent = time.time()
+    b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
+    body = server.mail_to(PERSON_EMAIL, "/download?token=", since=sent)
+    link = next(line for line in body.splitlines() if "/download?token=" in line)
+    env["download_link"] = link[link.index("http"):]
+    return env
+
+
+def open_disclosure_request(b, server, base):
+    """A disclosure request from the person, verified with the mailed code; its number."""
     b.driver.get(base + "/requests/new")
     b.driver.find_element(By.CSS_SELECTOR, "input[name='type'][value='disclosure']").click()
     b.driver.find_element(By.ID, "f-email").send_keys(PERSON_EMAIL)
@@ -213,20 +253,7 @@ def prepare(b, server, base, site):
     b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
     b.wait(lambda: server.query("SELECT count(*) FROM requests WHERE number = ? AND status = 'open'", request_number)[0][0] == 1,
            message="the request to open")
-    # A staff administrator, set up through the printed link.
-    added = subprocess.run([str(binary()), "user", "add", "--email", STAFF_EMAIL, "--role", "admin",
-                            "--database", f"sqlite:{server.database}", "--key-file", str(server.workdir / "master.key"),
-                            "--base-url", base], cwd=ROOT, capture_output=True, text=True)
-    assert added.returncode == 0, added.stderr
-    link = next(line for line in added.stdout.splitlines() if "/console/setup?token=" in line)
-    b.driver.get(link)
-    b.driver.find_element(By.ID, "f-password").send_keys(STAFF_PASSWORD)
-    b.driver.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
-    b.wait(lambda: b.driver.find_elements(By.ID, "f-email"), message="the password set (the sign-in form follows)")
-    inquiry_id = server.query("SELECT id FROM inquiries WHERE number = ?", number)[0][0]
-    request_id = server.query("SELECT id FROM requests WHERE number = ?", request_number)[0][0]
-    return {"server": server, "base": base, "site": site, "receipt": receipt, "confirm_link": confirm_link,
-            "inquiry_path": f"/console/inquiries/{inquiry_id}", "request_path": f"/console/requests/{request_id}"}
+    return request_number
 
 
 def serious(results):

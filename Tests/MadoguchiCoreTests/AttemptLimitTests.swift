@@ -73,6 +73,54 @@ struct AttemptLimitTests {
     }
 
     @Test(
+        "R-SEC-3, #21: 50 concurrent wrong download codes: exactly 5 counted; 50 concurrent code requests on one link: exactly 10 sent",
+        arguments: TestDatabase.available
+    )
+    func downloadCode(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            let (receipt, token) = try await RequestTests().completedDisclosure(fixture)
+            let desk = RightsRequestDesk(vault: fixture.vault)
+            let link = try #require(try await desk.downloadLink(number: receipt.number, token: token))
+            var code = ""
+            guard
+                case let .sent(ticket) = try await desk.issueDownloadCode(
+                    link,
+                    mail: { address, sent in
+                        code = sent
+                        return OutgoingMail(to: address, subject: "d", body: sent)
+                    }
+                )
+            else {
+                Issue.record("a code must be sent")
+                return
+            }
+            let wrong = code == "000000" ? "111111" : "000000"
+            let outcomes = try await withThrowingTaskGroup(of: RightsRequestDesk.DownloadCodeOutcome.self) { group in
+                for _ in 0..<Self.parallel { group.addTask { try await desk.enterDownloadCode(link, ticket: ticket, code: wrong) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.filter { if case .wrongCode = $0 { true } else { false } }.count == RightsRequestDesk.maximumAttempts - 1)
+            #expect(try await attempts("download_codes", id: ticket, fixture) == RightsRequestDesk.maximumAttempts)
+            #expect(try await desk.enterDownloadCode(link, ticket: ticket, code: code) == .notValid, "the right code is refused after")
+            #expect(try await auditCount("request.download-code-wrong", fixture) == RightsRequestDesk.maximumAttempts)
+
+            let issues = try await withThrowingTaskGroup(of: RightsRequestDesk.DownloadCodeIssue.self) { group in
+                for _ in 0..<Self.parallel {
+                    group.addTask { try await desk.issueDownloadCode(link, mail: { OutgoingMail(to: $0, subject: "d", body: $1) }) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let sent = issues.filter { if case .sent = $0 { true } else { false } }.count
+            #expect(sent == RightsRequestDesk.downloadCodeLimit - 1, "one was sent before")
+            #expect(issues.filter { $0 == .limitReached }.count == Self.parallel - sent)
+            let rows = try await fixture.data.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM download_codes").first(decodingColumn: "n", as: Int.self)
+            }
+            #expect(rows == RightsRequestDesk.downloadCodeLimit)
+        }
+    }
+
+    @Test(
         "R-SEC-3, R-SEC-2: 50 concurrent wrong staff passwords from one client: 5 counted, that client held off, the right password refused there but not from another client; unknown addresses answer alike",
         arguments: TestDatabase.available
     )

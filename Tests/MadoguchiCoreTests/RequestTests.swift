@@ -204,19 +204,19 @@ extension RequestTests {
             )
             let future = Date().addingTimeInterval(3_600)
             let token = desk.disclosureToken(number: receipt.number, expires: future)
-            #expect(try await desk.disclosureSubject(number: receipt.number, token: token) == nil, "not completed yet")
+            #expect(try await desk.downloadLink(number: receipt.number, token: token) == nil, "not completed yet")
             let past = desk.disclosureToken(number: receipt.number, expires: Date().addingTimeInterval(-1))
-            #expect(try await desk.disclosureSubject(number: receipt.number, token: past) == nil)
-            #expect(try await desk.disclosureSubject(number: receipt.number, token: token.replacingOccurrences(of: ".", with: ".0")) == nil)
-            #expect(try await desk.disclosureSubject(number: "R20000101-AAAAAA", token: token) == nil, "bound to its number")
+            #expect(try await desk.downloadLink(number: receipt.number, token: past) == nil)
+            #expect(try await desk.downloadLink(number: receipt.number, token: token.replacingOccurrences(of: ".", with: ".0")) == nil)
+            #expect(try await desk.downloadLink(number: "R20000101-AAAAAA", token: token) == nil, "bound to its number")
             _ = try await desk.verify(number: receipt.number, code: receipt.code, calendar: BusinessCalendar(), answerDays: 3)
             let detail = try #require(try await desk.open(id: receipt.id, actor: "staff:1"))
             try await desk.complete(detail, policy: fixture.policy, actor: "staff:1") { content in
                 OutgoingMail(to: content.email, subject: "done", body: "done")
             }
-            let found = try #require(try await desk.disclosureSubject(number: receipt.number, token: token))
+            let found = try #require(try await desk.downloadLink(number: receipt.number, token: token))
             #expect(found.format == .json && found.subjectID.isEmpty, "no inquiry was sent from this address")
-            #expect(try await desk.disclosureSubject(number: receipt.number, token: past) == nil, "still refused once expired")
+            #expect(try await desk.downloadLink(number: receipt.number, token: past) == nil, "still refused once expired")
 
             // R-SEC-3: hostile stamps are refused before any arithmetic (Int.max used to trap in the conversion).
             let signature = String(token.split(separator: ".")[1])
@@ -224,13 +224,119 @@ extension RequestTests {
                 "9223372036854775807", "99999999999999999999", "-1", "1e20", "nan", "", "+1", " 1", "0x10",
                 String(Int(Date().timeIntervalSince1970) + 365 * 86_400),
             ] {
-                #expect(try await desk.disclosureSubject(number: receipt.number, token: "\(stamp).\(signature)") == nil, "stamp \(stamp)")
+                #expect(try await desk.downloadLink(number: receipt.number, token: "\(stamp).\(signature)") == nil, "stamp \(stamp)")
             }
             for hostile in ["", ".", "..", "1.2.3", String(repeating: "9", count: 10_000), "\(Int.max).x"] {
-                #expect(try await desk.disclosureSubject(number: receipt.number, token: hostile) == nil)
+                #expect(try await desk.downloadLink(number: receipt.number, token: hostile) == nil)
             }
             let farFuture = desk.disclosureToken(number: receipt.number, expires: Date().addingTimeInterval(RightsRequestDesk.downloadLifetime * 2))
-            #expect(try await desk.disclosureSubject(number: receipt.number, token: farFuture) == nil, "longer than a link ever lives")
+            #expect(try await desk.downloadLink(number: receipt.number, token: farFuture) == nil, "longer than a link ever lives")
+        }
+    }
+
+    /// A disclosure request from `email`, verified and completed by staff; its download token.
+    func completedDisclosure(_ fixture: VaultFixture, email: String = "taro@example.jp") async throws -> (RightsRequestReceipt, String) {
+        let desk = RightsRequestDesk(vault: fixture.vault)
+        let receipt = try await desk.submit(try validated(fixture, submission(email: email))) { number, code in
+            OutgoingMail(to: email, subject: number, body: code)
+        }
+        _ = try await desk.verify(number: receipt.number, code: receipt.code, calendar: BusinessCalendar(), answerDays: 3)
+        let detail = try #require(try await desk.open(id: receipt.id, actor: "staff:1"))
+        try await desk.complete(detail, policy: fixture.policy, actor: "staff:1") { content in
+            OutgoingMail(to: content.email, subject: "done", body: "done")
+        }
+        return (receipt, desk.disclosureToken(number: receipt.number, expires: Date().addingTimeInterval(RightsRequestDesk.downloadLifetime)))
+    }
+
+    @Test(
+        "#21, R-DSR-4: the download link alone opens nothing — a code mailed to the request's address does, once, in time, within five tries; ten codes per link; erasure removes the codes",
+        arguments: TestDatabase.available
+    )
+    func downloadCodes(_ kind: TestDatabase) async throws {
+        try await VaultFixture.with(kind) { fixture in
+            _ = try await fixture.submit(fixture.submission(email: "taro@example.jp"))
+            let desk = RightsRequestDesk(vault: fixture.vault)
+            let (receipt, token) = try await completedDisclosure(fixture)
+            let link = try #require(try await desk.downloadLink(number: receipt.number, token: token))
+            #expect(!link.subjectID.isEmpty && link.emailIndex == BlindIndex.of(email: "taro@example.jp", key: fixture.vault.keys.ring.blindIndexKey))
+
+            var mailed: [(address: String, code: String)] = []
+            let sent = try await desk.issueDownloadCode(link) { address, code in
+                mailed.append((address, code))
+                return OutgoingMail(to: address, subject: "download", body: code)
+            }
+            guard case let .sent(ticket) = sent else {
+                Issue.record("a code must be sent: \(sent)")
+                return
+            }
+            #expect(mailed.map(\.address) == ["taro@example.jp"], "only to the address the request proved")
+            let code = try #require(mailed.first?.code)
+            let stored = try await fixture.data.read { db in
+                try await db.select().columns("code_hash", "attempts").from("download_codes").where("id", .equal, ticket).first()
+            }
+            #expect(try stored?.decode(column: "code_hash", as: String.self) != code, "the code is stored hashed")
+            let queued = try await fixture.data.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM outbox WHERE kind = 'download-code'").first(decodingColumn: "n", as: Int.self)
+            }
+            #expect(queued == 1)
+
+            let wrong = code == "000000" ? "111111" : "000000"
+            #expect(try await desk.enterDownloadCode(link, ticket: ticket, code: wrong) == .wrongCode(attemptsLeft: 4))
+            #expect(try await desk.enterDownloadCode(link, ticket: "nonsense", code: code) == .notValid, "another ticket")
+            #expect(try await desk.enterDownloadCode(link, ticket: String(repeating: "x", count: 10_000), code: code) == .notValid)
+            #expect(try await desk.enterDownloadCode(link, ticket: ticket, code: code) == .granted)
+            #expect(try await desk.enterDownloadCode(link, ticket: ticket, code: code) == .notValid, "a code opens one download")
+
+            // Another completed disclosure's link cannot use this request's ticket.
+            let (otherReceipt, otherToken) = try await completedDisclosure(fixture, email: "hanako@example.jp")
+            let other = try #require(try await desk.downloadLink(number: otherReceipt.number, token: otherToken))
+            var latest = ""
+            guard
+                case let .sent(second) = try await desk.issueDownloadCode(
+                    link,
+                    mail: { address, code in
+                        latest = code
+                        return OutgoingMail(to: address, subject: "download", body: code)
+                    }
+                )
+            else {
+                Issue.record("a second code must be sent")
+                return
+            }
+            #expect(try await desk.enterDownloadCode(other, ticket: second, code: latest) == .notValid, "bound to its request")
+            #expect(
+                try await desk.enterDownloadCode(
+                    link,
+                    ticket: second,
+                    code: latest,
+                    at: Date().addingTimeInterval(RightsRequestDesk.codeLifetime + 1)
+                )
+                    == .notValid,
+                "expired after ten minutes"
+            )
+
+            // Ten codes per link in all; the eleventh is refused and nothing is queued for it.
+            for _ in 3...RightsRequestDesk.downloadCodeLimit {
+                guard case .sent = try await desk.issueDownloadCode(link, mail: { OutgoingMail(to: $0, subject: "d", body: $1) }) else {
+                    Issue.record("codes up to the limit are sent")
+                    return
+                }
+            }
+            #expect(try await desk.issueDownloadCode(link, mail: { OutgoingMail(to: $0, subject: "d", body: $1) }) == .limitReached)
+            let afterLimit = try await fixture.data.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM outbox WHERE kind = 'download-code'").first(decodingColumn: "n", as: Int.self)
+            }
+            #expect(afterLimit == RightsRequestDesk.downloadCodeLimit)
+
+            // Erasure takes the codes with the request's content; the link then finds nothing.
+            try await SubjectRights(vault: fixture.vault).erase(subjectID: link.subjectID, actor: "staff:1", source: "test")
+            let left = try await fixture.data.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM download_codes WHERE request_id <> \(bind: other.requestID)")
+                    .first(decodingColumn: "n", as: Int.self)
+            }
+            #expect(left == 0)
+            #expect(try await desk.downloadLink(number: receipt.number, token: token) == nil)
+            #expect(try await desk.issueDownloadCode(link, mail: { OutgoingMail(to: $0, subject: "d", body: $1) }) == .notValid)
         }
     }
 }

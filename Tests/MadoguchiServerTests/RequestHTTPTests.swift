@@ -203,11 +203,49 @@ extension RequestHTTPTests {
             let notice = try #require(try await Self.deliver(installation).first { $0.subject.contains(disclosure.number) })
             #expect(notice.to == "taro@example.jp" && notice.body.contains(installation.policy.officer.email))
             let link = try #require(notice.body.split(separator: "\n").first { $0.contains("/download?token=") })
-            let path = String(link[link.range(of: "/requests/")!.lowerBound...])
-            let download = try await client.execute(uri: path, method: .get)
+            let path = String(link[try #require(link.range(of: "/requests/")).lowerBound...])
+            #expect(notice.body.contains("確認コード") && notice.body.contains("code for the download"), "the mail says a code will follow")
+            // #21: the link alone opens a page, never the file; a code mailed to the request's address opens it.
+            let landing = try await client.execute(uri: path, method: .get)
+            #expect(landing.status == .ok && landing.headers[.contentType]?.hasPrefix("text/html") == true)
+            #expect(!landing.text.contains("相談です") && landing.text.contains("確認コードを送る") && landing.text.contains("CSV"))
+            let english = try await client.execute(uri: path + "&lang=en", method: .get)
+            #expect(english.text.contains("Download your disclosure") && english.text.contains("Send me a code"))
+            let token = String(try #require(path.split(separator: "=").last))
+            #expect(english.text.contains("href=\"/requests/\(disclosure.number)/download?token=\(token)\""), "the language switch keeps the token")
+            let bare = "/requests/\(disclosure.number)/download"
+            let form = try await FormSession.open(client, path)
+            #expect(
+                try await form.post(client, ["token": token, "ticket": "x", "code": "123456"], path: bare).status == .gone,
+                "a guessed ticket and code deliver nothing"
+            )
+            #expect(try await form.post(client, ["token": token + "0"], path: bare + "/code").status == .notFound, "a changed token is refused")
+            #expect(try await form.post(client, [:], path: bare + "/code").status == .notFound, "no token, nothing sent")
+            #expect(try await Self.deliver(installation).isEmpty, "nothing was mailed for refused links")
+            let sent = try await form.post(client, ["token": token], path: bare + "/code")
+            #expect(sent.status == .ok && sent.text.contains("autocomplete=\"one-time-code\""))
+            let ticketStart = try #require(sent.text.range(of: "name=\"ticket\" value=\"")).upperBound
+            let ticket = String(sent.text[ticketStart...].prefix { $0 != "\"" })
+            let codeMail = try #require(try await Self.deliver(installation).first { $0.subject.contains(disclosure.number) })
+            #expect(codeMail.to == "taro@example.jp" && !codeMail.body.contains(token), "to the request's address; the link is not repeated")
+            let code = try Self.code(in: codeMail)
+            let wrong = code == "000000" ? "111111" : "000000"
+            let wrongAnswer = try await form.post(client, ["token": token, "ticket": ticket, "code": wrong], path: bare)
+            #expect(wrongAnswer.status == .unprocessableContent && wrongAnswer.text.contains("あと4回"))
+            #expect(try await form.post(client, ["token": token, "ticket": ticket, "code": "12"], path: bare).status == .unprocessableContent)
+            #expect(
+                try await form.post(client, ["token": token, "ticket": ticket, "code": code], path: bare, token: "forged").status == .forbidden,
+                "the form is CSRF-protected"
+            )
+            let download = try await form.post(client, ["token": token, "ticket": ticket, "code": code], path: bare)
             #expect(download.status == .ok)
             #expect(download.headers[.contentType] == "text/csv; charset=utf-8")
+            #expect(download.headers[.contentDisposition] == "attachment; filename=\"disclosure-\(disclosure.number).csv\"")
             #expect(download.text.contains("field.message,相談です"))
+            #expect(
+                try await form.post(client, ["token": token, "ticket": ticket, "code": code], path: bare).status == .gone,
+                "a code opens one download"
+            )
             #expect(try await client.execute(uri: path + "0", method: .get).status == .notFound, "a changed token is refused")
             #expect(
                 try await officer.post(client, "/console/requests/\(disclosure.id)/complete", [:], page: page).status == .conflict,

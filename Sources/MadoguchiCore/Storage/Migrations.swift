@@ -80,6 +80,7 @@ public enum Migrations {
         AddressLimit.migration,
         StaffDirectory.lifecycleMigration,
         KeyRotation.migration,
+        RightsRequestDesk.downloadCodeMigration,
     ]
 
     /// What `apply` did.
@@ -149,20 +150,20 @@ public enum Migrations {
     }
 
     /// Steps not yet applied to `database` (an empty database has all of them pending).
-    public static func pending(in database: Database) async throws -> [Migration] {
-        let exists = try await database.read { db in try await tableExists("madoguchi_schema", in: db, kind: database.kind) }
-        let current = exists ? try await currentVersion(of: database) : 0
-        return all.filter { $0.version > current }
+    public static func pending(in database: Database, migrations: [Migration] = all, table: String = "madoguchi_schema") async throws -> [Migration] {
+        let exists = try await database.read { db in try await tableExists(table, in: db, kind: database.kind) }
+        let current = exists ? try await currentVersion(of: database, table: table) : 0
+        return migrations.filter { $0.version > current }
     }
 
     /// Refuses a database that is empty or behind this binary's schema, for commands that need the schema and do not
-    /// migrate (`StoreUnavailable`: the command line's exit 3).
-    public static func refusePending(in database: Database) async throws {
-        let pending = try await pending(in: database)
+    /// migrate (`StoreUnavailable`: the command line's exit 3). `table` names the store in the message.
+    public static func refusePending(in database: Database, migrations: [Migration] = all, table: String = "madoguchi_schema") async throws {
+        let pending = try await pending(in: database, migrations: migrations, table: table)
         guard pending.isEmpty else {
             throw StoreUnavailable(
-                ja: "データベースのスキーマが古いか空です(未適用 \(pending.count) 件)。先に madoguchi migrate を実行してください",
-                en: "the database schema is empty or behind (\(pending.count) steps pending); run madoguchi migrate first"
+                ja: "データベースのスキーマ(\(table))が古いか空です(未適用 \(pending.count) 件)。先に madoguchi migrate を実行してください",
+                en: "the database schema (\(table)) is empty or behind (\(pending.count) steps pending); run madoguchi migrate first"
             )
         }
     }

@@ -50,6 +50,10 @@ public enum ErasurePlan {
             )
         ),
         Erased(table: "access_codes", how: LocalizedText(ja: "本人確認コード(ハッシュ)とそのメールの鍵", en: "One-time codes (hashed) and the keys of their mail")),
+        Erased(
+            table: "download_codes",
+            how: LocalizedText(ja: "開示のダウンロード用の確認コード(ハッシュ)", en: "One-time codes (hashed) for downloading a disclosure")
+        ),
         Erased(table: "access_sessions", how: LocalizedText(ja: "本人ページのセッション", en: "Sessions of their own page")),
         Erased(
             table: "address_limits",

@@ -53,6 +53,7 @@ public struct Housekeeping: Sendable {
         return try await database.transaction { db in
             var pass = Pass()
             pass.codes = try await db.delete(from: "access_codes").where("expires_at", .lessThan, cutoff).returning("id").all().count
+            pass.codes += try await db.delete(from: "download_codes").where("expires_at", .lessThan, cutoff).returning("id").all().count
             pass.sessions = try await db.delete(from: "access_sessions").where("expires_at", .lessThan, Timestamp.bind(now, kind))
                 .returning("token_hash").all().count
             pass.lapsedRequests = try await db.update("requests").set("status", to: RightsRequestStatus.lapsed.rawValue)

@@ -159,6 +159,10 @@ public struct SubjectRights: Sendable {
             try await db.delete(from: "outbox").where("subject_id", .in, keyIDs).run()
             // Their requests stay as records of what was asked and done, emptied of everything personal.
             if !requestKeys.isEmpty {
+                // Their download codes (hashed, short-lived) go with the content of the requests they were for.
+                let requestIDs = try await db.select().column("id").from("requests").where("key_id", .in, requestKeys)
+                    .all(decodingColumn: "id", as: String.self)
+                try await db.delete(from: "download_codes").where("request_id", .in, requestIDs).run()
                 try await db.update("requests").set("email_index", to: "").set("sealed", to: Outbox.emptied)
                     .where("key_id", .in, requestKeys).run()
             }

@@ -104,40 +104,10 @@ extension RightsRequestController {
                 )
             }
         }
-        // The person's download of a completed disclosure, from the link in the completion mail.
-        router.get(RouterPath(SitePath.downloadRoute)) { request, context in
-            let number = try context.parameters.require("number")
-            let token = request.uri.queryParameters["token"].map(String.init) ?? ""
-            guard let found = try await desk.disclosureSubject(number: number, token: token) else {
-                throw PublicError(
-                    .notFound,
-                    LocalizedText(
-                        ja: "このリンクは無効か、有効期限が切れています。窓口までご連絡ください。",
-                        en: "This link is not valid or has expired. Please contact us."
-                    )
-                )
-            }
-            let rights = SubjectRights(vault: desk.vault)
-            let document =
-                try await rights.disclosure(subjectID: found.subjectID, actor: "person", source: "request:\(number)")
-                ?? DisclosureDocument.empty()
-            let (body, type, ext): (Data, String, String) =
-                switch found.format {
-                case .json: (try document.json(), "application/json", "json")
-                case .csv: (Data(document.csv().utf8), "text/csv; charset=utf-8", "csv")
-                }
-            return Response(
-                status: .ok,
-                headers: [
-                    .contentType: type, .cacheControl: "no-store",
-                    .contentDisposition: "attachment; filename=\"disclosure-\(number).\(ext)\"",
-                ],
-                body: .init(byteBuffer: .init(bytes: body))
-            )
-        }
+        addDownloadRoutes(to: router, submissions: submissions)
     }
 
-    private func noSuchRequest() -> PublicError {
+    func noSuchRequest() -> PublicError {
         PublicError(.notFound, LocalizedText(ja: "その受付番号のご請求はありません。", en: "There is no request with that number."))
     }
 

@@ -10,7 +10,9 @@ struct PageChrome {
     let operatorName: String
     let privacyHref: String
     let externalHref: String
-    let langSwitchHref: String
+    /// Where the language switch leads: this page in the other language (a page whose URL carries more than its path
+    /// sets it itself).
+    var langSwitchHref: String
 
     init(language: Language, title: String, strings: [String: String], operatorName: String, path: String) {
         let other: Language = language == .ja ? .en : .ja

@@ -28,6 +28,8 @@ enum SitePath {
     static let downloadRoute = "/requests/:number/download"
     static func requestVerify(_ number: String) -> String { "/requests/\(number)/verify" }
     static func download(_ number: String) -> String { "/requests/\(number)/download" }
+    static let downloadCodeRoute = "/requests/:number/download/code"
+    static func downloadCode(_ number: String) -> String { "/requests/\(number)/download/code" }
 
     // The person's own page
     static let me = "/me"
