@@ -241,3 +241,60 @@ struct KeysCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract:
+            "データと鍵の保管庫を、コピーから戻した後にそろえ直します(サーバーを止めて)。 / Bring the data and the key store back in step after either was restored from a copy (with the servers stopped).",
+        discussion:
+            "pg_restore・スナップショット・ポイントインタイムリカバリなど、madoguchi restore 以外の方法で戻した後に使います。鍵がもうない人(コピーの後で消去された人)をもう一度消去し、データが参照しない鍵(コピーの後で消去された人の鍵)をもう一度破棄します。鍵の保管庫にデータの人たちの鍵が一つもないとき(組み合わせの誤り)と、サーバーが動いているときは、何も変えずに断ります。--dry-run は数を出すだけで、そろえる必要があれば終了コード 1 です。\nUse it after restoring by any means other than madoguchi restore: pg_restore, a snapshot, point-in-time recovery. Everyone whose key is gone (erased after the copy was made) is erased again, and every key the data no longer refers to (the keys of people erased after the copy) is destroyed again. It refuses, changing nothing, when the key store holds none of the data's people's keys (the wrong pair) and while a server is running. --dry-run only counts, and exits 1 when something is out of step."
+    )
+
+    @Flag(name: .customLong("dry-run"), help: "数えるだけで、何も変えません。\nOnly count; change nothing.")
+    var dryRun = false
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var keyStore: KeyStoreOptions
+    @OptionGroup var keys: KeyOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = try logging.makeLogger(label: "madoguchi.reconcile")
+        let ring = try keys.ring(logger: logger)
+        let dataLocation = try database.location()
+        let keyLocation = try keyStore.location()
+        // SQLite: the same lock `serve` takes; PostgreSQL: the servers' own announcements (below).
+        var locks: [ServerLock] = []
+        for case let .sqlite(path) in [dataLocation, keyLocation] where !dryRun { locks.append(try ServerLock.acquire(databasePath: path)) }
+        let dryRun = dryRun
+        let plan = try await Database.using(dataLocation, logger: logger) { data in
+            data.useAuditKey(ring.auditKey)
+            try await Migrations.refusePending(in: data)
+            return try await Database.using(keyLocation, logger: logger) { keyStore in
+                try await Migrations.refusePending(in: keyStore, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
+                let store = SubjectKeyStore(database: keyStore, ring: ring, poolSize: 0)
+                try await Reconciliation.checkBelongTogether(data: data, keys: store)
+                if !dryRun { try await Reconciliation.refuseWhileServing(data: data) }
+                let plan = try await Reconciliation.plan(data: data, keys: store)
+                if !dryRun {
+                    try await Reconciliation.apply(plan, data: data, keys: store, actor: "reconcile", action: "store.reconcile", detail: "")
+                }
+                return plan
+            }
+        }
+        withExtendedLifetime(locks) {}
+        if dryRun {
+            Bilingual.say(
+                "鍵がもうない人: \(plan.keyless.count) 人、データが参照しない鍵: \(plan.unreferenced.count) 件(何も変えていません)",
+                "people whose key is gone: \(plan.keyless.count); keys nothing refers to: \(plan.unreferenced.count) (nothing changed)"
+            )
+            if !plan.isEmpty { throw ExitCode(ExitStatus.finding) }
+            return
+        }
+        Bilingual.say(
+            "鍵がもうない \(plan.keyless.count) 人をもう一度消去し、データが参照しない鍵 \(plan.unreferenced.count) 件をもう一度破棄しました",
+            "erased again \(plan.keyless.count) people whose key was gone; destroyed again \(plan.unreferenced.count) keys nothing refers to"
+        )
+    }
+}

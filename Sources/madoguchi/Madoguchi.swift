@@ -23,7 +23,8 @@ struct MadoguchiCommand: AsyncParsableCommand {
         version: MadoguchiRelease.description,
         subcommands: [
             Serve.self, Migrate.self, PolicyCommand.self, AuditCommand.self, UserCommand.self, CalendarCommand.self, RequestsCommand.self,
-            CampaignsCommand.self, ContractorsCommand.self, MailCommand.self, BackupCommand.self, RestoreCommand.self, KeysCommand.self,
+            CampaignsCommand.self, ContractorsCommand.self, MailCommand.self, BackupCommand.self, RestoreCommand.self, ReconcileCommand.self,
+            KeysCommand.self,
             PurgeCommand.self, ScanCommand.self,
         ]
     )

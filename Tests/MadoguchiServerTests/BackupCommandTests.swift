@@ -158,6 +158,110 @@ struct BackupCommandTests {
     }
 }
 
+extension BackupCommandTests {
+    @Test(
+        "#21, R-DSR-5: reconcile after a restore by other means (pg_restore, snapshots): the people whose key is gone are erased again, keys nothing refers to destroyed again; refused for the wrong pair, while serving, on an unmigrated store; --dry-run counts (exit 1)",
+        arguments: TestDatabase.available
+    )
+    func reconcile(_ kind: TestDatabase) async throws {
+        let dataStore = try await kind.makeLocation()
+        let keyStore = try await kind.makeLocation()
+        let environment = [
+            "MADOGUCHI_MASTER_KEY": KeyRing.generateKeyLine(), "MADOGUCHI_DATABASE_URL": dataStore.url, "MADOGUCHI_KEYSTORE_URL": keyStore.url,
+        ]
+        let unmigrated = try await Command.run(["reconcile"], environment: environment)
+        // SQLite: no file yet (never made by this command); PostgreSQL: an empty schema.
+        #expect(
+            unmigrated.status == 3 && (unmigrated.stderr.contains("run madoguchi migrate first") || unmigrated.stderr.contains("does not exist")),
+            "\(unmigrated.stderr)"
+        )
+        #expect(try await Command.run(["migrate"], environment: environment).status == 0)
+
+        let ring = try KeyRing(fileText: try #require(environment["MADOGUCHI_MASTER_KEY"]))
+        let logger = Logger(label: "test")
+        let data = try await Database.open(dataStore.location, logger: logger)
+        let keys = try await Database.open(keyStore.location, logger: logger)
+        data.useAuditKey(ring.auditKey)
+        let vault = InquiryVault(database: data, keys: SubjectKeyStore(database: keys, ring: ring, poolSize: 0))
+        let policy = try PolicyLoader.parse(yaml: try Fixtures.examplePolicyText(), file: "example")
+        func submit(_ email: String, _ name: String) async throws -> InquiryReceipt {
+            let submission = InquirySubmission(
+                serviceID: "agent",
+                values: ["name": name, "email": email, "topic": "service", "message": "転職の相談をしたいです。"],
+                consentToOptionalPurposes: false
+            )
+            guard case let .success(valid) = policy.validate(submission) else { throw TestDatabaseError("invalid submission") }
+            return try await vault.submit(valid, policy: policy)
+        }
+        let taro = try await submit("taro@example.jp", "山田 太郎")
+        let jiro = try await submit("jiro@example.jp", "鈴木 次郎")
+        let hanako = try await submit("hanako@example.jp", "佐藤 花子")
+        // What older copies hold: Taro's person row (in a data dump) and Jiro's key (in a key-store dump).
+        let taroRow = try #require(
+            try await data.read { db in try await db.raw("SELECT email_index FROM subjects WHERE id = \(bind: taro.subjectID)").first() }
+        )
+        let jiroKey = try #require(
+            try await keys.read { db in
+                try await db.raw("SELECT master_key_id, wrapped FROM subject_keys WHERE subject_id = \(bind: jiro.subjectID)").first()
+            }
+        )
+        for person in [taro, jiro] {
+            try await SubjectRights(vault: vault).erase(subjectID: person.subjectID, actor: "test", source: "request")
+        }
+        // The restores by other means bring both back.
+        try await data.transaction { db in
+            try await db.raw(
+                """
+                INSERT INTO subjects (id, email_index, created_at)
+                VALUES (\(bind: taro.subjectID), \(bind: try taroRow.decode(column: "email_index", as: String.self)), '2026-12-01T00:00:00Z')
+                """
+            ).run()
+        }
+        try await keys.transaction { db in
+            try await db.raw(
+                """
+                INSERT INTO subject_keys (subject_id, master_key_id, wrapped, created_at)
+                VALUES (\(bind: jiro.subjectID), \(bind: try jiroKey.decode(column: "master_key_id", as: String.self)),
+                    \(bind: try jiroKey.decode(column: "wrapped", as: Data.self)), '2026-12-01T00:00:00Z')
+                """
+            ).run()
+        }
+
+        let counted = try await Command.run(["reconcile", "--dry-run"], environment: environment)
+        #expect(counted.status == 1 && counted.stdout.contains("people whose key is gone: 1; keys nothing refers to: 1"), "\(counted.stdout)")
+        // A running server (heard from a minute ago) holds it back.
+        try await KeyRotation.announce(data, holder: "running", ring: ring, at: Date().addingTimeInterval(-60))
+        let serving = try await Command.run(["reconcile"], environment: environment)
+        #expect(serving.status == 1 && serving.stderr.contains("server(s) were running"), "\(serving.stderr)")
+        try await KeyRotation.leave(data, holder: "running")
+        // The wrong key store (none of the people's keys) is refused, and nothing changes.
+        let other = try await kind.makeLocation()
+        #expect(try await Command.run(["migrate", "--keystore", other.url], environment: environment).status == 0)
+        let wrongPair = try await Command.run(["reconcile", "--keystore", other.url], environment: environment)
+        #expect(wrongPair.status == 1 && wrongPair.stderr.contains("holds none of the keys"), "\(wrongPair.stderr)")
+        try await other.cleanUp()
+
+        let done = try await Command.run(["reconcile"], environment: environment)
+        #expect(
+            done.status == 0 && done.stdout.contains("erased again 1 people whose key was gone; destroyed again 1 keys nothing refers to"),
+            "\(done.stdout) \(done.stderr)"
+        )
+        let left = try await data.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM subjects WHERE id = \(bind: taro.subjectID)").first(decodingColumn: "n", as: Int.self)
+        }
+        #expect(left == 0)
+        #expect(try await vault.keys.key(subjectID: jiro.subjectID) == nil)
+        #expect(try await vault.keys.key(subjectID: hanako.subjectID) != nil, "everyone else is whole")
+        #expect(try await AuditLog.entries(in: data).filter { $0.event.action == "store.reconcile" }.count == 1)
+        #expect(try await AuditLog.verify(data) == .intact(entries: try await AuditLog.entries(in: data).count))
+        #expect(try await Command.run(["reconcile", "--dry-run"], environment: environment).status == 0, "in step now")
+        await data.close()
+        await keys.close()
+        try await dataStore.cleanUp()
+        try await keyStore.cleanUp()
+    }
+}
+
 @Suite("Key rotation on the command line (#21)", .serialized)
 struct KeyRotationCommandTests {
     @Test("keys add appends a master key line (0600) and keys rotate re-wraps; a server without the new key holds it back (exit 1)")

@@ -43,6 +43,24 @@ struct StaffConsoleTests {
             )
             #expect(badAdd.status == .unprocessableContent && badAdd.text.contains("department members need"), "\(badAdd.text)")
             #expect(badAdd.text.contains("value=\"dept@mirai-career.example\""), "the input is kept")
+            for role in ["", "superuser", String(repeating: "x", count: 10_000)] {
+                let noRole = try await admin.post(
+                    client,
+                    "/console/staff?lang=en",
+                    ["do": "add", "email": "norole@mirai-career.example", "role": role, "department": "", "contractor": ""],
+                    page: "/console/staff"
+                )
+                #expect(noRole.status == .unprocessableContent && noRole.text.contains("Choose a role."), "role \(role.prefix(20)): \(noRole.status)")
+                #expect(noRole.text.contains("value=\"norole@mirai-career.example\""), "the input is kept")
+            }
+            let withoutRoleField = try await admin.post(
+                client,
+                "/console/staff?lang=en",
+                ["do": "add", "email": "norole@mirai-career.example"],
+                page: "/console/staff"
+            )
+            #expect(withoutRoleField.status == .unprocessableContent)
+            #expect(!(try await installation.staff.accounts().map(\.user.email).contains("norole@mirai-career.example")), "nothing was added")
 
             // Disable: the member's open session ends at once.
             let disabled = try await admin.post(

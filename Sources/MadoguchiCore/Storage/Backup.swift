@@ -138,56 +138,26 @@ public enum SQLiteBackup {
                         "the backup's audit log does not verify with this master key from entry \(sequence): it was made under another master key, or altered; give the matching key file with --key-file"
                 )
             }
-            let subjects = try await copy.read { db in
-                try await db.raw("SELECT id FROM subjects ORDER BY id LIMIT 200").all(decodingColumn: "id", as: String.self)
-            }
-            if !subjects.isEmpty {
-                let found = try await SubjectKeyStore(database: keyStore, ring: ring, poolSize: 0).readableKeys(subjectIDs: subjects)
-                if found.keys.isEmpty {
-                    throw Refusal(
-                        ja: "鍵の保管庫にバックアップの人たちの鍵が一つもありません(\(subjects.count) 人を確かめました)。このデータの鍵の保管庫とマスター鍵を指定してください",
-                        en:
-                            "the key store holds none of the keys of the people in the backup (\(subjects.count) checked); give the key store and master key of this data"
-                    )
-                }
-            }
+            try await Reconciliation.checkBelongTogether(data: copy, keys: SubjectKeyStore(database: keyStore, ring: ring, poolSize: 0))
         }
         let kept = try await swap(backup: backup, target: target, at: now, logger: logger)
         return try await Database.with(.sqlite(path: target), logger: logger) { data in
             data.useAuditKey(ring.auditKey)
             try await Migrations.apply(to: data)
             let keys = SubjectKeyStore(database: keyStore, ring: ring, poolSize: 0)
-            let vault = InquiryVault(database: data, keys: keys)
-            let keyless = try await keyless(in: data, keys: keys)
-            for subjectID in keyless {
-                try await SubjectRights(vault: vault).erase(subjectID: subjectID, actor: "restore", source: "restore", at: now)
-            }
-            try await data.transaction { db in
-                try await AuditLog.append(
-                    AuditEvent(
-                        actor: "restore",
-                        action: "backup.restore",
-                        detail: "file=\(URL(fileURLWithPath: backup).lastPathComponent) erased-again=\(keyless.count)"
-                    ),
-                    in: db,
-                    kind: .sqlite,
-                    at: now
-                )
-            }
-            return Restored(kept: kept, erasedAgain: keyless.count, keysDestroyed: 0)
+            // Only the people come back out of step here; the key store's keys are as they were.
+            let plan = Reconciliation.Plan(keyless: try await Reconciliation.keylessPeople(in: data, keys: keys), unreferenced: [])
+            try await Reconciliation.apply(
+                plan,
+                data: data,
+                keys: keys,
+                actor: "restore",
+                action: "backup.restore",
+                detail: "file=\(URL(fileURLWithPath: backup).lastPathComponent) ",
+                at: now
+            )
+            return Restored(kept: kept, erasedAgain: plan.keyless.count, keysDestroyed: 0)
         }
-    }
-
-    /// The people of `data` whose key no longer exists.
-    static func keyless(in data: Database, keys: SubjectKeyStore) async throws -> [String] {
-        let ids = try await data.read { db in try await db.raw("SELECT id FROM subjects ORDER BY id").all(decodingColumn: "id", as: String.self) }
-        var missing: [String] = []
-        for start in stride(from: 0, to: ids.count, by: 500) {
-            let chunk = Array(ids[start..<min(start + 500, ids.count)])
-            let found = try await keys.readableKeys(subjectIDs: chunk)
-            missing += chunk.filter { found.keys[$0] == nil && found.failures[$0] == nil }
-        }
-        return missing
     }
 
     /// Restores the key store at `target` from `backup`. The backup must be whole and its keys wrapped by a master key
@@ -222,36 +192,20 @@ public enum SQLiteBackup {
         let kept = try await swap(backup: backup, target: target, at: now, logger: logger)
         return try await Database.with(.sqlite(path: target), logger: logger) { keyStore in
             try await Migrations.apply(to: keyStore, migrations: SubjectKeyStore.migrations, table: "madoguchi_keystore_schema")
-            let referenced = try await data.read { db -> Set<String> in
-                var ids = Set(try await db.raw("SELECT id FROM subjects").all(decodingColumn: "id", as: String.self))
-                ids.formUnion(
-                    try await db.raw("SELECT key_id FROM requests WHERE email_index <> ''").all(decodingColumn: "key_id", as: String.self)
-                )
-                ids.formUnion(
-                    try await db.raw("SELECT key_id FROM access_codes WHERE key_id IS NOT NULL").all(decodingColumn: "key_id", as: String.self)
-                )
-                ids.formUnion(try await db.raw("SELECT subject_id FROM outbox").all(decodingColumn: "subject_id", as: String.self))
-                return ids
-            }
-            let stored = try await keyStore.read { db in
-                try await db.raw("SELECT subject_id FROM subject_keys").all(decodingColumn: "subject_id", as: String.self)
-            }
-            let orphans = stored.filter { !referenced.contains($0) }
-            try await SubjectKeyStore(database: keyStore, ring: ring, poolSize: 0).destroy(subjectIDs: orphans)
+            let keys = SubjectKeyStore(database: keyStore, ring: ring, poolSize: 0)
+            // Only keys come back out of step here: the data's people keep theirs.
+            let plan = Reconciliation.Plan(keyless: [], unreferenced: try await Reconciliation.unreferencedKeys(data: data, keys: keys))
             data.useAuditKey(ring.auditKey)
-            try await data.transaction { db in
-                try await AuditLog.append(
-                    AuditEvent(
-                        actor: "restore",
-                        action: "keys.restore",
-                        detail: "file=\(URL(fileURLWithPath: backup).lastPathComponent) keys-destroyed-again=\(orphans.count)"
-                    ),
-                    in: db,
-                    kind: data.kind,
-                    at: now
-                )
-            }
-            return Restored(kept: kept, erasedAgain: 0, keysDestroyed: orphans.count)
+            try await Reconciliation.apply(
+                plan,
+                data: data,
+                keys: keys,
+                actor: "restore",
+                action: "keys.restore",
+                detail: "file=\(URL(fileURLWithPath: backup).lastPathComponent) ",
+                at: now
+            )
+            return Restored(kept: kept, erasedAgain: 0, keysDestroyed: plan.unreferenced.count)
         }
     }
 }
