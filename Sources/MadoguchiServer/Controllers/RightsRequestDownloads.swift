@@ -95,7 +95,10 @@ extension RightsRequestController {
         let language = try requestedLanguage(request)
         let number = try context.parameters.require("number")
         let token = String((form["token"] ?? "").prefix(128))
-        let link = try await downloadLink(number: number, token: token)
+        // A refused form is a 403 whatever else is wrong with it (the link is checked only to show the page again).
+        guard Self.isRequestNumber(number), let link = try await desk.downloadLink(number: number, token: token) else {
+            throw PublicError.formExpired
+        }
         let message = site.resources.text(language).format("inquiry_expired")
         return try downloadPage(request, language, link: link, token: token, ticket: nil, message: message, status: .forbidden)
     }
