@@ -81,19 +81,7 @@ struct AttemptLimitTests {
             let (receipt, token) = try await RequestTests().completedDisclosure(fixture)
             let desk = RightsRequestDesk(vault: fixture.vault)
             let link = try #require(try await desk.downloadLink(number: receipt.number, token: token))
-            var code = ""
-            guard
-                case let .sent(ticket) = try await desk.issueDownloadCode(
-                    link,
-                    mail: { address, sent in
-                        code = sent
-                        return OutgoingMail(to: address, subject: "d", body: sent)
-                    }
-                )
-            else {
-                Issue.record("a code must be sent")
-                return
-            }
+            let (ticket, code) = try await RequestTests().mailedDownloadCode(desk, link)
             let wrong = code == "000000" ? "111111" : "000000"
             let outcomes = try await withThrowingTaskGroup(of: RightsRequestDesk.DownloadCodeOutcome.self) { group in
                 for _ in 0..<Self.parallel { group.addTask { try await desk.enterDownloadCode(link, ticket: ticket, code: wrong) } }

@@ -248,6 +248,17 @@ extension RequestTests {
         return (receipt, desk.disclosureToken(number: receipt.number, expires: Date().addingTimeInterval(RightsRequestDesk.downloadLifetime)))
     }
 
+    /// Has a download code mailed for `link`: its ticket and the code the mail carried.
+    func mailedDownloadCode(_ desk: RightsRequestDesk, _ link: RightsRequestDesk.DownloadLink) async throws -> (ticket: String, code: String) {
+        var code = ""
+        let issued = try await desk.issueDownloadCode(link) { address, sent in
+            code = sent
+            return OutgoingMail(to: address, subject: "download", body: sent)
+        }
+        guard case let .sent(ticket) = issued else { throw TestDatabaseError("no code was sent: \(issued)") }
+        return (ticket, code)
+    }
+
     @Test(
         "#21, R-DSR-4: the download link alone opens nothing — a code mailed to the request's address does, once, in time, within five tries; ten codes per link; erasure removes the codes",
         arguments: TestDatabase.available
@@ -290,19 +301,7 @@ extension RequestTests {
             // Another completed disclosure's link cannot use this request's ticket.
             let (otherReceipt, otherToken) = try await completedDisclosure(fixture, email: "hanako@example.jp")
             let other = try #require(try await desk.downloadLink(number: otherReceipt.number, token: otherToken))
-            var latest = ""
-            guard
-                case let .sent(second) = try await desk.issueDownloadCode(
-                    link,
-                    mail: { address, code in
-                        latest = code
-                        return OutgoingMail(to: address, subject: "download", body: code)
-                    }
-                )
-            else {
-                Issue.record("a second code must be sent")
-                return
-            }
+            let (second, latest) = try await mailedDownloadCode(desk, link)
             #expect(try await desk.enterDownloadCode(other, ticket: second, code: latest) == .notValid, "bound to its request")
             #expect(
                 try await desk.enterDownloadCode(

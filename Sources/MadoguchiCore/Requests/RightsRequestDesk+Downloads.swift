@@ -187,30 +187,9 @@ extension RightsRequestDesk {
         let maximum = Self.maximumAttempts
         let subjectID = link.subjectID.isEmpty ? nil : link.subjectID
         guard Self.constantTimeEqual(downloadCodeHash(ticket: ticket, code: code), try row.decode(column: "code_hash", as: String.self)) else {
-            let counted = try await vault.database.transaction { db -> Int? in
-                guard
-                    let row = try await db.raw(
-                        """
-                        UPDATE download_codes SET attempts = attempts + 1
-                        WHERE id = \(bind: ticket) AND attempts < \(bind: maximum) AND used = \(bind: false)
-                        RETURNING attempts
-                        """
-                    ).first()
-                else { return nil }
-                let used = try row.decode(column: "attempts", as: Int.self)
-                try await AuditLog.append(
-                    AuditEvent(
-                        actor: "person",
-                        action: "request.download-code-wrong",
-                        subjectID: subjectID,
-                        record: "request:\(link.requestID)",
-                        detail: "attempt=\(used)"
-                    ),
-                    in: db,
-                    kind: kind,
-                    at: now
-                )
-                return used
+            let record = "request:\(link.requestID)"
+            let counted = try await WrongCodeCount.record(.downloadCodes, id: ticket, maximum: maximum, in: vault.database, at: now) {
+                AuditEvent(actor: "person", action: "request.download-code-wrong", subjectID: subjectID, record: record, detail: "attempt=\($0)")
             }
             guard let counted, counted < maximum else { return .notValid }
             return .wrongCode(attemptsLeft: maximum - counted)

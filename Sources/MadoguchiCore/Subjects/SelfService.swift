@@ -90,32 +90,8 @@ public struct SelfService: Sendable {
             now < (try Timestamp.decode(row, column: "expires_at", kind))
         else { return .notValid }
         guard RightsRequestDesk.constantTimeEqual(hash("code:\(ticket):\(code)"), try row.decode(column: "code_hash", as: String.self)) else {
-            // The count changes in the database, in one statement: concurrent wrong codes each count, and none counts
-            // past the limit (R-SEC-3). The outcome comes from the row the statement returns, not from the read above.
-            let maximum = Self.maximumAttempts
-            let counted = try await vault.database.transaction { db -> Int? in
-                guard
-                    let row = try await db.raw(
-                        """
-                        UPDATE access_codes SET attempts = attempts + 1
-                        WHERE id = \(bind: ticket) AND attempts < \(bind: maximum) AND used = \(bind: false)
-                        RETURNING attempts
-                        """
-                    ).first()
-                else { return nil }
-                let attempts = try row.decode(column: "attempts", as: Int.self)
-                try await AuditLog.append(
-                    AuditEvent(
-                        actor: "person",
-                        action: "access.code-wrong",
-                        record: "access:\(ticket)",
-                        detail: "attempt=\(attempts)"
-                    ),
-                    in: db,
-                    kind: kind,
-                    at: now
-                )
-                return attempts
+            let counted = try await WrongCodeCount.record(.accessCodes, id: ticket, maximum: Self.maximumAttempts, in: vault.database, at: now) {
+                AuditEvent(actor: "person", action: "access.code-wrong", record: "access:\(ticket)", detail: "attempt=\($0)")
             }
             guard let counted else { return .notValid }
             let left = Self.maximumAttempts - counted

@@ -17,10 +17,10 @@ extension RightsRequestController {
             return try downloadPage(request, language, link: link, token: token, ticket: nil, message: nil, status: .ok)
         }
         // A refused form token shows the first step again: nothing was sent or spent.
-        let sendForm = CSRFMiddleware<SiteRequestContext>(csrf) { request, context, form in
+        let downloadForm = CSRFMiddleware<SiteRequestContext>(csrf) { request, context, form in
             try await expiredForm(request, context, form)
         }
-        submissions.group().add(middleware: sendForm).post(RouterPath(SitePath.downloadCodeRoute)) { request, context in
+        submissions.group().add(middleware: downloadForm).post(RouterPath(SitePath.downloadCodeRoute)) { request, context in
             let language = try requestedLanguage(request)
             let number = try context.parameters.require("number")
             let form = try context.form
@@ -38,10 +38,7 @@ extension RightsRequestController {
                 throw Self.linkNotValid
             }
         }
-        let codeForm = CSRFMiddleware<SiteRequestContext>(csrf) { request, context, form in
-            try await expiredForm(request, context, form)
-        }
-        submissions.group().add(middleware: codeForm).post(RouterPath(SitePath.downloadRoute)) { request, context in
+        submissions.group().add(middleware: downloadForm).post(RouterPath(SitePath.downloadRoute)) { request, context in
             let language = try requestedLanguage(request)
             let number = try context.parameters.require("number")
             let form = try context.form
@@ -49,31 +46,17 @@ extension RightsRequestController {
             let token = String((form["token"] ?? "").prefix(128))
             let ticket = String((form["ticket"] ?? "").prefix(64))
             let link = try await downloadLink(number: number, token: token)
-            let code = (form["code"] ?? "").trimmingCharacters(in: .whitespaces)
-            guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-                return try downloadPage(
-                    request,
-                    language,
-                    link: link,
-                    token: token,
-                    ticket: ticket,
-                    message: t.format("me_code_format"),
-                    status: .unprocessableContent
-                )
+            // The code field again, with what was wrong.
+            let retry = { (message: String) in
+                try downloadPage(request, language, link: link, token: token, ticket: ticket, message: message, status: .unprocessableContent)
             }
+            let code = (form["code"] ?? "").trimmingCharacters(in: .whitespaces)
+            guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else { return try retry(t.format("me_code_format")) }
             switch try await desk.enterDownloadCode(link, ticket: ticket, code: code) {
             case .granted:
                 return try await disclosureFile(link)
             case let .wrongCode(left):
-                return try downloadPage(
-                    request,
-                    language,
-                    link: link,
-                    token: token,
-                    ticket: ticket,
-                    message: t.format("me_code_wrong", ["left": "\(left)"]),
-                    status: .unprocessableContent
-                )
+                return try retry(t.format("me_code_wrong", ["left": "\(left)"]))
             case .notValid:
                 return try downloadPage(request, language, link: link, token: token, ticket: nil, message: t.format("me_code_gone"), status: .gone)
             }
