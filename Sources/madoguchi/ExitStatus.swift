@@ -44,7 +44,7 @@ extension MadoguchiCommand {
             return ExitStatus.unreachable
         }
         // A backup that cannot be restored here, a rotation held back: the command ran and refused.
-        if let refusal = (error as? SQLiteBackup.Refusal)?.text ?? (error as? KeyRotation.Refusal)?.text ?? (error as? Reconciliation.Refusal)?.text {
+        if let refusal = (error as? OperatorRefusal)?.text {
             Bilingual.warn("madoguchi: \(refusal.ja)", "madoguchi: \(refusal.en)")
             return ExitStatus.finding
         }

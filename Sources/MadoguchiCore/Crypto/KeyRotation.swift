@@ -75,13 +75,7 @@ public enum KeyRotation {
     }
 
     /// Why a rotation stopped.
-    public struct Refusal: BilingualError, Sendable, Equatable {
-        public let text: LocalizedText
-
-        public init(ja: String, en: String) {
-            text = LocalizedText(ja: ja, en: en)
-        }
-    }
+    public typealias Refusal = OperatorRefusal
 
     /// Re-wraps every person key not wrapped by `ring.current`, `batch` at a time (each batch one transaction; a key
     /// changed meanwhile is left for the next pass). Returns how many were re-wrapped. Throws `Refusal` when a key is

@@ -11,13 +11,7 @@ import SQLKit
 /// the current data no longer refers to is destroyed again.
 public enum SQLiteBackup {
     /// Why a backup or a restore was refused.
-    public struct Refusal: BilingualError, Sendable, Equatable {
-        public let text: LocalizedText
-
-        init(ja: String, en: String) {
-            text = LocalizedText(ja: ja, en: en)
-        }
-    }
+    public typealias Refusal = OperatorRefusal
 
     /// Copies `database` (SQLite) online into a new file in `directory`, named `PREFIX-YYYYMMDDTHHMMSSZ.sqlite`, readable by
     /// its owner only; returns the file's path. The folder is made if missing; an existing file is never replaced.

@@ -15,6 +15,16 @@ public struct StoreUnavailable: BilingualError, Sendable, Equatable {
     }
 }
 
+/// An operator's command ran and refused, changing nothing: a backup that does not belong here, a rotation held
+/// back, a reconciliation of the wrong pair. The command line exits 1 on it (`madoguchi` exit statuses).
+public struct OperatorRefusal: BilingualError, Sendable, Equatable {
+    public let text: LocalizedText
+
+    public init(ja: String, en: String) {
+        text = LocalizedText(ja: ja, en: en)
+    }
+}
+
 extension Database {
     /// Connects once and answers why `location` cannot be used, at once: a wrong password or a missing database is
     /// said within the time of one connection (the pool behind `open` would keep retrying them), a server that does not

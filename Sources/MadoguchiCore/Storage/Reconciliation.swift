@@ -24,13 +24,7 @@ public enum Reconciliation {
     }
 
     /// Why a reconciliation was refused; nothing was changed.
-    public struct Refusal: BilingualError, Sendable, Equatable {
-        public let text: LocalizedText
-
-        init(ja: String, en: String) {
-            text = LocalizedText(ja: ja, en: en)
-        }
-    }
+    public typealias Refusal = OperatorRefusal
 
     /// Refuses when the key store holds none of the keys of a sample of the data's people: the two do not belong
     /// together (another installation's key store, or an empty one), and reconciling would erase everyone.

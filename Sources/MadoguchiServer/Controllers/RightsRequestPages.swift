@@ -107,7 +107,7 @@ extension RightsRequestController {
         addDownloadRoutes(to: router, submissions: submissions)
     }
 
-    func noSuchRequest() -> PublicError {
+    private func noSuchRequest() -> PublicError {
         PublicError(.notFound, LocalizedText(ja: "その受付番号のご請求はありません。", en: "There is no request with that number."))
     }
 
